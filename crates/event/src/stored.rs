@@ -1,0 +1,1 @@
+//! The versioned storage form of events. TODO(ledger helper).
