@@ -30,6 +30,7 @@ mod error;
 mod json;
 mod mime;
 mod notification;
+pub mod return_codes;
 mod sniff;
 mod text;
 mod time;
