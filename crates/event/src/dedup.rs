@@ -1,10 +1,205 @@
-//! [`content_key`]: de-duplication on content. TODO(ledger helper).
+//! [`content_key`]: de-duplication on content.
+
 use ledger_parser::Notification;
+use sha2::{Digest, Sha256};
+
+/// Tags the encoding, so that a future change of what is hashed gives other keys on purpose.
+const DOMAIN_TAG: &[u8] = b"ledger-event content-key v1";
 
 /// The de-duplication key of a notification: a hash of its content (format and every field as
 /// read), not of the mail's bytes, headers or Message-ID, so a parent-notify copy with other
 /// headers is recognised as the same notification.
+///
+/// What is hashed (SHA-256), each text length-prefixed (u64 little-endian) so that no two
+/// different contents share an encoding:
+///
+/// * a tag naming this encoding (`ledger-event content-key v1`);
+/// * the provider and the format, by name;
+/// * the number of fields, then every [`Field`](ledger_parser::Field)'s block, key and value, in
+///   the order read (not its line number: a blank line more above the body is not another
+///   notification);
+/// * then the codes read from them (task, status code, ctid, stid, domain, event type,
+///   `kk_answer`, error, notice codes, CentralNic code): derived from the same fields, so they
+///   never split one notification into two keys, but they keep two notifications apart should a
+///   format reader ever leave its field list short.
+///
+/// Nothing of the mail (headers, transfer encoding, Message-ID, `Date`) and nothing that depends
+/// on parse options (UTC readings of provider times) goes in.
+///
+/// ```
+/// use ledger_event::content_key;
+/// use ledger_parser::{Field, Format, MailMeta, Notification};
+///
+/// let mut a = Notification::new(Format::AutoDnsText);
+/// a.fields.push(Field { block: "system".into(), key: "task".into(), value: "0101".into(), line: 3 });
+/// let mut b = a.clone();
+/// b.mail = Some(MailMeta { message_id: Some("copy@parent".into()), ..MailMeta::default() });
+/// assert_eq!(content_key(&a), content_key(&b));
+/// b.fields[0].value = "0102".into();
+/// assert_ne!(content_key(&a), content_key(&b));
+/// ```
 pub fn content_key(notification: &Notification) -> [u8; 32] {
-    let _ = notification;
-    todo!()
+    let mut hash = Canonical(Sha256::new());
+    hash.text(DOMAIN_TAG);
+    hash.text(provider_name(notification).as_bytes());
+    hash.text(notification.format.name().as_bytes());
+
+    hash.count(notification.fields.len());
+    for field in &notification.fields {
+        hash.text(field.block.as_bytes());
+        hash.text(field.key.as_bytes());
+        hash.text(field.value.as_bytes());
+    }
+
+    let n = notification;
+    hash.option(n.task.as_deref());
+    hash.option(n.status.as_ref().map(|s| s.code.as_str()));
+    hash.option(n.ctid.as_deref());
+    hash.option(n.stid.as_deref());
+    hash.option(n.domain.as_ref().map(|d| d.as_str()));
+    hash.option(n.event_type.as_deref());
+    hash.option(n.kk_answer.as_deref());
+    hash.option(n.error.as_deref());
+    hash.count(n.notices.len());
+    for notice in &n.notices {
+        hash.text(notice.code.as_bytes());
+    }
+    match &n.centralnic {
+        Some(response) => {
+            hash.0.update([1]);
+            hash.0.update(response.code.to_le_bytes());
+        }
+        None => hash.0.update([0]),
+    }
+    hash.0.finalize().into()
+}
+
+/// The provider's stable name (the `Provider` type has no name method of its own).
+fn provider_name(notification: &Notification) -> &'static str {
+    match notification.provider {
+        ledger_parser::Provider::AutoDns => "autodns",
+        ledger_parser::Provider::CentralNic => "centralnic",
+    }
+}
+
+/// A hasher fed with an unambiguous encoding: lengths before texts, tags before options.
+struct Canonical(Sha256);
+
+impl Canonical {
+    /// A count or length, as u64 little-endian.
+    fn count(&mut self, n: usize) {
+        // usize is at most 64 bits on every target Rust supports.
+        self.0.update((n as u64).to_le_bytes());
+    }
+
+    /// A length-prefixed byte string.
+    fn text(&mut self, bytes: &[u8]) {
+        self.count(bytes.len());
+        self.0.update(bytes);
+    }
+
+    /// An optional text: a 0 byte for none, a 1 byte and the text for some.
+    fn option(&mut self, text: Option<&str>) {
+        match text {
+            Some(text) => {
+                self.0.update([1]);
+                self.text(text.as_bytes());
+            }
+            None => self.0.update([0]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ledger_parser::{Field, Format, MailMeta, Notice, Notification, codes};
+
+    use super::*;
+
+    fn field(block: &str, key: &str, value: &str, line: u32) -> Field {
+        Field {
+            block: block.into(),
+            key: key.into(),
+            value: value.into(),
+            line,
+        }
+    }
+
+    /// The seed's S1403 transfer-out notification, as a text reader would leave it.
+    fn transfer_out() -> Notification {
+        let mut n = Notification::new(Format::AutoDnsText);
+        n.fields = vec![
+            field("system", "user", "ExampleUser", 2),
+            field("system", "task", "1403", 3),
+            field(
+                "system",
+                "status",
+                "S1403 [Outgoing domain transfer has been started successfully.]",
+                4,
+            ),
+            field("system", "success_value", "domain: example.com", 6),
+            field("system", "transaction", "1234", 7),
+            field("reply", "kk_start", "2010-05-17 08:43:53", 10),
+        ];
+        n.task = Some("1403".into());
+        n.status = codes::autodns_status("S1403", None);
+        n.ctid = Some("1234".into());
+        n
+    }
+
+    #[test]
+    fn mail_and_line_numbers_do_not_count() {
+        let a = transfer_out();
+        let mut b = a.clone();
+        b.mail = Some(MailMeta {
+            message_id: Some("other@mail".into()),
+            subject: Some("Fwd: parent notify".into()),
+            received: vec!["from relay".into()],
+            ..MailMeta::default()
+        });
+        for f in &mut b.fields {
+            f.line += 5;
+        }
+        b.diagnostics.push(ledger_parser::Diagnostic {
+            block: None,
+            line: Some(1),
+            message: "stray line".into(),
+        });
+        assert_eq!(content_key(&a), content_key(&b));
+    }
+
+    #[test]
+    fn every_part_of_a_field_counts() {
+        let base = content_key(&transfer_out());
+        let changes: [fn(&mut Notification); 7] = [
+            |n| n.fields[4].value = "1235".into(),
+            |n| n.fields[5].key = "kk_end".into(),
+            |n| n.fields[5].block = "system".into(),
+            |n| n.fields.swap(0, 1),
+            |n| {
+                n.fields.pop();
+            },
+            |n| n.format = Format::AutoDnsXml,
+            |n| {
+                n.notices.push(Notice {
+                    code: "MSG01050".into(),
+                    text: None,
+                })
+            },
+        ];
+        for (i, change) in changes.iter().enumerate() {
+            let mut n = transfer_out();
+            change(&mut n);
+            assert_ne!(content_key(&n), base, "change #{i} must change the key");
+        }
+    }
+
+    #[test]
+    fn length_prefixes_keep_boundaries_apart() {
+        let mut a = Notification::new(Format::CentralNic);
+        a.fields = vec![field("response", "ab", "c", 0)];
+        let mut b = a.clone();
+        b.fields = vec![field("response", "a", "bc", 0)];
+        assert_ne!(content_key(&a), content_key(&b));
+    }
 }
