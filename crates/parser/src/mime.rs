@@ -1,7 +1,299 @@
 //! Mail decoding (mail-parser): headers into [`MailMeta`], the notification body out.
-use crate::{MailMeta, Result};
+//!
+//! An input is a mail when it starts with RFC 5322 header lines, at least one of them a header
+//! every mail carries (`From`, `Date`, `Subject`, `Message-ID`, `Content-Type`, `Received`, …).
+//! Anything else (`<system>`, `<response`, `{`, `[RESPONSE]`, leading white space) is a bare body
+//! and is taken as is: UTF-8, or Latin-1 when the bytes are not valid UTF-8.
+//!
+//! In a mail, every leaf part that can hold text is a candidate (`text/*` except HTML,
+//! `application/xml`, `application/json`, and any part named `*.txt`, `*.xml`, `*.json`); the
+//! first candidate whose text sniffs as a notification is the body. Transfer encodings
+//! (7bit, 8bit, quoted-printable, base64) and charsets are decoded by mail-parser.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+
+use crate::{MailMeta, ParseError, Result, sniff};
+
+/// How deep nested `message/rfc822` parts are searched.
+const MAX_NESTING: usize = 3;
+
+/// How many header lines are looked at to decide whether an input is a mail.
+const MAX_SNIFFED_HEADERS: usize = 200;
+
+/// Headers that only a mail has; one of them among the leading header lines makes a mail.
+const MAIL_HEADERS: &[&str] = &[
+    "from",
+    "to",
+    "date",
+    "subject",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "received",
+    "return-path",
+    "delivered-to",
+    "reply-to",
+    "sender",
+    "dkim-signature",
+    "authentication-results",
+];
+
+/// The mail parser, built once: its header table is not free to build.
+static PARSER: LazyLock<MessageParser> = LazyLock::new(MessageParser::default);
 
 /// Splits an input into its mail metadata (if it is a mail) and the decoded notification body.
 pub(crate) fn split(input: &[u8]) -> Result<(Option<MailMeta>, String)> {
-    todo!("{}", input.len())
+    if !looks_like_mail(input) {
+        return Ok((None, decode_bytes(input).into_owned()));
+    }
+    let message = PARSER.parse(input).ok_or_else(|| ParseError::Mime {
+        reason: "no mail header could be read".to_string(),
+    })?;
+    let meta = meta(&message);
+    let mut seen = Vec::new();
+    match find_body(&message, 0, &mut seen) {
+        Some(body) => Ok((Some(meta), body)),
+        None => Err(ParseError::Unrecognised {
+            reason: no_body_reason(&seen),
+        }),
+    }
+}
+
+/// Decodes bytes as UTF-8, or as Latin-1 when they are not valid UTF-8; drops a leading BOM.
+pub(crate) fn decode_bytes(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text.strip_prefix('\u{feff}').unwrap_or(text)),
+        Err(_) => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
+/// True if the input starts with mail header lines, at least one of them a [`MAIL_HEADERS`] one.
+fn looks_like_mail(input: &[u8]) -> bool {
+    let mut lines = input
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut first = true;
+    for line in lines.by_ref().take(MAX_SNIFFED_HEADERS) {
+        if first && line.starts_with(b"From ") {
+            // An mbox separator line.
+            first = false;
+            continue;
+        }
+        let continuation = matches!(line.first(), Some(b' ' | b'\t'));
+        if continuation && !first {
+            continue;
+        }
+        let Some(name) = header_name(line) else {
+            return false;
+        };
+        if MAIL_HEADERS
+            .iter()
+            .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
+        {
+            return true;
+        }
+        first = false;
+    }
+    false
+}
+
+/// The name of a `Name: value` header line, if the line is one.
+fn header_name(line: &[u8]) -> Option<&[u8]> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    let name = line.get(..colon)?;
+    let valid = !name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b));
+    valid.then_some(name)
+}
+
+/// The mail's own description of itself.
+fn meta(message: &Message<'_>) -> MailMeta {
+    let raw_headers = |wanted: &str| -> Vec<String> {
+        message
+            .headers_raw()
+            .filter(|(name, _)| name.eq_ignore_ascii_case(wanted))
+            .map(|(_, value)| value.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    MailMeta {
+        message_id: message
+            .message_id()
+            .map(|id| {
+                id.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+            .filter(|id| !id.is_empty()),
+        date: message.date().and_then(to_chrono),
+        from: message
+            .from()
+            .and_then(|from| from.first())
+            .and_then(|addr| addr.address())
+            .map(|addr| addr.trim().to_lowercase()),
+        subject: message.subject().map(|s| s.trim().to_string()),
+        received: raw_headers("Received"),
+        authentication_results: raw_headers("Authentication-Results"),
+    }
+}
+
+/// A mail-parser date as a chrono date with its offset; `None` if it names no real instant.
+fn to_chrono(date: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
+    let sign = if date.tz_before_gmt { -1 } else { 1 };
+    let offset = sign * (i32::from(date.tz_hour) * 3600 + i32::from(date.tz_minute) * 60);
+    let offset = FixedOffset::east_opt(offset)?;
+    let naive = NaiveDate::from_ymd_opt(
+        i32::from(date.year),
+        u32::from(date.month),
+        u32::from(date.day),
+    )?
+    .and_hms_opt(
+        u32::from(date.hour),
+        u32::from(date.minute),
+        u32::from(date.second),
+    )?;
+    offset.from_local_datetime(&naive).single()
+}
+
+/// The first candidate part of a message whose text sniffs as a notification; every part
+/// looked at is described in `seen`.
+fn find_body(message: &Message<'_>, depth: usize, seen: &mut Vec<String>) -> Option<String> {
+    for part in &message.parts {
+        match &part.body {
+            PartType::Multipart(_) => {}
+            PartType::Message(inner) => {
+                seen.push("message/rfc822".to_string());
+                if depth < MAX_NESTING
+                    && let Some(body) = find_body(inner, depth + 1, seen)
+                {
+                    return Some(body);
+                }
+            }
+            _ => {
+                let (text, what) = candidate(message, part);
+                if let Some(text) = text
+                    && sniff::sniff_format(&text).is_some()
+                {
+                    return Some(text.into_owned());
+                }
+                seen.push(what);
+            }
+        }
+    }
+    None
+}
+
+/// The text of a leaf part if it can hold a notification, and a description of the part.
+fn candidate<'a>(
+    message: &'a Message<'a>,
+    part: &'a MessagePart<'a>,
+) -> (Option<Cow<'a, str>>, String) {
+    let (ctype, subtype) = match part.content_type() {
+        Some(ct) => (
+            ct.ctype().to_ascii_lowercase(),
+            ct.subtype()
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default(),
+        ),
+        None => ("text".to_string(), "plain".to_string()),
+    };
+    let name = part.attachment_name();
+    let mut what = format!("{ctype}/{subtype}");
+    if let Some(name) = name {
+        what.push_str(&format!(" {name:?}"));
+    }
+    let named_like_text = name.is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        n.ends_with(".txt") || n.ends_with(".xml") || n.ends_with(".json")
+    });
+    let eligible = match ctype.as_str() {
+        "text" => subtype != "html" || named_like_text,
+        "application" => matches!(subtype.as_str(), "xml" | "json") || named_like_text,
+        _ => named_like_text,
+    };
+    if !eligible {
+        return (None, what);
+    }
+    let text = match &part.body {
+        PartType::Text(text) | PartType::Html(text) => {
+            if text.contains('\u{fffd}') && part.encoding == Encoding::None {
+                // mail-parser read 8-bit bytes without a charset as lossy UTF-8: read them again.
+                raw_body(message, part)
+                    .map(decode_bytes)
+                    .unwrap_or(Cow::Borrowed(text.as_ref()))
+            } else {
+                Cow::Borrowed(text.as_ref())
+            }
+        }
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+            let charset = part.content_type().and_then(|ct| ct.attribute("charset"));
+            match charset
+                .and_then(|c| mail_parser::decoders::charsets::map::charset_decoder(c.as_bytes()))
+            {
+                Some(decoder) => Cow::Owned(decoder(bytes)),
+                None => decode_bytes(bytes),
+            }
+        }
+        PartType::Message(_) | PartType::Multipart(_) => return (None, what),
+    };
+    if text.trim().is_empty() {
+        what.push_str(" (empty)");
+    } else {
+        what.push_str(&format!(" ({})", sniff::describe(&text)));
+    }
+    (Some(text), what)
+}
+
+/// The undecoded bytes of a part's body, as they stand in the message.
+fn raw_body<'a>(message: &'a Message<'a>, part: &MessagePart<'_>) -> Option<&'a [u8]> {
+    message
+        .raw_message
+        .get(part.offset_body as usize..part.offset_end as usize)
+}
+
+/// Why a mail yielded no notification: what parts it had.
+fn no_body_reason(seen: &[String]) -> String {
+    match seen {
+        [] => "the mail has no body part".to_string(),
+        [only] => format!("the mail's only part, {only}, holds no notification"),
+        parts => format!(
+            "none of the mail's {} parts holds a notification: {}",
+            parts.len(),
+            parts.join("; ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_or_bare_body() {
+        assert!(looks_like_mail(
+            b"From: a@b.example\r\nSubject: x\r\n\r\nbody"
+        ));
+        assert!(looks_like_mail(
+            b"From someone Mon Jan 1 2010\nX-Foo: 1\nDate: x\n\nbody"
+        ));
+        assert!(looks_like_mail(
+            b"X-Spam: no\n  folded\nReceived: by mx\n\n"
+        ));
+        assert!(!looks_like_mail(b"<system>\nuser: x\n</system>\n"));
+        assert!(!looks_like_mail(b"user: x\ntask: 0101\n"));
+        assert!(!looks_like_mail(b"  From: a@b.example\n\n"));
+        assert!(!looks_like_mail(b"[RESPONSE]\ncode = 200\n"));
+        assert!(!looks_like_mail(b""));
+    }
+
+    #[test]
+    fn bare_bytes_decode_as_utf8_or_latin1() {
+        assert_eq!(decode_bytes("\u{feff}<system>".as_bytes()), "<system>");
+        assert_eq!(decode_bytes(b"M\xfcller"), "Müller");
+        assert_eq!(decode_bytes("Müller".as_bytes()), "Müller");
+    }
 }
