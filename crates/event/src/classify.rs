@@ -244,10 +244,19 @@ mod tests {
         n
     }
 
+    /// One AutoDNS case: status, task field, notice codes, `kk_answer`, the kind wanted.
+    type AutoDnsCase<'a> = (
+        &'a str,
+        Option<&'a str>,
+        &'a [&'a str],
+        Option<&'a str>,
+        EventKind,
+    );
+
     #[test]
     fn autodns_codes_table() {
         #[rustfmt::skip]
-        let cases: &[(&str, Option<&str>, &[&str], Option<&str>, EventKind)] = &[
+        let cases: &[AutoDnsCase] = &[
             ("N0101", Some("0101"), &[], None, K::OrderInProgress),
             ("N0102", None, &[], None, K::OrderInProgress),
             ("N0104", Some("0104"), &[], None, K::OrderInProgress),

@@ -374,6 +374,9 @@ fn envelope(stored: &v1::StoredEventV1) -> Vec<u8> {
     bytes
 }
 
+/// A change to a stored event that makes it invalid.
+type Damage = fn(&mut v1::StoredEventV1);
+
 #[test]
 fn invalid_tags_and_values_are_invalid_records() {
     let base = v1::StoredEventV1::from(&golden_event());
@@ -383,7 +386,7 @@ fn invalid_tags_and_values_are_invalid_records() {
         "the hand-made envelope is sound"
     );
 
-    let damage: [(&str, fn(&mut v1::StoredEventV1)); 9] = [
+    let damage: [(&str, Damage); 9] = [
         ("kind", |s| s.kind = 23),
         ("provider", |s| s.provider = 9),
         ("format", |s| s.notification.format = 4),
