@@ -19,7 +19,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use crate::codes::autodns_status;
 use crate::time::read_time;
 use crate::{
-    Diagnostic, DomainName, Field, Format, Notice, Notification, ParseError, ParseOptions, Result,
+    Diagnostic, DomainName, DstFlag, Field, Format, Notice, Notification, ParseError, ParseOptions, Result,
     Status, TimeReading, TransferTimetable,
 };
 
@@ -30,7 +30,8 @@ const POLL_TASK: &str = "0905";
 pub(crate) fn parse(body: &str, options: &ParseOptions) -> Result<Notification> {
     let root: Json = serde_json::from_str(body).map_err(|e| ParseError::Json {
         line: u32::try_from(e.line()).unwrap_or(u32::MAX),
-        column: u32::try_from(e.column()).unwrap_or(u32::MAX),
+        // serde_json says column 0 when it stopped right after a newline.
+        column: u32::try_from(e.column().max(1)).unwrap_or(u32::MAX),
         reason: without_position(&e.to_string()),
     })?;
     let Json::Object(members) = &root else {
@@ -372,6 +373,9 @@ fn time(raw: &str, block: &str, options: &ParseOptions, n: &mut Notification) ->
     if reading.utc.is_none() {
         n.diagnostics.push(diagnostic(block, format!("{raw:?} is not a time")));
     }
+    if let Some(note) = dst_note(&reading) {
+        n.diagnostics.push(diagnostic(block, note));
+    }
     reading
 }
 
@@ -396,6 +400,21 @@ fn read_domain(message: Option<&Json>, root: &Json, n: &mut Notification) {
     }
     if let Some(owner_c) = object.text_at(&["data", "ownerc", "id"]) {
         n.owner_c = Some(owner_c.to_string());
+    }
+}
+
+/// A note for a wall-clock time that was ambiguous in the source zone.
+fn dst_note(reading: &TimeReading) -> Option<String> {
+    match reading.dst {
+        DstFlag::Unambiguous => None,
+        DstFlag::Gap => Some(format!(
+            "{:?} falls in a DST gap of the source zone; read one hour later",
+            reading.raw
+        )),
+        DstFlag::Overlap => Some(format!(
+            "{:?} occurs twice in the source zone (DST overlap); the earlier instant is taken",
+            reading.raw
+        )),
     }
 }
 

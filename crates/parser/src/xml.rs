@@ -13,7 +13,7 @@ use quick_xml::events::{BytesStart, Event};
 use crate::codes::autodns_status;
 use crate::time::read_time;
 use crate::{
-    Diagnostic, DomainName, Field, Format, Notice, Notification, ParseError, ParseOptions, Result,
+    Diagnostic, DomainName, DstFlag, Field, Format, Notice, Notification, ParseError, ParseOptions, Result,
     Status, TimeReading,
 };
 
@@ -393,6 +393,13 @@ fn time(el: &Element, options: &ParseOptions, n: &mut Notification) -> TimeReadi
             message: format!("<{}> {:?} is not a time", el.name, el.text.trim()),
         });
     }
+    if let Some(note) = dst_note(&reading) {
+        n.diagnostics.push(Diagnostic {
+            block: None,
+            line: Some(el.line),
+            message: format!("<{}> {note}", el.name),
+        });
+    }
     reading
 }
 
@@ -408,6 +415,21 @@ fn collect_notices(el: &Element, in_messages: bool, n: &mut Notification) {
             });
         }
         collect_notices(child, child.name == "messages", n);
+    }
+}
+
+/// A note for a wall-clock time that was ambiguous in the source zone.
+fn dst_note(reading: &TimeReading) -> Option<String> {
+    match reading.dst {
+        DstFlag::Unambiguous => None,
+        DstFlag::Gap => Some(format!(
+            "{:?} falls in a DST gap of the source zone; read one hour later",
+            reading.raw
+        )),
+        DstFlag::Overlap => Some(format!(
+            "{:?} occurs twice in the source zone (DST overlap); the earlier instant is taken",
+            reading.raw
+        )),
     }
 }
 

@@ -1,0 +1,347 @@
+//! AutoDNS XML: every fixture under `fixtures/autodns/xml/` with what it must read as, and every
+//! bad fixture with the error and position it must be refused with.
+
+use ledger_parser::{
+    Field, Format, Notification, ParseError, ParseOptions, Provider, StatusClass, parse,
+};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/../../fixtures/autodns/xml/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn forced() -> ParseOptions {
+    ParseOptions { format: Some(Format::AutoDnsXml), ..Default::default() }
+}
+
+/// Parses a fixture sniffed and forced; both must agree.
+fn read(name: &str) -> Notification {
+    let bytes = fixture(name);
+    let sniffed = parse(&bytes, &ParseOptions::default());
+    let forced = parse(&bytes, &forced());
+    assert_eq!(sniffed, forced, "{name}: sniffing must pick the XML reader");
+    forced.unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// What a fixture must read as.
+struct Expect {
+    file: &'static str,
+    task: &'static str,
+    code: &'static str,
+    class: StatusClass,
+    text: &'static str,
+    ctid: Option<&'static str>,
+    stid: &'static str,
+    domain: Option<&'static str>,
+    notices: &'static [&'static str],
+    event_type: Option<&'static str>,
+    created: Option<&'static str>,
+    /// start, reminder, autoack, autonack, end (UTC, RFC 3339).
+    timetable: [Option<&'static str>; 5],
+    owner_c: Option<&'static str>,
+}
+
+const POLLED: &str = "The notification was polled successfully.";
+
+const BASE: Expect = Expect {
+    file: "",
+    task: "0905",
+    code: "S0905",
+    class: StatusClass::Success,
+    text: POLLED,
+    ctid: None,
+    stid: "",
+    domain: None,
+    notices: &[],
+    event_type: None,
+    created: None,
+    timetable: [None; 5],
+    owner_c: None,
+};
+
+/// Leaf elements counted independently of the parser: elements that hold no other element.
+fn count_leaves(xml: &str) -> usize {
+    let tags: Vec<&str> = xml
+        .split('<')
+        .skip(1)
+        .filter_map(|t| t.split('>').next())
+        .filter(|t| !t.starts_with('?') && !t.starts_with('!'))
+        .collect();
+    let mut leaves = 0;
+    let mut last_was_start = false;
+    for tag in tags {
+        if tag.ends_with('/') {
+            leaves += 1;
+            last_was_start = false;
+        } else if tag.starts_with('/') {
+            if last_was_start {
+                leaves += 1;
+            }
+            last_was_start = false;
+        } else {
+            last_was_start = true;
+        }
+    }
+    leaves
+}
+
+fn check(e: &Expect) {
+    let n = read(e.file);
+    let file = e.file;
+    assert_eq!(n.provider, Provider::AutoDns, "{file}");
+    assert_eq!(n.format, Format::AutoDnsXml, "{file}");
+    assert_eq!(n.task.as_deref(), Some(e.task), "{file}: task");
+    let status = n.status.as_ref().expect("a parsed notification has a status");
+    assert_eq!(status.code, e.code, "{file}: status code");
+    assert_eq!(status.class, e.class, "{file}: status class");
+    assert_eq!(status.text.as_deref(), Some(e.text), "{file}: status text");
+    assert_eq!(n.ctid.as_deref(), e.ctid, "{file}: ctid");
+    assert_eq!(n.stid.as_deref(), Some(e.stid), "{file}: stid");
+    assert_eq!(n.domain.as_ref().map(|d| d.as_str()), e.domain, "{file}: domain");
+    let notices: Vec<&str> = n.notices.iter().map(|x| x.code.as_str()).collect();
+    assert_eq!(notices, e.notices, "{file}: notices");
+    assert_eq!(n.event_type.as_deref(), e.event_type, "{file}: event type");
+    assert_eq!(n.created.map(|c| c.to_rfc3339()).as_deref(), e.created, "{file}: created");
+    let t = &n.timetable;
+    let times = [&t.start, &t.reminder, &t.autoack, &t.autonack, &t.end]
+        .map(|r| r.as_ref().and_then(|r| r.utc).map(|u| u.to_rfc3339()));
+    assert_eq!(times.each_ref().map(|t| t.as_deref()), e.timetable, "{file}: timetable");
+    assert_eq!(n.owner_c.as_deref(), e.owner_c, "{file}: owner-c");
+    let text = String::from_utf8(fixture(file)).expect("fixtures are UTF-8");
+    assert_eq!(n.fields.len(), count_leaves(&text), "{file}: one field per leaf element");
+}
+
+#[test]
+fn transfer_start_event_notification_with_autonack() {
+    check(&Expect {
+        file: "transfer_start-poll.xml",
+        stid: "20210503-app1-test-31807",
+        domain: Some("example.com"),
+        event_type: Some("transfer_start"),
+        // Naive Berlin times, CEST (+02:00) in May.
+        created: Some("2021-05-03T09:05:57+00:00"),
+        timetable: [
+            Some("2021-05-03T09:05:56+00:00"),
+            Some("2021-05-06T09:05:56+00:00"),
+            None,
+            Some("2021-05-08T03:05:56+00:00"),
+            Some("2021-05-08T09:05:56+00:00"),
+        ],
+        ..BASE
+    });
+}
+
+#[test]
+fn domain_away_event_notification() {
+    check(&Expect {
+        file: "domain_away-poll.xml",
+        stid: "20241027-app4-7710",
+        domain: Some("example-away.com"),
+        event_type: Some("domain_away"),
+        // 02:30 happens twice in Berlin on 2024-10-27: the earlier (CEST) instant is taken.
+        created: Some("2024-10-27T00:30:00+00:00"),
+        ..BASE
+    });
+    let n = read("domain_away-poll.xml");
+    assert!(
+        n.diagnostics.iter().any(|d| d.message.contains("DST overlap")),
+        "an ambiguous wall-clock time is flagged: {:?}",
+        n.diagnostics
+    );
+}
+
+#[test]
+fn polled_create_success_takes_the_jobs_status_and_ctid() {
+    check(&Expect {
+        file: "0101-success-poll.xml",
+        task: "0101",
+        code: "S0101",
+        text: "Die Domain wurde erfolgreich registriert.",
+        ctid: Some("bf296d8dffc4"),
+        stid: "20220110-app2-40412",
+        domain: Some("example.com"),
+        created: Some("2022-01-10T13:22:31+00:00"),
+        owner_c: Some("10465800"),
+        ..BASE
+    });
+    let n = read("0101-success-poll.xml");
+    let ctid = n.fields.iter().find(|f| f.key == "ctid").expect("ctid is a field");
+    assert_eq!(
+        *ctid,
+        Field {
+            block: "response/result/data/message/job".into(),
+            key: "ctid".into(),
+            value: "bf296d8dffc4".into(),
+            line: 41,
+        }
+    );
+    // Repeated elements are all kept.
+    let nservers: Vec<&str> = n
+        .fields
+        .iter()
+        .filter(|f| f.block == "response/result/data/message/job/domain/nserver")
+        .map(|f| f.value.as_str())
+        .collect();
+    assert_eq!(nservers, ["ns1.example.com", "ns2.example.com"]);
+}
+
+#[test]
+fn polled_create_failure() {
+    check(&Expect {
+        file: "0101-failed-poll.xml",
+        task: "0101",
+        code: "E0101",
+        class: StatusClass::Permanent,
+        text: "Domain could not be registered.",
+        ctid: Some("201005061621"),
+        stid: "20100506-app1-5522",
+        domain: Some("example-fail.net"),
+        created: Some("2010-05-06T14:21:44+00:00"),
+        ..BASE
+    });
+}
+
+#[test]
+fn realtime_create_in_progress() {
+    check(&Expect {
+        file: "N0101-realtime.xml",
+        task: "0101",
+        code: "N0101",
+        class: StatusClass::InProgress,
+        text: "The domain registration was started successfully.",
+        ctid: Some("order-2024-000117"),
+        stid: "20240115-app3-88120",
+        domain: Some("example-new.org"),
+        ..BASE
+    });
+}
+
+#[test]
+fn realtime_update_with_a_notice() {
+    check(&Expect {
+        file: "S0102-authinfo-deleted-realtime.xml",
+        task: "0102",
+        code: "S0102",
+        text: "The domain has been updated successfully",
+        ctid: Some("qs1282921089"),
+        stid: "20100827-app2-11873",
+        domain: Some("example.de"),
+        notices: &["MSG011304"],
+        ..BASE
+    });
+    let n = read("S0102-authinfo-deleted-realtime.xml");
+    assert_eq!(
+        n.notices.first().and_then(|x| x.text.as_deref()),
+        Some("The existing AuthInfo was deleted by the request.")
+    );
+}
+
+fn refused(name: &str) -> ParseError {
+    let bytes = fixture(name);
+    let forced = parse(&bytes, &forced());
+    assert_eq!(parse(&bytes, &ParseOptions::default()), forced, "{name}");
+    forced.expect_err("a bad fixture is refused")
+}
+
+#[test]
+fn vendor_sample_with_broken_end_tag_is_refused_where_the_mismatch_shows() {
+    // `<text>…successfully./text>` never closes; the reader finds `</status>` instead, on
+    // line 26 at the `<` after five tabs.
+    match refused("bad/0104-transfer-start-poll-vendor-typo.xml") {
+        ParseError::Xml { line, column, reason } => {
+            assert_eq!((line, column), (26, 6));
+            assert!(reason.contains("text") && reason.contains("status"), "{reason}");
+        }
+        other => panic!("expected an XML error, got {other:?}"),
+    }
+}
+
+#[test]
+fn vendor_sample_with_duplicated_tail_is_refused() {
+    // Line 22: `</response>180213-app2-17296</stid>`; the stray text starts at column 12.
+    match refused("bad/N0102-realtime-duplicated-tail.xml") {
+        ParseError::Xml { line, column, reason } => {
+            assert_eq!((line, column), (22, 12));
+            assert!(reason.contains("after the root element"), "{reason}");
+        }
+        other => panic!("expected an XML error, got {other:?}"),
+    }
+}
+
+#[test]
+fn truncated_document_is_refused_at_its_end() {
+    match refused("bad/0101-success-poll-truncated.xml") {
+        ParseError::Xml { line, column, .. } => assert_eq!((line, column), (36, 13)),
+        other => panic!("expected an XML error, got {other:?}"),
+    }
+}
+
+fn parse_str(xml: &str) -> Result<Notification, ParseError> {
+    parse(xml.as_bytes(), &forced())
+}
+
+#[test]
+fn unclosed_elements_and_second_roots_are_refused() {
+    let unclosed = "<response>\n  <result>\n";
+    match parse_str(unclosed) {
+        Err(ParseError::Xml { line, reason, .. }) => {
+            assert_eq!(line, 3);
+            assert!(reason.contains("<result>"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let two_roots = "<response><stid>a</stid></response>\n<response/>";
+    match parse_str(two_roots) {
+        Err(ParseError::Xml { line: 2, column: 1, reason }) => {
+            assert!(reason.contains("after the end of the root element"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_response_without_status_or_with_a_bad_code_is_refused() {
+    match parse_str("<response><stid>x</stid></response>") {
+        Err(ParseError::MissingStatus { format: Format::AutoDnsXml, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    let bad = "<response>\n<result>\n<status>\n<code>X0101</code>\n</status>\n</result>\n</response>";
+    assert_eq!(
+        parse_str(bad),
+        Err(ParseError::BadStatus { line: 4, value: "X0101".into() })
+    );
+}
+
+#[test]
+fn a_bare_status_block_reads_as_its_status() {
+    let block = "<status>\n  <type>notify</type>\n  <code>N0101</code>\n  \
+                 <text>The domain registration was started successfully.</text>\n</status>\n";
+    let n = parse_str(block).expect("a bare status block is read");
+    let status = n.status.expect("status");
+    assert_eq!((status.code.as_str(), status.class), ("N0101", StatusClass::InProgress));
+    assert_eq!(n.task.as_deref(), Some("0101"));
+}
+
+#[test]
+fn notify_without_type_takes_its_telling_element_and_says_so() {
+    let xml = "<response><result><data><message><notify>\
+               <domain><name>example.net</name></domain>\
+               <transfer><start>2021-01-10 12:00:00</start></transfer>\
+               </notify></message></data>\
+               <status><code>S0905</code></status></result></response>";
+    let n = parse_str(xml).expect("parses");
+    assert_eq!(n.event_type.as_deref(), Some("transfer"));
+    assert!(n.diagnostics.iter().any(|d| d.message.contains("no <type>")));
+    // Winter: CET, +01:00.
+    let start = n.timetable.start.and_then(|t| t.utc).map(|u| u.to_rfc3339());
+    assert_eq!(start.as_deref(), Some("2021-01-10T11:00:00+00:00"));
+}
+
+#[test]
+fn entities_are_unescaped_and_attributes_kept() {
+    let xml = "<response lang=\"de\"><result><status><code>S0102</code>\
+               <text>A &amp; B</text></status></result></response>";
+    let n = parse_str(xml).expect("parses");
+    assert_eq!(n.status.and_then(|s| s.text).as_deref(), Some("A & B"));
+    assert!(n.fields.iter().any(|f| f.block == "response" && f.key == "@lang" && f.value == "de"));
+}
