@@ -42,7 +42,9 @@ pub use notification::{
     CentralNicResponse, Diagnostic, DstFlag, Field, Format, MailMeta, Notice, Notification,
     Property, Provider, Status, StatusClass, StatusPrefix, TimeReading, TransferTimetable,
 };
-pub use time::{DEFAULT_SOURCE_TZ, local_to_utc};
+pub use mime::split as split_mail;
+pub use sniff::sniff;
+pub use time::{DEFAULT_SOURCE_TZ, local_to_utc, read_time};
 
 use chrono_tz::Tz;
 

@@ -46,8 +46,28 @@ const MAIL_HEADERS: &[&str] = &[
 /// The mail parser, built once: its header table is not free to build.
 static PARSER: LazyLock<MessageParser> = LazyLock::new(MessageParser::default);
 
-/// Splits an input into its mail metadata (if it is a mail) and the decoded notification body.
-pub(crate) fn split(input: &[u8]) -> Result<(Option<MailMeta>, String)> {
+/// Splits an input into its mail metadata (if it is a mail) and the decoded notification body,
+/// without reading the body. A bare body comes back as is (`None` for the mail).
+///
+/// ```
+/// use ledger_parser::split_mail;
+/// let mail = b"From: AutoDNS <Robot@AutoDNS.example>\r\nMessage-ID: <1@autodns.example>\r\n\
+///              Content-Type: text/plain\r\n\r\n<system>\r\nstatus: S0101\r\n</system>\r\n";
+/// let (meta, body) = split_mail(mail).unwrap();
+/// let meta = meta.unwrap();
+/// assert_eq!(meta.from.as_deref(), Some("robot@autodns.example"));
+/// assert_eq!(meta.message_id.as_deref(), Some("1@autodns.example"));
+/// assert!(body.starts_with("<system>"));
+///
+/// let (meta, body) = split_mail(b"[RESPONSE]\ncode = 200\nEOF\n").unwrap();
+/// assert!(meta.is_none() && body.starts_with("[RESPONSE]"));
+/// ```
+///
+/// # Errors
+///
+/// [`ParseError::Unrecognised`] when no part of a mail holds a notification (the reason lists
+/// the parts), [`ParseError::Mime`] when the mail headers cannot be read.
+pub fn split(input: &[u8]) -> Result<(Option<MailMeta>, String)> {
     if !looks_like_mail(input) {
         return Ok((None, decode_bytes(input).into_owned()));
     }

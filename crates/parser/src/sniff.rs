@@ -14,7 +14,19 @@ const QUOTE_CHARS: usize = 60;
 
 /// Which format a body is written in; [`ParseError::Unrecognised`] quoting the first non-empty
 /// line when it is none of them.
-pub(crate) fn sniff(body: &str) -> Result<Format> {
+///
+/// ```
+/// use ledger_parser::{sniff, Format};
+/// assert_eq!(sniff("\u{feff}\n<system>\nuser: x\n</system>").unwrap(), Format::AutoDnsText);
+/// assert_eq!(sniff("[RESPONSE]\ncode = 200\n").unwrap(), Format::CentralNic);
+/// let err = sniff("Dear customer,\nhello").unwrap_err();
+/// assert_eq!(err.to_string(), "no recognisable notification: the body starts with \"Dear customer,\"");
+/// ```
+///
+/// # Errors
+///
+/// [`ParseError::Unrecognised`] when the body is none of the formats.
+pub fn sniff(body: &str) -> Result<Format> {
     sniff_format(body).ok_or_else(|| ParseError::Unrecognised {
         reason: describe(body),
     })
