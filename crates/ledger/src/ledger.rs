@@ -1,15 +1,25 @@
-//! [`Ledger`]: open, ingest, query. TODO(ledger helper): implement; split storage
-//! (`log.rs`, `raw.rs`, `quarantine.rs`, …) as it grows.
+//! [`Ledger`]: open, ingest, query. The storage pieces live beside it: [`crate::store`] (the
+//! two sled databases), [`crate::raw`] (raw packs), [`crate::ingest`] (the write path),
+//! [`crate::views`] (catch-up and rebuild), [`crate::verify`].
 
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use ledger_event::stored::decode_event;
 use ledger_event::{Event, EventKind, Origin};
+use ledger_parser::DomainName;
 use serde::Serialize;
 
-use crate::{FailedCreate, Inventory, Order, PendingTransfer, Result};
+use crate::codec::{be_u64, decode, index_prefix};
+use crate::ingest::{self, Item};
+use crate::projections::{failed_creates, inventory, orders, transfers};
+use crate::quarantine::QuarantineRecord;
+use crate::raw::{self, PackWriter};
+use crate::store::{self, Log, Views, storage};
+use crate::{FailedCreate, Inventory, LedgerError, Order, PendingTransfer, Result};
 
 /// How to open a ledger.
 #[derive(Debug, Clone)]
@@ -147,35 +157,164 @@ pub struct Stats {
     pub kinds: Vec<(String, u64)>,
 }
 
-/// An open ledger.
+/// An open ledger: the `log` (events, indexes, de-duplication keys, quarantine, raw references),
+/// the raw packs, and the `views` (projections). See the crate docs for the layout.
+///
+/// ```
+/// use chrono::Utc;
+/// use ledger::{IngestOutcome, Ledger, Options};
+/// use ledger_event::{EventKind, Origin};
+///
+/// let dir = tempfile::tempdir()?;
+/// let ledger = Ledger::open(Options::new(dir.path().join("ledger")))?;
+/// let mail = b"<system>\nuser: ExampleUser\ntask: 1403\n\
+///     status: S1403 [Outgoing domain transfer has been started successfully.]\n\
+///     success_value: domain: example.com\ntransaction: 1234\n</system>\n\
+///     <reply>\nkk_start: 2010-05-17 08:43:53\nkk_autonack: 2010-05-22 02:43:53\n\
+///     kk_end: 2010-05-22 08:43:53\n</reply>\n";
+/// let outcome = ledger.ingest(mail, Origin::new("mail/1.eml"))?;
+/// assert!(matches!(outcome, IngestOutcome::Appended { seq: 1, kind: EventKind::TransferOutStarted }));
+/// // Delivered twice: recognised.
+/// assert_eq!(ledger.ingest(mail, Origin::new("mail/2.eml"))?, IngestOutcome::Duplicate { of: 1 });
+///
+/// let events = ledger.events_by_domain("EXAMPLE.com")?;
+/// assert_eq!(events.len(), 1);
+/// let pending = ledger.pending_transfers(Utc::now())?;
+/// assert_eq!(pending[0].domain, "example.com");
+/// assert_eq!(pending[0].transaction.as_deref(), Some("1234"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Ledger {
-    _private: (),
+    options: Options,
+    log: Option<Log>,
+    views: Views,
+    packs: Mutex<Option<PackWriter>>,
 }
 
+/// The writer's lock: one writer at a time inside the process (sled's lock keeps other
+/// processes out), holding the current raw pack once opened.
+type Writer<'a> = MutexGuard<'a, Option<PackWriter>>;
+
 impl Ledger {
-    /// Opens (creating if needed) the ledger at `options.path`.
+    /// Opens (creating if needed) the ledger at `options.path`: the log first, then the views
+    /// (always in this order), and catches the views up with the log.
     pub fn open(options: Options) -> Result<Ledger> {
-        let _ = options;
-        todo!()
+        store::check_marker(&options.path, true)?;
+        let log = Log::open(&options)?;
+        let views = Views::open(&options)?;
+        let ledger = Ledger {
+            options,
+            log: Some(log),
+            views,
+            packs: Mutex::new(None),
+        };
+        {
+            let _writer = ledger.writer();
+            let log = ledger.log()?;
+            crate::views::catch_up(log, &ledger.views)?;
+        }
+        Ok(ledger)
+    }
+
+    /// Opens only the views, for commands that read projections (pending transfers, failed
+    /// creates, orders, inventory): opening the whole history costs time that grows with it.
+    /// When the views are marked dirty (a writer crashed between the log and the views) or
+    /// were never built, this falls back to [`Ledger::open`], which catches them up first.
+    /// Methods that need the log return [`LedgerError::InvalidArgument`] on such a ledger.
+    pub fn open_views(options: Options) -> Result<Ledger> {
+        store::check_marker(&options.path, false)?;
+        let views = Views::open(&options)?;
+        if views.is_dirty()? || views.checkpoint()?.is_none() {
+            drop(views);
+            return Ledger::open(options);
+        }
+        Ok(Ledger {
+            options,
+            log: None,
+            views,
+            packs: Mutex::new(None),
+        })
+    }
+
+    /// The options it was opened with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    fn log(&self) -> Result<&Log> {
+        self.log.as_ref().ok_or_else(|| {
+            LedgerError::InvalidArgument(
+                "this ledger was opened for projection reads only (Ledger::open_views); \
+                 open it with Ledger::open for this operation"
+                    .into(),
+            )
+        })
+    }
+
+    fn writer(&self) -> Writer<'_> {
+        // A panic in another thread while writing leaves sled consistent (transactions are
+        // atomic); the pack writer only appends, so the poisoned guard is still usable.
+        self.packs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self, items: Vec<Item>) -> Result<Vec<Option<IngestOutcome>>> {
+        let log = self.log()?;
+        let mut writer = self.writer();
+        if writer.is_none() {
+            *writer = Some(PackWriter::open(&log.raw_dir)?);
+        }
+        let packs = writer
+            .as_mut()
+            .expect("the pack writer was opened just above");
+        ingest::write_batch(&self.options, log, &self.views, packs, items)
+    }
+
+    fn write_one(&self, item: Item) -> Result<IngestOutcome> {
+        self.write(vec![item])?
+            .into_iter()
+            .flatten()
+            .next()
+            .ok_or_else(|| LedgerError::Corrupt {
+                what: "ingest".into(),
+                reason: "no outcome for the item".into(),
+            })
     }
 
     /// Ingests one item (a mail or a bare body). Returns once the outcome is durable (flushed).
     pub fn ingest(&self, raw: &[u8], origin: Origin) -> Result<IngestOutcome> {
-        let _ = (raw, origin);
-        todo!()
+        self.write_one(Item {
+            raw: raw.to_vec(),
+            origin,
+            response: None,
+            quarantined: None,
+        })
     }
 
-    /// Ingests many items with one sled write and one flush per batch of `batch` items.
+    /// Ingests many items with one sled write and one flush per batch of 1,000 items.
     /// Outcomes come back in input order.
-    pub fn ingest_batch(
-        &self,
-        items: Vec<(Vec<u8>, Origin)>,
-    ) -> Result<Vec<IngestOutcome>> {
-        let _ = items;
-        todo!()
+    pub fn ingest_batch(&self, items: Vec<(Vec<u8>, Origin)>) -> Result<Vec<IngestOutcome>> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let chunk: Vec<Item> = items
+                .by_ref()
+                .take(ingest::BATCH)
+                .map(|(raw, origin)| Item {
+                    raw,
+                    origin,
+                    response: None,
+                    quarantined: None,
+                })
+                .collect();
+            outcomes.extend(self.write(chunk)?.into_iter().flatten());
+        }
+        Ok(outcomes)
     }
 
-    /// Records a CentralNic Reseller command response for the order `ctid`.
+    /// Records a CentralNic Reseller command response for the order `ctid`. The response is
+    /// parsed as CentralNic; `domain` names the domain when the response does not.
     pub fn record_response(
         &self,
         raw: &[u8],
@@ -184,85 +323,299 @@ impl Ledger {
         domain: Option<&str>,
         origin: Origin,
     ) -> Result<IngestOutcome> {
-        let _ = (raw, ctid, command, domain, origin);
-        todo!()
+        let context = ingest::response_context(ctid, command, domain)?;
+        self.write_one(Item {
+            raw: raw.to_vec(),
+            origin,
+            response: Some(context),
+            quarantined: None,
+        })
+    }
+
+    fn event(&self, log: &Log, seq: u64) -> Result<Option<Event>> {
+        match log
+            .events
+            .get(seq.to_be_bytes())
+            .map_err(storage("reading the log"))?
+        {
+            Some(bytes) => {
+                Ok(Some(decode_event(&bytes).map_err(|source| {
+                    LedgerError::StoredEvent { seq, source }
+                })?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn scan_index(&self, index: &sled::Tree, key: &str) -> Result<Vec<Event>> {
+        let log = self.log()?;
+        let mut events = Vec::new();
+        for entry in index.scan_prefix(index_prefix(key)) {
+            let (k, _) = entry.map_err(storage("reading an index"))?;
+            let seq = be_u64(&k[k.len().saturating_sub(8)..], "index key")?;
+            match self.event(log, seq)? {
+                Some(event) => events.push(event),
+                None => {
+                    return Err(LedgerError::Corrupt {
+                        what: format!("index entry {key:?}"),
+                        reason: format!("points at missing event {seq}"),
+                    });
+                }
+            }
+        }
+        Ok(events)
     }
 
     /// Every event of an order, oldest first (by seq).
     pub fn events_by_ctid(&self, ctid: &str) -> Result<Vec<Event>> {
-        let _ = ctid;
-        todo!()
+        let log = self.log()?;
+        self.scan_index(&log.by_ctid, ctid.trim())
     }
 
     /// Every event of a domain (any case, Unicode or punycode), oldest first (by seq).
     pub fn events_by_domain(&self, domain: &str) -> Result<Vec<Event>> {
-        let _ = domain;
-        todo!()
+        let log = self.log()?;
+        let name = DomainName::parse(domain).ok_or_else(|| {
+            LedgerError::InvalidArgument(format!("{domain:?} is not a domain name"))
+        })?;
+        self.scan_index(&log.by_domain, name.as_str())
     }
 
-    /// Outgoing transfers pending at `at`, sorted by deadline (unknown deadlines last).
+    fn view_records<R: bincode::Decode<()>>(
+        &self,
+        name: &'static str,
+    ) -> Result<Vec<(sled::IVec, R)>> {
+        let mut out = Vec::new();
+        for entry in self.views.tree(name).iter() {
+            let (key, value) = entry.map_err(storage("reading a view"))?;
+            let record = decode::<R>(&value, name)?;
+            out.push((key, record));
+        }
+        Ok(out)
+    }
+
+    /// Outgoing transfers pending at `at` (started at or before it, not closed), sorted by
+    /// deadline (unknown deadlines last), then domain.
     pub fn pending_transfers(&self, at: DateTime<Utc>) -> Result<Vec<PendingTransfer>> {
-        let _ = at;
-        todo!()
+        let mut pending = Vec::new();
+        for (key, record) in self.view_records::<transfers::TransferRecord>(transfers::TREE)? {
+            let domain = String::from_utf8_lossy(&key);
+            if let Some(transfer) = record.pending(&domain)?
+                && transfer.started_at.is_none_or(|s| s <= at)
+            {
+                pending.push(transfer);
+            }
+        }
+        pending.sort_by(|a, b| {
+            (a.deadline_at.is_none(), a.deadline_at, &a.domain).cmp(&(
+                b.deadline_at.is_none(),
+                b.deadline_at,
+                &b.domain,
+            ))
+        });
+        Ok(pending)
     }
 
     /// Failed creates, resolved ones included (see [`FailedCreate::resolved_by`]), by seq.
     pub fn failed_creates(&self) -> Result<Vec<FailedCreate>> {
-        todo!()
+        self.view_records::<failed_creates::FailureRecord>(failed_creates::TREE)?
+            .iter()
+            .map(|(_, record)| record.failed_create())
+            .collect()
     }
 
     /// Every order, by ctid.
     pub fn orders(&self) -> Result<Vec<Order>> {
-        todo!()
+        self.view_records::<orders::OrderRecord>(orders::TREE)?
+            .iter()
+            .map(|(key, record)| record.order(&String::from_utf8_lossy(key)))
+            .collect()
     }
 
     /// One order.
     pub fn order(&self, ctid: &str) -> Result<Option<Order>> {
-        let _ = ctid;
-        todo!()
+        let ctid = ctid.trim();
+        match self
+            .views
+            .tree(orders::TREE)
+            .get(ctid)
+            .map_err(storage("reading a view"))?
+        {
+            Some(bytes) => Ok(Some(
+                decode::<orders::OrderRecord>(&bytes, orders::TREE)?.order(ctid)?,
+            )),
+            None => Ok(None),
+        }
     }
 
-    /// Domains that left and OwnerC imports.
+    /// Domains that left (by domain) and OwnerC imports (latest per domain, else per order).
     pub fn inventory(&self) -> Result<Inventory> {
-        todo!()
+        let departed = self
+            .view_records::<inventory::DepartureRecord>(inventory::DEPARTURES_TREE)?
+            .iter()
+            .map(|(key, record)| record.departure(&String::from_utf8_lossy(key)))
+            .collect::<Result<_>>()?;
+        let owner_c_imports = self
+            .view_records::<inventory::ImportRecord>(inventory::IMPORTS_TREE)?
+            .iter()
+            .map(|(_, record)| record.import())
+            .collect::<Result<_>>()?;
+        Ok(Inventory {
+            departed,
+            owner_c_imports,
+        })
+    }
+
+    fn quarantine_records(&self) -> Result<Vec<(u64, QuarantineRecord)>> {
+        let log = self.log()?;
+        let mut out = Vec::new();
+        for entry in log.quarantine.iter() {
+            let (key, value) = entry.map_err(storage("reading the quarantine"))?;
+            let id = be_u64(&key, "quarantine key")?;
+            out.push((id, QuarantineRecord::from_bytes(&value, id)?));
+        }
+        Ok(out)
     }
 
     /// The quarantine, oldest first.
     pub fn quarantine(&self) -> Result<Vec<QuarantineEntry>> {
-        todo!()
+        self.quarantine_records()?
+            .iter()
+            .map(|(id, record)| record.entry(*id))
+            .collect()
     }
 
-    /// Re-parses every quarantined item with this build's parser; those that now parse become
-    /// events (or duplicates) and leave the quarantine.
+    /// Re-parses every quarantined item with this build's parser and these options; those that
+    /// now parse become events (or duplicates) and leave the quarantine, atomically per batch of
+    /// 1,000 items (the entry's removal is in the same log transaction as the event).
+    ///
+    /// This is how a parser upgrade (or a larger [`Options::max_input_size`]) recovers
+    /// rejected input: the raw bytes were kept in the packs.
     pub fn reparse(&self) -> Result<ReparseReport> {
-        todo!()
+        let log = self.log()?;
+        let mut report = ReparseReport::default();
+        let records = self.quarantine_records()?;
+        let limit = self
+            .options
+            .max_input_size
+            .max(ledger_parser::DEFAULT_MAX_SIZE);
+        for chunk in records.chunks(ingest::BATCH) {
+            let mut items = Vec::with_capacity(chunk.len());
+            for (id, record) in chunk {
+                let raw_bytes =
+                    raw::read(&log.raw_dir, record.raw(), limit.max(record.size as usize))?;
+                items.push(Item {
+                    raw: raw_bytes,
+                    origin: Origin(record.origin.clone()),
+                    response: record.response.as_ref().map(|(ctid, command, domain)| {
+                        ingest::ResponseContext {
+                            ctid: ctid.clone(),
+                            command: command.clone(),
+                            domain: domain.clone(),
+                        }
+                    }),
+                    quarantined: Some((*id, record.raw())),
+                });
+            }
+            for outcome in self.write(items)? {
+                report.tried += 1;
+                match outcome {
+                    Some(IngestOutcome::Appended { .. }) => report.appended += 1,
+                    Some(IngestOutcome::Duplicate { .. }) => report.duplicates += 1,
+                    Some(IngestOutcome::Rejected { .. }) | None => report.still_rejected += 1,
+                }
+            }
+        }
+        Ok(report)
     }
 
     /// Events from position `since` on (inclusive), in order, read lazily.
     pub fn export(&self, since: u64) -> impl Iterator<Item = Result<Event>> + '_ {
-        let _ = since;
-        std::iter::empty()
+        let (first_error, range) = match self.log() {
+            Ok(log) => (None, Some(log.events.range(since.to_be_bytes()..))),
+            Err(error) => (Some(Err(error)), None),
+        };
+        first_error
+            .into_iter()
+            .chain(range.into_iter().flatten().map(|entry| {
+                let (key, value) = entry.map_err(storage("reading the log"))?;
+                let seq = be_u64(&key, "event key")?;
+                decode_event(&value).map_err(|source| LedgerError::StoredEvent { seq, source })
+            }))
     }
 
-    /// The raw bytes of an event, as received.
+    /// The raw bytes of an event, as received (checked against its SHA-256).
     pub fn raw(&self, event: &Event) -> Result<Vec<u8>> {
-        let _ = event;
-        todo!()
+        let log = self.log()?;
+        let limit = self
+            .options
+            .max_input_size
+            .max(ledger_parser::DEFAULT_MAX_SIZE);
+        raw::read(&log.raw_dir, event.source.raw, limit)
     }
 
     /// Re-folds every projection from the log, replacing the kept ones.
     pub fn rebuild(&self) -> Result<RebuildReport> {
-        todo!()
+        let log = self.log()?;
+        let _writer = self.writer();
+        crate::views::rebuild(log, &self.views)
     }
 
     /// Checks the indexes, the de-duplication keys and every projection against a fresh fold of
     /// the log, and reports each difference.
     pub fn verify(&self) -> Result<VerifyReport> {
-        todo!()
+        let log = self.log()?;
+        let _writer = self.writer();
+        crate::verify::verify(log, &self.views)
     }
 
     /// Sizes and counts.
     pub fn stats(&self) -> Result<Stats> {
-        todo!()
+        let log = self.log()?;
+        let pending_transfers = self.pending_transfers(Utc::now())?.len() as u64;
+        let failed_creates = self
+            .view_records::<failed_creates::FailureRecord>(failed_creates::TREE)?
+            .iter()
+            .filter(|(_, record)| record.is_open())
+            .count() as u64;
+        let mut kinds: Vec<(String, u64)> = self
+            .view_records::<u64>(crate::projections::kinds::TREE)?
+            .into_iter()
+            .map(|(key, count)| (String::from_utf8_lossy(&key).into_owned(), count))
+            .collect();
+        kinds.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let disk_bytes = log
+            .db
+            .size_on_disk()
+            .map_err(storage("measuring the log"))?
+            + self
+                .views
+                .db
+                .size_on_disk()
+                .map_err(storage("measuring the views"))?
+            + raw::disk_bytes(&log.raw_dir);
+        Ok(Stats {
+            events: log.next_seq()? - 1,
+            quarantined: log.quarantine.len() as u64,
+            orders: self.views.tree(orders::TREE).len() as u64,
+            pending_transfers,
+            failed_creates,
+            disk_bytes,
+            kinds,
+        })
+    }
+
+    /// Flushes both databases. Every write method already flushes before it returns: once it
+    /// has reported an outcome, a crash of the process loses nothing. sled's flush writes and
+    /// fsyncs its log, but sled 0.34 makes no promise against power loss beyond that.
+    pub fn flush(&self) -> Result<()> {
+        if let Some(log) = &self.log {
+            log.db.flush().map_err(storage("flushing the log"))?;
+        }
+        self.views
+            .db
+            .flush()
+            .map_err(storage("flushing the views"))?;
+        Ok(())
     }
 }

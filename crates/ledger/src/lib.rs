@@ -1,10 +1,49 @@
 //! `ledger`: the event log, its indexes and its projections. The only crate that knows sled.
 //!
-//! TODO(ledger helper): crate docs with a runnable example (open, ingest, pending transfers).
+//! A ledger at `PATH` is two sled databases and a directory of raw packs:
+//!
+//! * `PATH/log/`: the immutable events (`events`, seq → stored event), the indexes
+//!   `by_ctid` / `by_domain`, the de-duplication keys (`dedup`), the raw references
+//!   (`raw`, SHA-256 → place in a pack), the `quarantine`, and `meta` (layout version, next seq,
+//!   next quarantine id);
+//! * `PATH/views/`: the projections (pending transfers, orders, failed creates, inventory, kind
+//!   counts) and their `checkpoint`, the last seq folded;
+//! * `PATH/raw/pack-NNNNNN.zst`: every input as received, zstd-compressed, stored once.
+//!
+//! Invariants: the log is append-only and gap-free (seq 1, 2, 3…); every projection equals a
+//! fresh fold of the log ([`Ledger::verify`] checks it, [`Ledger::rebuild`] restores it); a
+//! projection does not depend on the order notifications arrived in.
+//!
+//! ```
+//! use chrono::Utc;
+//! use ledger::{Ledger, Options, OrderState};
+//! use ledger_event::Origin;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let ledger = Ledger::open(Options::new(dir.path().join("ledger")))?;
+//! ledger.ingest(
+//!     b"<system>\nuser: ExampleUser\ntask: 0101\n\
+//!       status: E0101 [Domain could not be registered.]\ntransaction: 201005061621\n</system>\n",
+//!     Origin::new("mail/1.eml"),
+//! )?;
+//! let order = ledger.order("201005061621")?.expect("the order is known");
+//! assert_eq!(order.state, OrderState::Failed);
+//! assert_eq!(ledger.failed_creates()?.len(), 1);
+//! assert!(ledger.pending_transfers(Utc::now())?.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+mod codec;
 mod error;
+mod ingest;
 mod ledger;
 mod projections;
+mod quarantine;
+mod raw;
+mod store;
+mod table;
+mod verify;
+mod views;
 
 pub use error::{LedgerError, Result};
 pub use ledger::{

@@ -1,10 +1,27 @@
-//! The projections' public shapes. TODO(ledger helper): the folds, split into
-//! `projections/transfers.rs`, `projections/failed_creates.rs`, `projections/orders.rs`,
-//! `projections/inventory.rs`.
+//! The projections: their public shapes, and [`Projections`], the set of pure folds that keeps
+//! them.
+//!
+//! Each projection is a fold `apply(records, &Event)` over per-entity records
+//! ([`transfers`], [`failed_creates`], [`orders`], [`inventory`], [`kinds`]). The same code runs
+//! incrementally at ingest, on catch-up, in `rebuild` and in `verify`. Every record is a
+//! function of the *set* of its entity's events (facts are ordered by
+//! [`Event::effective_time`] with seq as tie-break), so the answer does not depend on the order
+//! the notifications arrived in.
+
+pub(crate) mod failed_creates;
+pub(crate) mod inventory;
+pub(crate) mod kinds;
+pub(crate) mod orders;
+mod stamp;
+pub(crate) mod transfers;
 
 use chrono::{DateTime, Utc};
+use ledger_event::Event;
 use ledger_parser::Status;
 use serde::Serialize;
+
+use crate::Result;
+use crate::table::Table;
 
 /// What happens at a pending transfer's deadline if nobody answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -155,4 +172,87 @@ pub struct Inventory {
     pub departed: Vec<Departure>,
     /// OwnerC imports, latest per domain (or order).
     pub owner_c_imports: Vec<OwnerCImport>,
+}
+
+/// The names of every projection tree, in the order [`Projections::encoded`] lists them.
+pub(crate) const TREES: [&str; 7] = [
+    transfers::TREE,
+    orders::TREE,
+    failed_creates::TREE,
+    failed_creates::MARKS_TREE,
+    inventory::DEPARTURES_TREE,
+    inventory::IMPORTS_TREE,
+    kinds::TREE,
+];
+
+/// The working set of every projection while events are folded.
+pub(crate) struct Projections {
+    pub(crate) transfers: Table<transfers::TransferRecord>,
+    pub(crate) orders: Table<orders::OrderRecord>,
+    pub(crate) failures: Table<failed_creates::FailureRecord>,
+    pub(crate) marks: Table<failed_creates::CreateMarks>,
+    pub(crate) departures: Table<inventory::DepartureRecord>,
+    pub(crate) imports: Table<inventory::ImportRecord>,
+    pub(crate) kinds: Table<u64>,
+}
+
+impl Projections {
+    /// A working set reading through to the stored trees (`base`, in [`TREES`] order), or a
+    /// fresh fold from nothing when `base` is `None`.
+    pub(crate) fn new(base: Option<&[sled::Tree; 7]>) -> Self {
+        let tree = |i: usize| base.map(|b| b[i].clone());
+        Projections {
+            transfers: Table::new(TREES[0], tree(0)),
+            orders: Table::new(TREES[1], tree(1)),
+            failures: Table::new(TREES[2], tree(2)),
+            marks: Table::new(TREES[3], tree(3)),
+            departures: Table::new(TREES[4], tree(4)),
+            imports: Table::new(TREES[5], tree(5)),
+            kinds: Table::new(TREES[6], tree(6)),
+        }
+    }
+
+    /// Folds one event into every projection.
+    pub(crate) fn apply(&mut self, event: &Event) -> Result<()> {
+        transfers::apply(&mut self.transfers, event)?;
+        orders::apply(&mut self.orders, event)?;
+        failed_creates::apply(&mut self.failures, &mut self.marks, event)?;
+        inventory::apply(&mut self.departures, &mut self.imports, event)?;
+        kinds::apply(&mut self.kinds, event)
+    }
+
+    /// Every changed record, encoded, per tree in [`TREES`] order.
+    pub(crate) fn encoded(&self) -> Result<[Vec<(Vec<u8>, Option<Vec<u8>>)>; 7]> {
+        Ok([
+            self.transfers.encoded()?,
+            self.orders.encoded()?,
+            self.failures.encoded()?,
+            self.marks.encoded()?,
+            self.departures.encoded()?,
+            self.imports.encoded()?,
+            self.kinds.encoded()?,
+        ])
+    }
+
+    /// Entries held in memory (to decide when to write a rebuild chunk).
+    pub(crate) fn len(&self) -> usize {
+        self.transfers.len()
+            + self.orders.len()
+            + self.failures.len()
+            + self.marks.len()
+            + self.departures.len()
+            + self.imports.len()
+            + self.kinds.len()
+    }
+
+    /// Forgets the working set after it was written.
+    pub(crate) fn clear(&mut self) {
+        self.transfers.clear();
+        self.orders.clear();
+        self.failures.clear();
+        self.marks.clear();
+        self.departures.clear();
+        self.imports.clear();
+        self.kinds.clear();
+    }
 }

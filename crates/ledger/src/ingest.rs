@@ -1,0 +1,391 @@
+//! The write path: raw bytes in, events (or duplicates, or quarantine entries) out, appended to
+//! the log in one sled transaction, then folded into the views in one views transaction.
+//!
+//! Order of writes for one batch, and what a crash between them leaves:
+//! 1. raw blobs appended to the current pack and synced: at worst unreferenced bytes;
+//! 2. `views/meta/dirty` set and flushed: the views are now known to be possibly behind;
+//! 3. the log transaction (events, both indexes, dedup keys, raw refs, quarantine entries,
+//!    next seq / next quarantine id), then `log.flush()`: from here the outcomes are reported;
+//! 4. the views transaction (every changed projection record, `checkpoint`, `dirty` removed),
+//!    then `views.flush()`. A crash before it leaves `dirty` set; whoever opens the ledger next
+//!    catches the views up from `checkpoint`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use chrono::Utc;
+use ledger_event::{Event, Origin, RawRef, Source, classify, content_key, stored::encode_event};
+use ledger_parser::{DomainName, Format, Notification, ParseOptions};
+use sha2::{Digest, Sha256};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::codec::{be_u64, index_key};
+use crate::quarantine::QuarantineRecord;
+use crate::raw::{self, PackWriter};
+use crate::store::{Log, META_NEXT_QUARANTINE, META_NEXT_SEQ, VIEWS_DIRTY, Views, storage};
+use crate::views;
+use crate::{IngestOutcome, LedgerError, Options, Result};
+
+/// Items per log transaction in `ingest_batch` and `reparse`.
+pub(crate) const BATCH: usize = 1_000;
+
+/// What `record_response` knows beside the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResponseContext {
+    pub(crate) ctid: String,
+    pub(crate) command: Option<String>,
+    pub(crate) domain: Option<String>,
+}
+
+/// One item to write.
+pub(crate) struct Item {
+    pub(crate) raw: Vec<u8>,
+    pub(crate) origin: Origin,
+    pub(crate) response: Option<ResponseContext>,
+    /// Set when the item is a quarantine entry being re-parsed: its id and raw bytes' place.
+    pub(crate) quarantined: Option<(u64, RawRef)>,
+}
+
+/// The de-duplication key of an event. A notification's own content key, except for a
+/// CentralNic response recorded for an order (`record_response`): the same response text
+/// ("200 Command completed successfully") answers many orders, so its key also covers the
+/// ctid, command and domain it was recorded with.
+pub(crate) fn dedup_key(
+    notification: &Notification,
+    ctid: Option<&str>,
+    command: Option<&str>,
+    domain: Option<&str>,
+) -> [u8; 32] {
+    let content = content_key(notification);
+    match ctid {
+        Some(ctid) if notification.ctid.as_deref() != Some(ctid) => {
+            let mut hasher = Sha256::new();
+            hasher.update(b"ledger response key v1\0");
+            hasher.update(content);
+            for part in [Some(ctid), command, domain] {
+                hasher.update(part.unwrap_or("").as_bytes());
+                hasher.update([0u8]);
+            }
+            hasher.finalize().into()
+        }
+        _ => content,
+    }
+}
+
+/// The dedup key of a stored event (what `verify` recomputes).
+pub(crate) fn event_dedup_key(event: &Event) -> [u8; 32] {
+    dedup_key(
+        &event.notification,
+        event.ctid.as_deref(),
+        event.command.as_deref(),
+        event.domain.as_deref(),
+    )
+}
+
+enum Prepared {
+    Parsed { key: [u8; 32] },
+    Failed { reason: String, record: Vec<u8> },
+}
+
+/// Writes one batch (see the module docs). `None` for a quarantined item that still does not
+/// parse (its entry is left as it was).
+pub(crate) fn write_batch(
+    options: &Options,
+    log: &Log,
+    views: &Views,
+    packs: &mut PackWriter,
+    items: Vec<Item>,
+) -> Result<Vec<Option<IngestOutcome>>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    let shas: Vec<[u8; 32]> = items.iter().map(|i| raw::sha256(&i.raw)).collect();
+
+    // Parse, classify, key; decide which raw bytes must be written.
+    let mut events: Vec<Option<Event>> = Vec::with_capacity(items.len());
+    let mut prepared = Vec::with_capacity(items.len());
+    let mut refs: Vec<Option<RawRef>> = vec![None; items.len()];
+    let mut new_ref = vec![false; items.len()];
+    let mut known_raw: HashMap<[u8; 32], usize> = HashMap::new();
+    let mut to_write: Vec<usize> = Vec::new();
+    let mut keys_in_batch: HashMap<[u8; 32], ()> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let parse_options = ParseOptions {
+            format: item.response.as_ref().map(|_| Format::CentralNic),
+            source_tz: options.source_tz,
+            max_size: options.max_input_size,
+        };
+        let parsed = ledger_parser::parse(&item.raw, &parse_options);
+        let (needs_raw, prep, event) = match parsed {
+            Ok(notification) => {
+                let ctx = item.response.as_ref();
+                let command = ctx.and_then(|c| c.command.clone());
+                let ctid = ctx
+                    .map(|c| c.ctid.clone())
+                    .or_else(|| notification.ctid.clone());
+                let domain = notification
+                    .domain
+                    .as_ref()
+                    .map(|d| d.as_str().to_string())
+                    .or_else(|| ctx.and_then(|c| c.domain.clone()));
+                let key = dedup_key(
+                    &notification,
+                    ctid.as_deref(),
+                    command.as_deref(),
+                    domain.as_deref(),
+                );
+                let duplicate = keys_in_batch.insert(key, ()).is_some()
+                    || log
+                        .dedup
+                        .contains_key(key)
+                        .map_err(storage("reading dedup keys"))?;
+                let event = Event {
+                    seq: 0,
+                    recorded_at: now,
+                    occurred_at: notification.occurred_at(),
+                    kind: classify(&notification, command.as_deref()),
+                    provider: notification.provider,
+                    ctid,
+                    domain,
+                    command,
+                    source: Source {
+                        sha256: shas[i],
+                        message_id: notification
+                            .mail
+                            .as_ref()
+                            .and_then(|m| m.message_id.clone()),
+                        origin: item.origin.clone(),
+                        raw: RawRef {
+                            pack: 0,
+                            offset: 0,
+                            len: 0,
+                        },
+                    },
+                    notification,
+                };
+                (!duplicate, Prepared::Parsed { key }, Some(event))
+            }
+            Err(error) => {
+                let reason = error.to_string();
+                (
+                    item.quarantined.is_none(),
+                    Prepared::Failed {
+                        reason,
+                        record: Vec::new(),
+                    },
+                    None,
+                )
+            }
+        };
+        if let Some((_, raw)) = item.quarantined {
+            refs[i] = Some(raw);
+        } else if needs_raw {
+            if let Some(&j) = known_raw.get(&shas[i]) {
+                refs[i] = refs[j];
+            } else if let Some(stored) = log
+                .raw
+                .get(shas[i])
+                .map_err(storage("reading raw references"))?
+            {
+                refs[i] = Some(raw::decode_ref(&stored)?);
+                known_raw.insert(shas[i], i);
+            } else {
+                to_write.push(i);
+                new_ref[i] = true;
+                known_raw.insert(shas[i], i);
+            }
+        }
+        prepared.push(prep);
+        events.push(event);
+    }
+
+    // 1. Raw blobs first.
+    let blobs: Vec<(&[u8], [u8; 32])> = to_write
+        .iter()
+        .map(|&i| (items[i].raw.as_slice(), shas[i]))
+        .collect();
+    let written = packs.append(&blobs)?;
+    for (&i, raw) in to_write.iter().zip(written) {
+        refs[i] = Some(raw);
+    }
+    for i in 0..items.len() {
+        if refs[i].is_none()
+            && let Some(&j) = known_raw.get(&shas[i])
+        {
+            refs[i] = refs[j];
+        }
+        if let (Some(event), Some(raw)) = (events[i].as_mut(), refs[i]) {
+            event.source.raw = raw;
+        }
+        if let Prepared::Failed { reason, record } = &mut prepared[i]
+            && let Some(raw) = refs[i]
+        {
+            let response = items[i]
+                .response
+                .as_ref()
+                .map(|c| (c.ctid.clone(), c.command.clone(), c.domain.clone()));
+            *record = QuarantineRecord::new(
+                &items[i].origin,
+                reason.clone(),
+                shas[i],
+                items[i].raw.len() as u64,
+                raw,
+                response,
+            )
+            .to_bytes()?;
+        }
+    }
+
+    // 2. Dirty marker.
+    let head_before = log.next_seq()? - 1;
+    views
+        .meta
+        .insert(
+            VIEWS_DIRTY,
+            &(head_before + items.len() as u64).to_be_bytes(),
+        )
+        .map_err(storage("marking the views dirty"))?;
+    views.db.flush().map_err(storage("flushing the views"))?;
+
+    // 3. The log transaction.
+    let cells = RefCell::new(events);
+    let trees = log.write_trees();
+    let result = trees.as_slice().transaction(|tx| {
+        let (events_t, by_ctid, by_domain, dedup, meta, raw_t, quarantine) =
+            (&tx[0], &tx[1], &tx[2], &tx[3], &tx[4], &tx[5], &tx[6]);
+        let counter =
+            |key: &[u8]| -> std::result::Result<u64, ConflictableTransactionError<LedgerError>> {
+                let value: Option<sled::IVec> = meta.get(key)?;
+                match value {
+                    Some(bytes) => be_u64(&bytes, "log meta counter")
+                        .map_err(ConflictableTransactionError::Abort),
+                    None => Ok(1),
+                }
+            };
+        let mut next_seq = counter(META_NEXT_SEQ)?;
+        let mut next_quarantine = counter(META_NEXT_QUARANTINE)?;
+        let mut seen: HashMap<[u8; 32], u64> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut cells = cells.borrow_mut();
+        for (i, item) in items.iter().enumerate() {
+            if new_ref[i]
+                && let Some(raw) = refs[i]
+            {
+                raw_t.insert(&shas[i], &raw::encode_ref(raw))?;
+            }
+            match &prepared[i] {
+                Prepared::Failed { reason, record } => {
+                    if item.quarantined.is_some() {
+                        outcomes.push(None);
+                        continue;
+                    }
+                    let id = next_quarantine;
+                    next_quarantine += 1;
+                    quarantine.insert(&id.to_be_bytes(), record.as_slice())?;
+                    outcomes.push(Some(IngestOutcome::Rejected {
+                        id,
+                        reason: reason.clone(),
+                    }));
+                }
+                Prepared::Parsed { key } => {
+                    if let Some((id, _)) = item.quarantined {
+                        quarantine.remove(&id.to_be_bytes())?;
+                    }
+                    let existing = match seen.get(key) {
+                        Some(seq) => Some(*seq),
+                        None => match Option::<sled::IVec>::from(dedup.get(key)?) {
+                            Some(bytes) => Some(
+                                be_u64(&bytes, "dedup entry")
+                                    .map_err(ConflictableTransactionError::Abort)?,
+                            ),
+                            None => None,
+                        },
+                    };
+                    if let Some(of) = existing {
+                        if let Some(cell) = cells[i].as_mut() {
+                            cell.seq = 0;
+                        }
+                        outcomes.push(Some(IngestOutcome::Duplicate { of }));
+                        continue;
+                    }
+                    let seq = next_seq;
+                    next_seq += 1;
+                    let event = cells[i].as_mut().expect("a parsed item has an event");
+                    event.seq = seq;
+                    events_t.insert(&seq.to_be_bytes(), encode_event(event))?;
+                    if let Some(ctid) = &event.ctid {
+                        by_ctid.insert(index_key(ctid, seq), &[])?;
+                    }
+                    if let Some(domain) = &event.domain {
+                        by_domain.insert(index_key(domain, seq), &[])?;
+                    }
+                    dedup.insert(key, &seq.to_be_bytes())?;
+                    seen.insert(*key, seq);
+                    outcomes.push(Some(IngestOutcome::Appended {
+                        seq,
+                        kind: event.kind,
+                    }));
+                }
+            }
+        }
+        meta.insert(META_NEXT_SEQ, &next_seq.to_be_bytes())?;
+        meta.insert(META_NEXT_QUARANTINE, &next_quarantine.to_be_bytes())?;
+        Ok(outcomes)
+    });
+    let outcomes: Vec<Option<IngestOutcome>> = match result {
+        Ok(outcomes) => outcomes,
+        Err(TransactionError::Abort(error)) => return Err(error),
+        Err(TransactionError::Storage(source)) => {
+            return Err(LedgerError::Storage {
+                operation: "appending to the log",
+                source,
+            });
+        }
+    };
+    log.db.flush().map_err(storage("flushing the log"))?;
+
+    // 4. The views.
+    let mut appended: Vec<Event> = Vec::new();
+    for (event, outcome) in cells.into_inner().into_iter().zip(outcomes.iter()) {
+        if let (Some(event), Some(IngestOutcome::Appended { .. })) = (event, outcome) {
+            appended.push(event);
+        }
+    }
+    let head = log.next_seq()? - 1;
+    views::fold_and_commit(views, &appended, head)?;
+    Ok(outcomes)
+}
+
+/// Checks and normalises `record_response`'s arguments.
+pub(crate) fn response_context(
+    ctid: &str,
+    command: Option<&str>,
+    domain: Option<&str>,
+) -> Result<ResponseContext> {
+    let ctid = ctid.trim();
+    if ctid.is_empty() {
+        return Err(LedgerError::InvalidArgument(
+            "the ctid of a response must not be empty".into(),
+        ));
+    }
+    let domain = match domain {
+        Some(text) => Some(
+            DomainName::parse(text)
+                .ok_or_else(|| {
+                    LedgerError::InvalidArgument(format!("{text:?} is not a domain name"))
+                })?
+                .as_str()
+                .to_string(),
+        ),
+        None => None,
+    };
+    Ok(ResponseContext {
+        ctid: ctid.to_string(),
+        command: command
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty()),
+        domain,
+    })
+}

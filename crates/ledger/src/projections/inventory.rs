@@ -1,0 +1,115 @@
+//! Inventory changes: departures by domain (latest per domain) and OwnerC imports (notice
+//! `MSG01050`, latest per domain, else per ctid).
+
+use ledger_event::{Event, EventKind, TransferAnswer};
+
+use super::stamp::Stamp;
+use crate::codec::{corrupt_tag, time};
+use crate::table::Table;
+use crate::{Departure, DepartureReason, OwnerCImport, Result};
+
+/// The stored tree of departures (domain → [`DepartureRecord`]).
+pub(crate) const DEPARTURES_TREE: &str = "departures";
+/// The stored tree of imports (`d\0domain` / `c\0ctid` → [`ImportRecord`]).
+pub(crate) const IMPORTS_TREE: &str = "owner_c_imports";
+
+/// The notice that says the OwnerC was imported.
+const OWNER_C_IMPORTED: &str = "MSG01050";
+
+/// The latest departure of a domain.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub(crate) struct DepartureRecord {
+    reason: u8,
+    stamp: Stamp,
+}
+
+/// The latest OwnerC import of a domain or order.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub(crate) struct ImportRecord {
+    domain: Option<String>,
+    ctid: Option<String>,
+    owner_c: Option<String>,
+    stamp: Stamp,
+}
+
+/// Folds one event.
+pub(crate) fn apply(
+    departures: &mut Table<DepartureRecord>,
+    imports: &mut Table<ImportRecord>,
+    event: &Event,
+) -> Result<()> {
+    let stamp = Stamp::of(event);
+    let reason = match event.kind {
+        EventKind::TransferOutAutoAcked => Some(DepartureReason::AutoAck),
+        EventKind::TransferOutAnswered(TransferAnswer::Ack) => Some(DepartureReason::AnsweredAck),
+        EventKind::DomainAway => Some(DepartureReason::DomainAway),
+        _ => None,
+    };
+    if let (Some(reason), Some(domain)) = (reason, event.domain.as_deref()) {
+        let slot = departures.entry(domain.as_bytes())?;
+        if slot.as_ref().is_none_or(|old| old.stamp < stamp) {
+            *slot = Some(DepartureRecord {
+                reason: reason_tag(reason),
+                stamp,
+            });
+        }
+    }
+    if event.notification.has_notice(OWNER_C_IMPORTED) {
+        let key = match (event.domain.as_deref(), event.ctid.as_deref()) {
+            (Some(domain), _) => Some([b"d\0", domain.as_bytes()].concat()),
+            (None, Some(ctid)) => Some([b"c\0", ctid.as_bytes()].concat()),
+            (None, None) => None,
+        };
+        if let Some(key) = key {
+            let slot = imports.entry(&key)?;
+            if slot.as_ref().is_none_or(|old| old.stamp < stamp) {
+                *slot = Some(ImportRecord {
+                    domain: event.domain.clone(),
+                    ctid: event.ctid.clone(),
+                    owner_c: event.notification.owner_c.clone(),
+                    stamp,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn reason_tag(reason: DepartureReason) -> u8 {
+    match reason {
+        DepartureReason::AutoAck => 0,
+        DepartureReason::AnsweredAck => 1,
+        DepartureReason::DomainAway => 2,
+    }
+}
+
+impl DepartureRecord {
+    /// The departure this record stands for.
+    pub(crate) fn departure(&self, domain: &str) -> Result<Departure> {
+        let reason = match self.reason {
+            0 => DepartureReason::AutoAck,
+            1 => DepartureReason::AnsweredAck,
+            2 => DepartureReason::DomainAway,
+            other => return Err(corrupt_tag("departure reason", other)),
+        };
+        Ok(Departure {
+            domain: domain.to_string(),
+            reason,
+            at: time(self.stamp.at, "departure record")?,
+            seq: self.stamp.seq,
+        })
+    }
+}
+
+impl ImportRecord {
+    /// The import this record stands for.
+    pub(crate) fn import(&self) -> Result<OwnerCImport> {
+        Ok(OwnerCImport {
+            domain: self.domain.clone(),
+            ctid: self.ctid.clone(),
+            owner_c: self.owner_c.clone(),
+            at: time(self.stamp.at, "owner-c import record")?,
+            seq: self.stamp.seq,
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! Orders, by ctid: the latest status by effective time (tie: seq) and the state it means.
+//!
+//! Transfer-out facts are not orders (their transaction is AutoDNS's own), nor are events
+//! without a ctid.
+
+use ledger_event::Event;
+use ledger_parser::StatusClass;
+
+use super::stamp::Stamp;
+use crate::codec::StoredStatus;
+use crate::table::Table;
+use crate::{Order, OrderState, Result};
+
+/// The stored tree.
+pub(crate) const TREE: &str = "orders";
+
+/// What is known of one order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub(crate) struct OrderRecord {
+    latest_status: Option<(Stamp, StoredStatus)>,
+    domain: Option<(Stamp, String)>,
+    events: u64,
+    last_seq: u64,
+}
+
+/// Folds one event.
+pub(crate) fn apply(table: &mut Table<OrderRecord>, event: &Event) -> Result<()> {
+    if event.kind.is_transfer_out() {
+        return Ok(());
+    }
+    let Some(ctid) = event.ctid.as_deref() else {
+        return Ok(());
+    };
+    let stamp = Stamp::of(event);
+    let record = table
+        .entry(ctid.as_bytes())?
+        .get_or_insert_with(OrderRecord::default);
+    record.events += 1;
+    record.last_seq = record.last_seq.max(event.seq);
+    if let Some(status) = event.status()
+        && record
+            .latest_status
+            .as_ref()
+            .is_none_or(|(s, _)| *s < stamp)
+    {
+        record.latest_status = Some((stamp, StoredStatus::of(status)));
+    }
+    if let Some(domain) = &event.domain
+        && record.domain.as_ref().is_none_or(|(s, _)| *s < stamp)
+    {
+        record.domain = Some((stamp, domain.clone()));
+    }
+    Ok(())
+}
+
+impl OrderRecord {
+    /// The order this record stands for.
+    pub(crate) fn order(&self, ctid: &str) -> Result<Order> {
+        let (state, last_status) = match &self.latest_status {
+            Some((_, status)) => (state_of(status.class()?), Some(status.status()?)),
+            None => (OrderState::InProgress, None),
+        };
+        Ok(Order {
+            ctid: ctid.to_string(),
+            state,
+            last_status,
+            domain: self.domain.as_ref().map(|(_, d)| d.clone()),
+            seq: self.last_seq,
+            events: self.events,
+        })
+    }
+}
+
+/// The order state a status class means.
+pub(crate) fn state_of(class: StatusClass) -> OrderState {
+    match class {
+        StatusClass::InProgress => OrderState::InProgress,
+        StatusClass::Success => OrderState::Succeeded,
+        StatusClass::Permanent => OrderState::Failed,
+        StatusClass::Temporary => OrderState::Resubmit,
+    }
+}

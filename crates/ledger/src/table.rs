@@ -1,0 +1,83 @@
+//! [`Table`]: the in-memory working set of one projection tree while events are folded.
+//!
+//! A fold reads an entity's record through the table (from memory, else from the stored tree
+//! when there is one), changes it in place, and the table's changes are written back in one
+//! go: inside the views transaction of an ingest, in big batches during a rebuild, or compared
+//! with the stored tree by `verify`.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+
+use crate::codec::{decode, encode};
+use crate::{LedgerError, Result};
+
+/// A record a projection keeps per entity.
+pub(crate) trait Record:
+    bincode::Encode + bincode::Decode<()> + Clone + Debug + PartialEq
+{
+}
+
+impl<R> Record for R where R: bincode::Encode + bincode::Decode<()> + Clone + Debug + PartialEq {}
+
+/// The working set of one projection tree.
+pub(crate) struct Table<R> {
+    name: &'static str,
+    base: Option<sled::Tree>,
+    entries: HashMap<Vec<u8>, Option<R>>,
+}
+
+impl<R: Record> Table<R> {
+    /// An empty working set over `base` (the stored tree), or over nothing (a fresh fold).
+    pub(crate) fn new(name: &'static str, base: Option<sled::Tree>) -> Self {
+        Table {
+            name,
+            base,
+            entries: HashMap::new(),
+        }
+    }
+
+    /// The record of an entity (`None`: no record yet), loaded on first use, to change in place.
+    pub(crate) fn entry(&mut self, key: &[u8]) -> Result<&mut Option<R>> {
+        if !self.entries.contains_key(key) {
+            let loaded = match &self.base {
+                Some(tree) => match tree.get(key).map_err(|source| LedgerError::Storage {
+                    operation: "reading a projection record",
+                    source,
+                })? {
+                    Some(bytes) => Some(decode::<R>(&bytes, self.name)?),
+                    None => None,
+                },
+                None => None,
+            };
+            self.entries.insert(key.to_vec(), loaded);
+        }
+        Ok(self
+            .entries
+            .get_mut(key)
+            .expect("the entry was inserted just above"))
+    }
+
+    /// Every changed entry, encoded: `None` removes the key.
+    pub(crate) fn encoded(&self) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+        let mut out = Vec::with_capacity(self.entries.len());
+        for (key, value) in &self.entries {
+            let bytes = match value {
+                Some(record) => Some(encode(record, self.name)?),
+                None => None,
+            };
+            out.push((key.clone(), bytes));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Number of entries held.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Forgets the working set (after it was written).
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+}

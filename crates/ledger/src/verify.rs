@@ -1,0 +1,199 @@
+//! `verify`: every difference between what is stored and a fresh fold of the log, one line each.
+
+use std::collections::BTreeMap;
+
+use ledger_event::stored::decode_event;
+
+use crate::codec::{be_u64, index_key, split_index_key};
+use crate::ingest::event_dedup_key;
+use crate::projections::{Projections, TREES};
+use crate::quarantine::QuarantineRecord;
+use crate::raw;
+use crate::store::{Log, Views, storage};
+use crate::{Result, VerifyReport};
+
+/// Checks the log's indexes and dedup keys, and every projection against a fresh fold.
+pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
+    let mut report = VerifyReport::default();
+    let problems = &mut report.problems;
+    let head = log.next_seq()? - 1;
+    let mut fresh = Projections::new(None);
+    let mut expected_seq = 1u64;
+
+    // Every event: decodes, is in sequence, is in its indexes, its dedup key and raw ref.
+    for entry in log.events.iter() {
+        let (key, value) = entry.map_err(storage("reading the log"))?;
+        let seq = match be_u64(&key, "event key") {
+            Ok(seq) => seq,
+            Err(e) => {
+                problems.push(format!("events: {e}"));
+                continue;
+            }
+        };
+        report.events += 1;
+        if seq != expected_seq {
+            problems.push(format!(
+                "events: seq {seq} follows {} (gap)",
+                expected_seq - 1
+            ));
+        }
+        expected_seq = seq + 1;
+        let event = match decode_event(&value) {
+            Ok(event) => event,
+            Err(e) => {
+                problems.push(format!("event {seq}: does not decode: {e}"));
+                continue;
+            }
+        };
+        if event.seq != seq {
+            problems.push(format!(
+                "event {seq}: stored under seq {seq} but says seq {}",
+                event.seq
+            ));
+        }
+        if let Some(ctid) = &event.ctid
+            && !log
+                .by_ctid
+                .contains_key(index_key(ctid, seq))
+                .map_err(storage("reading by_ctid"))?
+        {
+            problems.push(format!("event {seq}: missing from by_ctid under {ctid:?}"));
+        }
+        if let Some(domain) = &event.domain
+            && !log
+                .by_domain
+                .contains_key(index_key(domain, seq))
+                .map_err(storage("reading by_domain"))?
+        {
+            problems.push(format!(
+                "event {seq}: missing from by_domain under {domain:?}"
+            ));
+        }
+        let dedup_key = event_dedup_key(&event);
+        match log.dedup.get(dedup_key).map_err(storage("reading dedup"))? {
+            Some(bytes) if bytes.as_ref() == seq.to_be_bytes() => {}
+            Some(bytes) => problems.push(format!(
+                "event {seq}: its dedup key points at {}",
+                be_u64(&bytes, "dedup entry").map_or_else(|e| e.to_string(), |s| s.to_string())
+            )),
+            None => problems.push(format!("event {seq}: its dedup key is missing")),
+        }
+        match log
+            .raw
+            .get(event.source.sha256)
+            .map_err(storage("reading raw refs"))?
+        {
+            Some(bytes) if raw::decode_ref(&bytes).ok() == Some(event.source.raw) => {}
+            Some(_) => problems.push(format!("event {seq}: raw ref differs from the raw tree's")),
+            None => problems.push(format!(
+                "event {seq}: its raw bytes are not in the raw tree"
+            )),
+        }
+        if let Err(e) = fresh.apply(&event) {
+            problems.push(format!("event {seq}: does not fold: {e}"));
+        }
+    }
+    if expected_seq - 1 != head {
+        problems.push(format!(
+            "meta: next seq says head {head}, the log ends at {}",
+            expected_seq - 1
+        ));
+    }
+
+    // Every index entry points at an event with that ctid / domain.
+    for (name, tree) in [("by_ctid", &log.by_ctid), ("by_domain", &log.by_domain)] {
+        for entry in tree.iter() {
+            let (key, _) = entry.map_err(storage("reading an index"))?;
+            let Some((prefix, seq)) = split_index_key(&key) else {
+                problems.push(format!("{name}: malformed key {key:?}"));
+                continue;
+            };
+            let prefix = String::from_utf8_lossy(prefix);
+            let event = match log
+                .events
+                .get(seq.to_be_bytes())
+                .map_err(storage("reading the log"))?
+            {
+                Some(bytes) => decode_event(&bytes).ok(),
+                None => {
+                    problems.push(format!("{name}[{prefix:?}]: points at missing event {seq}"));
+                    continue;
+                }
+            };
+            let Some(event) = event else { continue };
+            let actual = if name == "by_ctid" {
+                event.ctid
+            } else {
+                event.domain
+            };
+            if actual.as_deref() != Some(prefix.as_ref()) {
+                problems.push(format!(
+                    "{name}[{prefix:?}]: points at event {seq}, which has {actual:?}"
+                ));
+            }
+        }
+    }
+    for entry in log.dedup.iter() {
+        let (_, value) = entry.map_err(storage("reading dedup"))?;
+        match be_u64(&value, "dedup entry") {
+            Ok(seq) if seq >= 1 && seq <= head => {}
+            Ok(seq) => problems.push(format!("dedup: an entry points at missing event {seq}")),
+            Err(e) => problems.push(format!("dedup: {e}")),
+        }
+    }
+    for entry in log.quarantine.iter() {
+        let (key, value) = entry.map_err(storage("reading the quarantine"))?;
+        let id = be_u64(&key, "quarantine key").unwrap_or(0);
+        if let Err(e) = QuarantineRecord::from_bytes(&value, id) {
+            problems.push(format!("quarantine {id}: {e}"));
+        }
+    }
+
+    // The views: checkpoint, then each projection record against the fresh fold.
+    match views.checkpoint()? {
+        Some(checkpoint) if checkpoint == head => {}
+        other => problems.push(format!(
+            "views: checkpoint is {other:?}, the log head is {head}"
+        )),
+    }
+    if views.is_dirty()? {
+        problems.push("views: the dirty marker is set".into());
+    }
+    let expected = fresh.encoded()?;
+    for ((name, tree), expected) in TREES.iter().zip(&views.trees).zip(expected) {
+        let mut expected: BTreeMap<Vec<u8>, Vec<u8>> = expected
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+        for entry in tree.iter() {
+            let (key, stored) = entry.map_err(storage("reading a view"))?;
+            match expected.remove(key.as_ref()) {
+                Some(want) if want == stored.as_ref() => {}
+                Some(_) => problems.push(format!(
+                    "{name}[{}]: stored record differs from a fresh fold",
+                    show_key(name, &key)
+                )),
+                None => problems.push(format!(
+                    "{name}[{}]: stored record has no counterpart in a fresh fold",
+                    show_key(name, &key)
+                )),
+            }
+        }
+        for key in expected.keys() {
+            problems.push(format!(
+                "{name}[{}]: missing (a fresh fold has it)",
+                show_key(name, key)
+            ));
+        }
+    }
+    Ok(report)
+}
+
+fn show_key(tree: &str, key: &[u8]) -> String {
+    if tree == crate::projections::failed_creates::TREE
+        && let Ok(seq) = be_u64(key, "key")
+    {
+        return format!("seq {seq}");
+    }
+    String::from_utf8_lossy(key).replace('\0', ":")
+}
