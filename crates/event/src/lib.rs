@@ -7,6 +7,8 @@
 //!   that a change of the domain types can never silently change what is on disk.
 //! * [`content_key`]: the de-duplication key of a notification's content.
 
+#![warn(missing_docs)]
+
 mod classify;
 mod dedup;
 mod error;
