@@ -38,12 +38,16 @@ pub(crate) fn parse(body: &str, options: &ParseOptions) -> Result<Notification> 
             continue;
         }
         if let Some(eof) = eof_line {
-            n.diagnostics.push(diag(line_no, format!("text after EOF (line {eof}) ignored: {line:?}")));
+            n.diagnostics.push(diag(
+                line_no,
+                format!("text after EOF (line {eof}) ignored: {line:?}"),
+            ));
             continue;
         }
         if line.eq_ignore_ascii_case("[RESPONSE]") {
             if seen_content {
-                n.diagnostics.push(diag(line_no, "a second [RESPONSE] marker ignored".into()));
+                n.diagnostics
+                    .push(diag(line_no, "a second [RESPONSE] marker ignored".into()));
             }
             seen_content = true;
             continue;
@@ -54,7 +58,8 @@ pub(crate) fn parse(body: &str, options: &ParseOptions) -> Result<Notification> 
         }
         seen_content = true;
         let Some((key, value)) = line.split_once('=') else {
-            n.diagnostics.push(diag(line_no, format!("not a `key = value` line: {line:?}")));
+            n.diagnostics
+                .push(diag(line_no, format!("not a `key = value` line: {line:?}")));
             continue;
         };
         let (key, value) = (key.trim(), value.trim());
@@ -76,11 +81,7 @@ pub(crate) fn parse(body: &str, options: &ParseOptions) -> Result<Notification> 
                     )),
                 }
             }
-            "description" => {
-                if description.is_none() {
-                    description = Some(value.to_string());
-                }
-            }
+            "description" if description.is_none() => description = Some(value.to_string()),
             "runtime" => runtime = Some(value.to_string()),
             "queuetime" => queuetime = Some(value.to_string()),
             _ if lower.starts_with("property[") => match read_property(key, value) {
@@ -121,7 +122,13 @@ pub(crate) fn parse(body: &str, options: &ParseOptions) -> Result<Notification> 
             ),
         });
     }
-    let response = CentralNicResponse { code, description, runtime, queuetime, properties };
+    let response = CentralNicResponse {
+        code,
+        description,
+        runtime,
+        queuetime,
+        properties,
+    };
     read_event(&response, &mut n, options);
     if n.domain.is_none() {
         n.domain = single_domain(&response);
@@ -131,7 +138,11 @@ pub(crate) fn parse(body: &str, options: &ParseOptions) -> Result<Notification> 
 }
 
 fn diag(line: u32, message: String) -> Diagnostic {
-    Diagnostic { block: Some(BLOCK.into()), line: Some(line), message }
+    Diagnostic {
+        block: Some(BLOCK.into()),
+        line: Some(line),
+        message,
+    }
 }
 
 /// URL-decodes a value the server encoded (`property[info]` of StatusEvent).
@@ -139,7 +150,10 @@ fn url_decode(value: &str, line: u32, n: &mut Notification) -> String {
     match percent_decode_str(value).decode_utf8() {
         Ok(text) => text.into_owned(),
         Err(_) => {
-            n.diagnostics.push(diag(line, "value is not UTF-8 once URL-decoded; decoded lossily".into()));
+            n.diagnostics.push(diag(
+                line,
+                "value is not UTF-8 once URL-decoded; decoded lossily".into(),
+            ));
             percent_decode_str(value).decode_utf8_lossy().into_owned()
         }
     }
@@ -173,13 +187,19 @@ fn read_property(key: &str, value: &str) -> std::result::Result<Property, String
         .trim()
         .parse::<u32>()
         .map_err(|_| format!("property key {key:?}: row index {index:?} is not a number"))?;
-    Ok(Property { name: name.trim().to_lowercase(), index, value: value.to_string() })
+    Ok(Property {
+        name: name.trim().to_lowercase(),
+        index,
+        value: value.to_string(),
+    })
 }
 
 /// A `StatusEvent` answer: `class` and `subclass` with the event's `data` or `date`.
 fn read_event(response: &CentralNicResponse, n: &mut Notification, options: &ParseOptions) {
-    let (Some(class), Some(subclass)) = (response.property("class", 0), response.property("subclass", 0))
-    else {
+    let (Some(class), Some(subclass)) = (
+        response.property("class", 0),
+        response.property("subclass", 0),
+    ) else {
         return;
     };
     let data: Vec<&str> = response
@@ -193,10 +213,16 @@ fn read_event(response: &CentralNicResponse, n: &mut Notification, options: &Par
         // `StatusDomain` has a class (DOMAIN) and subclass (the TLD) too, but is no event.
         return;
     }
-    n.event_type = Some(format!("{}/{}", class.trim().to_uppercase(), subclass.trim().to_uppercase()));
+    n.event_type = Some(format!(
+        "{}/{}",
+        class.trim().to_uppercase(),
+        subclass.trim().to_uppercase()
+    ));
     let named = data.iter().find_map(|d| {
         let (key, value) = d.split_once(':')?;
-        key.trim().eq_ignore_ascii_case("domain").then_some(value.trim())
+        key.trim()
+            .eq_ignore_ascii_case("domain")
+            .then_some(value.trim())
     });
     let named = named.or_else(|| response.property("object id", 0));
     if let Some(name) = named {
@@ -225,7 +251,10 @@ fn read_event(response: &CentralNicResponse, n: &mut Notification, options: &Par
 /// The domain of a single-object answer: exactly one `property[domain]` row, and not a page of
 /// a list (no `count`/`total`).
 fn single_domain(response: &CentralNicResponse) -> Option<DomainName> {
-    let is_list = response.properties.iter().any(|p| p.name == "count" || p.name == "total");
+    let is_list = response
+        .properties
+        .iter()
+        .any(|p| p.name == "count" || p.name == "total");
     let mut domains = response.properties.iter().filter(|p| p.name == "domain");
     match (domains.next(), domains.next()) {
         (Some(only), None) if !is_list => DomainName::parse(&only.value),

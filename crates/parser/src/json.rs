@@ -19,8 +19,8 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use crate::codes::autodns_status;
 use crate::time::read_time;
 use crate::{
-    Diagnostic, DomainName, DstFlag, Field, Format, Notice, Notification, ParseError, ParseOptions, Result,
-    Status, TimeReading, TransferTimetable,
+    Diagnostic, DomainName, DstFlag, Field, Format, Notice, Notification, ParseError, ParseOptions,
+    Result, Status, TimeReading, TransferTimetable,
 };
 
 /// The task code of the poll envelope (`S0905`: the notification was polled).
@@ -176,7 +176,11 @@ impl<'de> Visitor<'de> for JsonVisitor {
 fn flatten(value: &Json, block: &str, key: &str, fields: &mut Vec<Field>) {
     match value {
         Json::Object(members) => {
-            let path = if block.is_empty() { key.to_string() } else { format!("{block}.{key}") };
+            let path = if block.is_empty() {
+                key.to_string()
+            } else {
+                format!("{block}.{key}")
+            };
             for (k, v) in members {
                 flatten(v, &path, k, fields);
             }
@@ -192,26 +196,44 @@ fn flatten(value: &Json, block: &str, key: &str, fields: &mut Vec<Field>) {
 }
 
 fn field(block: &str, key: &str, value: &str) -> Field {
-    Field { block: block.into(), key: key.into(), value: value.into(), line: 0 }
+    Field {
+        block: block.into(),
+        key: key.into(),
+        value: value.into(),
+        line: 0,
+    }
 }
 
 fn diagnostic(block: &str, message: String) -> Diagnostic {
-    Diagnostic { block: Some(block.into()), line: None, message }
+    Diagnostic {
+        block: Some(block.into()),
+        line: None,
+        message,
+    }
 }
 
 /// Reads a `{code, text}` status object. `Ok(None)` when there is none.
 fn read_status(status: Option<&Json>) -> Result<Option<Status>> {
-    let Some(code) = status.and_then(|s| s.text_at(&["code"])) else { return Ok(None) };
-    let text = status.and_then(|s| s.text_at(&["text"])).map(str::to_string);
+    let Some(code) = status.and_then(|s| s.text_at(&["code"])) else {
+        return Ok(None);
+    };
+    let text = status
+        .and_then(|s| s.text_at(&["text"]))
+        .map(str::to_string);
     autodns_status(code, text)
         .map(Some)
-        .ok_or_else(|| ParseError::BadStatus { line: 0, value: code.to_string() })
+        .ok_or_else(|| ParseError::BadStatus {
+            line: 0,
+            value: code.to_string(),
+        })
 }
 
 /// Fills the notification: status, task, ids, domain, event type, timetable, notices.
 fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Result<()> {
     let envelope = read_status(root.get("status").filter(|s| matches!(s, Json::Object(_))))?;
-    let is_poll = envelope.as_ref().is_some_and(|s| s.task_code() == POLL_TASK);
+    let is_poll = envelope
+        .as_ref()
+        .is_some_and(|s| s.task_code() == POLL_TASK);
     let is_message = |v: &Json| v.get("job").is_some() || v.get("notify").is_some();
     // The message and the path prefix of its fields.
     let (message, prefix) = if is_message(root) {
@@ -225,7 +247,10 @@ fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Resul
                         format!("{} polled messages; only the first is read", items.len()),
                     ));
                 }
-                (items.first().filter(|m| is_message(m)), "data[0].".to_string())
+                (
+                    items.first().filter(|m| is_message(m)),
+                    "data[0].".to_string(),
+                )
             }
             _ => (None, String::new()),
         }
@@ -236,9 +261,12 @@ fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Resul
     let notify = message.and_then(|m| m.get("notify"));
 
     let inner = match job {
-        Some(job) if envelope.is_none() || is_poll => {
-            job_status(job, message.and_then(|m| m.text_at(&["object", "type"])), &prefix, n)
-        }
+        Some(job) if envelope.is_none() || is_poll => job_status(
+            job,
+            message.and_then(|m| m.text_at(&["object", "type"])),
+            &prefix,
+            n,
+        ),
         _ => None,
     };
     let status = match (inner, envelope) {
@@ -250,7 +278,10 @@ fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Resul
             } else {
                 " (looked for status.code, or a job with action and status)"
             };
-            return Err(ParseError::MissingStatus { format: Format::AutoDnsJson, hint: hint.into() });
+            return Err(ParseError::MissingStatus {
+                format: Format::AutoDnsJson,
+                hint: hint.into(),
+            });
         }
     };
     n.task = Some(status.task_code().to_string());
@@ -263,8 +294,14 @@ fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Resul
         }
     }
     let scopes: Vec<&Json> = [job, message, Some(root)].into_iter().flatten().collect();
-    n.ctid = scopes.iter().find_map(|s| s.text_at(&["ctid"])).map(str::to_string);
-    n.stid = scopes.iter().find_map(|s| s.text_at(&["stid"])).map(str::to_string);
+    n.ctid = scopes
+        .iter()
+        .find_map(|s| s.text_at(&["ctid"]))
+        .map(str::to_string);
+    n.stid = scopes
+        .iter()
+        .find_map(|s| s.text_at(&["stid"]))
+        .map(str::to_string);
 
     let created = job
         .and_then(|j| j.text_at(&["created"]))
@@ -279,7 +316,10 @@ fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Resul
                 let code = m.text_at(&["messageCode"]).or_else(|| m.text_at(&["code"]));
                 if let Some(code) = code {
                     let text = m.text_at(&["text"]).map(str::to_string);
-                    n.notices.push(Notice { code: code.to_string(), text });
+                    n.notices.push(Notice {
+                        code: code.to_string(),
+                        text,
+                    });
                 }
             }
         }
@@ -325,7 +365,10 @@ fn job_status(
         return None;
     }
     let Some(word) = word else {
-        n.diagnostics.push(diagnostic(&block, "job has no status; no status synthesised".into()));
+        n.diagnostics.push(diagnostic(
+            &block,
+            "job has no status; no status synthesised".into(),
+        ));
         return None;
     };
     let letter = match word.to_ascii_uppercase().as_str() {
@@ -371,7 +414,8 @@ fn timetable(
 fn time(raw: &str, block: &str, options: &ParseOptions, n: &mut Notification) -> TimeReading {
     let reading = read_time(raw, options.source_tz);
     if reading.utc.is_none() {
-        n.diagnostics.push(diagnostic(block, format!("{raw:?} is not a time")));
+        n.diagnostics
+            .push(diagnostic(block, format!("{raw:?} is not a time")));
     }
     if let Some(note) = dst_note(&reading) {
         n.diagnostics.push(diagnostic(block, note));
@@ -383,9 +427,9 @@ fn time(raw: &str, block: &str, options: &ParseOptions, n: &mut Notification) ->
 /// Transfer; the owner-c from that object's `data.ownerc.id`.
 fn read_domain(message: Option<&Json>, root: &Json, n: &mut Notification) {
     let is_domain = |object: &&Json| {
-        object.text_at(&["type"]).is_some_and(|t| {
-            t.eq_ignore_ascii_case("domain") || t.eq_ignore_ascii_case("transfer")
-        })
+        object
+            .text_at(&["type"])
+            .is_some_and(|t| t.eq_ignore_ascii_case("domain") || t.eq_ignore_ascii_case("transfer"))
     };
     let object = message
         .and_then(|m| m.get("object"))
@@ -395,7 +439,10 @@ fn read_domain(message: Option<&Json>, root: &Json, n: &mut Notification) {
     if let Some(name) = object.text_at(&["value"]) {
         n.domain = DomainName::parse(name);
         if n.domain.is_none() {
-            n.diagnostics.push(diagnostic("object", format!("{name:?} is not a domain name")));
+            n.diagnostics.push(diagnostic(
+                "object",
+                format!("{name:?} is not a domain name"),
+            ));
         }
     }
     if let Some(owner_c) = object.text_at(&["data", "ownerc", "id"]) {
@@ -436,6 +483,14 @@ mod tests {
             .iter()
             .map(|f| (f.block.as_str(), f.key.as_str(), f.value.as_str()))
             .collect();
-        assert_eq!(got, [("", "z", "1"), ("a", "y[0]", "true"), ("a", "y[1]", ""), ("a", "b", "x")]);
+        assert_eq!(
+            got,
+            [
+                ("", "z", "1"),
+                ("a", "y[0]", "true"),
+                ("a", "y[1]", ""),
+                ("a", "b", "x")
+            ]
+        );
     }
 }

@@ -70,7 +70,11 @@ pub struct ReturnCode {
 }
 
 const fn rc(code: u16, text: &'static str, class: ReturnCodeClass) -> ReturnCode {
-    ReturnCode { code, text: Some(text), class }
+    ReturnCode {
+        code,
+        text: Some(text),
+        class,
+    }
 }
 
 use ReturnCodeClass::{Permanent as P, Success as S, Temporary as T};
@@ -86,9 +90,21 @@ pub static CATALOG: &[ReturnCode] = &[
     rc(215, "Contact not available", S),
     rc(218, "Request is available", S),
     rc(219, "Request is not available", S),
-    rc(220, "Command completed successfully. Server closing connection", S),
-    rc(420, "Command failed due to server error. Server closing connection", T),
-    rc(421, "Command failed due to server error. Client should try again", T),
+    rc(
+        220,
+        "Command completed successfully. Server closing connection",
+        S,
+    ),
+    rc(
+        420,
+        "Command failed due to server error. Server closing connection",
+        T,
+    ),
+    rc(
+        421,
+        "Command failed due to server error. Client should try again",
+        T,
+    ),
     rc(
         422,
         "Abuse detected! The account has been temporarily locked! Please standby some minutes.",
@@ -108,8 +124,16 @@ pub static CATALOG: &[ReturnCode] = &[
     rc(508, "Missing required entity", P),
     rc(509, "Missing command option", P),
     // HEXONET: permanent; its wording is not documented in the sources at hand.
-    ReturnCode { code: 510, text: None, class: P },
-    rc(520, "Server closing connection. Client should try opening new connection", P),
+    ReturnCode {
+        code: 510,
+        text: None,
+        class: P,
+    },
+    rc(
+        520,
+        "Server closing connection. Client should try opening new connection",
+        P,
+    ),
     rc(521, "Too many sessions open. Server closing connection", P),
     rc(530, "Authentication failed", P),
     rc(531, "Authorization failed", P),
@@ -140,18 +164,26 @@ pub static CATALOG: &[ReturnCode] = &[
     rc(561, "Resource still in use", P),
     rc(562, "Email address already uses forwarding", P),
     rc(563, "Email address already uses mailspace", P),
-    rc(564, "Email domain already linked to a different mailspace", P),
+    rc(
+        564,
+        "Email domain already linked to a different mailspace",
+        P,
+    ),
 ];
 
 /// Looks a code up in the [`CATALOG`]. A code not catalogued gets `text: None` and the class of
 /// its first digit: 2 success, 4 temporary, and anything else (5, but also 1, 3, 6–9)
 /// permanent.
 pub fn lookup(code: u16) -> ReturnCode {
-    CATALOG.iter().find(|rc| rc.code == code).copied().unwrap_or(ReturnCode {
-        code,
-        text: None,
-        class: ReturnCodeClass::of(code),
-    })
+    CATALOG
+        .iter()
+        .find(|rc| rc.code == code)
+        .copied()
+        .unwrap_or(ReturnCode {
+            code,
+            text: None,
+            class: ReturnCodeClass::of(code),
+        })
 }
 
 #[cfg(test)]
@@ -161,7 +193,12 @@ mod tests {
     #[test]
     fn catalog_is_sorted_and_classes_follow_first_digit() {
         for pair in CATALOG.windows(2) {
-            assert!(pair[0].code < pair[1].code, "{} before {}", pair[0].code, pair[1].code);
+            assert!(
+                pair[0].code < pair[1].code,
+                "{} before {}",
+                pair[0].code,
+                pair[1].code
+            );
         }
         for rc in CATALOG {
             assert_eq!(rc.class, ReturnCodeClass::of(rc.code), "code {}", rc.code);

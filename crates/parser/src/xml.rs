@@ -13,8 +13,8 @@ use quick_xml::events::{BytesStart, Event};
 use crate::codes::autodns_status;
 use crate::time::read_time;
 use crate::{
-    Diagnostic, DomainName, DstFlag, Field, Format, Notice, Notification, ParseError, ParseOptions, Result,
-    Status, TimeReading,
+    Diagnostic, DomainName, DstFlag, Field, Format, Notice, Notification, ParseError, ParseOptions,
+    Result, Status, TimeReading,
 };
 
 /// The task code of the poll envelope (`S0905`: the notification was polled).
@@ -52,7 +52,9 @@ impl Element {
 
     /// The trimmed text at a slash path, if present and not empty.
     fn text_at(&self, path: &str) -> Option<&str> {
-        self.at(path).map(|el| el.text.trim()).filter(|t| !t.is_empty())
+        self.at(path)
+            .map(|el| el.text.trim())
+            .filter(|t| !t.is_empty())
     }
 }
 
@@ -84,13 +86,15 @@ fn read_tree(body: &str) -> Result<Element> {
             }
             Event::End(_) => {
                 // quick-xml has already checked that the name matches the open element.
-                let element = stack.pop().ok_or_else(|| {
-                    xml_error(body, offset, "end tag without a start tag".into())
-                })?;
+                let element = stack
+                    .pop()
+                    .ok_or_else(|| xml_error(body, offset, "end tag without a start tag".into()))?;
                 close(element, &mut stack, &mut root);
             }
             Event::Text(text) => {
-                let text = text.unescape().map_err(|e| xml_error(body, offset, e.to_string()))?;
+                let text = text
+                    .unescape()
+                    .map_err(|e| xml_error(body, offset, e.to_string()))?;
                 match stack.last_mut() {
                     Some(top) => top.text.push_str(&text),
                     None if text.trim().is_empty() => {}
@@ -106,7 +110,9 @@ fn read_tree(body: &str) -> Result<Element> {
                 }
             }
             Event::CData(data) => {
-                let text = data.decode().map_err(|e| xml_error(body, offset, e.to_string()))?;
+                let text = data
+                    .decode()
+                    .map_err(|e| xml_error(body, offset, e.to_string()))?;
                 if let Some(top) = stack.last_mut() {
                     top.text.push_str(&text);
                 }
@@ -119,7 +125,10 @@ fn read_tree(body: &str) -> Result<Element> {
         return Err(xml_error(
             body,
             body.len(),
-            format!("input ends inside <{}> (opened on line {})", open.name, open.line),
+            format!(
+                "input ends inside <{}> (opened on line {})",
+                open.name, open.line
+            ),
         ));
     }
     root.ok_or_else(|| xml_error(body, body.len(), "no root element".into()))
@@ -130,8 +139,9 @@ fn open(start: &BytesStart<'_>, body: &str, offset: usize) -> Result<Element> {
     let mut attributes = Vec::new();
     for attribute in start.attributes() {
         let attribute = attribute.map_err(|e| xml_error(body, offset, e.to_string()))?;
-        let value =
-            attribute.unescape_value().map_err(|e| xml_error(body, offset, e.to_string()))?;
+        let value = attribute
+            .unescape_value()
+            .map_err(|e| xml_error(body, offset, e.to_string()))?;
         let key = String::from_utf8_lossy(attribute.key.local_name().as_ref()).into_owned();
         attributes.push((key, value.into_owned()));
     }
@@ -162,7 +172,11 @@ fn leading_whitespace(text: &str) -> (usize, String) {
 /// A [`ParseError::Xml`] at a byte offset of the body.
 fn xml_error(body: &str, offset: usize, reason: String) -> ParseError {
     let (line, column) = line_col(body, offset);
-    ParseError::Xml { line, column, reason }
+    ParseError::Xml {
+        line,
+        column,
+        reason,
+    }
 }
 
 /// The 1-based line and column (in characters) of a byte offset.
@@ -170,7 +184,10 @@ fn line_col(body: &str, offset: usize) -> (u32, u32) {
     let bytes = body.as_bytes();
     let offset = offset.min(bytes.len());
     let before = bytes.get(..offset).unwrap_or(bytes);
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
     let newlines = before.iter().filter(|&&b| b == b'\n').count();
     let column = before
         .get(line_start..)
@@ -185,8 +202,11 @@ fn to_u32(n: usize) -> u32 {
 
 /// Every leaf element (and attribute) as a [`Field`], in document order.
 fn collect_fields(element: &Element, parent: &str, n: &mut Notification) {
-    let path =
-        if parent.is_empty() { element.name.clone() } else { format!("{parent}/{}", element.name) };
+    let path = if parent.is_empty() {
+        element.name.clone()
+    } else {
+        format!("{parent}/{}", element.name)
+    };
     for (key, value) in &element.attributes {
         n.fields.push(Field {
             block: path.clone(),
@@ -208,7 +228,10 @@ fn collect_fields(element: &Element, parent: &str, n: &mut Notification) {
         n.diagnostics.push(Diagnostic {
             block: Some(path.clone()),
             line: Some(element.line),
-            message: format!("text beside child elements ignored: {:?}", element.text.trim()),
+            message: format!(
+                "text beside child elements ignored: {:?}",
+                element.text.trim()
+            ),
         });
     }
     for child in &element.children {
@@ -218,7 +241,9 @@ fn collect_fields(element: &Element, parent: &str, n: &mut Notification) {
 
 /// Reads a `<status>` element: `code`, `text`. `Ok(None)` when it has no code.
 fn read_status(status: &Element) -> Result<Option<Status>> {
-    let Some(code_el) = status.child("code") else { return Ok(None) };
+    let Some(code_el) = status.child("code") else {
+        return Ok(None);
+    };
     let code = code_el.text.trim();
     if code.is_empty() {
         return Ok(None);
@@ -226,7 +251,10 @@ fn read_status(status: &Element) -> Result<Option<Status>> {
     let text = status.text_at("text").map(str::to_string);
     autodns_status(code, text)
         .map(Some)
-        .ok_or_else(|| ParseError::BadStatus { line: code_el.line, value: code.to_string() })
+        .ok_or_else(|| ParseError::BadStatus {
+            line: code_el.line,
+            value: code.to_string(),
+        })
 }
 
 /// Fills the notification from the tree: status, task, ids, domain, notices, times.
@@ -247,7 +275,9 @@ fn interpret(root: &Element, options: &ParseOptions, n: &mut Notification) -> Re
         None => None,
     };
     let message = result.and_then(|r| r.at("data/message"));
-    let is_poll = envelope.as_ref().is_some_and(|s| s.task_code() == POLL_TASK);
+    let is_poll = envelope
+        .as_ref()
+        .is_some_and(|s| s.task_code() == POLL_TASK);
     // The polled item: a job result or an event notification.
     let (item, is_notify) = match message {
         Some(m) if is_poll => match (m.child("job"), m.child("notify")) {
@@ -263,7 +293,11 @@ fn interpret(root: &Element, options: &ParseOptions, n: &mut Notification) -> Re
         Some(el) => read_status(el)?,
         None => None,
     };
-    let status_el = if inner.is_some() { inner_el } else { envelope_el };
+    let status_el = if inner.is_some() {
+        inner_el
+    } else {
+        envelope_el
+    };
     let status = match inner {
         Some(status) => status,
         None => {
@@ -286,9 +320,18 @@ fn interpret(root: &Element, options: &ParseOptions, n: &mut Notification) -> Re
     if let Some(notify) = item.filter(|_| is_notify) {
         n.event_type = event_type(notify, n);
     }
-    let scopes: Vec<&Element> = [item, message, result, Some(root)].into_iter().flatten().collect();
-    n.ctid = scopes.iter().find_map(|s| s.text_at("ctid")).map(str::to_string);
-    n.stid = scopes.iter().find_map(|s| s.text_at("stid")).map(str::to_string);
+    let scopes: Vec<&Element> = [item, message, result, Some(root)]
+        .into_iter()
+        .flatten()
+        .collect();
+    n.ctid = scopes
+        .iter()
+        .find_map(|s| s.text_at("ctid"))
+        .map(str::to_string);
+    n.stid = scopes
+        .iter()
+        .find_map(|s| s.text_at("stid"))
+        .map(str::to_string);
 
     read_domain(item, status_el, envelope_el, n);
     if let Some(created) = message.and_then(|m| m.at("created")) {
@@ -319,7 +362,10 @@ fn event_type(notify: &Element, n: &mut Notification) -> Option<String> {
         return Some(kind.to_string());
     }
     const CONTEXT: [&str; 6] = ["domain", "owner", "object", "ctid", "stid", "status"];
-    let mut telling = notify.children.iter().filter(|c| !CONTEXT.contains(&c.name.as_str()));
+    let mut telling = notify
+        .children
+        .iter()
+        .filter(|c| !CONTEXT.contains(&c.name.as_str()));
     match (telling.next(), telling.next()) {
         (Some(only), None) => {
             n.diagnostics.push(Diagnostic {

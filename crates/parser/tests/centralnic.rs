@@ -5,12 +5,18 @@ use ledger_parser::return_codes::{self, ReturnCodeClass};
 use ledger_parser::{Format, Notification, ParseError, ParseOptions, Provider, StatusClass, parse};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../fixtures/centralnic/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../fixtures/centralnic/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn forced() -> ParseOptions {
-    ParseOptions { format: Some(Format::CentralNic), ..Default::default() }
+    ParseOptions {
+        format: Some(Format::CentralNic),
+        ..Default::default()
+    }
 }
 
 /// Parses a fixture sniffed and forced; both must agree.
@@ -18,27 +24,62 @@ fn read(name: &str) -> Notification {
     let bytes = fixture(name);
     let sniffed = parse(&bytes, &ParseOptions::default());
     let forced = parse(&bytes, &forced());
-    assert_eq!(sniffed, forced, "{name}: sniffing must pick the CentralNic reader");
+    assert_eq!(
+        sniffed, forced,
+        "{name}: sniffing must pick the CentralNic reader"
+    );
     forced.unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// `key = value` lines counted independently of the parser.
 fn count_key_value_lines(name: &str) -> usize {
-    String::from_utf8(fixture(name)).expect("UTF-8").lines().filter(|l| l.contains('=')).count()
+    String::from_utf8(fixture(name))
+        .expect("UTF-8")
+        .lines()
+        .filter(|l| l.contains('='))
+        .count()
 }
 
 /// (file, code, class, description, properties, domain)
-type Row = (&'static str, u16, StatusClass, &'static str, usize, Option<&'static str>);
+type Row = (
+    &'static str,
+    u16,
+    StatusClass,
+    &'static str,
+    usize,
+    Option<&'static str>,
+);
 
 const OK: &str = "Command completed successfully";
 use StatusClass::{Permanent, Success, Temporary};
 
 const RESPONSES: &[Row] = &[
-    ("byteinternet_checkdomain_210.txt", 210, Success, "Domain name available", 0, None),
+    (
+        "byteinternet_checkdomain_210.txt",
+        210,
+        Success,
+        "Domain name available",
+        0,
+        None,
+    ),
     ("hxdoc_adddomain_200.txt", 200, Success, OK, 6, None),
-    ("hxdoc_checkdomain_211.txt", 211, Success, "Domain name not available", 0, None),
+    (
+        "hxdoc_checkdomain_211.txt",
+        211,
+        Success,
+        "Domain name not available",
+        0,
+        None,
+    ),
     ("hxdoc_checkdomains_200.txt", 200, Success, OK, 14, None),
-    ("hxdoc_checkdomaintrade_218.txt", 218, Success, "Request is available", 44, None),
+    (
+        "hxdoc_checkdomaintrade_218.txt",
+        218,
+        Success,
+        "Request is available",
+        44,
+        None,
+    ),
     (
         "hxdoc_checkdomaintransfer_219.txt",
         219,
@@ -47,13 +88,48 @@ const RESPONSES: &[Row] = &[
         35,
         None,
     ),
-    ("hxdoc_checknameserver_212.txt", 212, Success, "Available", 0, None),
+    (
+        "hxdoc_checknameserver_212.txt",
+        212,
+        Success,
+        "Available",
+        0,
+        None,
+    ),
     ("hxdoc_deleteevent_200.txt", 200, Success, OK, 0, None),
-    ("hxdoc_queryeventlist_wide_200.txt", 200, Success, OK, 21, None),
-    ("hxdoc_queryforeigntransferlist_200.txt", 200, Success, OK, 23, None),
-    ("hxdoc_querytransferlist_200.txt", 200, Success, OK, 17, None),
+    (
+        "hxdoc_queryeventlist_wide_200.txt",
+        200,
+        Success,
+        OK,
+        21,
+        None,
+    ),
+    (
+        "hxdoc_queryforeigntransferlist_200.txt",
+        200,
+        Success,
+        OK,
+        23,
+        None,
+    ),
+    (
+        "hxdoc_querytransferlist_200.txt",
+        200,
+        Success,
+        OK,
+        17,
+        None,
+    ),
     ("hxdoc_statusdomain_200.txt", 200, Success, OK, 57, None),
-    ("hxdoc_statusdomaintransfer_200.txt", 200, Success, OK, 6, None),
+    (
+        "hxdoc_statusdomaintransfer_200.txt",
+        200,
+        Success,
+        OK,
+        6,
+        None,
+    ),
     (
         "hxdoc_statusevent_200_urlencoded_info.txt",
         200,
@@ -70,11 +146,32 @@ const RESPONSES: &[Row] = &[
         0,
         None,
     ),
-    ("phpsdk_auth_failed_530.txt", 530, Permanent, "Authentication failed", 0, None),
+    (
+        "phpsdk_auth_failed_530.txt",
+        530,
+        Permanent,
+        "Authentication failed",
+        0,
+        None,
+    ),
     ("phpsdk_checkdomains_211.txt", 200, Success, OK, 6, None),
-    ("phpsdk_checkdomains_mixed_211_541.txt", 200, Success, OK, 8, None),
+    (
+        "phpsdk_checkdomains_mixed_211_541.txt",
+        200,
+        Success,
+        OK,
+        8,
+        None,
+    ),
     ("phpsdk_endsession_200.txt", 200, Success, OK, 0, None),
-    ("phpsdk_entity_not_found_545.txt", 545, Permanent, "Entity reference not found", 0, None),
+    (
+        "phpsdk_entity_not_found_545.txt",
+        545,
+        Permanent,
+        "Entity reference not found",
+        0,
+        None,
+    ),
     (
         "phpsdk_invalid_attribute_name_503_LAST.txt",
         503,
@@ -91,13 +188,48 @@ const RESPONSES: &[Row] = &[
         0,
         None,
     ),
-    ("phpsdk_querydomainlist_last_page_count58.txt", 200, Success, OK, 64, None),
-    ("phpsdk_querydomainlist_page1_limit100.txt", 200, Success, OK, 106, None),
-    ("phpsdk_querydomainlist_page2.txt", 200, Success, OK, 8, None),
-    ("phpsdk_querydomainlist_paged_first_last_total.txt", 200, Success, OK, 8, None),
+    (
+        "phpsdk_querydomainlist_last_page_count58.txt",
+        200,
+        Success,
+        OK,
+        64,
+        None,
+    ),
+    (
+        "phpsdk_querydomainlist_page1_limit100.txt",
+        200,
+        Success,
+        OK,
+        106,
+        None,
+    ),
+    (
+        "phpsdk_querydomainlist_page2.txt",
+        200,
+        Success,
+        OK,
+        8,
+        None,
+    ),
+    (
+        "phpsdk_querydomainlist_paged_first_last_total.txt",
+        200,
+        Success,
+        OK,
+        8,
+        None,
+    ),
     ("phpsdk_startsession_200.txt", 200, Success, OK, 2, None),
     ("phpsdk_statusaccount_200.txt", 200, Success, OK, 6, None),
-    ("own_adddomain_200_domain.txt", 200, Success, OK, 6, Some("example-new.com")),
+    (
+        "own_adddomain_200_domain.txt",
+        200,
+        Success,
+        OK,
+        6,
+        Some("example-new.com"),
+    ),
     (
         "own_adddomain_504_missing_attribute.txt",
         504,
@@ -140,30 +272,63 @@ fn every_response_reads_with_its_code_class_and_properties() {
         assert_eq!(response.code, code, "{file}");
         assert_eq!(response.description, description, "{file}");
         assert_eq!(response.properties.len(), properties, "{file}: properties");
-        assert_eq!(n.domain.as_ref().map(|d| d.as_str()), domain, "{file}: domain");
-        assert_eq!(n.fields.len(), count_key_value_lines(file), "{file}: one field per line");
-        assert!(n.fields.iter().all(|f| f.block == "response" && f.line > 0), "{file}");
+        assert_eq!(
+            n.domain.as_ref().map(|d| d.as_str()),
+            domain,
+            "{file}: domain"
+        );
+        assert_eq!(
+            n.fields.len(),
+            count_key_value_lines(file),
+            "{file}: one field per line"
+        );
+        assert!(
+            n.fields.iter().all(|f| f.block == "response" && f.line > 0),
+            "{file}"
+        );
         assert!(n.diagnostics.is_empty(), "{file}: {:?}", n.diagnostics);
     }
 }
 
 #[test]
 fn runtime_and_queuetime_are_optional_and_in_any_order() {
-    let with = read("phpsdk_querydomainlist_page2.txt").centralnic.expect("response");
-    assert_eq!((with.runtime.as_deref(), with.queuetime.as_deref()), (Some("0.011"), Some("0")));
-    let without = read("hxdoc_checkdomain_211.txt").centralnic.expect("response");
+    let with = read("phpsdk_querydomainlist_page2.txt")
+        .centralnic
+        .expect("response");
+    assert_eq!(
+        (with.runtime.as_deref(), with.queuetime.as_deref()),
+        (Some("0.011"), Some("0"))
+    );
+    let without = read("hxdoc_checkdomain_211.txt")
+        .centralnic
+        .expect("response");
     assert_eq!((without.runtime, without.queuetime), (None, None));
 }
 
 #[test]
 fn property_names_are_lower_cased_and_may_hold_spaces() {
-    let account = read("phpsdk_statusaccount_200.txt").centralnic.expect("response");
+    let account = read("phpsdk_statusaccount_200.txt")
+        .centralnic
+        .expect("response");
     assert_eq!(account.property("credit threshold", 0), Some("22000.00"));
-    let upper = read("hxdoc_adddomain_200.txt").centralnic.expect("response");
-    assert_eq!(upper.properties.first().map(|p| p.name.as_str()), Some("accountingdate"));
-    let checks = read("phpsdk_checkdomains_mixed_211_541.txt").centralnic.expect("response");
-    assert_eq!(checks.property("domaincheck", 1), Some("541 Invalid attribute value"));
-    assert_eq!(checks.property("DOMAINCHECK", 2), Some("211 Domain name not available"));
+    let upper = read("hxdoc_adddomain_200.txt")
+        .centralnic
+        .expect("response");
+    assert_eq!(
+        upper.properties.first().map(|p| p.name.as_str()),
+        Some("accountingdate")
+    );
+    let checks = read("phpsdk_checkdomains_mixed_211_541.txt")
+        .centralnic
+        .expect("response");
+    assert_eq!(
+        checks.property("domaincheck", 1),
+        Some("541 Invalid attribute value")
+    );
+    assert_eq!(
+        checks.property("DOMAINCHECK", 2),
+        Some("211 Domain name not available")
+    );
 }
 
 #[test]
@@ -171,23 +336,39 @@ fn values_split_on_the_first_equals_sign() {
     let n = read("own_adddomain_200_domain.txt");
     let response = n.centralnic.expect("response");
     assert_eq!(response.property("auth", 0), Some("Xy7=Kp2+Qr9/Lm"));
-    assert_eq!(response.property("created date", 0), Some("2024-04-02 09:31:07"));
+    assert_eq!(
+        response.property("created date", 0),
+        Some("2024-04-02 09:31:07")
+    );
 }
 
 #[test]
 fn other_top_level_keys_are_kept_as_fields() {
     let n = read("hxdoc_transferdomain_200.txt");
-    let pending = n.fields.iter().find(|f| f.key == "PENDING").expect("PENDING kept");
+    let pending = n
+        .fields
+        .iter()
+        .find(|f| f.key == "PENDING")
+        .expect("PENDING kept");
     assert_eq!((pending.value.as_str(), pending.line), ("1", 4));
 }
 
 #[test]
 fn status_events_carry_type_domain_date_and_decoded_info() {
     let n = read("own_statusevent_foreign_transfer_pending.txt");
-    assert_eq!(n.event_type.as_deref(), Some("DOMAIN_TRANSFER/FOREIGN_TRANSFER_PENDING"));
-    assert_eq!(n.domain.as_ref().map(|d| d.as_str()), Some("example-away.com"));
+    assert_eq!(
+        n.event_type.as_deref(),
+        Some("DOMAIN_TRANSFER/FOREIGN_TRANSFER_PENDING")
+    );
+    assert_eq!(
+        n.domain.as_ref().map(|d| d.as_str()),
+        Some("example-away.com")
+    );
     // 10:15:02 Berlin wall-clock time in March (CET, +01:00).
-    assert_eq!(n.created.map(|c| c.to_rfc3339()).as_deref(), Some("2024-03-01T09:15:02+00:00"));
+    assert_eq!(
+        n.created.map(|c| c.to_rfc3339()).as_deref(),
+        Some("2024-03-01T09:15:02+00:00")
+    );
     let response = n.centralnic.as_ref().expect("response");
     assert_eq!(
         response.property("info", 0),
@@ -196,14 +377,30 @@ fn status_events_carry_type_domain_date_and_decoded_info() {
              2024-03-06"
         )
     );
-    let raw = n.fields.iter().find(|f| f.key == "property[info][0]").expect("info field");
-    assert!(raw.value.contains("%3a"), "the field keeps the value as written");
+    let raw = n
+        .fields
+        .iter()
+        .find(|f| f.key == "property[info][0]")
+        .expect("info field");
+    assert!(
+        raw.value.contains("%3a"),
+        "the field keeps the value as written"
+    );
 
     let vendor = read("hxdoc_statusevent_200_urlencoded_info.txt");
-    assert_eq!(vendor.event_type.as_deref(), Some("DOMAIN_TRANSFER/TRANSFER_PENDING"));
-    assert_eq!(vendor.created.map(|c| c.to_rfc3339()).as_deref(), Some("2016-10-17T06:27:40+00:00"));
     assert_eq!(
-        vendor.centralnic.as_ref().and_then(|r| r.property("info", 0)),
+        vendor.event_type.as_deref(),
+        Some("DOMAIN_TRANSFER/TRANSFER_PENDING")
+    );
+    assert_eq!(
+        vendor.created.map(|c| c.to_rfc3339()).as_deref(),
+        Some("2016-10-17T06:27:40+00:00")
+    );
+    assert_eq!(
+        vendor
+            .centralnic
+            .as_ref()
+            .and_then(|r| r.property("info", 0)),
         Some("USERTRANSFER: dasc -> test.user")
     );
 }
@@ -230,7 +427,10 @@ fn bad_responses_are_refused_with_their_line() {
     );
     assert!(matches!(
         parse(&fixture("bad/no_code.txt"), &ParseOptions::default()),
-        Err(ParseError::MissingStatus { format: Format::CentralNic, .. })
+        Err(ParseError::MissingStatus {
+            format: Format::CentralNic,
+            ..
+        })
     ));
     assert!(matches!(
         parse_str("[RESPONSE]\n\ncode = 2a0\nEOF\n"),
@@ -249,12 +449,17 @@ fn stray_lines_are_diagnostics_not_failures() {
     assert_eq!((status.code.as_str(), status.class), ("299", Success));
     let lines: Vec<Option<u32>> = n.diagnostics.iter().map(|d| d.line).collect();
     assert_eq!(lines, [Some(4), Some(6), None], "{:?}", n.diagnostics);
-    assert!(n.diagnostics.iter().any(|d| d.message.contains("not in the catalog")));
+    assert!(
+        n.diagnostics
+            .iter()
+            .any(|d| d.message.contains("not in the catalog"))
+    );
 }
 
 #[test]
 fn markers_are_optional_and_keys_case_insensitive() {
-    let n = parse_str("Code = 545\r\nDescription = Entity reference not found\r\n").expect("parses");
+    let n =
+        parse_str("Code = 545\r\nDescription = Entity reference not found\r\n").expect("parses");
     let status = n.status.expect("status");
     assert_eq!((status.code.as_str(), status.class), ("545", Permanent));
 }
@@ -274,7 +479,9 @@ fn the_catalog_matches_every_row_of_seed_000() {
             section = Some(ReturnCodeClass::Permanent);
         }
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        let [_, code, text, _] = cells.as_slice() else { continue };
+        let [_, code, text, _] = cells.as_slice() else {
+            continue;
+        };
         let code: u16 = code.parse().unwrap_or_else(|_| panic!("code in {line:?}"));
         let rc = return_codes::lookup(code);
         assert_eq!(rc.text, Some(*text), "text of {code}");

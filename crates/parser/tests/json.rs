@@ -4,12 +4,18 @@
 use ledger_parser::{Format, Notification, ParseError, ParseOptions, Provider, StatusClass, parse};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../fixtures/autodns/json/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../fixtures/autodns/json/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn forced() -> ParseOptions {
-    ParseOptions { format: Some(Format::AutoDnsJson), ..Default::default() }
+    ParseOptions {
+        format: Some(Format::AutoDnsJson),
+        ..Default::default()
+    }
 }
 
 /// Parses a fixture sniffed and forced; both must agree.
@@ -17,7 +23,10 @@ fn read(name: &str) -> Notification {
     let bytes = fixture(name);
     let sniffed = parse(&bytes, &ParseOptions::default());
     let forced = parse(&bytes, &forced());
-    assert_eq!(sniffed, forced, "{name}: sniffing must pick the JSON reader");
+    assert_eq!(
+        sniffed, forced,
+        "{name}: sniffing must pick the JSON reader"
+    );
     forced.unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -73,27 +82,53 @@ fn check(e: &Expect) {
     assert_eq!(n.provider, Provider::AutoDns, "{file}");
     assert_eq!(n.format, Format::AutoDnsJson, "{file}");
     assert_eq!(n.task.as_deref(), Some(e.task), "{file}: task");
-    let status = n.status.as_ref().expect("a parsed notification has a status");
+    let status = n
+        .status
+        .as_ref()
+        .expect("a parsed notification has a status");
     assert_eq!(status.code, e.code, "{file}: status code");
     assert_eq!(status.class, e.class, "{file}: status class");
     assert_eq!(status.text.as_deref(), e.text, "{file}: status text");
-    let said = n.diagnostics.iter().any(|d| d.message.contains("synthesised"));
-    assert_eq!(said, e.synthesised, "{file}: synthesis diagnostic {:?}", n.diagnostics);
+    let said = n
+        .diagnostics
+        .iter()
+        .any(|d| d.message.contains("synthesised"));
+    assert_eq!(
+        said, e.synthesised,
+        "{file}: synthesis diagnostic {:?}",
+        n.diagnostics
+    );
     assert_eq!(n.ctid.as_deref(), e.ctid, "{file}: ctid");
     assert_eq!(n.stid.as_deref(), Some(e.stid), "{file}: stid");
-    assert_eq!(n.domain.as_ref().map(|d| d.as_str()), e.domain, "{file}: domain");
+    assert_eq!(
+        n.domain.as_ref().map(|d| d.as_str()),
+        e.domain,
+        "{file}: domain"
+    );
     let notices: Vec<&str> = n.notices.iter().map(|x| x.code.as_str()).collect();
     assert_eq!(notices, e.notices, "{file}: notices");
     assert_eq!(n.event_type.as_deref(), e.event_type, "{file}: event type");
-    assert_eq!(n.created.map(|c| c.to_rfc3339()).as_deref(), e.created, "{file}: created");
+    assert_eq!(
+        n.created.map(|c| c.to_rfc3339()).as_deref(),
+        e.created,
+        "{file}: created"
+    );
     let t = &n.timetable;
     let times = [&t.start, &t.reminder, &t.autoack, &t.autonack, &t.end]
         .map(|r| r.as_ref().and_then(|r| r.utc).map(|u| u.to_rfc3339()));
-    assert_eq!(times.each_ref().map(|t| t.as_deref()), e.timetable, "{file}: timetable");
+    assert_eq!(
+        times.each_ref().map(|t| t.as_deref()),
+        e.timetable,
+        "{file}: timetable"
+    );
     assert_eq!(n.owner_c.as_deref(), e.owner_c, "{file}: owner-c");
     let value: serde_json::Value =
         serde_json::from_slice(&fixture(file)).expect("fixture is valid JSON");
-    assert_eq!(n.fields.len(), count_scalars(&value), "{file}: one field per scalar");
+    assert_eq!(
+        n.fields.len(),
+        count_scalars(&value),
+        "{file}: one field per scalar"
+    );
 }
 
 #[test]
@@ -132,7 +167,10 @@ fn transfer_start_event_with_autoack() {
     });
     let n = read("transfer_start-autoack-poll.json");
     let autoack = n.timetable.autoack.expect("autoAck read");
-    assert_eq!(autoack.raw, "2024-03-09T09:12:40.000+0100", "the raw text is kept");
+    assert_eq!(
+        autoack.raw, "2024-03-09T09:12:40.000+0100",
+        "the raw text is kept"
+    );
 }
 
 #[test]
@@ -218,7 +256,13 @@ fn polled_failed_create_with_ctid() {
         .filter(|f| f.block == "data[0].job" && (f.key == "status" || f.key == "action"))
         .map(|f| (f.block.as_str(), f.key.as_str(), f.value.as_str()))
         .collect();
-    assert_eq!(raw, [("data[0].job", "status", "FAILED"), ("data[0].job", "action", "create")]);
+    assert_eq!(
+        raw,
+        [
+            ("data[0].job", "status", "FAILED"),
+            ("data[0].job", "action", "create")
+        ]
+    );
 }
 
 #[test]
@@ -249,8 +293,12 @@ fn realtime_responses() {
 #[test]
 fn fields_keep_input_order_with_json_paths() {
     let n = read("transfer_start-poll-json.json");
-    let first: Vec<String> =
-        n.fields.iter().take(4).map(|f| format!("{}|{}={}", f.block, f.key, f.value)).collect();
+    let first: Vec<String> = n
+        .fields
+        .iter()
+        .take(4)
+        .map(|f| format!("{}|{}={}", f.block, f.key, f.value))
+        .collect();
     assert_eq!(
         first,
         [
@@ -278,9 +326,16 @@ fn truncated_json_is_refused_with_its_position() {
     assert_eq!(parse(&bytes, &ParseOptions::default()), Err(err.clone()));
     match err {
         // The string `"do` runs into the line break that ends line 16.
-        ParseError::Json { line, column, reason } => {
+        ParseError::Json {
+            line,
+            column,
+            reason,
+        } => {
             assert_eq!((line, column), (17, 1));
-            assert!(!reason.contains(" at line "), "the position is not repeated: {reason}");
+            assert!(
+                !reason.contains(" at line "),
+                "the position is not repeated: {reason}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -292,11 +347,20 @@ fn truncated_json_is_refused_with_its_position() {
 
 #[test]
 fn valid_json_of_no_known_shape_is_refused() {
-    assert!(matches!(parse_str("[1, 2]"), Err(ParseError::Unrecognised { .. })));
-    assert!(matches!(parse_str("{\"name\": \"x\"}"), Err(ParseError::Unrecognised { .. })));
+    assert!(matches!(
+        parse_str("[1, 2]"),
+        Err(ParseError::Unrecognised { .. })
+    ));
+    assert!(matches!(
+        parse_str("{\"name\": \"x\"}"),
+        Err(ParseError::Unrecognised { .. })
+    ));
     assert!(matches!(
         parse_str("{\"stid\": \"20240101-app1-1\"}"),
-        Err(ParseError::MissingStatus { format: Format::AutoDnsJson, .. })
+        Err(ParseError::MissingStatus {
+            format: Format::AutoDnsJson,
+            ..
+        })
     ));
     // An event notification pushed without its envelope carries no status at all.
     assert!(matches!(
@@ -305,7 +369,10 @@ fn valid_json_of_no_known_shape_is_refused() {
     ));
     assert_eq!(
         parse_str("{\"status\": {\"code\": \"OK\"}}"),
-        Err(ParseError::BadStatus { line: 0, value: "OK".into() })
+        Err(ParseError::BadStatus {
+            line: 0,
+            value: "OK".into()
+        })
     );
 }
 
@@ -316,6 +383,13 @@ fn jobs_that_are_not_domain_orders_keep_the_envelope_status() {
                   "object": {"type": "Certificate", "value": "domain.de"}}]}"#;
     let n = parse_str(json).expect("parses");
     assert_eq!(n.status.map(|s| s.code).as_deref(), Some("S0905"));
-    assert_eq!(n.domain, None, "a certificate's common name is not the order's domain");
-    assert!(n.diagnostics.iter().any(|d| d.message.contains("Certificate")));
+    assert_eq!(
+        n.domain, None,
+        "a certificate's common name is not the order's domain"
+    );
+    assert!(
+        n.diagnostics
+            .iter()
+            .any(|d| d.message.contains("Certificate"))
+    );
 }

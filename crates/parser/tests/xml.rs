@@ -6,12 +6,18 @@ use ledger_parser::{
 };
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../fixtures/autodns/xml/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../fixtures/autodns/xml/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn forced() -> ParseOptions {
-    ParseOptions { format: Some(Format::AutoDnsXml), ..Default::default() }
+    ParseOptions {
+        format: Some(Format::AutoDnsXml),
+        ..Default::default()
+    }
 }
 
 /// Parses a fixture sniffed and forced; both must agree.
@@ -91,24 +97,43 @@ fn check(e: &Expect) {
     assert_eq!(n.provider, Provider::AutoDns, "{file}");
     assert_eq!(n.format, Format::AutoDnsXml, "{file}");
     assert_eq!(n.task.as_deref(), Some(e.task), "{file}: task");
-    let status = n.status.as_ref().expect("a parsed notification has a status");
+    let status = n
+        .status
+        .as_ref()
+        .expect("a parsed notification has a status");
     assert_eq!(status.code, e.code, "{file}: status code");
     assert_eq!(status.class, e.class, "{file}: status class");
     assert_eq!(status.text.as_deref(), Some(e.text), "{file}: status text");
     assert_eq!(n.ctid.as_deref(), e.ctid, "{file}: ctid");
     assert_eq!(n.stid.as_deref(), Some(e.stid), "{file}: stid");
-    assert_eq!(n.domain.as_ref().map(|d| d.as_str()), e.domain, "{file}: domain");
+    assert_eq!(
+        n.domain.as_ref().map(|d| d.as_str()),
+        e.domain,
+        "{file}: domain"
+    );
     let notices: Vec<&str> = n.notices.iter().map(|x| x.code.as_str()).collect();
     assert_eq!(notices, e.notices, "{file}: notices");
     assert_eq!(n.event_type.as_deref(), e.event_type, "{file}: event type");
-    assert_eq!(n.created.map(|c| c.to_rfc3339()).as_deref(), e.created, "{file}: created");
+    assert_eq!(
+        n.created.map(|c| c.to_rfc3339()).as_deref(),
+        e.created,
+        "{file}: created"
+    );
     let t = &n.timetable;
     let times = [&t.start, &t.reminder, &t.autoack, &t.autonack, &t.end]
         .map(|r| r.as_ref().and_then(|r| r.utc).map(|u| u.to_rfc3339()));
-    assert_eq!(times.each_ref().map(|t| t.as_deref()), e.timetable, "{file}: timetable");
+    assert_eq!(
+        times.each_ref().map(|t| t.as_deref()),
+        e.timetable,
+        "{file}: timetable"
+    );
     assert_eq!(n.owner_c.as_deref(), e.owner_c, "{file}: owner-c");
     let text = String::from_utf8(fixture(file)).expect("fixtures are UTF-8");
-    assert_eq!(n.fields.len(), count_leaves(&text), "{file}: one field per leaf element");
+    assert_eq!(
+        n.fields.len(),
+        count_leaves(&text),
+        "{file}: one field per leaf element"
+    );
 }
 
 #[test]
@@ -144,7 +169,9 @@ fn domain_away_event_notification() {
     });
     let n = read("domain_away-poll.xml");
     assert!(
-        n.diagnostics.iter().any(|d| d.message.contains("DST overlap")),
+        n.diagnostics
+            .iter()
+            .any(|d| d.message.contains("DST overlap")),
         "an ambiguous wall-clock time is flagged: {:?}",
         n.diagnostics
     );
@@ -165,7 +192,11 @@ fn polled_create_success_takes_the_jobs_status_and_ctid() {
         ..BASE
     });
     let n = read("0101-success-poll.xml");
-    let ctid = n.fields.iter().find(|f| f.key == "ctid").expect("ctid is a field");
+    let ctid = n
+        .fields
+        .iter()
+        .find(|f| f.key == "ctid")
+        .expect("ctid is a field");
     assert_eq!(
         *ctid,
         Field {
@@ -248,9 +279,16 @@ fn vendor_sample_with_broken_end_tag_is_refused_where_the_mismatch_shows() {
     // `<text>…successfully./text>` never closes; the reader finds `</status>` instead, on
     // line 26 at the `<` after five tabs.
     match refused("bad/0104-transfer-start-poll-vendor-typo.xml") {
-        ParseError::Xml { line, column, reason } => {
+        ParseError::Xml {
+            line,
+            column,
+            reason,
+        } => {
             assert_eq!((line, column), (26, 6));
-            assert!(reason.contains("text") && reason.contains("status"), "{reason}");
+            assert!(
+                reason.contains("text") && reason.contains("status"),
+                "{reason}"
+            );
         }
         other => panic!("expected an XML error, got {other:?}"),
     }
@@ -260,7 +298,11 @@ fn vendor_sample_with_broken_end_tag_is_refused_where_the_mismatch_shows() {
 fn vendor_sample_with_duplicated_tail_is_refused() {
     // Line 22: `</response>180213-app2-17296</stid>`; the stray text starts at column 12.
     match refused("bad/N0102-realtime-duplicated-tail.xml") {
-        ParseError::Xml { line, column, reason } => {
+        ParseError::Xml {
+            line,
+            column,
+            reason,
+        } => {
             assert_eq!((line, column), (22, 12));
             assert!(reason.contains("after the root element"), "{reason}");
         }
@@ -292,8 +334,15 @@ fn unclosed_elements_and_second_roots_are_refused() {
     }
     let two_roots = "<response><stid>a</stid></response>\n<response/>";
     match parse_str(two_roots) {
-        Err(ParseError::Xml { line: 2, column: 1, reason }) => {
-            assert!(reason.contains("after the end of the root element"), "{reason}")
+        Err(ParseError::Xml {
+            line: 2,
+            column: 1,
+            reason,
+        }) => {
+            assert!(
+                reason.contains("after the end of the root element"),
+                "{reason}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -302,13 +351,20 @@ fn unclosed_elements_and_second_roots_are_refused() {
 #[test]
 fn a_response_without_status_or_with_a_bad_code_is_refused() {
     match parse_str("<response><stid>x</stid></response>") {
-        Err(ParseError::MissingStatus { format: Format::AutoDnsXml, .. }) => {}
+        Err(ParseError::MissingStatus {
+            format: Format::AutoDnsXml,
+            ..
+        }) => {}
         other => panic!("{other:?}"),
     }
-    let bad = "<response>\n<result>\n<status>\n<code>X0101</code>\n</status>\n</result>\n</response>";
+    let bad =
+        "<response>\n<result>\n<status>\n<code>X0101</code>\n</status>\n</result>\n</response>";
     assert_eq!(
         parse_str(bad),
-        Err(ParseError::BadStatus { line: 4, value: "X0101".into() })
+        Err(ParseError::BadStatus {
+            line: 4,
+            value: "X0101".into()
+        })
     );
 }
 
@@ -318,7 +374,10 @@ fn a_bare_status_block_reads_as_its_status() {
                  <text>The domain registration was started successfully.</text>\n</status>\n";
     let n = parse_str(block).expect("a bare status block is read");
     let status = n.status.expect("status");
-    assert_eq!((status.code.as_str(), status.class), ("N0101", StatusClass::InProgress));
+    assert_eq!(
+        (status.code.as_str(), status.class),
+        ("N0101", StatusClass::InProgress)
+    );
     assert_eq!(n.task.as_deref(), Some("0101"));
 }
 
@@ -331,9 +390,17 @@ fn notify_without_type_takes_its_telling_element_and_says_so() {
                <status><code>S0905</code></status></result></response>";
     let n = parse_str(xml).expect("parses");
     assert_eq!(n.event_type.as_deref(), Some("transfer"));
-    assert!(n.diagnostics.iter().any(|d| d.message.contains("no <type>")));
+    assert!(
+        n.diagnostics
+            .iter()
+            .any(|d| d.message.contains("no <type>"))
+    );
     // Winter: CET, +01:00.
-    let start = n.timetable.start.and_then(|t| t.utc).map(|u| u.to_rfc3339());
+    let start = n
+        .timetable
+        .start
+        .and_then(|t| t.utc)
+        .map(|u| u.to_rfc3339());
     assert_eq!(start.as_deref(), Some("2021-01-10T11:00:00+00:00"));
 }
 
@@ -343,5 +410,9 @@ fn entities_are_unescaped_and_attributes_kept() {
                <text>A &amp; B</text></status></result></response>";
     let n = parse_str(xml).expect("parses");
     assert_eq!(n.status.and_then(|s| s.text).as_deref(), Some("A & B"));
-    assert!(n.fields.iter().any(|f| f.block == "response" && f.key == "@lang" && f.value == "de"));
+    assert!(
+        n.fields
+            .iter()
+            .any(|f| f.block == "response" && f.key == "@lang" && f.value == "de")
+    );
 }
