@@ -219,15 +219,15 @@ impl Reader {
         if content.is_empty() {
             return;
         }
-        if let Some(index) = self.wrapping {
-            if let Some(field) = self.fields.get_mut(index) {
-                field.value.push(' ');
-                field.value.push_str(content);
-                if brackets_balanced(&field.value) {
-                    self.wrapping = None;
-                }
-                return;
+        if let Some(index) = self.wrapping
+            && let Some(field) = self.fields.get_mut(index)
+        {
+            field.value.push(' ');
+            field.value.push_str(content);
+            if brackets_balanced(&field.value) {
+                self.wrapping = None;
             }
+            return;
         }
         if inline && self.flattened(&block, content, number) {
             return;
