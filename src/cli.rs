@@ -1,0 +1,186 @@
+//! The command line: every flag is documented where it is defined, so `--help` and the docs
+//! cannot drift apart.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// An event-sourced order ledger for domain resellers.
+///
+/// `ledger` reads the notifications registrars send back (AutoDNS mails in text, XML or JSON;
+/// CentralNic Reseller command responses), keeps each as an immutable event keyed by order id
+/// (ctid) and by domain, and answers from projections of that log: pending outgoing transfers
+/// and their deadlines, failed creates, the state of every order.
+#[derive(Debug, Parser)]
+#[command(name = "ledger", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The ledger's directory. Created on first ingest.
+    ///
+    /// Default: `$XDG_DATA_HOME/ledger`, else `$HOME/.local/share/ledger`.
+    #[arg(long, global = true, env = "LEDGER_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// The time zone the providers' naive times are written in (an IANA name).
+    ///
+    /// AutoDNS writes `kk_start: 2010-05-17 08:43:53` in its server's wall-clock time,
+    /// Europe/Berlin. Times are shown in UTC and in this zone.
+    #[arg(long, global = true, value_name = "ZONE", default_value = "Europe/Berlin")]
+    pub source_tz: String,
+
+    /// Print machine-readable JSON instead of a table (the contract is in the README).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// How long to wait for a ledger held by another running `ledger` before giving up
+    /// (`0s`, `30s`, `5m`).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0s")]
+    pub wait: String,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read notifications into the ledger: files (one mail each), directories (recursively),
+    /// mbox files (detected by content), Maildir folders (`cur/` and `new/`), `-` for stdin.
+    ///
+    /// Exit status: 0 when everything was ingested or was a duplicate, 3 when some input was
+    /// rejected (it is kept: see `ledger rejects`), 1 on an operational error.
+    Ingest(IngestArgs),
+    /// Record a CentralNic Reseller command response (`[RESPONSE] code = …`) for an order.
+    RecordResponse(RecordResponseArgs),
+    /// The whole history of an order or a domain, oldest first, and its current state.
+    Show(ShowArgs),
+    /// Outgoing transfers that are still open, sorted by deadline; overdue ones are marked.
+    PendingTransfers(PendingTransfersArgs),
+    /// Domain creates that failed (E0101, CentralNic AddDomain 5xx).
+    FailedCreates(FailedCreatesArgs),
+    /// Every order (ctid) and where it stands.
+    Orders(OrdersArgs),
+    /// Domains that left the inventory and OwnerC imports.
+    Inventory,
+    /// Input that could not be read as a notification, kept with the reason.
+    Rejects,
+    /// Re-read every rejected item with this build's parser; those that now parse become events.
+    Reparse,
+    /// Print events as JSON Lines, oldest first.
+    Export(ExportArgs),
+    /// Re-fold every projection from the log.
+    Rebuild,
+    /// Check the indexes and projections against a fresh fold of the log. Exit 4 if any differ.
+    Verify,
+    /// Counts and sizes.
+    Stats,
+}
+
+/// `ledger ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files, directories, mbox files, Maildir folders, or `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// The largest single item accepted, in bytes; larger ones are rejected and kept (cut to
+    /// 16 MiB plus one byte, if larger).
+    #[arg(long, value_name = "BYTES", default_value_t = ledger_parser::DEFAULT_MAX_SIZE)]
+    pub max_size: usize,
+
+    /// How many items to commit with one write and one flush.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub batch: usize,
+
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `ledger record-response`.
+#[derive(Debug, Args)]
+pub struct RecordResponseArgs {
+    /// The order id the command was sent with.
+    #[arg(long, value_name = "ID")]
+    pub ctid: String,
+    /// The command that was answered (`AddDomain`, `ModifyDomain`, `DeleteDomain`,
+    /// `TransferDomain`, …): it decides what the response means.
+    #[arg(long, value_name = "NAME")]
+    pub command: Option<String>,
+    /// The domain the command was about.
+    #[arg(long, value_name = "NAME")]
+    pub domain: Option<String>,
+    /// The response file; `-` or nothing for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// `ledger show`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ShowArgs {
+    /// An order id (the `transaction` of AutoDNS mails).
+    #[arg(long, value_name = "ID", group = "target")]
+    pub ctid: Option<String>,
+    /// A domain name (any case; Unicode or punycode).
+    #[arg(long, value_name = "NAME", group = "target")]
+    pub domain: Option<String>,
+}
+
+/// `ledger pending-transfers`.
+#[derive(Debug, Args)]
+pub struct PendingTransfersArgs {
+    /// The instant to judge at: RFC 3339 (`2010-05-20T12:00:00Z`) or `YYYY-MM-DD HH:MM[:SS]`
+    /// in the source zone. Default: now.
+    #[arg(long, value_name = "INSTANT")]
+    pub at: Option<String>,
+    /// Only transfers whose deadline is within this long of `--at` (overdue ones included).
+    #[arg(long, value_name = "DURATION")]
+    pub due_within: Option<String>,
+    /// Exit 2 when any deadline is within this long of `--at` (or overdue), for cron and
+    /// monitoring.
+    #[arg(long, value_name = "DURATION")]
+    pub fail_if_due_within: Option<String>,
+}
+
+/// `ledger failed-creates`.
+#[derive(Debug, Args)]
+pub struct FailedCreatesArgs {
+    /// Include failures a later successful create resolved.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// An order state, for `--status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderStatusArg {
+    /// Accepted and still running.
+    InProgress,
+    /// Done.
+    Succeeded,
+    /// Failed.
+    Failed,
+    /// Failed for now: resubmit later.
+    Resubmit,
+}
+
+/// `ledger orders`.
+#[derive(Debug, Args)]
+pub struct OrdersArgs {
+    /// Only orders in these states (repeat or separate with commas).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "STATE")]
+    pub status: Vec<OrderStatusArg>,
+}
+
+/// `ledger export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Start at this position (inclusive).
+    #[arg(long, value_name = "SEQ", default_value_t = 0)]
+    pub since: u64,
+}

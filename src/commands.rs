@@ -1,0 +1,31 @@
+//! One module per command; each turns parsed flags into library calls and prints the answer.
+
+mod ingest;
+mod maintenance;
+mod record;
+mod reports;
+mod show;
+pub mod transfers;
+
+use crate::cli::Command;
+use crate::context::Context;
+use crate::error::CliResult;
+
+/// Runs a command.
+pub fn run(ctx: &Context, command: Command) -> CliResult {
+    match command {
+        Command::Ingest(args) => ingest::run(ctx, &args),
+        Command::RecordResponse(args) => record::run(ctx, &args),
+        Command::Show(args) => show::run(ctx, &args),
+        Command::PendingTransfers(args) => transfers::run(ctx, &args),
+        Command::FailedCreates(args) => reports::failed_creates(ctx, &args),
+        Command::Orders(args) => reports::orders(ctx, &args),
+        Command::Inventory => reports::inventory(ctx),
+        Command::Rejects => reports::rejects(ctx),
+        Command::Stats => reports::stats(ctx),
+        Command::Reparse => maintenance::reparse(ctx),
+        Command::Export(args) => maintenance::export(ctx, &args),
+        Command::Rebuild => maintenance::rebuild(ctx),
+        Command::Verify => maintenance::verify(ctx),
+    }
+}

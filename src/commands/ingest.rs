@@ -1,0 +1,187 @@
+//! `ledger ingest`.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ledger::IngestOutcome;
+use ledger_event::Origin;
+use serde_json::{Value, json};
+
+use crate::cli::IngestArgs;
+use crate::context::Context;
+use crate::error::{CliError, CliResult, EXIT_OK, EXIT_REJECTED};
+use crate::input::{Input, Inputs};
+
+/// A progress bar appears only after this long, and only on a terminal.
+const PROGRESS_AFTER: Duration = Duration::from_millis(700);
+
+/// What became of one item, for the summary.
+struct ItemReport {
+    origin: String,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Ledger(IngestOutcome),
+    Unreadable(String),
+}
+
+pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
+    for path in &args.paths {
+        if path.as_os_str() != "-" {
+            if let Err(e) = path.metadata() {
+                let what = match e.kind() {
+                    std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                    std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                    _ => e.to_string(),
+                };
+                return Err(CliError::user(format!("cannot read {}: {what}", path.display())));
+            }
+            if path.is_dir() {
+                if let Err(e) = std::fs::read_dir(path) {
+                    return Err(CliError::environment(format!(
+                        "cannot read directory {}: {}",
+                        path.display(),
+                        if e.kind() == std::io::ErrorKind::PermissionDenied {
+                            "permission denied".to_string()
+                        } else {
+                            e.to_string()
+                        }
+                    )));
+                }
+            }
+        }
+    }
+    let mut options = ctx.options();
+    options.max_input_size = args.max_size;
+    let ledger = ctx.open_or_create(options)?;
+
+    let started = Instant::now();
+    let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {pos} items ingested ({per_sec}) {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let mut shown = args.no_progress || !std::io::stderr().is_terminal();
+
+    let mut reports: Vec<ItemReport> = Vec::new();
+    let mut batch: Vec<(Vec<u8>, Origin)> = Vec::with_capacity(args.batch.max(1));
+    // Human output lists only the rejected items: keep the rest only for --json, so a run over
+    // a million mails does not hold a million reports.
+    let keep_all = ctx.json;
+    let mut tally = Tally::default();
+
+    // Read up to the default limit even under a smaller --max-size, so an item rejected for size
+    // is kept whole and a later `reparse` (with the default limit) can read it.
+    let read_limit = args.max_size.max(ledger_parser::DEFAULT_MAX_SIZE);
+    for input in Inputs::new(&args.paths, read_limit) {
+        match input {
+            Input::Item { origin, bytes } => batch.push((bytes, Origin::new(origin))),
+            Input::Unreadable { origin, reason } => {
+                tally.unreadable += 1;
+                reports.push(ItemReport { origin, outcome: Outcome::Unreadable(reason) })
+            }
+        }
+        if batch.len() >= args.batch.max(1) {
+            commit(&ledger, &mut batch, &mut reports, &mut tally, keep_all)?;
+            progress.set_position(tally.total);
+        }
+        if !shown && started.elapsed() > PROGRESS_AFTER {
+            progress.set_draw_target(ProgressDrawTarget::stderr());
+            progress.enable_steady_tick(Duration::from_millis(200));
+            shown = true;
+        }
+    }
+    commit(&ledger, &mut batch, &mut reports, &mut tally, keep_all)?;
+    progress.finish_and_clear();
+    let Tally { ingested, duplicates, rejected, total, unreadable } = tally;
+    let rejected = rejected + unreadable;
+    let items = total + unreadable;
+
+    let mut out = std::io::stdout().lock();
+    if ctx.json {
+        let items: Vec<Value> = reports.iter().map(item_json).collect();
+        let summary = json!({
+            "ingested": ingested,
+            "duplicates": duplicates,
+            "rejected": rejected,
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+            "items": items,
+        });
+        crate::output::print_json(&mut out, &summary)?;
+    } else {
+        writeln!(
+            out,
+            "ingested {ingested}, duplicates {duplicates}, rejected {rejected} ({} items in {:.1}s)",
+            items,
+            started.elapsed().as_secs_f64()
+        )?;
+        for report in &reports {
+            match &report.outcome {
+                Outcome::Ledger(IngestOutcome::Rejected { id, reason }) => {
+                    writeln!(out, "rejected {}: {reason} (kept as reject #{id})", report.origin)?
+                }
+                Outcome::Unreadable(reason) => {
+                    writeln!(out, "rejected {}: {reason} (not readable, not kept)", report.origin)?
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(if rejected > 0 { EXIT_REJECTED } else { EXIT_OK })
+}
+
+/// Counts of one run.
+#[derive(Default)]
+struct Tally {
+    ingested: u64,
+    duplicates: u64,
+    rejected: u64,
+    total: u64,
+    unreadable: u64,
+}
+
+/// Ingests a batch (one write, one flush) and counts the outcomes.
+fn commit(
+    ledger: &ledger::Ledger,
+    batch: &mut Vec<(Vec<u8>, Origin)>,
+    reports: &mut Vec<ItemReport>,
+    tally: &mut Tally,
+    keep_all: bool,
+) -> Result<(), CliError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let origins: Vec<String> = batch.iter().map(|(_, o)| o.0.clone()).collect();
+    let outcomes = ledger.ingest_batch(std::mem::take(batch))?;
+    for (origin, outcome) in origins.into_iter().zip(outcomes) {
+        tally.total += 1;
+        match outcome {
+            IngestOutcome::Appended { .. } => tally.ingested += 1,
+            IngestOutcome::Duplicate { .. } => tally.duplicates += 1,
+            IngestOutcome::Rejected { .. } => tally.rejected += 1,
+        }
+        if keep_all || matches!(outcome, IngestOutcome::Rejected { .. }) {
+            reports.push(ItemReport { origin, outcome: Outcome::Ledger(outcome) });
+        }
+    }
+    Ok(())
+}
+
+fn item_json(report: &ItemReport) -> Value {
+    match &report.outcome {
+        Outcome::Ledger(IngestOutcome::Appended { seq, kind }) => {
+            json!({"path": report.origin, "outcome": "ingested", "seq": seq, "kind": kind.name()})
+        }
+        Outcome::Ledger(IngestOutcome::Duplicate { of }) => {
+            json!({"path": report.origin, "outcome": "duplicate", "duplicate_of": of})
+        }
+        Outcome::Ledger(IngestOutcome::Rejected { id, reason }) => {
+            json!({"path": report.origin, "outcome": "rejected", "reject_id": id, "reason": reason})
+        }
+        Outcome::Unreadable(reason) => {
+            json!({"path": report.origin, "outcome": "rejected", "reject_id": null, "reason": reason})
+        }
+    }
+}

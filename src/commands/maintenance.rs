@@ -1,0 +1,70 @@
+//! Commands over the whole log: `reparse`, `export`, `rebuild`, `verify`.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::cli::ExportArgs;
+use crate::context::Context;
+use crate::error::{CliResult, EXIT_OK, EXIT_REJECTED, EXIT_VERIFY_FAILED};
+
+pub fn reparse(ctx: &Context) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let report = ledger.reparse()?;
+    let mut out = std::io::stdout().lock();
+    if ctx.json {
+        let value = serde_json::to_value(&report).map_err(std::io::Error::other)?;
+        crate::output::print_json(&mut out, &value)?;
+    } else {
+        writeln!(
+            out,
+            "re-read {} rejected items: {} became events, {} were duplicates, {} still rejected",
+            report.tried, report.appended, report.duplicates, report.still_rejected
+        )?;
+    }
+    Ok(if report.still_rejected > 0 { EXIT_REJECTED } else { EXIT_OK })
+}
+
+pub fn export(ctx: &Context, args: &ExportArgs) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for event in ledger.export(args.since) {
+        let event = event?;
+        serde_json::to_writer(&mut out, &crate::output::event_json(&event)).map_err(std::io::Error::other)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
+pub fn rebuild(ctx: &Context) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let report = ledger.rebuild()?;
+    let mut out = std::io::stdout().lock();
+    if ctx.json {
+        crate::output::print_json(&mut out, &json!({"events": report.events, "elapsed_ms": report.elapsed_ms}))?;
+    } else {
+        writeln!(out, "rebuilt every projection from {} events in {} ms", report.events, report.elapsed_ms)?;
+    }
+    Ok(EXIT_OK)
+}
+
+pub fn verify(ctx: &Context) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let report = ledger.verify()?;
+    let mut out = std::io::stdout().lock();
+    if ctx.json {
+        crate::output::print_json(
+            &mut out,
+            &json!({"events": report.events, "clean": report.is_clean(), "problems": report.problems}),
+        )?;
+    } else if report.is_clean() {
+        writeln!(out, "verified {} events: indexes and projections match a fresh fold of the log", report.events)?;
+    } else {
+        writeln!(out, "verified {} events: {} problems", report.events, report.problems.len())?;
+        for p in &report.problems {
+            writeln!(out, "  {p}")?;
+        }
+    }
+    Ok(if report.is_clean() { EXIT_OK } else { EXIT_VERIFY_FAILED })
+}

@@ -1,0 +1,197 @@
+//! The read commands over projections: `failed-creates`, `orders`, `inventory`, `rejects`,
+//! `stats`.
+
+use std::io::Write;
+
+use ledger::{OrderState, QuarantineReason};
+use serde_json::{Value, json};
+
+use crate::cli::{FailedCreatesArgs, OrderStatusArg, OrdersArgs};
+use crate::context::Context;
+use crate::error::{CliResult, EXIT_OK};
+use crate::output::{Table, human_time, rfc3339, status_human, status_json};
+
+pub fn failed_creates(ctx: &Context, args: &FailedCreatesArgs) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let mut failed = ledger.failed_creates()?;
+    if !args.all {
+        failed.retain(|f| f.resolved_by.is_none());
+    }
+    let mut out = std::io::stdout().lock();
+    if ctx.json {
+        let items: Vec<Value> = failed
+            .iter()
+            .map(|f| {
+                json!({
+                    "ctid": f.ctid,
+                    "domain": f.domain,
+                    "status": status_json(f.status.as_ref()),
+                    "error": f.error,
+                    "nic_response": f.nic_response,
+                    "seq": f.seq,
+                    "failed_at": rfc3339(f.failed_at),
+                    "resolved_by": f.resolved_by,
+                })
+            })
+            .collect();
+        crate::output::print_json(&mut out, &Value::Array(items))?;
+    } else if failed.is_empty() {
+        writeln!(out, "no failed creates")?;
+    } else {
+        let mut table = Table::new(vec!["SEQ", "FAILED", "CTID", "DOMAIN", "STATUS", "ERROR", "RESOLVED BY"]);
+        for f in &failed {
+            table.row(vec![
+                f.seq.to_string(),
+                human_time(f.failed_at, ctx.tz),
+                f.ctid.clone().unwrap_or_else(|| "-".into()),
+                f.domain.clone().unwrap_or_else(|| "-".into()),
+                status_human(f.status.as_ref()),
+                f.error.clone().unwrap_or_else(|| "-".into()),
+                f.resolved_by.map_or_else(|| "-".into(), |s| format!("event {s}")),
+            ]);
+        }
+        table.write(&mut out)?;
+    }
+    Ok(EXIT_OK)
+}
+
+pub fn orders(ctx: &Context, args: &OrdersArgs) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let wanted = |state: OrderState| {
+        args.status.is_empty()
+            || args.status.iter().any(|s| match s {
+                OrderStatusArg::InProgress => state == OrderState::InProgress,
+                OrderStatusArg::Succeeded => state == OrderState::Succeeded,
+                OrderStatusArg::Failed => state == OrderState::Failed,
+                OrderStatusArg::Resubmit => state == OrderState::Resubmit,
+            })
+    };
+    let orders: Vec<_> = ledger.orders()?.into_iter().filter(|o| wanted(o.state)).collect();
+    let mut out = std::io::stdout().lock();
+    if ctx.json {
+        let items: Vec<Value> = orders
+            .iter()
+            .map(|o| {
+                json!({
+                    "ctid": o.ctid,
+                    "state": o.state.name(),
+                    "last_status": status_json(o.last_status.as_ref()),
+                    "domain": o.domain,
+                    "events": o.events,
+                    "seq": o.seq,
+                })
+            })
+            .collect();
+        crate::output::print_json(&mut out, &Value::Array(items))?;
+    } else if orders.is_empty() {
+        writeln!(out, "no orders")?;
+    } else {
+        let mut table = Table::new(vec!["CTID", "STATE", "LAST STATUS", "DOMAIN", "EVENTS"]);
+        for o in &orders {
+            table.row(vec![
+                o.ctid.clone(),
+                o.state.name().to_string(),
+                status_human(o.last_status.as_ref()),
+                o.domain.clone().unwrap_or_else(|| "-".into()),
+                o.events.to_string(),
+            ]);
+        }
+        table.write(&mut out)?;
+    }
+    Ok(EXIT_OK)
+}
+
+pub fn inventory(ctx: &Context) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let inventory = ledger.inventory()?;
+    let mut out = std::io::stdout().lock();
+    if ctx.json {
+        let value = serde_json::to_value(&inventory).map_err(std::io::Error::other)?;
+        crate::output::print_json(&mut out, &value)?;
+        return Ok(EXIT_OK);
+    }
+    writeln!(out, "domains that left ({}):", inventory.departed.len())?;
+    let mut table = Table::new(vec!["DOMAIN", "WHY", "WHEN", "SEQ"]);
+    for d in &inventory.departed {
+        let why = serde_json::to_value(d.reason).ok().and_then(|v| v.as_str().map(String::from));
+        table.row(vec![d.domain.clone(), why.unwrap_or_default(), human_time(d.at, ctx.tz), d.seq.to_string()]);
+    }
+    table.write(&mut out)?;
+    writeln!(out, "\nOwnerC imports ({}):", inventory.owner_c_imports.len())?;
+    let mut table = Table::new(vec!["DOMAIN", "CTID", "NEW OWNER-C", "WHEN", "SEQ"]);
+    for o in &inventory.owner_c_imports {
+        table.row(vec![
+            o.domain.clone().unwrap_or_else(|| "-".into()),
+            o.ctid.clone().unwrap_or_else(|| "-".into()),
+            o.owner_c.clone().unwrap_or_else(|| "-".into()),
+            human_time(o.at, ctx.tz),
+            o.seq.to_string(),
+        ]);
+    }
+    table.write(&mut out)?;
+    Ok(EXIT_OK)
+}
+
+pub fn rejects(ctx: &Context) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let entries = ledger.quarantine()?;
+    let mut out = std::io::stdout().lock();
+    let reason_text = |r: &QuarantineReason| match r {
+        QuarantineReason::Unparsable(text) => text.clone(),
+    };
+    if ctx.json {
+        let items: Vec<Value> = entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "id": e.id,
+                    "origin": e.origin.0,
+                    "reason": reason_text(&e.reason),
+                    "received_at": rfc3339(e.received_at),
+                    "sha256": e.sha256,
+                    "size": e.size,
+                })
+            })
+            .collect();
+        crate::output::print_json(&mut out, &Value::Array(items))?;
+    } else if entries.is_empty() {
+        writeln!(out, "no rejected input")?;
+    } else {
+        let mut table = Table::new(vec!["ID", "RECEIVED", "ORIGIN", "REASON"]);
+        for e in &entries {
+            table.row(vec![
+                e.id.to_string(),
+                human_time(e.received_at, ctx.tz),
+                e.origin.0.clone(),
+                reason_text(&e.reason),
+            ]);
+        }
+        table.write(&mut out)?;
+    }
+    Ok(EXIT_OK)
+}
+
+pub fn stats(ctx: &Context) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let stats = ledger.stats()?;
+    let mut out = std::io::stdout().lock();
+    if ctx.json {
+        let value = serde_json::to_value(&stats).map_err(std::io::Error::other)?;
+        crate::output::print_json(&mut out, &value)?;
+        return Ok(EXIT_OK);
+    }
+    writeln!(out, "ledger            {}", ctx.db.display())?;
+    writeln!(out, "events            {}", stats.events)?;
+    writeln!(out, "rejected input    {}", stats.quarantined)?;
+    writeln!(out, "orders            {}", stats.orders)?;
+    writeln!(out, "pending transfers {}", stats.pending_transfers)?;
+    writeln!(out, "failed creates    {}", stats.failed_creates)?;
+    writeln!(out, "disk              {} bytes", stats.disk_bytes)?;
+    if stats.events > 0 {
+        writeln!(out, "disk per event    {} bytes", stats.disk_bytes / stats.events)?;
+    }
+    for (kind, count) in &stats.kinds {
+        writeln!(out, "  {kind:<28} {count}")?;
+    }
+    Ok(EXIT_OK)
+}

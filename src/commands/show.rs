@@ -1,0 +1,136 @@
+//! `ledger show --ctid` / `ledger show --domain`.
+
+use std::io::Write;
+
+use chrono::Utc;
+use ledger::Ledger;
+use ledger_event::Event;
+use serde_json::{Value, json};
+
+use crate::cli::ShowArgs;
+use crate::context::Context;
+use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::output::{Table, event_json, human_opt, status_human, status_json};
+
+pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let mut out = std::io::stdout().lock();
+    if let Some(ctid) = &args.ctid {
+        let events = ledger.events_by_ctid(ctid)?;
+        if events.is_empty() {
+            return Err(CliError::user(format!("no events for order (ctid) {ctid:?}")));
+        }
+        let order = ledger.order(ctid)?;
+        if ctx.json {
+            let state = match &order {
+                Some(o) => json!({
+                    "state": o.state.name(),
+                    "last_status": status_json(o.last_status.as_ref()),
+                    "domain": o.domain,
+                    "events": o.events,
+                    "last_seq": o.seq,
+                }),
+                None => json!({"state": null, "note": "not an order: transfer-out notifications carry AutoDNS's own transaction"}),
+            };
+            let value = json!({
+                "ctid": ctid,
+                "state": state,
+                "events": events.iter().map(event_json).collect::<Vec<_>>(),
+            });
+            crate::output::print_json(&mut out, &value)?;
+        } else {
+            writeln!(out, "order {ctid}")?;
+            match &order {
+                Some(o) => writeln!(
+                    out,
+                    "state: {} (last status {}{})",
+                    o.state.name(),
+                    status_human(o.last_status.as_ref()),
+                    o.domain.as_deref().map(|d| format!(", domain {d}")).unwrap_or_default()
+                )?,
+                None => writeln!(out, "state: not an order (transfer-out notifications carry AutoDNS's own transaction)")?,
+            }
+            writeln!(out)?;
+            history(ctx, &events, &mut out)?;
+        }
+        return Ok(EXIT_OK);
+    }
+    let Some(name) = &args.domain else {
+        return Err(CliError::user("give --ctid ID or --domain NAME"));
+    };
+    let domain = ledger_parser::DomainName::parse(name)
+        .ok_or_else(|| CliError::user(format!("{name:?} is not a domain name")))?;
+    let events = ledger.events_by_domain(domain.as_str())?;
+    if events.is_empty() {
+        return Err(CliError::user(format!("no events for domain {domain}")));
+    }
+    let state = domain_state(&ledger, domain.as_str(), &events)?;
+    if ctx.json {
+        let value = json!({
+            "domain": domain.as_str(),
+            "ascii": domain.ascii(),
+            "state": state,
+            "events": events.iter().map(event_json).collect::<Vec<_>>(),
+        });
+        crate::output::print_json(&mut out, &value)?;
+    } else {
+        writeln!(out, "domain {domain}")?;
+        for (key, value) in state.as_object().into_iter().flatten() {
+            let text = match value {
+                Value::Null => continue,
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            writeln!(out, "{key}: {text}")?;
+        }
+        writeln!(out)?;
+        history(ctx, &events, &mut out)?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// The current state of a domain, from the projections.
+fn domain_state(ledger: &Ledger, domain: &str, events: &[Event]) -> Result<Value, CliError> {
+    let now = Utc::now();
+    let pending = ledger.pending_transfers(now)?.into_iter().find(|t| t.domain == domain);
+    let inventory = ledger.inventory()?;
+    let departed = inventory.departed.iter().find(|d| d.domain == domain);
+    let owner_c = inventory
+        .owner_c_imports
+        .iter()
+        .filter(|o| o.domain.as_deref() == Some(domain))
+        .max_by_key(|o| (o.at, o.seq));
+    let failed: Vec<u64> = ledger
+        .failed_creates()?
+        .into_iter()
+        .filter(|f| f.domain.as_deref() == Some(domain) && f.resolved_by.is_none())
+        .map(|f| f.seq)
+        .collect();
+    let last = events.iter().max_by_key(|e| (e.effective_time(), e.seq));
+    Ok(json!({
+        "in_inventory": departed.is_none(),
+        "departed": departed.map(|d| json!({"reason": d.reason, "at": crate::output::rfc3339(d.at), "seq": d.seq})),
+        "pending_transfer": pending.map(|t| crate::commands::transfers::transfer_json(&t, now)),
+        "owner_c": owner_c.and_then(|o| o.owner_c.clone()),
+        "open_failed_creates": failed,
+        "last_event": last.map(|e| json!({"seq": e.seq, "kind": e.kind.name(), "status": status_json(e.status())})),
+    }))
+}
+
+/// The history table: oldest first.
+fn history(ctx: &Context, events: &[Event], out: &mut impl Write) -> std::io::Result<()> {
+    let mut table = Table::new(vec!["SEQ", "OCCURRED", "KIND", "STATUS", "CTID", "DOMAIN", "NOTICES"]);
+    for e in events {
+        let notices: Vec<&str> = e.notification.notices.iter().map(|n| n.code.as_str()).collect();
+        table.row(vec![
+            e.seq.to_string(),
+            human_opt(e.occurred_at, ctx.tz),
+            e.kind.name().to_string(),
+            status_human(e.status()),
+            e.ctid.clone().unwrap_or_else(|| "-".into()),
+            e.domain.clone().unwrap_or_else(|| "-".into()),
+            notices.join(","),
+        ]);
+    }
+    table.write(out)
+}

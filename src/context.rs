@@ -1,0 +1,125 @@
+//! What every command needs: the ledger's path, the source zone, output mode, lock wait; and
+//! reading of the values people type (durations, instants).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use ledger::{Ledger, Options};
+
+use crate::cli::Global;
+use crate::error::CliError;
+
+/// The settings of one run.
+pub struct Context {
+    /// The ledger's directory.
+    pub db: PathBuf,
+    /// The source zone.
+    pub tz: Tz,
+    /// `--json`.
+    pub json: bool,
+    /// `--wait`.
+    pub wait: Duration,
+}
+
+impl Context {
+    /// Reads the global flags.
+    pub fn from_global(global: &Global) -> Result<Context, CliError> {
+        let tz: Tz = global.source_tz.parse().map_err(|_| {
+            CliError::user(format!("unknown time zone {:?}", global.source_tz))
+                .hint("use an IANA name such as Europe/Berlin or UTC")
+        })?;
+        let wait = parse_duration(&global.wait, "--wait")?;
+        let db = match &global.db {
+            Some(db) => db.clone(),
+            None => default_db()?,
+        };
+        Ok(Context { db, tz, json: global.json, wait })
+    }
+
+    /// Library options for this run.
+    pub fn options(&self) -> Options {
+        let mut options = Options::new(&self.db);
+        options.source_tz = self.tz;
+        options.wait = self.wait;
+        options
+    }
+
+    /// Opens the ledger, creating it if needed (for commands that write).
+    pub fn open_or_create(&self, options: Options) -> Result<Ledger, CliError> {
+        Ok(Ledger::open(options)?)
+    }
+
+    /// Opens an existing ledger (for commands that read); a missing one is an error, not an
+    /// empty answer.
+    pub fn open_existing(&self) -> Result<Ledger, CliError> {
+        if !self.db.exists() {
+            return Err(CliError::user(format!("no ledger at {}", self.db.display()))
+                .hint("run `ledger ingest PATH...` first, or point --db / LEDGER_DB at a ledger"));
+        }
+        Ok(Ledger::open(self.options())?)
+    }
+}
+
+fn default_db() -> Result<PathBuf, CliError> {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("ledger"));
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(home).join(".local/share/ledger"));
+    }
+    Err(CliError::user("no --db given and neither LEDGER_DB, XDG_DATA_HOME nor HOME is set"))
+}
+
+/// Reads a duration people type: `90s`, `72h`, `3days`, `1h 30m`.
+pub fn parse_duration(text: &str, flag: &str) -> Result<Duration, CliError> {
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        CliError::user(format!("{flag} {text:?} is not a duration: {e}"))
+            .hint("write it like 30s, 15m, 72h or 3days")
+    })
+}
+
+/// Reads an instant: RFC 3339 (`2010-05-20T12:00:00Z`, `…+02:00`) or a wall-clock time in the
+/// source zone (`2010-05-20 12:00`, `2010-05-20 12:00:00`, `2010-05-20`).
+pub fn parse_instant(text: &str, tz: Tz, flag: &str) -> Result<DateTime<Utc>, CliError> {
+    let t = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(t) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let naive = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M"))
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        });
+    match naive {
+        Ok(naive) => Ok(ledger_parser::local_to_utc(naive, tz).0),
+        Err(_) => Err(CliError::user(format!("{flag} {text:?} is not an instant")).hint(
+            "write RFC 3339 (2010-05-20T12:00:00Z) or a time in the source zone (2010-05-20 14:00)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_in_utc_or_source_zone() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let utc = parse_instant("2010-05-20T12:00:00Z", berlin, "--at").expect("rfc 3339");
+        assert_eq!(utc.to_rfc3339(), "2010-05-20T12:00:00+00:00");
+        let local = parse_instant("2010-05-20 14:00", berlin, "--at").expect("local");
+        assert_eq!(local, utc);
+        let err = parse_instant("tomorrow-ish", berlin, "--at").expect_err("not an instant");
+        assert!(err.message.contains("--at \"tomorrow-ish\""), "{}", err.message);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("72h", "--due-within").expect("ok"), Duration::from_secs(72 * 3600));
+        assert!(parse_duration("soon", "--due-within").is_err());
+    }
+}

@@ -1,0 +1,113 @@
+//! The one place where library errors become what a person reads, and exit codes.
+
+use std::fmt;
+
+use ledger::LedgerError;
+
+/// Exit status: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: an operational error (missing path, locked ledger, disk full, bad flag value).
+pub const EXIT_ERROR: u8 = 1;
+/// Exit status of `pending-transfers --fail-if-due-within`: a deadline is that close.
+pub const EXIT_DUE: u8 = 2;
+/// Exit status of `ingest`: some input was rejected (and kept).
+pub const EXIT_REJECTED: u8 = 3;
+/// Exit status of `verify`: the stored state differs from a fresh fold of the log.
+pub const EXIT_VERIFY_FAILED: u8 = 4;
+/// Exit status: the command line itself is wrong (unknown flag, missing argument).
+pub const EXIT_USAGE: u8 = 64;
+
+/// What kind of failure, deciding the exit code and the wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The user asked for something that cannot be (a bad `--at`, an unknown zone, a missing path).
+    User,
+    /// The environment refused (lock held, permissions, disk).
+    Environment,
+    /// The stored data is damaged or of an unknown version.
+    Corrupt,
+}
+
+/// An error as the user sees it: one line, optional hints.
+#[derive(Debug)]
+pub struct CliError {
+    /// What kind.
+    pub kind: ErrorKind,
+    /// The message, one line.
+    pub message: String,
+    /// Hints, one line each.
+    pub hints: Vec<String>,
+}
+
+impl CliError {
+    /// A user mistake.
+    pub fn user(message: impl Into<String>) -> Self {
+        CliError { kind: ErrorKind::User, message: message.into(), hints: Vec::new() }
+    }
+
+    /// An environment failure.
+    pub fn environment(message: impl Into<String>) -> Self {
+        CliError { kind: ErrorKind::Environment, message: message.into(), hints: Vec::new() }
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    /// The exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        EXIT_ERROR
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ErrorKind::Corrupt => write!(f, "error: the ledger's stored data is damaged: {}", self.message)?,
+            ErrorKind::User | ErrorKind::Environment => write!(f, "error: {}", self.message)?,
+        }
+        for hint in &self.hints {
+            write!(f, "\nhint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<LedgerError> for CliError {
+    fn from(error: LedgerError) -> Self {
+        let message = error.to_string();
+        match error {
+            LedgerError::Locked { .. } => CliError::environment(message).hint(
+                "another `ledger` (an ingest?) is using it; retry later or pass --wait 60s",
+            ),
+            LedgerError::Io { ref source, .. }
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                CliError::environment(message).hint("check the permissions of the --db directory")
+            }
+            LedgerError::Io { .. } | LedgerError::Storage { .. } => CliError::environment(message),
+            LedgerError::StoredEvent { .. } | LedgerError::Corrupt { .. } => CliError {
+                kind: ErrorKind::Corrupt,
+                message,
+                hints: vec!["run `ledger verify`; the raw inputs are kept and can be re-ingested".into()],
+            },
+            LedgerError::NotALedger { .. } => CliError::user(message)
+                .hint("point --db (or LEDGER_DB) at a ledger directory, or at a new one"),
+            LedgerError::InvalidArgument(_) => CliError::user(message),
+        }
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(error: std::io::Error) -> Self {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return CliError { kind: ErrorKind::Environment, message: String::new(), hints: vec![] };
+        }
+        CliError::environment(format!("writing output: {error}"))
+    }
+}
+
+/// The result of a command: the exit status to end with.
+pub type CliResult = Result<u8, CliError>;

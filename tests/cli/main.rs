@@ -1,0 +1,8 @@
+//! End-to-end tests of the real `ledger` binary over `fixtures/`.
+
+mod harness;
+
+mod errors;
+mod ingest;
+mod reads;
+mod seed;

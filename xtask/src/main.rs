@@ -1,0 +1,82 @@
+//! Project tasks, run as `cargo xtask …`:
+//!
+//! * `cargo xtask corpus --count N --seed S --format mbox|maildir|files --out PATH`: a
+//!   deterministic corpus of realistic notification mails with realistic lifecycles.
+//! * `cargo xtask bench --sizes 10000,100000,1000000`: end-to-end figures of the real binary
+//!   (ingest throughput and peak memory, disk per event, query latency, rebuild, verify), as the
+//!   Markdown table of `BENCHMARKS.md`.
+
+mod bench;
+mod corpus;
+mod mime;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+/// How a corpus is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Layout {
+    /// One mbox file.
+    Mbox,
+    /// A Maildir (`cur/`, `new/`, `tmp/`).
+    Maildir,
+    /// One `.eml` file per mail, in subdirectories of 1,000.
+    Files,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Write a deterministic corpus of notification mails.
+    Corpus {
+        /// How many notifications (mails) to write.
+        #[arg(long, default_value_t = 10_000)]
+        count: u64,
+        /// The seed: the same seed and count give the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// How to write it.
+        #[arg(long, value_enum, default_value = "mbox")]
+        format: Layout,
+        /// Where (a file for mbox, a directory otherwise).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run the end-to-end benchmark of the release binary and print the table.
+    Bench {
+        /// Corpus sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+        sizes: Vec<u64>,
+        /// Scratch directory (corpora and ledgers); default: a directory under target/.
+        #[arg(long)]
+        work: Option<PathBuf>,
+        /// How many times each query is timed (the median is reported).
+        #[arg(long, default_value_t = 15)]
+        repeat: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Corpus { count, seed, format, out } => {
+            corpus::write(&out, count, seed, format).map(|summary| eprintln!("{summary}"))
+        }
+        Task::Bench { sizes, work, repeat } => bench::run(&sizes, work, repeat),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
