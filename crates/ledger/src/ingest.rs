@@ -295,7 +295,7 @@ pub(crate) fn write_batch(
                     }
                     let existing = match seen.get(key) {
                         Some(seq) => Some(*seq),
-                        None => match Option::<sled::IVec>::from(dedup.get(key)?) {
+                        None => match dedup.get(key)? {
                             Some(bytes) => Some(
                                 be_u64(&bytes, "dedup entry")
                                     .map_err(ConflictableTransactionError::Abort)?,

@@ -21,7 +21,7 @@ use ledger_parser::Status;
 use serde::Serialize;
 
 use crate::Result;
-use crate::table::Table;
+use crate::table::{Changes, Table};
 
 /// What happens at a pending transfer's deadline if nobody answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,7 +119,7 @@ pub struct Order {
     pub last_status: Option<Status>,
     /// The domain, if any event of the order named it.
     pub domain: Option<String>,
-    /// The latest event of the order.
+    /// The latest event of the order (by effective time, then seq).
     pub seq: u64,
     /// How many events the order has.
     pub events: u64,
@@ -222,7 +222,7 @@ impl Projections {
     }
 
     /// Every changed record, encoded, per tree in [`TREES`] order.
-    pub(crate) fn encoded(&self) -> Result<[Vec<(Vec<u8>, Option<Vec<u8>>)>; 7]> {
+    pub(crate) fn encoded(&self) -> Result<[Changes; 7]> {
         Ok([
             self.transfers.encoded()?,
             self.orders.encoded()?,

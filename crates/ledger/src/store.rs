@@ -249,10 +249,9 @@ impl Views {
 
     /// True when a writer marked the views as behind the log and did not finish.
     pub(crate) fn is_dirty(&self) -> Result<bool> {
-        Ok(self
-            .meta
+        self.meta
             .contains_key(VIEWS_DIRTY)
-            .map_err(storage("reading the views marker"))?)
+            .map_err(storage("reading the views marker"))
     }
 
     /// The tree of a projection by name.

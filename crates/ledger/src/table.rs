@@ -11,6 +11,9 @@ use std::fmt::Debug;
 use crate::codec::{decode, encode};
 use crate::{LedgerError, Result};
 
+/// Changed entries of a tree, sorted by key: `None` removes the key.
+pub(crate) type Changes = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
 /// A record a projection keeps per entity.
 pub(crate) trait Record:
     bincode::Encode + bincode::Decode<()> + Clone + Debug + PartialEq
@@ -58,7 +61,7 @@ impl<R: Record> Table<R> {
     }
 
     /// Every changed entry, encoded: `None` removes the key.
-    pub(crate) fn encoded(&self) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+    pub(crate) fn encoded(&self) -> Result<Changes> {
         let mut out = Vec::with_capacity(self.entries.len());
         for (key, value) in &self.entries {
             let bytes = match value {

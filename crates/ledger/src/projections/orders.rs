@@ -6,7 +6,7 @@
 use ledger_event::Event;
 use ledger_parser::StatusClass;
 
-use super::stamp::Stamp;
+use super::stamp::{Stamp, keep_latest};
 use crate::codec::StoredStatus;
 use crate::table::Table;
 use crate::{Order, OrderState, Result};
@@ -20,7 +20,7 @@ pub(crate) struct OrderRecord {
     latest_status: Option<(Stamp, StoredStatus)>,
     domain: Option<(Stamp, String)>,
     events: u64,
-    last_seq: u64,
+    latest: Option<Stamp>,
 }
 
 /// Folds one event.
@@ -36,7 +36,7 @@ pub(crate) fn apply(table: &mut Table<OrderRecord>, event: &Event) -> Result<()>
         .entry(ctid.as_bytes())?
         .get_or_insert_with(OrderRecord::default);
     record.events += 1;
-    record.last_seq = record.last_seq.max(event.seq);
+    keep_latest(&mut record.latest, stamp);
     if let Some(status) = event.status()
         && record
             .latest_status
@@ -65,7 +65,7 @@ impl OrderRecord {
             state,
             last_status,
             domain: self.domain.as_ref().map(|(_, d)| d.clone()),
-            seq: self.last_seq,
+            seq: self.latest.map_or(0, |s| s.seq),
             events: self.events,
         })
     }

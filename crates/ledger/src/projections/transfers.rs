@@ -66,10 +66,8 @@ pub(crate) fn apply(table: &mut Table<TransferRecord>, event: &Event) -> Result<
         .entry(domain.as_bytes())?
         .get_or_insert_with(TransferRecord::default);
     match event.kind {
-        EventKind::TransferOutStarted => {
-            if record.start.as_ref().is_none_or(|s| s.stamp < stamp) {
-                record.start = Some(StartFact::of(event));
-            }
+        EventKind::TransferOutStarted if record.start.as_ref().is_none_or(|s| s.stamp < stamp) => {
+            record.start = Some(StartFact::of(event));
         }
         EventKind::TransferOutReminded => keep_latest(&mut record.last_reminder, stamp),
         EventKind::TransferOutAnswered(_)
