@@ -16,7 +16,7 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
     let ledger = ctx.open_existing()?;
     let mut out = std::io::stdout().lock();
     if let Some(ctid) = &args.ctid {
-        let events = ledger.events_by_ctid(ctid)?;
+        let events = oldest_first(ledger.events_by_ctid(ctid)?);
         if events.is_empty() {
             return Err(CliError::user(format!("no events for order (ctid) {ctid:?}")));
         }
@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
     };
     let domain = ledger_parser::DomainName::parse(name)
         .ok_or_else(|| CliError::user(format!("{name:?} is not a domain name")))?;
-    let events = ledger.events_by_domain(domain.as_str())?;
+    let events = oldest_first(ledger.events_by_domain(domain.as_str())?);
     if events.is_empty() {
         return Err(CliError::user(format!("no events for domain {domain}")));
     }
@@ -87,6 +87,12 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
         history(ctx, &events, &mut out)?;
     }
     Ok(EXIT_OK)
+}
+
+/// Events in the order they happened (their own time, else when recorded), then by position.
+fn oldest_first(mut events: Vec<Event>) -> Vec<Event> {
+    events.sort_by_key(|e| (e.effective_time(), e.seq));
+    events
 }
 
 /// The current state of a domain, from the projections.
