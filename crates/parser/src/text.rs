@@ -211,14 +211,17 @@ impl Reader {
     /// Reads the content of a line inside an ordinary block; `inline` when it shared its line
     /// with a tag (the flattened form).
     fn content(&mut self, content: &str, number: u32, inline: bool) {
-        let block = self
-            .open
-            .as_ref()
-            .map_or(SYSTEM, |b| b.name.as_str())
-            .to_string();
         if content.is_empty() {
             return;
         }
+        // Lend the block's name out of `self` for the call, to not copy it for every line.
+        let Some(open) = self.open.take() else { return };
+        self.content_in(&open.name, content, number, inline);
+        self.open = Some(open);
+    }
+
+    /// [`Reader::content`] inside the block `block`.
+    fn content_in(&mut self, block: &str, content: &str, number: u32, inline: bool) {
         if let Some(index) = self.wrapping
             && let Some(field) = self.fields.get_mut(index)
         {
@@ -229,13 +232,13 @@ impl Reader {
             }
             return;
         }
-        if inline && self.flattened(&block, content, number) {
+        if inline && self.flattened(block, content, number) {
             return;
         }
         match key_value(content) {
-            Some((key, value)) => self.push(&block, key, value, number),
+            Some((key, value)) => self.push(block, key, value, number),
             None => self.diagnostics.push(Diagnostic {
-                block: Some(block),
+                block: Some(block.to_string()),
                 line: Some(number),
                 message: format!("not a `key: value` line, ignored: {:?}", clip(content)),
             }),

@@ -43,6 +43,14 @@ pub fn local_to_utc(naive: NaiveDateTime, tz: Tz) -> (DateTime<Utc>, DstFlag) {
 /// A text that is not a time keeps `utc: None`.
 pub fn read_time(raw: &str, tz: Tz) -> TimeReading {
     let text = raw.trim();
+    if let Some(naive) = naive_fast(text) {
+        let (utc, dst) = local_to_utc(naive, tz);
+        return TimeReading {
+            raw: raw.to_string(),
+            utc: Some(utc),
+            dst,
+        };
+    }
     let with_offset = DateTime::parse_from_rfc3339(text)
         .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
         .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%z"));
@@ -58,8 +66,107 @@ pub fn read_time(raw: &str, tz: Tz) -> TimeReading {
     match naive {
         Ok(naive) => {
             let (utc, dst) = local_to_utc(naive, tz);
-            TimeReading { raw: raw.to_string(), utc: Some(utc), dst }
+            TimeReading {
+                raw: raw.to_string(),
+                utc: Some(utc),
+                dst,
+            }
         }
-        Err(_) => TimeReading { raw: raw.to_string(), utc: None, dst: DstFlag::Unambiguous },
+        Err(_) => TimeReading {
+            raw: raw.to_string(),
+            utc: None,
+            dst: DstFlag::Unambiguous,
+        },
+    }
+}
+
+/// The common `YYYY-MM-DD HH:MM:SS` (or `T` between) read without a format string: chrono's
+/// format parsing was most of the time of a text notification. `None` for any other shape,
+/// which then goes the general way.
+fn naive_fast(text: &str) -> Option<NaiveDateTime> {
+    let bytes: &[u8; 19] = text.as_bytes().try_into().ok()?;
+    let [
+        y0,
+        y1,
+        y2,
+        y3,
+        b'-',
+        m0,
+        m1,
+        b'-',
+        d0,
+        d1,
+        b' ' | b'T',
+        h0,
+        h1,
+        b':',
+        i0,
+        i1,
+        b':',
+        s0,
+        s1,
+    ] = *bytes
+    else {
+        return None;
+    };
+    let num = |digits: &[u8]| -> Option<u32> {
+        digits.iter().try_fold(0u32, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(num(&[y0, y1, y2, y3])?).ok()?;
+    chrono::NaiveDate::from_ymd_opt(year, num(&[m0, m1])?, num(&[d0, d1])?)?.and_hms_opt(
+        num(&[h0, h1])?,
+        num(&[i0, i1])?,
+        num(&[s0, s1])?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_agrees_with_chrono() {
+        for text in [
+            "2010-05-17 08:43:53",
+            "2010-05-17T08:43:53",
+            "1999-12-31 23:59:59",
+        ] {
+            let chrono =
+                NaiveDateTime::parse_from_str(&text.replace('T', " "), "%Y-%m-%d %H:%M:%S");
+            assert_eq!(naive_fast(text), chrono.ok(), "{text}");
+        }
+        for text in [
+            "2010-02-30 08:43:53",
+            "2010-05-17 24:00:00",
+            "2010-05-17 08:43:5x",
+            "2010-05-17",
+        ] {
+            assert_eq!(naive_fast(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn read_time_reads_naive_offset_and_junk() {
+        let tz = DEFAULT_SOURCE_TZ;
+        let t = read_time(" 2010-05-17 08:43:53 ", tz);
+        assert_eq!(
+            t.utc.map(|u| u.to_rfc3339()).as_deref(),
+            Some("2010-05-17T06:43:53+00:00")
+        );
+        assert_eq!(t.raw, " 2010-05-17 08:43:53 ");
+        let t = read_time("2022-01-19T10:54:42.000+0100", tz);
+        assert_eq!(
+            t.utc.map(|u| u.to_rfc3339()).as_deref(),
+            Some("2022-01-19T09:54:42+00:00")
+        );
+        let t = read_time("2010-05-17 08:43:53.250", tz);
+        assert_eq!(
+            t.utc.map(|u| u.to_rfc3339()).as_deref(),
+            Some("2010-05-17T06:43:53.250+00:00")
+        );
+        let t = read_time("soon", tz);
+        assert_eq!((t.utc, t.dst), (None, DstFlag::Unambiguous));
     }
 }
