@@ -1,1 +1,161 @@
-pub fn run(_s: &[u64], _w: Option<std::path::PathBuf>, _r: usize) -> Result<(), String> { Err("todo".into()) }
+//! End-to-end figures of the real `ledger` binary (release build) at several corpus sizes:
+//! ingest throughput and peak memory, disk per event, query latency with process start
+//! included, rebuild and verify time. Prints the Markdown table kept in `BENCHMARKS.md`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::Layout;
+
+/// One measured run of a command.
+struct Measured {
+    wall: Duration,
+    peak_rss_kb: i64,
+    status: i32,
+    stdout: String,
+}
+
+/// Runs a command to completion, measuring wall time and the child's peak RSS.
+fn measure(command: &mut Command) -> Result<Measured, String> {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(|e| format!("starting {command:?}: {e}"))?;
+    let mut stdout = String::new();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            stdout.push_str(&line.map_err(|e| e.to_string())?);
+            stdout.push('\n');
+        }
+    }
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, not yet reaped; the pointers are to live locals.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if r != pid {
+        return Err(format!("wait4 failed for {command:?}"));
+    }
+    let wall = started.elapsed();
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    Ok(Measured { wall, peak_rss_kb: usage.ru_maxrss, status: code, stdout })
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs.get(xs.len() / 2).copied().unwrap_or_default()
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&p) else { continue };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                total += meta.len();
+            }
+        }
+    }
+    total
+}
+
+/// Builds the release binary and measures each size.
+pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("workspace root")?.to_path_buf();
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--bin", "ledger"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("cargo build: {e}"))?;
+    if !status.success() {
+        return Err("cargo build --release --bin ledger failed".into());
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let binary = target.join("release/ledger");
+    let work = work.unwrap_or_else(|| target.join("bench-e2e"));
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+
+    println!("| notifications | ingest /s | ingest peak RSS | disk / event | `stats` (open) | `show --ctid` | `show --domain` | `pending-transfers` | `rebuild` | `verify` |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let corpus = work.join(format!("corpus-{n}.mbox"));
+        if !corpus.exists() {
+            crate::corpus::write(&corpus, n, 42, Layout::Mbox)?;
+        }
+        let db = work.join(format!("ledger-{n}"));
+        let _ = std::fs::remove_dir_all(&db);
+        let ledger = |args: &[&str]| {
+            let mut c = Command::new(&binary);
+            c.arg("--db").arg(&db).args(args);
+            c
+        };
+        let ingest = measure(ledger(&["ingest", "--no-progress"]).arg(&corpus))?;
+        if ingest.status != 0 && ingest.status != 3 {
+            return Err(format!("ingest exited {}", ingest.status));
+        }
+        let events = {
+            let m = measure(&mut ledger(&["--json", "stats"]))?;
+            let v: serde_json::Value = serde_json::from_str(&m.stdout).map_err(|e| e.to_string())?;
+            v["events"].as_u64().unwrap_or(0)
+        };
+        // A ctid and a domain from the middle of the log.
+        let (ctid, domain) = {
+            let mut child = ledger(&["export", "--since", &(events / 2).max(1).to_string()])
+                .stdout(Stdio::piped())
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let mut found = (String::new(), String::new());
+            if let Some(out) = child.stdout.take() {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
+                    if let (Some(c), Some(d)) = (v["ctid"].as_str(), v["domain"].as_str()) {
+                        found = (c.to_string(), d.to_string());
+                        break;
+                    }
+                }
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            found
+        };
+        let time = |args: &[&str]| -> Result<Duration, String> {
+            let mut runs = Vec::new();
+            for _ in 0..repeat.max(1) {
+                let m = measure(&mut ledger(args))?;
+                if m.status != 0 {
+                    return Err(format!("{args:?} exited {}", m.status));
+                }
+                runs.push(m.wall);
+            }
+            Ok(median(runs))
+        };
+        let open = time(&["stats"])?;
+        let show_ctid = time(&["show", "--ctid", &ctid])?;
+        let show_domain = time(&["show", "--domain", &domain])?;
+        let pending = time(&["pending-transfers"])?;
+        let rebuild = measure(&mut ledger(&["rebuild"]))?.wall;
+        let verify = measure(&mut ledger(&["verify"]))?;
+        let disk = dir_size(&db);
+        let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
+        println!(
+            "| {n} | {:.0} | {} MB | {} B | {} | {} | {} | {} | {} | {}{} |",
+            n as f64 / ingest.wall.as_secs_f64(),
+            ingest.peak_rss_kb / 1024,
+            disk / events.max(1),
+            ms(open),
+            ms(show_ctid),
+            ms(show_domain),
+            ms(pending),
+            ms(rebuild),
+            ms(verify.wall),
+            if verify.status == 0 { "" } else { " (NOT CLEAN)" },
+        );
+    }
+    Ok(())
+}
