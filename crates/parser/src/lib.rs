@@ -38,11 +38,11 @@ mod xml;
 
 pub use domain::DomainName;
 pub use error::{ParseError, Result};
+pub use mime::split as split_mail;
 pub use notification::{
     CentralNicResponse, Diagnostic, DstFlag, Field, Format, MailMeta, Notice, Notification,
     Property, Provider, Status, StatusClass, StatusPrefix, TimeReading, TransferTimetable,
 };
-pub use mime::split as split_mail;
 pub use sniff::sniff;
 pub use time::{DEFAULT_SOURCE_TZ, local_to_utc, read_time};
 
