@@ -1,1 +1,171 @@
-fn main() {}
+//! Ledger benchmarks: ingest in batches of 1,000 against raw sled `apply_batch` of the same
+//! records, index and projection reads on a large ledger, rebuild.
+//!
+//! `LEDGER_BENCH_EVENTS` sets the number of notifications (default 20,000).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use ledger::{Ledger, Options};
+use ledger_event::Origin;
+
+fn events() -> usize {
+    std::env::var("LEDGER_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000)
+}
+
+/// A realistic AutoDNS text mail, number `i`: creates, updates, transfer-outs over 5,000 domains.
+fn notification(i: usize) -> Vec<u8> {
+    let domain = format!("domain-{}.example.com", i % 5_000);
+    let ctid = format!("ctid-{i:08}");
+    let body = match i % 6 {
+        0 => format!(
+            "task: 0101\nstatus: S0101 [Domain has been registered successfully.]\ntransaction: {ctid}\nsuccess_value: domain: {domain}\n"
+        ),
+        1 => format!(
+            "task: 0101\nstatus: E0101 [Domain could not be registered.]\ntransaction: {ctid}\nsuccess_value: domain: {domain}\n"
+        ),
+        2 => {
+            format!("task: 0102\nstatus: N0102 [Domain update is running.]\ntransaction: {ctid}\n")
+        }
+        3 => format!(
+            "task: 0102\nstatus: S0102 [Domain has been updated successfully.]\ntransaction: {ctid}\nlast_transaction: {ctid}\n"
+        ),
+        4 => format!(
+            "task: 1403\nstatus: S1403 [Outgoing domain transfer has been started successfully.]\nsuccess_value: domain: {domain}\ntransaction: {ctid}\n</system>\n<reply>\nkk_start: 2024-03-01 10:00:00\nkk_reminder: 2024-03-04 10:00:00\nkk_autoack: 2024-03-06 10:00:00\nkk_end: 2024-03-06 10:00:00\n</reply>\n<system>\n"
+        ),
+        _ => format!(
+            "task: 1403008\nstatus: S1403008 [The request was not answered in time. AUTO-ACK was processed.]\nsuccess_value: domain: {domain}\nlast_transaction: {ctid}\nkk_answer: AUTOACK\n"
+        ),
+    };
+    let seconds = i % 60;
+    let minutes = (i / 60) % 60;
+    let hours = (i / 3600) % 24;
+    let day = 1 + (i / 86_400) % 28;
+    format!(
+        "From: AutoDNS Robot <robot@autodns.example>\nTo: hostmaster@reseller.example\n\
+         Subject: AutoDNS notification {ctid}\nDate: Fri, {day:02} Mar 2024 {hours:02}:{minutes:02}:{seconds:02} +0100\n\
+         Message-ID: <{ctid}.{i}@autodns.example>\nMIME-Version: 1.0\n\
+         Content-Type: text/plain; charset=utf-8\n\n<system>\nuser: ExampleUser\n{body}</system>\n"
+    )
+    .replace("<system>\n</system>\n", "")
+    .into_bytes()
+}
+
+fn corpus(n: usize) -> Vec<(Vec<u8>, Origin)> {
+    (0..n)
+        .map(|i| (notification(i), Origin::new(format!("bench/{i}"))))
+        .collect()
+}
+
+fn filled(n: usize) -> (tempfile::TempDir, Ledger) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ledger = Ledger::open(Options::new(dir.path().join("ledger"))).expect("open");
+    ledger.ingest_batch(corpus(n)).expect("ingest");
+    (dir, ledger)
+}
+
+fn ingest(c: &mut Criterion) {
+    let n = events();
+    let mut group = c.benchmark_group("ingest");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function(format!("ledger_batches_of_1000/{n}"), |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let ledger = Ledger::open(Options::new(dir.path().join("ledger"))).expect("open");
+                (dir, ledger, corpus(n))
+            },
+            |(dir, ledger, items)| {
+                let outcomes = ledger.ingest_batch(items).expect("ingest");
+                assert_eq!(outcomes.len(), n);
+                (dir, ledger)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // The same number of records, of the same sizes, written by sled alone: one apply_batch
+    // and one flush per 1,000.
+    group.bench_function(format!("raw_sled_apply_batch/{n}"), |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let db = sled::Config::new()
+                    .path(dir.path().join("raw"))
+                    .cache_capacity(64 * 1024 * 1024)
+                    .mode(sled::Mode::HighThroughput)
+                    .flush_every_ms(None)
+                    .open()
+                    .expect("sled");
+                let tree = db.open_tree("events").expect("tree");
+                (dir, db, tree, corpus(n))
+            },
+            |(dir, db, tree, items)| {
+                for (chunk_no, chunk) in items.chunks(1_000).enumerate() {
+                    let mut batch = sled::Batch::default();
+                    for (i, (raw, _)) in chunk.iter().enumerate() {
+                        let seq = (chunk_no * 1_000 + i) as u64;
+                        batch.insert(&seq.to_be_bytes(), raw.as_slice());
+                    }
+                    tree.apply_batch(batch).expect("apply");
+                    db.flush().expect("flush");
+                }
+                (dir, db)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+fn reads(c: &mut Criterion) {
+    let n = events();
+    let (_dir, ledger) = filled(n);
+    let mut group = c.benchmark_group("read");
+    group.bench_function(format!("events_by_ctid/{n}"), |b| {
+        let mut i = 0usize;
+        b.iter(|| {
+            i = (i + 7_919) % n;
+            let events = ledger
+                .events_by_ctid(&format!("ctid-{i:08}"))
+                .expect("query");
+            assert_eq!(events.len(), 1);
+        })
+    });
+    group.bench_function(format!("events_by_domain/{n}"), |b| {
+        b.iter(|| {
+            ledger
+                .events_by_domain("domain-42.example.com")
+                .expect("query")
+        })
+    });
+    group.sample_size(20);
+    group.bench_function(format!("pending_transfers/{n}"), |b| {
+        b.iter(|| ledger.pending_transfers(Utc::now()).expect("query"))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("rebuild");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function(format!("rebuild/{n}"), |b| {
+        b.iter_custom(|iters| {
+            let started = Instant::now();
+            for _ in 0..iters {
+                let report = ledger.rebuild().expect("rebuild");
+                assert_eq!(report.events, n as u64);
+            }
+            started.elapsed()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest, reads);
+criterion_main!(benches);
