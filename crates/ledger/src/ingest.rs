@@ -84,8 +84,16 @@ pub(crate) fn event_dedup_key(event: &Event) -> [u8; 32] {
 }
 
 enum Prepared {
-    Parsed { key: [u8; 32] },
-    Failed { reason: String, record: Vec<u8> },
+    /// `stored`: the seq of the event already holding this key in the log (read before the
+    /// transaction; the writer lock and sled's process lock keep it true until the commit).
+    Parsed {
+        key: [u8; 32],
+        stored: Option<u64>,
+    },
+    Failed {
+        reason: String,
+        record: Vec<u8>,
+    },
 }
 
 /// Writes one batch (see the module docs). `None` for a quarantined item that still does not
@@ -136,11 +144,11 @@ pub(crate) fn write_batch(
                     command.as_deref(),
                     domain.as_deref(),
                 );
-                let duplicate = keys_in_batch.insert(key, ()).is_some()
-                    || log
-                        .dedup
-                        .contains_key(key)
-                        .map_err(storage("reading dedup keys"))?;
+                let stored = match log.dedup.get(key).map_err(storage("reading dedup keys"))? {
+                    Some(bytes) => Some(be_u64(&bytes, "dedup entry")?),
+                    None => None,
+                };
+                let duplicate = keys_in_batch.insert(key, ()).is_some() || stored.is_some();
                 let event = Event {
                     seq: 0,
                     recorded_at: now,
@@ -165,7 +173,7 @@ pub(crate) fn write_batch(
                     },
                     notification,
                 };
-                (!duplicate, Prepared::Parsed { key }, Some(event))
+                (!duplicate, Prepared::Parsed { key, stored }, Some(event))
             }
             Err(error) => {
                 let reason = error.to_string();
@@ -289,20 +297,11 @@ pub(crate) fn write_batch(
                         reason: reason.clone(),
                     }));
                 }
-                Prepared::Parsed { key } => {
+                Prepared::Parsed { key, stored } => {
                     if let Some((id, _)) = item.quarantined {
                         quarantine.remove(&id.to_be_bytes())?;
                     }
-                    let existing = match seen.get(key) {
-                        Some(seq) => Some(*seq),
-                        None => match dedup.get(key)? {
-                            Some(bytes) => Some(
-                                be_u64(&bytes, "dedup entry")
-                                    .map_err(ConflictableTransactionError::Abort)?,
-                            ),
-                            None => None,
-                        },
-                    };
+                    let existing = stored.or_else(|| seen.get(key).copied());
                     if let Some(of) = existing {
                         if let Some(cell) = cells[i].as_mut() {
                             cell.seq = 0;
