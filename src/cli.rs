@@ -33,7 +33,12 @@ pub struct Global {
     ///
     /// AutoDNS writes `kk_start: 2010-05-17 08:43:53` in its server's wall-clock time,
     /// Europe/Berlin. Times are shown in UTC and in this zone.
-    #[arg(long, global = true, value_name = "ZONE", default_value = "Europe/Berlin")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "ZONE",
+        default_value = "Europe/Berlin"
+    )]
     pub source_tz: String,
 
     /// Print machine-readable JSON instead of a table (the contract is in the README).

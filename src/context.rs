@@ -35,7 +35,12 @@ impl Context {
             Some(db) => db.clone(),
             None => default_db()?,
         };
-        Ok(Context { db, tz, json: global.json, wait })
+        Ok(Context {
+            db,
+            tz,
+            json: global.json,
+            wait,
+        })
     }
 
     /// Library options for this run.
@@ -55,8 +60,11 @@ impl Context {
     /// empty answer.
     pub fn open_existing(&self) -> Result<Ledger, CliError> {
         if !self.db.exists() {
-            return Err(CliError::user(format!("no ledger at {}", self.db.display()))
-                .hint("run `ledger ingest PATH...` first, or point --db / LEDGER_DB at a ledger"));
+            return Err(
+                CliError::user(format!("no ledger at {}", self.db.display())).hint(
+                    "run `ledger ingest PATH...` first, or point --db / LEDGER_DB at a ledger",
+                ),
+            );
         }
         Ok(Ledger::open(self.options())?)
     }
@@ -69,7 +77,9 @@ fn default_db() -> Result<PathBuf, CliError> {
     if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(home).join(".local/share/ledger"));
     }
-    Err(CliError::user("no --db given and neither LEDGER_DB, XDG_DATA_HOME nor HOME is set"))
+    Err(CliError::user(
+        "no --db given and neither LEDGER_DB, XDG_DATA_HOME nor HOME is set",
+    ))
 }
 
 /// Reads a duration people type: `90s`, `72h`, `3days`, `1h 30m`.
@@ -114,12 +124,19 @@ mod tests {
         let local = parse_instant("2010-05-20 14:00", berlin, "--at").expect("local");
         assert_eq!(local, utc);
         let err = parse_instant("tomorrow-ish", berlin, "--at").expect_err("not an instant");
-        assert!(err.message.contains("--at \"tomorrow-ish\""), "{}", err.message);
+        assert!(
+            err.message.contains("--at \"tomorrow-ish\""),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("72h", "--due-within").expect("ok"), Duration::from_secs(72 * 3600));
+        assert_eq!(
+            parse_duration("72h", "--due-within").expect("ok"),
+            Duration::from_secs(72 * 3600)
+        );
         assert!(parse_duration("soon", "--due-within").is_err());
     }
 }

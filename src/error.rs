@@ -42,12 +42,20 @@ pub struct CliError {
 impl CliError {
     /// A user mistake.
     pub fn user(message: impl Into<String>) -> Self {
-        CliError { kind: ErrorKind::User, message: message.into(), hints: Vec::new() }
+        CliError {
+            kind: ErrorKind::User,
+            message: message.into(),
+            hints: Vec::new(),
+        }
     }
 
     /// An environment failure.
     pub fn environment(message: impl Into<String>) -> Self {
-        CliError { kind: ErrorKind::Environment, message: message.into(), hints: Vec::new() }
+        CliError {
+            kind: ErrorKind::Environment,
+            message: message.into(),
+            hints: Vec::new(),
+        }
     }
 
     /// Adds a hint.
@@ -65,7 +73,11 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
-            ErrorKind::Corrupt => write!(f, "error: the ledger's stored data is damaged: {}", self.message)?,
+            ErrorKind::Corrupt => write!(
+                f,
+                "error: the ledger's stored data is damaged: {}",
+                self.message
+            )?,
             ErrorKind::User | ErrorKind::Environment => write!(f, "error: {}", self.message)?,
         }
         for hint in &self.hints {
@@ -79,9 +91,8 @@ impl From<LedgerError> for CliError {
     fn from(error: LedgerError) -> Self {
         let message = error.to_string();
         match error {
-            LedgerError::Locked { .. } => CliError::environment(message).hint(
-                "another `ledger` (an ingest?) is using it; retry later or pass --wait 60s",
-            ),
+            LedgerError::Locked { .. } => CliError::environment(message)
+                .hint("another `ledger` (an ingest?) is using it; retry later or pass --wait 60s"),
             LedgerError::Io { ref source, .. }
                 if source.kind() == std::io::ErrorKind::PermissionDenied =>
             {
@@ -91,7 +102,9 @@ impl From<LedgerError> for CliError {
             LedgerError::StoredEvent { .. } | LedgerError::Corrupt { .. } => CliError {
                 kind: ErrorKind::Corrupt,
                 message,
-                hints: vec!["run `ledger verify`; the raw inputs are kept and can be re-ingested".into()],
+                hints: vec![
+                    "run `ledger verify`; the raw inputs are kept and can be re-ingested".into(),
+                ],
             },
             LedgerError::NotALedger { .. } => CliError::user(message)
                 .hint("point --db (or LEDGER_DB) at a ledger directory, or at a new one"),
@@ -103,7 +116,11 @@ impl From<LedgerError> for CliError {
 impl From<std::io::Error> for CliError {
     fn from(error: std::io::Error) -> Self {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
-            return CliError { kind: ErrorKind::Environment, message: String::new(), hints: vec![] };
+            return CliError {
+                kind: ErrorKind::Environment,
+                message: String::new(),
+                hints: vec![],
+            };
         }
         CliError::environment(format!("writing output: {error}"))
     }

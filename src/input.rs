@@ -43,7 +43,10 @@ impl Inputs {
     /// Items under `paths`, each cut to `max_size + 1` bytes (the ledger rejects larger ones).
     pub fn new(paths: &[PathBuf], max_size: usize) -> Self {
         Inputs {
-            queue: paths.iter().map(|p| Source::Path(p.clone(), true)).collect(),
+            queue: paths
+                .iter()
+                .map(|p| Source::Path(p.clone(), true))
+                .collect(),
             limit: max_size.saturating_add(1),
         }
     }
@@ -53,7 +56,11 @@ impl Inputs {
         if path.as_os_str() == "-" {
             return self.open_stream(Box::new(BufReader::new(io::stdin())), "-".into());
         }
-        let meta = if top_level { path.metadata() } else { path.symlink_metadata() };
+        let meta = if top_level {
+            path.metadata()
+        } else {
+            path.symlink_metadata()
+        };
         let meta = match meta {
             Ok(meta) => meta,
             Err(e) => return Some(unreadable(origin, &e)),
@@ -71,7 +78,10 @@ impl Inputs {
             return None;
         }
         if !meta.is_file() {
-            return Some(Input::Unreadable { origin, reason: "not a regular file".into() });
+            return Some(Input::Unreadable {
+                origin,
+                reason: "not a regular file".into(),
+            });
         }
         match File::open(&path) {
             Ok(file) => self.open_stream(Box::new(BufReader::new(file)), origin),
@@ -83,7 +93,11 @@ impl Inputs {
     /// Maildir, only `cur/` and `new/`.
     fn push_dir(&mut self, dir: &Path) -> io::Result<()> {
         let maildir = dir.join("cur").is_dir() && dir.join("new").is_dir();
-        let dirs = if maildir { vec![dir.join("cur"), dir.join("new")] } else { vec![dir.to_path_buf()] };
+        let dirs = if maildir {
+            vec![dir.join("cur"), dir.join("new")]
+        } else {
+            vec![dir.to_path_buf()]
+        };
         let mut entries = Vec::new();
         for d in dirs {
             for entry in std::fs::read_dir(&d)? {
@@ -104,7 +118,8 @@ impl Inputs {
             Err(e) => return Some(unreadable(origin, &e)),
         };
         if is_mbox {
-            self.queue.push_front(Source::Mbox(Mbox::new(reader, self.limit), origin));
+            self.queue
+                .push_front(Source::Mbox(Mbox::new(reader, self.limit), origin));
             return None;
         }
         let mut bytes = Vec::new();
@@ -139,7 +154,10 @@ impl Iterator for Inputs {
                     Ok(Some(bytes)) => {
                         let n = mbox.count;
                         self.queue.push_front(Source::Mbox(mbox, origin.clone()));
-                        return Some(Input::Item { origin: format!("{origin}#{n}"), bytes });
+                        return Some(Input::Item {
+                            origin: format!("{origin}#{n}"),
+                            bytes,
+                        });
                     }
                     Ok(None) => {}
                     Err(e) => {
@@ -166,7 +184,13 @@ pub struct Mbox<R> {
 impl<R: BufRead> Mbox<R> {
     /// An mbox over `reader`; each message is cut to `limit` bytes.
     pub fn new(reader: R, limit: usize) -> Self {
-        Mbox { reader, limit, count: 0, started: false, done: false }
+        Mbox {
+            reader,
+            limit,
+            count: 0,
+            started: false,
+            done: false,
+        }
     }
 
     /// The next message, or `None` at the end.
@@ -219,7 +243,11 @@ impl<R: BufRead> Mbox<R> {
 
 /// Reads one line (through `\n`) into `out`, keeping at most `keep` bytes of it (at least the
 /// first 5, enough to spot `From `) and discarding the rest. Returns the line's full length.
-fn read_line_bounded<R: BufRead>(reader: &mut R, out: &mut Vec<u8>, keep: usize) -> io::Result<usize> {
+fn read_line_bounded<R: BufRead>(
+    reader: &mut R,
+    out: &mut Vec<u8>,
+    keep: usize,
+) -> io::Result<usize> {
     let keep = keep.max(5);
     let mut total = 0;
     loop {
@@ -264,7 +292,10 @@ mod tests {
         let text = b"From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody\n>From here\nFrom not a separator\n\nFrom b@c Mon Jan  1 00:00:00 2024\nSubject: two\n\nx\n";
         let got = messages(text, 1 << 20);
         assert_eq!(got.len(), 2);
-        assert_eq!(got[0], b"Subject: one\n\nbody\nFrom here\nFrom not a separator\n".to_vec());
+        assert_eq!(
+            got[0],
+            b"Subject: one\n\nbody\nFrom here\nFrom not a separator\n".to_vec()
+        );
         assert_eq!(got[1], b"Subject: two\n\nx\n".to_vec());
     }
 
@@ -283,6 +314,9 @@ mod tests {
     fn crlf_mbox() {
         let text = b"From a Mon Jan  1 00:00:00 2024\r\nA: 1\r\n\r\nb\r\n\r\nFrom c Mon Jan  1 00:00:00 2024\r\nA: 2\r\n";
         let got = messages(text, 1 << 20);
-        assert_eq!(got, vec![b"A: 1\r\n\r\nb\r\n".to_vec(), b"A: 2\r\n".to_vec()]);
+        assert_eq!(
+            got,
+            vec![b"A: 1\r\n\r\nb\r\n".to_vec(), b"A: 2\r\n".to_vec()]
+        );
     }
 }

@@ -23,7 +23,8 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
-    let result = context::Context::from_global(&cli.global).and_then(|ctx| commands::run(&ctx, cli.command));
+    let result =
+        context::Context::from_global(&cli.global).and_then(|ctx| commands::run(&ctx, cli.command));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

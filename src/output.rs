@@ -45,7 +45,10 @@ pub fn status_json(status: Option<&Status>) -> Value {
 
 /// A status for people: `S0101 success`.
 pub fn status_human(status: Option<&Status>) -> String {
-    status.map_or_else(|| "-".to_string(), |s| format!("{} {}", s.code, s.class.name()))
+    status.map_or_else(
+        || "-".to_string(),
+        |s| format!("{} {}", s.code, s.class.name()),
+    )
 }
 
 /// An event as JSON, as the README's contract says (and a few more keys).
@@ -105,7 +108,10 @@ pub struct Table {
 impl Table {
     /// A table with these column names.
     pub fn new(header: Vec<&'static str>) -> Self {
-        Table { header, rows: Vec::new() }
+        Table {
+            header,
+            rows: Vec::new(),
+        }
     }
 
     /// Adds a row (as many cells as columns).
@@ -151,12 +157,18 @@ mod tests {
 
     #[test]
     fn human_time_shows_utc_and_zone() {
-        let t = Utc.with_ymd_and_hms(2010, 5, 22, 0, 43, 53).single().expect("valid");
+        let t = Utc
+            .with_ymd_and_hms(2010, 5, 22, 0, 43, 53)
+            .single()
+            .expect("valid");
         assert_eq!(
             human_time(t, chrono_tz::Europe::Berlin),
             "2010-05-22 00:43:53 UTC (02:43:53 CEST)"
         );
-        let t = Utc.with_ymd_and_hms(2010, 5, 21, 23, 0, 0).single().expect("valid");
+        let t = Utc
+            .with_ymd_and_hms(2010, 5, 21, 23, 0, 0)
+            .single()
+            .expect("valid");
         assert_eq!(
             human_time(t, chrono_tz::Europe::Berlin),
             "2010-05-21 23:00:00 UTC (2010-05-22 01:00:00 CEST)"
@@ -169,6 +181,9 @@ mod tests {
         t.row(vec!["wide cell".into(), "x".into()]);
         let mut out = Vec::new();
         t.write(&mut out).expect("writing to memory");
-        assert_eq!(String::from_utf8(out).expect("utf-8"), "A          LONGER\nwide cell  x\n");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "A          LONGER\nwide cell  x\n"
+        );
     }
 }

@@ -36,7 +36,10 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
                     std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
                     _ => e.to_string(),
                 };
-                return Err(CliError::user(format!("cannot read {}: {what}", path.display())));
+                return Err(CliError::user(format!(
+                    "cannot read {}: {what}",
+                    path.display()
+                )));
             }
             if path.is_dir() {
                 if let Err(e) = std::fs::read_dir(path) {
@@ -80,7 +83,10 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             Input::Item { origin, bytes } => batch.push((bytes, Origin::new(origin))),
             Input::Unreadable { origin, reason } => {
                 tally.unreadable += 1;
-                reports.push(ItemReport { origin, outcome: Outcome::Unreadable(reason) })
+                reports.push(ItemReport {
+                    origin,
+                    outcome: Outcome::Unreadable(reason),
+                })
             }
         }
         if batch.len() >= args.batch.max(1) {
@@ -95,7 +101,13 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     }
     commit(&ledger, &mut batch, &mut reports, &mut tally, keep_all)?;
     progress.finish_and_clear();
-    let Tally { ingested, duplicates, rejected, total, unreadable } = tally;
+    let Tally {
+        ingested,
+        duplicates,
+        rejected,
+        total,
+        unreadable,
+    } = tally;
     let rejected = rejected + unreadable;
     let items = total + unreadable;
 
@@ -119,12 +131,16 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
         )?;
         for report in &reports {
             match &report.outcome {
-                Outcome::Ledger(IngestOutcome::Rejected { id, reason }) => {
-                    writeln!(out, "rejected {}: {reason} (kept as reject #{id})", report.origin)?
-                }
-                Outcome::Unreadable(reason) => {
-                    writeln!(out, "rejected {}: {reason} (not readable, not kept)", report.origin)?
-                }
+                Outcome::Ledger(IngestOutcome::Rejected { id, reason }) => writeln!(
+                    out,
+                    "rejected {}: {reason} (kept as reject #{id})",
+                    report.origin
+                )?,
+                Outcome::Unreadable(reason) => writeln!(
+                    out,
+                    "rejected {}: {reason} (not readable, not kept)",
+                    report.origin
+                )?,
                 _ => {}
             }
         }
@@ -163,7 +179,10 @@ fn commit(
             IngestOutcome::Rejected { .. } => tally.rejected += 1,
         }
         if keep_all || matches!(outcome, IngestOutcome::Rejected { .. }) {
-            reports.push(ItemReport { origin, outcome: Outcome::Ledger(outcome) });
+            reports.push(ItemReport {
+                origin,
+                outcome: Outcome::Ledger(outcome),
+            });
         }
     }
     Ok(())

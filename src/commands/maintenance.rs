@@ -22,7 +22,11 @@ pub fn reparse(ctx: &Context) -> CliResult {
             report.tried, report.appended, report.duplicates, report.still_rejected
         )?;
     }
-    Ok(if report.still_rejected > 0 { EXIT_REJECTED } else { EXIT_OK })
+    Ok(if report.still_rejected > 0 {
+        EXIT_REJECTED
+    } else {
+        EXIT_OK
+    })
 }
 
 pub fn export(ctx: &Context, args: &ExportArgs) -> CliResult {
@@ -30,7 +34,8 @@ pub fn export(ctx: &Context, args: &ExportArgs) -> CliResult {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for event in ledger.export(args.since) {
         let event = event?;
-        serde_json::to_writer(&mut out, &crate::output::event_json(&event)).map_err(std::io::Error::other)?;
+        serde_json::to_writer(&mut out, &crate::output::event_json(&event))
+            .map_err(std::io::Error::other)?;
         writeln!(out)?;
     }
     out.flush()?;
@@ -42,9 +47,16 @@ pub fn rebuild(ctx: &Context) -> CliResult {
     let report = ledger.rebuild()?;
     let mut out = std::io::stdout().lock();
     if ctx.json {
-        crate::output::print_json(&mut out, &json!({"events": report.events, "elapsed_ms": report.elapsed_ms}))?;
+        crate::output::print_json(
+            &mut out,
+            &json!({"events": report.events, "elapsed_ms": report.elapsed_ms}),
+        )?;
     } else {
-        writeln!(out, "rebuilt every projection from {} events in {} ms", report.events, report.elapsed_ms)?;
+        writeln!(
+            out,
+            "rebuilt every projection from {} events in {} ms",
+            report.events, report.elapsed_ms
+        )?;
     }
     Ok(EXIT_OK)
 }
@@ -59,12 +71,25 @@ pub fn verify(ctx: &Context) -> CliResult {
             &json!({"events": report.events, "clean": report.is_clean(), "problems": report.problems}),
         )?;
     } else if report.is_clean() {
-        writeln!(out, "verified {} events: indexes and projections match a fresh fold of the log", report.events)?;
+        writeln!(
+            out,
+            "verified {} events: indexes and projections match a fresh fold of the log",
+            report.events
+        )?;
     } else {
-        writeln!(out, "verified {} events: {} problems", report.events, report.problems.len())?;
+        writeln!(
+            out,
+            "verified {} events: {} problems",
+            report.events,
+            report.problems.len()
+        )?;
         for p in &report.problems {
             writeln!(out, "  {p}")?;
         }
     }
-    Ok(if report.is_clean() { EXIT_OK } else { EXIT_VERIFY_FAILED })
+    Ok(if report.is_clean() {
+        EXIT_OK
+    } else {
+        EXIT_VERIFY_FAILED
+    })
 }

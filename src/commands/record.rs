@@ -18,15 +18,19 @@ pub fn run(ctx: &Context, args: &RecordResponseArgs) -> CliResult {
     let mut bytes = Vec::new();
     let origin = match args.file.as_deref() {
         None => {
-            std::io::stdin().lock().take(limit).read_to_end(&mut bytes).map_err(|e| {
-                CliError::environment(format!("reading standard input: {e}"))
-            })?;
+            std::io::stdin()
+                .lock()
+                .take(limit)
+                .read_to_end(&mut bytes)
+                .map_err(|e| CliError::environment(format!("reading standard input: {e}")))?;
             "-".to_string()
         }
         Some(path) if path.as_os_str() == "-" => {
-            std::io::stdin().lock().take(limit).read_to_end(&mut bytes).map_err(|e| {
-                CliError::environment(format!("reading standard input: {e}"))
-            })?;
+            std::io::stdin()
+                .lock()
+                .take(limit)
+                .read_to_end(&mut bytes)
+                .map_err(|e| CliError::environment(format!("reading standard input: {e}")))?;
             "-".to_string()
         }
         Some(path) => {
@@ -47,7 +51,11 @@ pub fn run(ctx: &Context, args: &RecordResponseArgs) -> CliResult {
         Origin::new(origin),
     )?;
     let mut out = std::io::stdout().lock();
-    let code = if matches!(outcome, IngestOutcome::Rejected { .. }) { EXIT_REJECTED } else { EXIT_OK };
+    let code = if matches!(outcome, IngestOutcome::Rejected { .. }) {
+        EXIT_REJECTED
+    } else {
+        EXIT_OK
+    };
     if ctx.json {
         let value = match &outcome {
             IngestOutcome::Appended { seq, kind } => {

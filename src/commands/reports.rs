@@ -38,7 +38,15 @@ pub fn failed_creates(ctx: &Context, args: &FailedCreatesArgs) -> CliResult {
     } else if failed.is_empty() {
         writeln!(out, "no failed creates")?;
     } else {
-        let mut table = Table::new(vec!["SEQ", "FAILED", "CTID", "DOMAIN", "STATUS", "ERROR", "RESOLVED BY"]);
+        let mut table = Table::new(vec![
+            "SEQ",
+            "FAILED",
+            "CTID",
+            "DOMAIN",
+            "STATUS",
+            "ERROR",
+            "RESOLVED BY",
+        ]);
         for f in &failed {
             table.row(vec![
                 f.seq.to_string(),
@@ -47,7 +55,8 @@ pub fn failed_creates(ctx: &Context, args: &FailedCreatesArgs) -> CliResult {
                 f.domain.clone().unwrap_or_else(|| "-".into()),
                 status_human(f.status.as_ref()),
                 f.error.clone().unwrap_or_else(|| "-".into()),
-                f.resolved_by.map_or_else(|| "-".into(), |s| format!("event {s}")),
+                f.resolved_by
+                    .map_or_else(|| "-".into(), |s| format!("event {s}")),
             ]);
         }
         table.write(&mut out)?;
@@ -66,7 +75,11 @@ pub fn orders(ctx: &Context, args: &OrdersArgs) -> CliResult {
                 OrderStatusArg::Resubmit => state == OrderState::Resubmit,
             })
     };
-    let orders: Vec<_> = ledger.orders()?.into_iter().filter(|o| wanted(o.state)).collect();
+    let orders: Vec<_> = ledger
+        .orders()?
+        .into_iter()
+        .filter(|o| wanted(o.state))
+        .collect();
     let mut out = std::io::stdout().lock();
     if ctx.json {
         let items: Vec<Value> = orders
@@ -113,11 +126,22 @@ pub fn inventory(ctx: &Context) -> CliResult {
     writeln!(out, "domains that left ({}):", inventory.departed.len())?;
     let mut table = Table::new(vec!["DOMAIN", "WHY", "WHEN", "SEQ"]);
     for d in &inventory.departed {
-        let why = serde_json::to_value(d.reason).ok().and_then(|v| v.as_str().map(String::from));
-        table.row(vec![d.domain.clone(), why.unwrap_or_default(), human_time(d.at, ctx.tz), d.seq.to_string()]);
+        let why = serde_json::to_value(d.reason)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from));
+        table.row(vec![
+            d.domain.clone(),
+            why.unwrap_or_default(),
+            human_time(d.at, ctx.tz),
+            d.seq.to_string(),
+        ]);
     }
     table.write(&mut out)?;
-    writeln!(out, "\nOwnerC imports ({}):", inventory.owner_c_imports.len())?;
+    writeln!(
+        out,
+        "\nOwnerC imports ({}):",
+        inventory.owner_c_imports.len()
+    )?;
     let mut table = Table::new(vec!["DOMAIN", "CTID", "NEW OWNER-C", "WHEN", "SEQ"]);
     for o in &inventory.owner_c_imports {
         table.row(vec![
@@ -188,7 +212,11 @@ pub fn stats(ctx: &Context) -> CliResult {
     writeln!(out, "failed creates    {}", stats.failed_creates)?;
     writeln!(out, "disk              {} bytes", stats.disk_bytes)?;
     if stats.events > 0 {
-        writeln!(out, "disk per event    {} bytes", stats.disk_bytes / stats.events)?;
+        writeln!(
+            out,
+            "disk per event    {} bytes",
+            stats.disk_bytes / stats.events
+        )?;
     }
     for (kind, count) in &stats.kinds {
         writeln!(out, "  {kind:<28} {count}")?;

@@ -18,7 +18,9 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
     if let Some(ctid) = &args.ctid {
         let events = oldest_first(ledger.events_by_ctid(ctid)?);
         if events.is_empty() {
-            return Err(CliError::user(format!("no events for order (ctid) {ctid:?}")));
+            return Err(CliError::user(format!(
+                "no events for order (ctid) {ctid:?}"
+            )));
         }
         let order = ledger.order(ctid)?;
         if ctx.json {
@@ -30,7 +32,9 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
                     "events": o.events,
                     "last_seq": o.seq,
                 }),
-                None => json!({"state": null, "note": "not an order: transfer-out notifications carry AutoDNS's own transaction"}),
+                None => {
+                    json!({"state": null, "note": "not an order: transfer-out notifications carry AutoDNS's own transaction"})
+                }
             };
             let value = json!({
                 "ctid": ctid,
@@ -46,9 +50,15 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
                     "state: {} (last status {}{})",
                     o.state.name(),
                     status_human(o.last_status.as_ref()),
-                    o.domain.as_deref().map(|d| format!(", domain {d}")).unwrap_or_default()
+                    o.domain
+                        .as_deref()
+                        .map(|d| format!(", domain {d}"))
+                        .unwrap_or_default()
                 )?,
-                None => writeln!(out, "state: not an order (transfer-out notifications carry AutoDNS's own transaction)")?,
+                None => writeln!(
+                    out,
+                    "state: not an order (transfer-out notifications carry AutoDNS's own transaction)"
+                )?,
             }
             writeln!(out)?;
             history(ctx, &events, &mut out)?;
@@ -98,7 +108,10 @@ fn oldest_first(mut events: Vec<Event>) -> Vec<Event> {
 /// The current state of a domain, from the projections.
 fn domain_state(ledger: &Ledger, domain: &str, events: &[Event]) -> Result<Value, CliError> {
     let now = Utc::now();
-    let pending = ledger.pending_transfers(now)?.into_iter().find(|t| t.domain == domain);
+    let pending = ledger
+        .pending_transfers(now)?
+        .into_iter()
+        .find(|t| t.domain == domain);
     let inventory = ledger.inventory()?;
     let departed = inventory.departed.iter().find(|d| d.domain == domain);
     let owner_c = inventory
@@ -125,9 +138,16 @@ fn domain_state(ledger: &Ledger, domain: &str, events: &[Event]) -> Result<Value
 
 /// The history table: oldest first.
 fn history(ctx: &Context, events: &[Event], out: &mut impl Write) -> std::io::Result<()> {
-    let mut table = Table::new(vec!["SEQ", "OCCURRED", "KIND", "STATUS", "CTID", "DOMAIN", "NOTICES"]);
+    let mut table = Table::new(vec![
+        "SEQ", "OCCURRED", "KIND", "STATUS", "CTID", "DOMAIN", "NOTICES",
+    ]);
     for e in events {
-        let notices: Vec<&str> = e.notification.notices.iter().map(|n| n.code.as_str()).collect();
+        let notices: Vec<&str> = e
+            .notification
+            .notices
+            .iter()
+            .map(|n| n.code.as_str())
+            .collect();
         table.row(vec![
             e.seq.to_string(),
             human_opt(e.occurred_at, ctx.tz),

@@ -20,7 +20,8 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
         text.as_deref()
             .map(|t| {
                 let d = parse_duration(t, flag)?;
-                Duration::from_std(d).map_err(|_| CliError::user(format!("{flag} {t:?} is too long")))
+                Duration::from_std(d)
+                    .map_err(|_| CliError::user(format!("{flag} {t:?} is too long")))
             })
             .transpose()
     };
@@ -33,7 +34,9 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
         transfers.retain(|t| t.deadline_at.is_some_and(|d| d <= at + window));
     }
     let due = fail_within.is_some_and(|window| {
-        transfers.iter().any(|t| t.deadline_at.is_some_and(|d| d <= at + window))
+        transfers
+            .iter()
+            .any(|t| t.deadline_at.is_some_and(|d| d <= at + window))
     });
 
     let mut out = std::io::stdout().lock();
@@ -41,9 +44,20 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
         let items: Vec<Value> = transfers.iter().map(|t| transfer_json(t, at)).collect();
         crate::output::print_json(&mut out, &Value::Array(items))?;
     } else if transfers.is_empty() {
-        writeln!(out, "no pending outgoing transfers at {}", crate::output::human_time(at, ctx.tz))?;
+        writeln!(
+            out,
+            "no pending outgoing transfers at {}",
+            crate::output::human_time(at, ctx.tz)
+        )?;
     } else {
-        let mut table = Table::new(vec!["DOMAIN", "DEADLINE", "AT DEADLINE", "STARTED", "TRANSACTION", ""]);
+        let mut table = Table::new(vec![
+            "DOMAIN",
+            "DEADLINE",
+            "AT DEADLINE",
+            "STARTED",
+            "TRANSACTION",
+            "",
+        ]);
         for t in &transfers {
             table.row(vec![
                 t.domain.clone(),
@@ -51,7 +65,11 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
                 action_human(t.default_action).to_string(),
                 human_opt(t.started_at, ctx.tz),
                 t.transaction.clone().unwrap_or_else(|| "-".into()),
-                if t.overdue(at) { "OVERDUE".into() } else { String::new() },
+                if t.overdue(at) {
+                    "OVERDUE".into()
+                } else {
+                    String::new()
+                },
             ]);
         }
         table.write(&mut out)?;

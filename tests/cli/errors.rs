@@ -7,7 +7,10 @@ use crate::harness::{Sandbox, fixture};
 #[track_caller]
 fn assert_one_clear_line(stderr: &str, needle: &str) {
     assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(stderr.lines().next().is_some_and(|l| l.contains(needle)), "{stderr}");
+    assert!(
+        stderr.lines().next().is_some_and(|l| l.contains(needle)),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
 }
@@ -15,36 +18,82 @@ fn assert_one_clear_line(stderr: &str, needle: &str) {
 #[test]
 fn a_missing_path() {
     let sandbox = Sandbox::new();
-    let done = sandbox.ledger().args(["ingest", "/nonexistent/mails"]).run().expect_code(1);
-    assert_one_clear_line(&done.stderr(), "cannot read /nonexistent/mails: no such file or directory");
-    assert!(!sandbox.db().exists(), "no ledger is created for a run that cannot start");
+    let done = sandbox
+        .ledger()
+        .args(["ingest", "/nonexistent/mails"])
+        .run()
+        .expect_code(1);
+    assert_one_clear_line(
+        &done.stderr(),
+        "cannot read /nonexistent/mails: no such file or directory",
+    );
+    assert!(
+        !sandbox.db().exists(),
+        "no ledger is created for a run that cannot start"
+    );
 }
 
 #[test]
 fn reading_a_ledger_that_does_not_exist() {
     let sandbox = Sandbox::new();
-    let done = sandbox.ledger().arg("pending-transfers").run().expect_code(1);
+    let done = sandbox
+        .ledger()
+        .arg("pending-transfers")
+        .run()
+        .expect_code(1);
     assert_one_clear_line(&done.stderr(), "no ledger at");
-    assert!(done.stderr().contains("hint: run `ledger ingest"), "{}", done.stderr());
+    assert!(
+        done.stderr().contains("hint: run `ledger ingest"),
+        "{}",
+        done.stderr()
+    );
 }
 
 #[test]
 fn an_unknown_zone_and_a_bad_instant() {
     let sandbox = Sandbox::new();
-    sandbox.ledger().arg("ingest").arg(fixture("autodns/seed/05-1403-transfer-out-start.eml")).run().success();
-    let zone = sandbox.ledger().args(["--source-tz", "Mars/Olympus", "pending-transfers"]).run().expect_code(1);
+    sandbox
+        .ledger()
+        .arg("ingest")
+        .arg(fixture("autodns/seed/05-1403-transfer-out-start.eml"))
+        .run()
+        .success();
+    let zone = sandbox
+        .ledger()
+        .args(["--source-tz", "Mars/Olympus", "pending-transfers"])
+        .run()
+        .expect_code(1);
     assert_one_clear_line(&zone.stderr(), "unknown time zone \"Mars/Olympus\"");
-    let at = sandbox.ledger().args(["pending-transfers", "--at", "next tuesday"]).run().expect_code(1);
+    let at = sandbox
+        .ledger()
+        .args(["pending-transfers", "--at", "next tuesday"])
+        .run()
+        .expect_code(1);
     assert_one_clear_line(&at.stderr(), "--at \"next tuesday\" is not an instant");
-    let within = sandbox.ledger().args(["pending-transfers", "--due-within", "soonish"]).run().expect_code(1);
-    assert_one_clear_line(&within.stderr(), "--due-within \"soonish\" is not a duration");
+    let within = sandbox
+        .ledger()
+        .args(["pending-transfers", "--due-within", "soonish"])
+        .run()
+        .expect_code(1);
+    assert_one_clear_line(
+        &within.stderr(),
+        "--due-within \"soonish\" is not a duration",
+    );
 }
 
 #[test]
 fn a_usage_mistake_exits_64_not_2() {
     let sandbox = Sandbox::new();
-    let done = sandbox.ledger().args(["pending-transfers", "--no-such-flag"]).run().expect_code(64);
-    assert!(done.stderr().contains("--no-such-flag"), "{}", done.stderr());
+    let done = sandbox
+        .ledger()
+        .args(["pending-transfers", "--no-such-flag"])
+        .run()
+        .expect_code(64);
+    assert!(
+        done.stderr().contains("--no-such-flag"),
+        "{}",
+        done.stderr()
+    );
 }
 
 #[test]
@@ -67,7 +116,12 @@ fn a_directory_without_permission() {
 #[test]
 fn a_ledger_held_by_another_running_ledger() {
     let sandbox = Sandbox::new();
-    sandbox.ledger().arg("ingest").arg(fixture("autodns/seed/05-1403-transfer-out-start.eml")).run().success();
+    sandbox
+        .ledger()
+        .arg("ingest")
+        .arg(fixture("autodns/seed/05-1403-transfer-out-start.eml"))
+        .run()
+        .success();
     // An ingest reading a slow standard input holds the ledger.
     let mut holder = std::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
         .arg("--db")
@@ -90,7 +144,12 @@ fn a_ledger_held_by_another_running_ledger() {
         std::thread::sleep(Duration::from_millis(800));
         drop(stdin);
     });
-    let waited = sandbox.ledger().args(["--wait", "20s", "--json", "orders"]).run().success().json();
+    let waited = sandbox
+        .ledger()
+        .args(["--wait", "20s", "--json", "orders"])
+        .run()
+        .success()
+        .json();
     release.join().expect("release thread");
     let _ = holder.wait();
     assert!(waited.as_array().is_some());

@@ -24,7 +24,9 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
-        Sandbox { dir: tempfile::tempdir().expect("creating a temporary directory") }
+        Sandbox {
+            dir: tempfile::tempdir().expect("creating a temporary directory"),
+        }
     }
 
     /// The ledger's directory.
@@ -51,7 +53,10 @@ impl Sandbox {
     pub fn ledger(&self) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ledger"));
         command.env_remove("LEDGER_DB").arg("--db").arg(self.db());
-        Run { command, stdin: None }
+        Run {
+            command,
+            stdin: None,
+        }
     }
 }
 
@@ -87,13 +92,21 @@ impl Run {
     /// Runs it.
     pub fn run(mut self) -> Done {
         self.command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        self.command.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        self.command.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         let mut child = self.command.spawn().expect("starting the ledger binary");
         if let Some(bytes) = self.stdin.take() {
             let mut stdin = child.stdin.take().expect("stdin is piped");
             stdin.write_all(&bytes).expect("writing stdin");
         }
-        Done { output: child.wait_with_output().expect("waiting for the ledger binary") }
+        Done {
+            output: child
+                .wait_with_output()
+                .expect("waiting for the ledger binary"),
+        }
     }
 }
 
@@ -146,7 +159,9 @@ impl Done {
     pub fn json_lines(&self) -> Vec<Value> {
         self.stdout()
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("line is not JSON ({e}): {l}")))
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("line is not JSON ({e}): {l}"))
+            })
             .collect()
     }
 }

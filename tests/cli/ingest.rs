@@ -15,14 +15,25 @@ fn an_mbox_made_by_a_standard_mail_library() {
     assert_eq!(summary["ingested"], 17, "{summary:#}");
     let items = summary["items"].as_array().expect("items");
     assert_eq!(items.len(), 17);
-    assert!(items[0]["path"].as_str().is_some_and(|p| p.ends_with("seed.mbox#1")), "{:#}", items[0]);
+    assert!(
+        items[0]["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("seed.mbox#1")),
+        "{:#}",
+        items[0]
+    );
     assert!(items.iter().all(|i| i["outcome"] == "ingested"));
 }
 
 #[test]
 fn the_same_mails_from_a_directory_an_mbox_and_a_maildir_are_one_set_of_events() {
     let sandbox = Sandbox::new();
-    sandbox.ledger().arg("ingest").arg(fixture("mailboxes/seed.maildir")).run().success();
+    sandbox
+        .ledger()
+        .arg("ingest")
+        .arg(fixture("mailboxes/seed.maildir"))
+        .run()
+        .success();
     let again = sandbox
         .ledger()
         .args(["--json", "ingest"])
@@ -32,21 +43,39 @@ fn the_same_mails_from_a_directory_an_mbox_and_a_maildir_are_one_set_of_events()
         .json();
     assert_eq!(again["ingested"], 0);
     assert_eq!(again["duplicates"], 17);
-    let stats = sandbox.ledger().args(["--json", "stats"]).run().success().json();
+    let stats = sandbox
+        .ledger()
+        .args(["--json", "stats"])
+        .run()
+        .success()
+        .json();
     assert_eq!(stats["events"], 17);
 }
 
 #[test]
 fn standard_input_one_mail_or_an_mbox() {
     let sandbox = Sandbox::new();
-    let mail = std::fs::read(fixture("autodns/seed/05-1403-transfer-out-start.eml")).expect("fixture");
-    let one = sandbox.ledger().args(["--json", "ingest", "-"]).stdin(mail).run().success().json();
+    let mail =
+        std::fs::read(fixture("autodns/seed/05-1403-transfer-out-start.eml")).expect("fixture");
+    let one = sandbox
+        .ledger()
+        .args(["--json", "ingest", "-"])
+        .stdin(mail)
+        .run()
+        .success()
+        .json();
     assert_eq!(one["ingested"], 1);
     assert_eq!(one["items"][0]["path"], "-");
     assert_eq!(one["items"][0]["kind"], "transfer_out_started");
 
     let mbox = std::fs::read(fixture("mailboxes/seed.mbox")).expect("fixture");
-    let many = sandbox.ledger().args(["--json", "ingest", "-"]).stdin(mbox).run().success().json();
+    let many = sandbox
+        .ledger()
+        .args(["--json", "ingest", "-"])
+        .stdin(mbox)
+        .run()
+        .success()
+        .json();
     assert_eq!(many["ingested"], 16);
     assert_eq!(many["duplicates"], 1);
 }
@@ -54,14 +83,21 @@ fn standard_input_one_mail_or_an_mbox() {
 #[test]
 fn a_parent_notify_copy_with_other_headers_is_a_duplicate() {
     let sandbox = Sandbox::new();
-    let original = std::fs::read_to_string(fixture("autodns/seed/07-0101-create-failed.eml")).expect("fixture");
+    let original = std::fs::read_to_string(fixture("autodns/seed/07-0101-create-failed.eml"))
+        .expect("fixture");
     let copy = original
         .replace("Message-ID: <", "Message-ID: <parent-copy.")
         .replacen("Subject: ", "Subject: [parent] ", 1);
     assert_ne!(copy, original);
     sandbox.write("in/original.eml", &original);
     sandbox.write("in/copy.eml", &copy);
-    let summary = sandbox.ledger().args(["--json", "ingest"]).arg(sandbox.path("in")).run().success().json();
+    let summary = sandbox
+        .ledger()
+        .args(["--json", "ingest"])
+        .arg(sandbox.path("in"))
+        .run()
+        .success()
+        .json();
     assert_eq!(summary["ingested"], 1);
     assert_eq!(summary["duplicates"], 1);
     let dup = summary["items"]
@@ -82,15 +118,34 @@ fn bad_input_is_rejected_kept_listed_and_the_run_goes_on() {
         .run()
         .expect_code(3);
     let out = done.stdout();
-    assert!(out.starts_with("ingested 1, duplicates 0, rejected 8"), "{out}");
-    assert!(out.contains("unclosed-system.txt: block <system> opened on line 1 is never closed"), "{out}");
+    assert!(
+        out.starts_with("ingested 1, duplicates 0, rejected 8"),
+        "{out}"
+    );
+    assert!(
+        out.contains("unclosed-system.txt: block <system> opened on line 1 is never closed"),
+        "{out}"
+    );
     assert!(out.contains("missing-status.txt"), "{out}");
 
-    let rejects = sandbox.ledger().args(["--json", "rejects"]).run().success().json();
+    let rejects = sandbox
+        .ledger()
+        .args(["--json", "rejects"])
+        .run()
+        .success()
+        .json();
     let rejects = rejects.as_array().expect("array");
     assert_eq!(rejects.len(), 8);
-    assert!(rejects.iter().all(|r| r["reason"].as_str().is_some_and(|s| !s.is_empty())));
-    assert!(rejects.iter().all(|r| r["sha256"].as_str().is_some_and(|s| s.len() == 64)));
+    assert!(
+        rejects
+            .iter()
+            .all(|r| r["reason"].as_str().is_some_and(|s| !s.is_empty()))
+    );
+    assert!(
+        rejects
+            .iter()
+            .all(|r| r["sha256"].as_str().is_some_and(|s| s.len() == 64))
+    );
     let human = sandbox.ledger().arg("rejects").run().success().stdout();
     assert!(human.contains("garbage.bin"), "{human}");
 }
@@ -106,7 +161,10 @@ fn oversize_items_are_rejected_with_the_reason() {
         .expect_code(3)
         .json();
     assert_eq!(done["rejected"], 1);
-    let reason = done["items"][0]["reason"].as_str().unwrap_or_default().to_string();
+    let reason = done["items"][0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(reason.contains("limit of 200 bytes"), "{reason}");
 }
 
@@ -121,13 +179,28 @@ fn reparse_turns_rejects_that_now_parse_into_events() {
         .arg(fixture("autodns/seed/06-0101-create-success.eml"))
         .run()
         .expect_code(3);
-    let report = sandbox.ledger().args(["--json", "reparse"]).run().success().json();
+    let report = sandbox
+        .ledger()
+        .args(["--json", "reparse"])
+        .run()
+        .success()
+        .json();
     assert_eq!(report["tried"], 1, "{report:#}");
     assert_eq!(report["appended"], 1, "{report:#}");
     assert_eq!(report["still_rejected"], 0, "{report:#}");
-    let rejects = sandbox.ledger().args(["--json", "rejects"]).run().success().json();
+    let rejects = sandbox
+        .ledger()
+        .args(["--json", "rejects"])
+        .run()
+        .success()
+        .json();
     assert_eq!(rejects.as_array().map(Vec::len), Some(0));
-    let show = sandbox.ledger().args(["--json", "show", "--ctid", "bf296d8dffc4"]).run().success().json();
+    let show = sandbox
+        .ledger()
+        .args(["--json", "show", "--ctid", "bf296d8dffc4"])
+        .run()
+        .success()
+        .json();
     assert_eq!(show["events"][0]["kind"], "domain_created");
 }
 
@@ -136,32 +209,71 @@ fn record_a_centralnic_response_for_an_order() {
     let sandbox = Sandbox::new();
     let failed = sandbox
         .ledger()
-        .args(["--json", "record-response", "--ctid", "cnr-0001", "--command", "AddDomain", "--domain", "example-taken.com"])
-        .arg(fixture("centralnic/own_adddomain_504_missing_attribute.txt"))
+        .args([
+            "--json",
+            "record-response",
+            "--ctid",
+            "cnr-0001",
+            "--command",
+            "AddDomain",
+            "--domain",
+            "example-taken.com",
+        ])
+        .arg(fixture(
+            "centralnic/own_adddomain_504_missing_attribute.txt",
+        ))
         .run()
         .success()
         .json();
     assert_eq!(failed["kind"], "domain_create_failed");
-    let temporary = std::fs::read(fixture("centralnic/own_temporary_421_crlf.txt")).expect("fixture");
+    let temporary =
+        std::fs::read(fixture("centralnic/own_temporary_421_crlf.txt")).expect("fixture");
     sandbox
         .ledger()
-        .args(["record-response", "--ctid", "cnr-0002", "--command", "AddDomain", "--domain", "example-later.com", "-"])
+        .args([
+            "record-response",
+            "--ctid",
+            "cnr-0002",
+            "--command",
+            "AddDomain",
+            "--domain",
+            "example-later.com",
+            "-",
+        ])
         .stdin(temporary)
         .run()
         .success();
 
-    let orders = sandbox.ledger().args(["--json", "orders"]).run().success().json();
+    let orders = sandbox
+        .ledger()
+        .args(["--json", "orders"])
+        .run()
+        .success()
+        .json();
     let state_of = |ctid: &str| {
-        orders.as_array().and_then(|o| o.iter().find(|x| x["ctid"] == ctid)).map(|x| x["state"].clone())
+        orders
+            .as_array()
+            .and_then(|o| o.iter().find(|x| x["ctid"] == ctid))
+            .map(|x| x["state"].clone())
     };
     assert_eq!(state_of("cnr-0001"), Some("failed".into()));
     assert_eq!(state_of("cnr-0002"), Some("resubmit".into()));
-    let resubmit = sandbox.ledger().args(["--json", "orders", "--status", "resubmit"]).run().success().json();
+    let resubmit = sandbox
+        .ledger()
+        .args(["--json", "orders", "--status", "resubmit"])
+        .run()
+        .success()
+        .json();
     assert_eq!(resubmit.as_array().map(Vec::len), Some(1));
     assert_eq!(resubmit[0]["last_status"]["code"], "421");
     assert_eq!(resubmit[0]["last_status"]["class"], "temporary");
 
-    let failed = sandbox.ledger().args(["--json", "failed-creates"]).run().success().json();
+    let failed = sandbox
+        .ledger()
+        .args(["--json", "failed-creates"])
+        .run()
+        .success()
+        .json();
     assert_eq!(failed[0]["ctid"], "cnr-0001");
     assert_eq!(failed[0]["domain"], "example-taken.com");
     assert_eq!(failed[0]["status"]["code"], "504");

@@ -18,41 +18,86 @@ fn loaded() -> Sandbox {
 #[test]
 fn show_a_domain_in_both_forms() {
     let sandbox = loaded();
-    let human = sandbox.ledger().args(["show", "--domain", "EXAMPLE.COM"]).run().success().stdout();
+    let human = sandbox
+        .ledger()
+        .args(["show", "--domain", "EXAMPLE.COM"])
+        .run()
+        .success()
+        .stdout();
     assert!(human.starts_with("domain example.com\n"), "{human}");
     assert!(human.contains("transfer_out_started"), "{human}");
     // Times show UTC and the source zone.
-    assert!(human.contains("2010-05-17 06:44:00 UTC (08:44:00 CEST)"), "{human}");
+    assert!(
+        human.contains("2010-05-17 06:44:00 UTC (08:44:00 CEST)"),
+        "{human}"
+    );
 
-    let json = sandbox.ledger().args(["--json", "show", "--domain", "example.com"]).run().success().json();
+    let json = sandbox
+        .ledger()
+        .args(["--json", "show", "--domain", "example.com"])
+        .run()
+        .success()
+        .json();
     assert_eq!(json["domain"], "example.com");
     let events = json["events"].as_array().expect("events");
     assert!(events.len() >= 2);
     // Oldest first.
-    let times: Vec<&str> = events.iter().filter_map(|e| e["occurred_at"].as_str()).collect();
+    let times: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["occurred_at"].as_str())
+        .collect();
     let mut sorted = times.clone();
     sorted.sort();
     assert_eq!(times, sorted);
-    assert!(json["state"].get("pending_transfer").is_some(), "{:#}", json["state"]);
+    assert!(
+        json["state"].get("pending_transfer").is_some(),
+        "{:#}",
+        json["state"]
+    );
 }
 
 #[test]
 fn show_an_unknown_order_says_so() {
     let sandbox = loaded();
-    let done = sandbox.ledger().args(["show", "--ctid", "no-such-order"]).run().expect_code(1);
-    assert!(done.stderr().contains("no events for order (ctid) \"no-such-order\""), "{}", done.stderr());
+    let done = sandbox
+        .ledger()
+        .args(["show", "--ctid", "no-such-order"])
+        .run()
+        .expect_code(1);
+    assert!(
+        done.stderr()
+            .contains("no events for order (ctid) \"no-such-order\""),
+        "{}",
+        done.stderr()
+    );
 }
 
 #[test]
 fn orders_failed_creates_and_pending_transfers_as_tables() {
     let sandbox = loaded();
-    let orders = sandbox.ledger().args(["orders", "--status", "failed"]).run().success().stdout();
+    let orders = sandbox
+        .ledger()
+        .args(["orders", "--status", "failed"])
+        .run()
+        .success()
+        .stdout();
     assert!(orders.starts_with("CTID"), "{orders}");
     assert!(orders.contains("201005061621"), "{orders}");
-    assert!(!orders.contains("bf296d8dffc4"), "a succeeded order is filtered out: {orders}");
+    assert!(
+        !orders.contains("bf296d8dffc4"),
+        "a succeeded order is filtered out: {orders}"
+    );
 
-    let failed = sandbox.ledger().arg("failed-creates").run().success().stdout();
-    assert!(failed.contains("201005061621") && failed.contains("E0101"), "{failed}");
+    let failed = sandbox
+        .ledger()
+        .arg("failed-creates")
+        .run()
+        .success()
+        .stdout();
+    assert!(
+        failed.contains("201005061621") && failed.contains("E0101"),
+        "{failed}"
+    );
 
     let pending = sandbox
         .ledger()
@@ -62,14 +107,22 @@ fn orders_failed_creates_and_pending_transfers_as_tables() {
         .stdout();
     assert!(pending.contains("example.com"), "{pending}");
     assert!(pending.contains("auto-NACK: domain stays"), "{pending}");
-    assert!(pending.contains("2010-05-22 00:43:53 UTC (02:43:53 CEST)"), "{pending}");
+    assert!(
+        pending.contains("2010-05-22 00:43:53 UTC (02:43:53 CEST)"),
+        "{pending}"
+    );
 }
 
 #[test]
 fn export_since_a_position_is_json_lines() {
     let sandbox = loaded();
     let all = sandbox.ledger().arg("export").run().success().json_lines();
-    let tail = sandbox.ledger().args(["export", "--since", "10"]).run().success().json_lines();
+    let tail = sandbox
+        .ledger()
+        .args(["export", "--since", "10"])
+        .run()
+        .success()
+        .json_lines();
     assert_eq!(tail.len(), all.len() - 9);
     assert_eq!(tail[0]["seq"], 10);
 }
@@ -77,18 +130,49 @@ fn export_since_a_position_is_json_lines() {
 #[test]
 fn rebuild_verify_and_stats() {
     let sandbox = loaded();
-    let before = sandbox.ledger().args(["--json", "orders"]).run().success().json();
-    let rebuilt = sandbox.ledger().args(["--json", "rebuild"]).run().success().json();
-    assert!(rebuilt["events"].as_u64().is_some_and(|n| n > 17), "{rebuilt:#}");
-    let after = sandbox.ledger().args(["--json", "orders"]).run().success().json();
-    assert_eq!(before, after, "a rebuild from the log gives the projections that were kept");
+    let before = sandbox
+        .ledger()
+        .args(["--json", "orders"])
+        .run()
+        .success()
+        .json();
+    let rebuilt = sandbox
+        .ledger()
+        .args(["--json", "rebuild"])
+        .run()
+        .success()
+        .json();
+    assert!(
+        rebuilt["events"].as_u64().is_some_and(|n| n > 17),
+        "{rebuilt:#}"
+    );
+    let after = sandbox
+        .ledger()
+        .args(["--json", "orders"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(
+        before, after,
+        "a rebuild from the log gives the projections that were kept"
+    );
 
-    let verify = sandbox.ledger().args(["--json", "verify"]).run().success().json();
+    let verify = sandbox
+        .ledger()
+        .args(["--json", "verify"])
+        .run()
+        .success()
+        .json();
     assert_eq!(verify["clean"], true, "{verify:#}");
     let human = sandbox.ledger().arg("verify").run().success().stdout();
     assert!(human.contains("match a fresh fold of the log"), "{human}");
 
-    let stats = sandbox.ledger().args(["--json", "stats"]).run().success().json();
+    let stats = sandbox
+        .ledger()
+        .args(["--json", "stats"])
+        .run()
+        .success()
+        .json();
     assert_eq!(stats["events"], rebuilt["events"]);
     assert!(stats["disk_bytes"].as_u64().is_some_and(|b| b > 0));
     let human = sandbox.ledger().arg("stats").run().success().stdout();

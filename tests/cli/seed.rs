@@ -7,7 +7,11 @@ use crate::harness::{Sandbox, fixture};
 
 fn seeded() -> Sandbox {
     let sandbox = Sandbox::new();
-    let done = sandbox.ledger().args(["--json", "ingest"]).arg(fixture("autodns/seed")).run();
+    let done = sandbox
+        .ledger()
+        .args(["--json", "ingest"])
+        .arg(fixture("autodns/seed"))
+        .run();
     // The directory holds a README beside the 17 mails: it is rejected (and kept), not dropped.
     let summary = done.expect_code(3).json();
     assert_eq!(summary["ingested"], 17, "{summary:#}");
@@ -36,13 +40,27 @@ fn every_order_of_the_guide_has_its_history_and_state() {
         ("bed7c6845726", &["domain_update_failed"], "failed", "E0102"),
         ("qs1282921089", &["authinfo_deleted"], "succeeded", "S0102"),
         ("29a489dadaf0", &["domain_deleted"], "succeeded", "S0103"),
-        ("e3ec9bc8ec70", &["transfer_in_nacked"], "failed", "E0104001"),
+        (
+            "e3ec9bc8ec70",
+            &["transfer_in_nacked"],
+            "failed",
+            "E0104001",
+        ),
     ];
     for (ctid, expected_kinds, state, code) in cases {
-        let show = sandbox.ledger().args(["--json", "show", "--ctid", ctid]).run().success().json();
+        let show = sandbox
+            .ledger()
+            .args(["--json", "show", "--ctid", ctid])
+            .run()
+            .success()
+            .json();
         assert_eq!(show["ctid"], *ctid);
         assert_eq!(kinds(&show), *expected_kinds, "ctid {ctid}");
-        assert_eq!(show["state"]["state"], *state, "ctid {ctid}: {:#}", show["state"]);
+        assert_eq!(
+            show["state"]["state"], *state,
+            "ctid {ctid}: {:#}",
+            show["state"]
+        );
         assert_eq!(show["state"]["last_status"]["code"], *code, "ctid {ctid}");
     }
 }
@@ -50,12 +68,23 @@ fn every_order_of_the_guide_has_its_history_and_state() {
 #[test]
 fn the_transfer_in_order_collects_start_autoupdates_and_acks() {
     let sandbox = seeded();
-    let show = sandbox.ledger().args(["--json", "show", "--ctid", "q1273s146x50"]).run().success().json();
+    let show = sandbox
+        .ledger()
+        .args(["--json", "show", "--ctid", "q1273s146x50"])
+        .run()
+        .success()
+        .json();
     let mut got = kinds(&show);
     got.sort();
     assert_eq!(
         got,
-        ["domain_updated", "ownerc_imported", "transfer_in_acked", "transfer_in_acked", "transfer_in_started"]
+        [
+            "domain_updated",
+            "ownerc_imported",
+            "transfer_in_acked",
+            "transfer_in_acked",
+            "transfer_in_started"
+        ]
     );
     assert_eq!(show["state"]["state"], "succeeded");
     let import = show["events"]
@@ -66,12 +95,31 @@ fn the_transfer_in_order_collects_start_autoupdates_and_acks() {
     assert_eq!(import["domain"], "test.es");
     assert_eq!(import["notices"][0]["code"], "MSG01050");
     // The event carries the contract's keys.
-    for key in ["seq", "kind", "provider", "ctid", "domain", "task", "status", "notices", "occurred_at", "recorded_at", "source"] {
-        assert!(import.get(key).is_some(), "event JSON lacks {key}: {import:#}");
+    for key in [
+        "seq",
+        "kind",
+        "provider",
+        "ctid",
+        "domain",
+        "task",
+        "status",
+        "notices",
+        "occurred_at",
+        "recorded_at",
+        "source",
+    ] {
+        assert!(
+            import.get(key).is_some(),
+            "event JSON lacks {key}: {import:#}"
+        );
     }
     assert_eq!(import["status"]["class"], "success");
     assert_eq!(import["source"]["sha256"].as_str().map(str::len), Some(64));
-    assert!(import["source"]["message_id"].as_str().is_some_and(|m| !m.contains('<')));
+    assert!(
+        import["source"]["message_id"]
+            .as_str()
+            .is_some_and(|m| !m.contains('<'))
+    );
 }
 
 #[test]
@@ -79,7 +127,12 @@ fn pending_transfers_at_a_fixed_instant() {
     let sandbox = seeded();
     let pending = sandbox
         .ledger()
-        .args(["--json", "pending-transfers", "--at", "2010-05-18T12:00:00Z"])
+        .args([
+            "--json",
+            "pending-transfers",
+            "--at",
+            "2010-05-18T12:00:00Z",
+        ])
         .run()
         .success()
         .json();
@@ -99,7 +152,14 @@ fn pending_transfers_at_a_fixed_instant() {
     // After the deadline it is overdue, and the monitoring flag fires.
     let late = sandbox
         .ledger()
-        .args(["--json", "pending-transfers", "--at", "2010-05-22T01:00:00Z", "--fail-if-due-within", "1h"])
+        .args([
+            "--json",
+            "pending-transfers",
+            "--at",
+            "2010-05-22T01:00:00Z",
+            "--fail-if-due-within",
+            "1h",
+        ])
         .run()
         .expect_code(2)
         .json();
@@ -108,12 +168,24 @@ fn pending_transfers_at_a_fixed_instant() {
     // A day before the deadline, a 12-hour window is quiet and a 2-day window fires.
     sandbox
         .ledger()
-        .args(["pending-transfers", "--at", "2010-05-21 02:00", "--fail-if-due-within", "12h"])
+        .args([
+            "pending-transfers",
+            "--at",
+            "2010-05-21 02:00",
+            "--fail-if-due-within",
+            "12h",
+        ])
         .run()
         .success();
     sandbox
         .ledger()
-        .args(["pending-transfers", "--at", "2010-05-21 02:00", "--fail-if-due-within", "2days"])
+        .args([
+            "pending-transfers",
+            "--at",
+            "2010-05-21 02:00",
+            "--fail-if-due-within",
+            "2days",
+        ])
         .run()
         .expect_code(2);
 }
@@ -121,7 +193,12 @@ fn pending_transfers_at_a_fixed_instant() {
 #[test]
 fn failed_creates_of_the_guide() {
     let sandbox = seeded();
-    let failed = sandbox.ledger().args(["--json", "failed-creates"]).run().success().json();
+    let failed = sandbox
+        .ledger()
+        .args(["--json", "failed-creates"])
+        .run()
+        .success()
+        .json();
     let failed = failed.as_array().expect("array");
     assert_eq!(failed.len(), 1, "{failed:#?}");
     assert_eq!(failed[0]["ctid"], "201005061621");
@@ -132,21 +209,36 @@ fn failed_creates_of_the_guide() {
 #[test]
 fn domains_that_left_and_ownerc_imports() {
     let sandbox = seeded();
-    let inventory = sandbox.ledger().args(["--json", "inventory"]).run().success().json();
+    let inventory = sandbox
+        .ledger()
+        .args(["--json", "inventory"])
+        .run()
+        .success()
+        .json();
     let mut departed: Vec<(String, String)> = inventory["departed"]
         .as_array()
         .expect("departed")
         .iter()
-        .map(|d| (d["domain"].as_str().unwrap_or_default().into(), d["reason"].as_str().unwrap_or_default().into()))
+        .map(|d| {
+            (
+                d["domain"].as_str().unwrap_or_default().into(),
+                d["reason"].as_str().unwrap_or_default().into(),
+            )
+        })
         .collect();
     departed.sort();
     assert_eq!(
         departed,
-        [("example.at".to_string(), "answered_ack".to_string()), ("example.org".to_string(), "auto_ack".to_string())]
+        [
+            ("example.at".to_string(), "answered_ack".to_string()),
+            ("example.org".to_string(), "auto_ack".to_string())
+        ]
     );
     let imports = inventory["owner_c_imports"].as_array().expect("imports");
     assert!(
-        imports.iter().any(|i| i["owner_c"] == "12345" && i["domain"] == "test.es"),
+        imports
+            .iter()
+            .any(|i| i["owner_c"] == "12345" && i["domain"] == "test.es"),
         "{imports:#?}"
     );
 }
@@ -154,10 +246,19 @@ fn domains_that_left_and_ownerc_imports() {
 #[test]
 fn the_mislabelled_delete_failed_example_is_a_transfer_in_start() {
     let sandbox = seeded();
-    let export = sandbox.ledger().args(["export"]).run().success().json_lines();
+    let export = sandbox
+        .ledger()
+        .args(["export"])
+        .run()
+        .success()
+        .json_lines();
     let mislabelled = export
         .iter()
-        .find(|e| e["source"]["origin"].as_str().is_some_and(|o| o.contains("12-0104-transfer-in-start")))
+        .find(|e| {
+            e["source"]["origin"]
+                .as_str()
+                .is_some_and(|o| o.contains("12-0104-transfer-in-start"))
+        })
         .expect("the 12-… mail was ingested");
     assert_eq!(mislabelled["kind"], "transfer_in_started");
     assert_eq!(mislabelled["status"]["code"], "S0104");

@@ -21,7 +21,9 @@ struct Measured {
 fn measure(command: &mut Command) -> Result<Measured, String> {
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = command.spawn().map_err(|e| format!("starting {command:?}: {e}"))?;
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("starting {command:?}: {e}"))?;
     let mut stdout = String::new();
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines() {
@@ -39,8 +41,17 @@ fn measure(command: &mut Command) -> Result<Measured, String> {
         return Err(format!("wait4 failed for {command:?}"));
     }
     let wall = started.elapsed();
-    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
-    Ok(Measured { wall, peak_rss_kb: usage.ru_maxrss, status: code, stdout })
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Ok(Measured {
+        wall,
+        peak_rss_kb: usage.ru_maxrss,
+        status: code,
+        stdout,
+    })
 }
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -52,7 +63,9 @@ fn dir_size(path: &Path) -> u64 {
     let mut total = 0;
     let mut stack = vec![path.to_path_buf()];
     while let Some(p) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&p) else { continue };
+        let Ok(entries) = std::fs::read_dir(&p) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let Ok(meta) = entry.metadata() else { continue };
             if meta.is_dir() {
@@ -67,7 +80,10 @@ fn dir_size(path: &Path) -> u64 {
 
 /// Builds the release binary and measures each size.
 pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("workspace root")?.to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("workspace root")?
+        .to_path_buf();
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "--bin", "ledger"])
         .current_dir(&root)
@@ -76,12 +92,15 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
     if !status.success() {
         return Err("cargo build --release --bin ledger failed".into());
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let binary = target.join("release/ledger");
     let work = work.unwrap_or_else(|| target.join("bench-e2e"));
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
 
-    println!("| notifications | ingest /s | ingest peak RSS | disk / event | `stats` (open) | `show --ctid` | `show --domain` | `pending-transfers` | `rebuild` | `verify` |");
+    println!(
+        "| notifications | ingest /s | ingest peak RSS | disk / event | `stats` (open) | `show --ctid` | `show --domain` | `pending-transfers` | `rebuild` | `verify` |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let corpus = work.join(format!("corpus-{n}.mbox"));
@@ -101,7 +120,8 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
         }
         let events = {
             let m = measure(&mut ledger(&["--json", "stats"]))?;
-            let v: serde_json::Value = serde_json::from_str(&m.stdout).map_err(|e| e.to_string())?;
+            let v: serde_json::Value =
+                serde_json::from_str(&m.stdout).map_err(|e| e.to_string())?;
             v["events"].as_u64().unwrap_or(0)
         };
         // A ctid and a domain from the middle of the log.
@@ -113,7 +133,8 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
             let mut found = (String::new(), String::new());
             if let Some(out) = child.stdout.take() {
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
+                    let v: serde_json::Value =
+                        serde_json::from_str(&line).map_err(|e| e.to_string())?;
                     if let (Some(c), Some(d)) = (v["ctid"].as_str(), v["domain"].as_str()) {
                         found = (c.to_string(), d.to_string());
                         break;
@@ -154,7 +175,11 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
             ms(pending),
             ms(rebuild),
             ms(verify.wall),
-            if verify.status == 0 { "" } else { " (NOT CLEAN)" },
+            if verify.status == 0 {
+                ""
+            } else {
+                " (NOT CLEAN)"
+            },
         );
     }
     Ok(())

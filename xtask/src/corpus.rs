@@ -85,7 +85,10 @@ pub fn write(out: &Path, count: u64, seed: u64, layout: Layout) -> Result<Summar
     let mut heap: BinaryHeap<Reverse<InFlight>> = BinaryHeap::new();
     let mut summary = Summary::default();
     let mut order = 0u64;
-    let start = Utc.with_ymd_and_hms(2023, 1, 2, 8, 0, 0).single().ok_or("start time")?;
+    let start = Utc
+        .with_ymd_and_hms(2023, 1, 2, 8, 0, 0)
+        .single()
+        .ok_or("start time")?;
     // About 3 mails per lifecycle; spread the lifecycles over about two years.
     let step_ms = (2 * 365 * 86_400_000i64 / (count as i64 / 3).max(1)).max(1);
     let mut clock = start;
@@ -96,7 +99,9 @@ pub fn write(out: &Path, count: u64, seed: u64, layout: Layout) -> Result<Summar
             if next.deliver > clock || summary.mails >= count {
                 break;
             }
-            let Some(Reverse(item)) = heap.pop() else { break };
+            let Some(Reverse(item)) = heap.pop() else {
+                break;
+            };
             sink.deliver(&item, &mut rng, &mut summary)?;
         }
         if summary.mails >= count {
@@ -107,14 +112,35 @@ pub fn write(out: &Path, count: u64, seed: u64, layout: Layout) -> Result<Summar
         for note in lifecycle(&mut rng, id, clock) {
             order += 1;
             let late = rng.random_bool(0.02);
-            let delay = if late { Duration::hours(rng.random_range(1..150)) } else { Duration::seconds(rng.random_range(5..90)) };
+            let delay = if late {
+                Duration::hours(rng.random_range(1..150))
+            } else {
+                Duration::seconds(rng.random_range(5..90))
+            };
             if rng.random_bool(0.02) {
-                let copy = Note { at: note.at, subject: note.subject.clone(), body: match &note.body { Body::Text(t) => Body::Text(t.clone()), Body::Bad(b) => Body::Bad(b.clone()) } };
+                let copy = Note {
+                    at: note.at,
+                    subject: note.subject.clone(),
+                    body: match &note.body {
+                        Body::Text(t) => Body::Text(t.clone()),
+                        Body::Bad(b) => Body::Bad(b.clone()),
+                    },
+                };
                 order += 1;
                 let deliver = note.at + delay + Duration::minutes(rng.random_range(1..30));
-                heap.push(Reverse(InFlight { deliver, order, note: copy, duplicate: true }));
+                heap.push(Reverse(InFlight {
+                    deliver,
+                    order,
+                    note: copy,
+                    duplicate: true,
+                }));
             }
-            heap.push(Reverse(InFlight { deliver: note.at + delay, order, note, duplicate: false }));
+            heap.push(Reverse(InFlight {
+                deliver: note.at + delay,
+                order,
+                note,
+                duplicate: false,
+            }));
         }
         clock += Duration::milliseconds(rng.random_range(step_ms / 2..=step_ms * 3 / 2).max(1));
     }
@@ -126,8 +152,16 @@ pub fn write(out: &Path, count: u64, seed: u64, layout: Layout) -> Result<Summar
 fn lifecycle(rng: &mut ChaCha8Rng, id: u64, t0: DateTime<Utc>) -> Vec<Note> {
     let german = rng.random_bool(0.2);
     let gtld = rng.random_bool(0.6);
-    let tld = if gtld { ["com", "net", "org", "info"][rng.random_range(0..4)] } else { ["de", "at", "eu", "nl", "ch"][rng.random_range(0..5)] };
-    let sld = if rng.random_bool(0.03) { format!("müller-{}{id}", mime::word(rng)) } else { format!("{}{id}", mime::word(rng)) };
+    let tld = if gtld {
+        ["com", "net", "org", "info"][rng.random_range(0..4)]
+    } else {
+        ["de", "at", "eu", "nl", "ch"][rng.random_range(0..5)]
+    };
+    let sld = if rng.random_bool(0.03) {
+        format!("müller-{}{id}", mime::word(rng))
+    } else {
+        format!("{}{id}", mime::word(rng))
+    };
     let domain = format!("{sld}.{tld}");
     let ctid = format!("c{id:07}{:04x}", rng.random::<u16>());
     let mins = |n: i64| Duration::minutes(n);
@@ -141,19 +175,74 @@ fn lifecycle(rng: &mut ChaCha8Rng, id: u64, t0: DateTime<Utc>) -> Vec<Note> {
         // Create, maybe in progress first, maybe failed and retried.
         3..400 => {
             if rng.random_bool(0.3) {
-                notes.push(text(t0, "0101", "N0101", if german { "Die Domainregistrierung wurde gestartet." } else { "The domain registration was started successfully." }, &ctid, &sld, tld, &[], None));
+                notes.push(text(
+                    t0,
+                    "0101",
+                    "N0101",
+                    if german {
+                        "Die Domainregistrierung wurde gestartet."
+                    } else {
+                        "The domain registration was started successfully."
+                    },
+                    &ctid,
+                    &sld,
+                    tld,
+                    &[],
+                    None,
+                ));
             }
             let t1 = t0 + mins(rng.random_range(1..240));
             if rng.random_bool(0.12) {
-                let error = format!("{:011}", rng.random_range(10_000_000_000u64..99_999_999_999));
+                let error = format!(
+                    "{:011}",
+                    rng.random_range(10_000_000_000u64..99_999_999_999)
+                );
                 let nic = "<nic_response>\n2302 Object exists\n</nic_response>\n";
-                notes.push(text(t1, "0101", "E0101", if german { "Die Domain konnte nicht registriert werden." } else { "Domain could not be registered." }, &ctid, &sld, tld, &[("error", error)], Some(nic)));
+                notes.push(text(
+                    t1,
+                    "0101",
+                    "E0101",
+                    if german {
+                        "Die Domain konnte nicht registriert werden."
+                    } else {
+                        "Domain could not be registered."
+                    },
+                    &ctid,
+                    &sld,
+                    tld,
+                    &[("error", error)],
+                    Some(nic),
+                ));
                 if rng.random_bool(0.5) {
                     let retry = format!("{ctid}r");
-                    notes.push(text(t1 + Duration::hours(rng.random_range(1..48)), "0101", "S0101", "Domain has been registered successfully.", &retry, &sld, tld, &[], None));
+                    notes.push(text(
+                        t1 + Duration::hours(rng.random_range(1..48)),
+                        "0101",
+                        "S0101",
+                        "Domain has been registered successfully.",
+                        &retry,
+                        &sld,
+                        tld,
+                        &[],
+                        None,
+                    ));
                 }
             } else {
-                notes.push(text(t1, "0101", "S0101", if german { "Die Domain wurde erfolgreich registriert." } else { "Domain has been registered successfully." }, &ctid, &sld, tld, &[], None));
+                notes.push(text(
+                    t1,
+                    "0101",
+                    "S0101",
+                    if german {
+                        "Die Domain wurde erfolgreich registriert."
+                    } else {
+                        "Domain has been registered successfully."
+                    },
+                    &ctid,
+                    &sld,
+                    tld,
+                    &[],
+                    None,
+                ));
             }
         }
         // Update, with its variants.
@@ -161,74 +250,220 @@ fn lifecycle(rng: &mut ChaCha8Rng, id: u64, t0: DateTime<Utc>) -> Vec<Note> {
             let t1 = t0 + mins(rng.random_range(1..60));
             let v = rng.random_range(0..100);
             if v < 8 {
-                notes.push(text(t1, "0102", "E0102", "Domain could not be updated", &ctid, &sld, tld, &[("error", format!("{:x}", rng.random::<u64>() >> 16))], None));
+                notes.push(text(
+                    t1,
+                    "0102",
+                    "E0102",
+                    "Domain could not be updated",
+                    &ctid,
+                    &sld,
+                    tld,
+                    &[("error", format!("{:x}", rng.random::<u64>() >> 16))],
+                    None,
+                ));
             } else if v < 14 {
-                notes.push(text(t1, "0102", "S0102", "The domain has been updated successfully", &ctid, &sld, tld, &[("notice", "MSG011304 [The existing AuthInfo was deleted by the request.]".into())], None));
+                notes.push(text(
+                    t1,
+                    "0102",
+                    "S0102",
+                    "The domain has been updated successfully",
+                    &ctid,
+                    &sld,
+                    tld,
+                    &[(
+                        "notice",
+                        "MSG011304 [The existing AuthInfo was deleted by the request.]".into(),
+                    )],
+                    None,
+                ));
             } else if v < 20 {
                 let owner = format!("{}", rng.random_range(10_000_000..99_999_999));
                 notes.push(text_with_owner(t1, &ctid, &sld, tld, &owner));
             } else {
-                notes.push(text(t1, "0102", "S0102", if german { "Domain-Aktualisierung für die Domain wurde durchgeführt." } else { "Domain has been updated successfully." }, &ctid, &sld, tld, &[], None));
+                notes.push(text(
+                    t1,
+                    "0102",
+                    "S0102",
+                    if german {
+                        "Domain-Aktualisierung für die Domain wurde durchgeführt."
+                    } else {
+                        "Domain has been updated successfully."
+                    },
+                    &ctid,
+                    &sld,
+                    tld,
+                    &[],
+                    None,
+                ));
             }
         }
         // Incoming transfer.
         650..760 => {
-            notes.push(text(t0, "0104", "S0104", "Domain transfer has been started successfully.", &ctid, &sld, tld, &[], None));
+            notes.push(text(
+                t0,
+                "0104",
+                "S0104",
+                "Domain transfer has been started successfully.",
+                &ctid,
+                &sld,
+                tld,
+                &[],
+                None,
+            ));
             let t1 = t0 + Duration::hours(rng.random_range(2..120));
             if rng.random_bool(0.85) {
-                let extra: Vec<(&str, String)> = if rng.random_bool(0.2) { vec![("notice", "MSG01050 [OwnerC has been imported]".into())] } else { vec![] };
-                notes.push(text(t1, "0104001", "S0104001", "The incoming domain transfer (ACK) has been completed successfully.", &ctid, &sld, tld, &extra, None));
+                let extra: Vec<(&str, String)> = if rng.random_bool(0.2) {
+                    vec![("notice", "MSG01050 [OwnerC has been imported]".into())]
+                } else {
+                    vec![]
+                };
+                notes.push(text(
+                    t1,
+                    "0104001",
+                    "S0104001",
+                    "The incoming domain transfer (ACK) has been completed successfully.",
+                    &ctid,
+                    &sld,
+                    tld,
+                    &extra,
+                    None,
+                ));
             } else {
-                notes.push(text(t1, "0104001", "E0104001", "Incoming domain transfer (NACK) could not be completed successfully.", &ctid, &sld, tld, &[("error", format!("{}", rng.random_range(10_000_000_000u64..99_999_999_999)))], None));
+                notes.push(text(
+                    t1,
+                    "0104001",
+                    "E0104001",
+                    "Incoming domain transfer (NACK) could not be completed successfully.",
+                    &ctid,
+                    &sld,
+                    tld,
+                    &[(
+                        "error",
+                        format!("{}", rng.random_range(10_000_000_000u64..99_999_999_999)),
+                    )],
+                    None,
+                ));
             }
         }
         // Outgoing transfer.
         760..940 => transfer_out(rng, id, t0, &domain, &sld, tld, gtld, &mut notes),
         // Delete.
         _ => {
-            notes.push(text(t0 + mins(rng.random_range(1..30)), "0103", "S0103", "Domain has been deleted successfully.", &ctid, &sld, tld, &[], None));
+            notes.push(text(
+                t0 + mins(rng.random_range(1..30)),
+                "0103",
+                "S0103",
+                "Domain has been deleted successfully.",
+                &ctid,
+                &sld,
+                tld,
+                &[],
+                None,
+            ));
         }
     }
     notes
 }
 
 #[allow(clippy::too_many_arguments)]
-fn transfer_out(rng: &mut ChaCha8Rng, id: u64, t0: DateTime<Utc>, domain: &str, sld: &str, tld: &str, gtld: bool, notes: &mut Vec<Note>) {
+fn transfer_out(
+    rng: &mut ChaCha8Rng,
+    id: u64,
+    t0: DateTime<Utc>,
+    domain: &str,
+    sld: &str,
+    tld: &str,
+    gtld: bool,
+    notes: &mut Vec<Note>,
+) {
     let transaction = format!("{}", 1_200_000_000 + id);
-    let naive = |t: DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Berlin).format("%Y-%m-%d %H:%M:%S").to_string();
+    let naive = |t: DateTime<Utc>| {
+        t.with_timezone(&chrono_tz::Europe::Berlin)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
     let reminder = t0 + Duration::days(3);
     let end = t0 + Duration::days(5);
-    let (deadline_key, deadline) = if gtld { ("kk_autoack", end) } else { ("kk_autonack", end - Duration::hours(6)) };
+    let (deadline_key, deadline) = if gtld {
+        ("kk_autoack", end)
+    } else {
+        ("kk_autonack", end - Duration::hours(6))
+    };
     let body = format!(
         "<system>\nuser: reseller\ntask: 1403\nstatus: S1403 [Outgoing domain transfer has been started\nsuccessfully.]\nsuccess_value: domain: {domain}\ntransaction: {transaction}\n</system>\n<reply>\nkk_new: {}\nkk_start: {}\nkk_reminder: {}\n{deadline_key}: {}\nkk_end: {}\n</reply>\n",
-        rng.random_range(10..999), naive(t0), naive(reminder), naive(deadline), naive(end)
+        rng.random_range(10..999),
+        naive(t0),
+        naive(reminder),
+        naive(deadline),
+        naive(end)
     );
-    notes.push(Note { at: t0, subject: format!("Transfer-Out {domain}"), body: Body::Text(body) });
+    notes.push(Note {
+        at: t0,
+        subject: format!("Transfer-Out {domain}"),
+        body: Body::Text(body),
+    });
     if rng.random_bool(0.7) {
-        let body = format!("<system>\nuser: reseller\ntask: 1403006\nstatus: S1403006 [Reminder! Outgoing transfer was started.]\nsuccess_value: domain: {domain}\ntransaction: {transaction}\n</system>\n");
-        notes.push(Note { at: reminder, subject: format!("Reminder Transfer-Out {domain}"), body: Body::Text(body) });
+        let body = format!(
+            "<system>\nuser: reseller\ntask: 1403006\nstatus: S1403006 [Reminder! Outgoing transfer was started.]\nsuccess_value: domain: {domain}\ntransaction: {transaction}\n</system>\n"
+        );
+        notes.push(Note {
+            at: reminder,
+            subject: format!("Reminder Transfer-Out {domain}"),
+            body: Body::Text(body),
+        });
     }
     let close = rng.random_range(0..100);
     if close < 40 {
         let ack = rng.random_bool(0.5);
         let at = t0 + Duration::hours(rng.random_range(1..100));
-        let notice = if ack { "notice: MSG010409 [The registry removed the domain from your\ninventory. You are no longer the OwnerC of the domain.]\n" } else { "" };
-        let body = format!("<system>\nuser: reseller\ntask: 0106\nstatus: S0106 [Outgoing domain transfer has been answered\nsuccessfully.]\n{notice}kk_answer: {}\n</system>\n<reply>\nsld: {sld}\ntld: {tld}\n</reply>\n", if ack { "ACK" } else { "NACK" });
-        notes.push(Note { at, subject: format!("Transfer-Out answered {domain}"), body: Body::Text(body) });
+        let notice = if ack {
+            "notice: MSG010409 [The registry removed the domain from your\ninventory. You are no longer the OwnerC of the domain.]\n"
+        } else {
+            ""
+        };
+        let body = format!(
+            "<system>\nuser: reseller\ntask: 0106\nstatus: S0106 [Outgoing domain transfer has been answered\nsuccessfully.]\n{notice}kk_answer: {}\n</system>\n<reply>\nsld: {sld}\ntld: {tld}\n</reply>\n",
+            if ack { "ACK" } else { "NACK" }
+        );
+        notes.push(Note {
+            at,
+            subject: format!("Transfer-Out answered {domain}"),
+            body: Body::Text(body),
+        });
     } else if close < 95 {
-        let (task, answer, text) = if gtld { ("1403008", "AUTOACK", "AUTO-ACK") } else { ("1403005", "NACK", "AUTO-NACK") };
+        let (task, answer, text) = if gtld {
+            ("1403008", "AUTOACK", "AUTO-ACK")
+        } else {
+            ("1403005", "NACK", "AUTO-NACK")
+        };
         let body = format!(
             "<system>\nuser: reseller\ntask: {task}\nstatus: S{task} [The request was not answered in time. {text}\nwas processed.]\nsuccess_value: domain: {domain}\ntransaction: {transaction}\nkk_answer: {answer}\n</system>\n<reply>\nkk_start: {}\nkk_end: {}\n</reply>\n",
-            naive(t0), naive(end)
+            naive(t0),
+            naive(end)
         );
-        notes.push(Note { at: deadline + Duration::minutes(rng.random_range(1..20)), subject: format!("Transfer-Out {text} {domain}"), body: Body::Text(body) });
+        notes.push(Note {
+            at: deadline + Duration::minutes(rng.random_range(1..20)),
+            subject: format!("Transfer-Out {text} {domain}"),
+            body: Body::Text(body),
+        });
     }
     // Else: nobody answered and no auto answer arrived (yet): the transfer stays pending.
 }
 
 #[allow(clippy::too_many_arguments)]
-fn text(at: DateTime<Utc>, task: &str, status: &str, status_text: &str, ctid: &str, sld: &str, tld: &str, extra: &[(&str, String)], nic: Option<&str>) -> Note {
-    let mut body = format!("<system>\nuser: reseller\ntask: {task}\nstatus: {status} [{status_text}]\n");
+fn text(
+    at: DateTime<Utc>,
+    task: &str,
+    status: &str,
+    status_text: &str,
+    ctid: &str,
+    sld: &str,
+    tld: &str,
+    extra: &[(&str, String)],
+    nic: Option<&str>,
+) -> Note {
+    let mut body =
+        format!("<system>\nuser: reseller\ntask: {task}\nstatus: {status} [{status_text}]\n");
     for (k, v) in extra {
         body.push_str(&format!("{k}: {v}\n"));
     }
@@ -241,14 +476,22 @@ fn text(at: DateTime<Utc>, task: &str, status: &str, status_text: &str, ctid: &s
         body.push_str(nic);
     }
     body.push_str("<notify></notify>\n");
-    Note { at, subject: format!("{status} {sld}.{tld}"), body: Body::Text(body) }
+    Note {
+        at,
+        subject: format!("{status} {sld}.{tld}"),
+        body: Body::Text(body),
+    }
 }
 
 fn text_with_owner(at: DateTime<Utc>, ctid: &str, sld: &str, tld: &str, owner: &str) -> Note {
     let body = format!(
         "<system>\nuser: reseller\ntask: 0102\nstatus: S0102 [Domain has been updated successfully.]\nnotice: MSG01050 [Ownerc has been imported]\ntransaction: {ctid}\nlast_transaction: {ctid}\nautoupdate: true\n</system>\n<reply>\ntld: {tld}\nsld: {sld}\nowner: reseller\nowner_context: 4\nowner-c: {owner}\n</reply>\n"
     );
-    Note { at, subject: format!("S0102 {sld}.{tld}"), body: Body::Text(body) }
+    Note {
+        at,
+        subject: format!("S0102 {sld}.{tld}"),
+        body: Body::Text(body),
+    }
 }
 
 fn bad(rng: &mut ChaCha8Rng, at: DateTime<Utc>, domain: &str) -> Note {
@@ -257,7 +500,11 @@ fn bad(rng: &mut ChaCha8Rng, at: DateTime<Utc>, domain: &str) -> Note {
         1 => format!("<system>\nuser: reseller\ntask: 0101\nstatus: S0101 [Domain has been registered successfully.]\ntransaction: cut{domain}\n").into_bytes(),
         _ => (0..rng.random_range(20..400)).map(|_| rng.random::<u8>()).collect(),
     };
-    Note { at, subject: format!("Re: {domain}"), body: Body::Bad(bytes) }
+    Note {
+        at,
+        subject: format!("Re: {domain}"),
+        body: Body::Bad(bytes),
+    }
 }
 
 /// Where mails go.
@@ -275,7 +522,10 @@ impl Sink {
                 if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
                     fs::create_dir_all(parent).map_err(io)?;
                 }
-                Sink::Mbox(BufWriter::with_capacity(1 << 20, File::create(out).map_err(io)?))
+                Sink::Mbox(BufWriter::with_capacity(
+                    1 << 20,
+                    File::create(out).map_err(io)?,
+                ))
             }
             Layout::Maildir => {
                 for d in ["cur", "new", "tmp"] {
@@ -290,15 +540,36 @@ impl Sink {
         })
     }
 
-    fn deliver(&mut self, item: &InFlight, rng: &mut ChaCha8Rng, summary: &mut Summary) -> Result<(), String> {
+    fn deliver(
+        &mut self,
+        item: &InFlight,
+        rng: &mut ChaCha8Rng,
+        summary: &mut Summary,
+    ) -> Result<(), String> {
         let n = summary.mails + 1;
         let message_id = format!("{n}.{}", rng.random::<u32>());
         let relay = rng.random_range(1..5);
         let bytes = match &item.note.body {
-            Body::Text(body) => mime::mail(body, &item.note.subject, item.note.at, &message_id, Dress::pick(rng), rng.random_bool(0.1), relay),
+            Body::Text(body) => mime::mail(
+                body,
+                &item.note.subject,
+                item.note.at,
+                &message_id,
+                Dress::pick(rng),
+                rng.random_bool(0.1),
+                relay,
+            ),
             Body::Bad(raw) => {
                 summary.bad += 1;
-                let mut mail = mime::mail("", &item.note.subject, item.note.at, &message_id, Dress::SevenBit, false, relay);
+                let mut mail = mime::mail(
+                    "",
+                    &item.note.subject,
+                    item.note.at,
+                    &message_id,
+                    Dress::SevenBit,
+                    false,
+                    relay,
+                );
                 mail.extend_from_slice(raw);
                 mail
             }
@@ -314,7 +585,10 @@ impl Sink {
                 let date = item.deliver.format("%a %b %e %H:%M:%S %Y");
                 writeln!(w, "From noreply@notify.autodns.example {date}").map_err(io)?;
                 for line in bytes.split_inclusive(|&b| b == b'\n') {
-                    let body = line.iter().position(|&b| b != b'>').map_or(&line[..0], |i| &line[i..]);
+                    let body = line
+                        .iter()
+                        .position(|&b| b != b'>')
+                        .map_or(&line[..0], |i| &line[i..]);
                     if body.starts_with(b"From ") {
                         w.write_all(b">").map_err(io)?;
                     }
@@ -328,7 +602,11 @@ impl Sink {
             Sink::Maildir(dir, k) => {
                 *k += 1;
                 let sub = if *k % 10 == 0 { "new" } else { "cur" };
-                let name = if sub == "cur" { format!("{}.{k:08}.corpus:2,S", item.deliver.timestamp()) } else { format!("{}.{k:08}.corpus", item.deliver.timestamp()) };
+                let name = if sub == "cur" {
+                    format!("{}.{k:08}.corpus:2,S", item.deliver.timestamp())
+                } else {
+                    format!("{}.{k:08}.corpus", item.deliver.timestamp())
+                };
                 fs::write(dir.join(sub).join(name), &bytes).map_err(io)?;
             }
             Sink::Files(dir, k) => {

@@ -67,10 +67,17 @@ enum Task {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
-        Task::Corpus { count, seed, format, out } => {
-            corpus::write(&out, count, seed, format).map(|summary| eprintln!("{summary}"))
-        }
-        Task::Bench { sizes, work, repeat } => bench::run(&sizes, work, repeat),
+        Task::Corpus {
+            count,
+            seed,
+            format,
+            out,
+        } => corpus::write(&out, count, seed, format).map(|summary| eprintln!("{summary}")),
+        Task::Bench {
+            sizes,
+            work,
+            repeat,
+        } => bench::run(&sizes, work, repeat),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,7 +31,15 @@ impl Dress {
 }
 
 /// A whole mail around `body`.
-pub fn mail(body: &str, subject: &str, date: DateTime<Utc>, message_id: &str, dress: Dress, crlf: bool, relay: u32) -> Vec<u8> {
+pub fn mail(
+    body: &str,
+    subject: &str,
+    date: DateTime<Utc>,
+    message_id: &str,
+    dress: Dress,
+    crlf: bool,
+    relay: u32,
+) -> Vec<u8> {
     let berlin = date.with_timezone(&chrono_tz::Europe::Berlin);
     let mut head = format!(
         "Return-Path: <noreply@notify.autodns.example>\n\
@@ -46,7 +54,9 @@ pub fn mail(body: &str, subject: &str, date: DateTime<Utc>, message_id: &str, dr
     );
     let text = match dress {
         Dress::SevenBit => {
-            head.push_str("Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 7bit\n\n");
+            head.push_str(
+                "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 7bit\n\n",
+            );
             format!("{head}{body}")
         }
         Dress::QuotedPrintable => {
@@ -54,12 +64,17 @@ pub fn mail(body: &str, subject: &str, date: DateTime<Utc>, message_id: &str, dr
             format!("{head}{}", quoted_printable(body.as_bytes()))
         }
         Dress::Base64 => {
-            head.push_str("Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n");
+            head.push_str(
+                "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n",
+            );
             format!("{head}{}", base64(body.as_bytes()))
         }
         Dress::Alternative => {
             let boundary = format!("=_alt_{message_id}");
-            let html = body.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+            let html = body
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
             format!(
                 "{head}Content-Type: multipart/alternative; boundary=\"{boundary}\"\n\n\
                  This is a multi-part message in MIME format.\n\n\
@@ -82,11 +97,18 @@ pub fn mail(body: &str, subject: &str, date: DateTime<Utc>, message_id: &str, dr
         }
         Dress::Latin1 => {
             head.push_str("Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n");
-            let latin1: Vec<u8> = body.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect();
+            let latin1: Vec<u8> = body
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+                .collect();
             format!("{head}{}", quoted_printable(&latin1))
         }
     };
-    if crlf { text.replace('\n', "\r\n").into_bytes() } else { text.into_bytes() }
+    if crlf {
+        text.replace('\n', "\r\n").into_bytes()
+    } else {
+        text.into_bytes()
+    }
 }
 
 /// Quoted-printable (RFC 2045) with soft line breaks.
@@ -111,7 +133,12 @@ pub fn base64(bytes: &[u8]) -> String {
 
 /// A small random word (for domain names).
 pub fn word(rng: &mut ChaCha8Rng) -> String {
-    const SYLLABLES: [&str; 16] = ["ka", "lo", "mi", "ne", "ro", "sa", "tu", "ve", "bar", "dor", "fen", "gal", "hus", "lin", "mar", "tor"];
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mi", "ne", "ro", "sa", "tu", "ve", "bar", "dor", "fen", "gal", "hus", "lin",
+        "mar", "tor",
+    ];
     let n = rng.random_range(2..5);
-    (0..n).map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())]).collect()
+    (0..n)
+        .map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())])
+        .collect()
 }

@@ -65,7 +65,11 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { format: None, source_tz: DEFAULT_SOURCE_TZ, max_size: DEFAULT_MAX_SIZE }
+        ParseOptions {
+            format: None,
+            source_tz: DEFAULT_SOURCE_TZ,
+            max_size: DEFAULT_MAX_SIZE,
+        }
     }
 }
 
@@ -76,7 +80,10 @@ impl Default for ParseOptions {
 /// [`ParseOptions::format`] forces it.
 pub fn parse(input: &[u8], options: &ParseOptions) -> Result<Notification> {
     if input.len() > options.max_size {
-        return Err(ParseError::TooLarge { size: input.len(), limit: options.max_size });
+        return Err(ParseError::TooLarge {
+            size: input.len(),
+            limit: options.max_size,
+        });
     }
     let (mail, body) = mime::split(input)?;
     let mut notification = parse_body(&body, options)?;

@@ -331,7 +331,9 @@ impl Notification {
 
     /// True if a notice with this code is present (`MSG01050`).
     pub fn has_notice(&self, code: &str) -> bool {
-        self.notices.iter().any(|n| n.code.eq_ignore_ascii_case(code))
+        self.notices
+            .iter()
+            .any(|n| n.code.eq_ignore_ascii_case(code))
     }
 
     /// The time the notification itself says it was made: the mail's `Date`, else the
