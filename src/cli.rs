@@ -105,6 +105,12 @@ pub struct IngestArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Append one JSON line per item to this file as soon as its batch is committed (flushed),
+    /// in the form of the `items` of `--json`: a run that is killed leaves a record of exactly
+    /// what it committed.
+    #[arg(long, value_name = "FILE")]
+    pub commit_log: Option<PathBuf>,
 }
 
 /// `ledger record-response`.

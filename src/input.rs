@@ -230,10 +230,10 @@ impl<R: BufRead> Mbox<R> {
         if !any {
             return Ok(None);
         }
-        // The blank line before the next envelope belongs to the separator.
-        if message.ends_with(b"\r\n") {
+        // The blank line before the next envelope (or closing the file) belongs to the separator.
+        if message.ends_with(b"\r\n\r\n") {
             message.truncate(message.len() - 2);
-        } else if message.ends_with(b"\n") {
+        } else if message.ends_with(b"\n\n") {
             message.truncate(message.len() - 1);
         }
         self.count += 1;

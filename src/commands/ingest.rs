@@ -56,6 +56,14 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             }
         }
     }
+    let mut commit_log = match &args.commit_log {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
+                CliError::user(format!("cannot open --commit-log {}: {e}", path.display()))
+            })?,
+        )),
+        None => None,
+    };
     let mut options = ctx.options();
     options.max_input_size = args.max_size;
     let ledger = ctx.open_or_create(options)?;
@@ -90,7 +98,7 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             }
         }
         if batch.len() >= args.batch.max(1) {
-            commit(&ledger, &mut batch, &mut reports, &mut tally, keep_all)?;
+            commit(&ledger, &mut batch, &mut reports, &mut tally, keep_all, commit_log.as_mut())?;
             progress.set_position(tally.total);
         }
         if !shown && started.elapsed() > PROGRESS_AFTER {
@@ -99,7 +107,7 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             shown = true;
         }
     }
-    commit(&ledger, &mut batch, &mut reports, &mut tally, keep_all)?;
+    commit(&ledger, &mut batch, &mut reports, &mut tally, keep_all, commit_log.as_mut())?;
     progress.finish_and_clear();
     let Tally {
         ingested,
@@ -165,6 +173,7 @@ fn commit(
     reports: &mut Vec<ItemReport>,
     tally: &mut Tally,
     keep_all: bool,
+    mut commit_log: Option<&mut std::io::BufWriter<std::fs::File>>,
 ) -> Result<(), CliError> {
     if batch.is_empty() {
         return Ok(());
@@ -178,12 +187,17 @@ fn commit(
             IngestOutcome::Duplicate { .. } => tally.duplicates += 1,
             IngestOutcome::Rejected { .. } => tally.rejected += 1,
         }
-        if keep_all || matches!(outcome, IngestOutcome::Rejected { .. }) {
-            reports.push(ItemReport {
-                origin,
-                outcome: Outcome::Ledger(outcome),
-            });
+        let report = ItemReport { origin, outcome: Outcome::Ledger(outcome) };
+        if let Some(log) = commit_log.as_deref_mut() {
+            serde_json::to_writer(&mut *log, &item_json(&report)).map_err(std::io::Error::other)?;
+            writeln!(log)?;
         }
+        if keep_all || matches!(report.outcome, Outcome::Ledger(IngestOutcome::Rejected { .. })) {
+            reports.push(report);
+        }
+    }
+    if let Some(log) = commit_log {
+        log.flush().map_err(|e| CliError::environment(format!("writing --commit-log: {e}")))?;
     }
     Ok(())
 }

@@ -278,3 +278,25 @@ fn record_a_centralnic_response_for_an_order() {
     assert_eq!(failed[0]["domain"], "example-taken.com");
     assert_eq!(failed[0]["status"]["code"], "504");
 }
+
+#[test]
+fn the_commit_log_records_each_committed_item() {
+    let sandbox = Sandbox::new();
+    let log = sandbox.path("commits.jsonl");
+    sandbox
+        .ledger()
+        .args(["ingest", "--batch", "5", "--commit-log"])
+        .arg(&log)
+        .arg(fixture("mailboxes/seed.mbox"))
+        .run()
+        .success();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .expect("commit log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 17);
+    let seqs: Vec<u64> = lines.iter().filter_map(|l| l["seq"].as_u64()).collect();
+    assert_eq!(seqs, (1..=17).collect::<Vec<_>>());
+    assert!(lines[16]["path"].as_str().is_some_and(|p| p.ends_with("seed.mbox#17")));
+}

@@ -5,4 +5,5 @@ mod harness;
 mod errors;
 mod ingest;
 mod reads;
+mod reliability;
 mod seed;

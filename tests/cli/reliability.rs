@@ -1,0 +1,1 @@
+//! Reliability: hostile input, concurrent use (written by the reliability harness work).
