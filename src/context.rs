@@ -59,14 +59,26 @@ impl Context {
     /// Opens an existing ledger (for commands that read); a missing one is an error, not an
     /// empty answer.
     pub fn open_existing(&self) -> Result<Ledger, CliError> {
-        if !self.db.exists() {
-            return Err(
-                CliError::user(format!("no ledger at {}", self.db.display())).hint(
-                    "run `ledger ingest PATH...` first, or point --db / LEDGER_DB at a ledger",
-                ),
-            );
-        }
+        self.require_existing()?;
         Ok(Ledger::open(self.options())?)
+    }
+
+    /// Opens only the projections of an existing ledger, for commands that read nothing else
+    /// (pending transfers, failed creates, orders, inventory): they do not pay for opening the
+    /// whole history.
+    pub fn open_views(&self) -> Result<Ledger, CliError> {
+        self.require_existing()?;
+        Ok(Ledger::open_views(self.options())?)
+    }
+
+    fn require_existing(&self) -> Result<(), CliError> {
+        if self.db.exists() {
+            return Ok(());
+        }
+        Err(
+            CliError::user(format!("no ledger at {}", self.db.display()))
+                .hint("run `ledger ingest PATH...` first, or point --db / LEDGER_DB at a ledger"),
+        )
     }
 }
 

@@ -58,9 +58,13 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     }
     let mut commit_log = match &args.commit_log {
         Some(path) => Some(std::io::BufWriter::new(
-            std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
-                CliError::user(format!("cannot open --commit-log {}: {e}", path.display()))
-            })?,
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| {
+                    CliError::user(format!("cannot open --commit-log {}: {e}", path.display()))
+                })?,
         )),
         None => None,
     };
@@ -98,7 +102,14 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             }
         }
         if batch.len() >= args.batch.max(1) {
-            commit(&ledger, &mut batch, &mut reports, &mut tally, keep_all, commit_log.as_mut())?;
+            commit(
+                &ledger,
+                &mut batch,
+                &mut reports,
+                &mut tally,
+                keep_all,
+                commit_log.as_mut(),
+            )?;
             progress.set_position(tally.total);
         }
         if !shown && started.elapsed() > PROGRESS_AFTER {
@@ -107,7 +118,14 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             shown = true;
         }
     }
-    commit(&ledger, &mut batch, &mut reports, &mut tally, keep_all, commit_log.as_mut())?;
+    commit(
+        &ledger,
+        &mut batch,
+        &mut reports,
+        &mut tally,
+        keep_all,
+        commit_log.as_mut(),
+    )?;
     progress.finish_and_clear();
     let Tally {
         ingested,
@@ -187,17 +205,26 @@ fn commit(
             IngestOutcome::Duplicate { .. } => tally.duplicates += 1,
             IngestOutcome::Rejected { .. } => tally.rejected += 1,
         }
-        let report = ItemReport { origin, outcome: Outcome::Ledger(outcome) };
+        let report = ItemReport {
+            origin,
+            outcome: Outcome::Ledger(outcome),
+        };
         if let Some(log) = commit_log.as_deref_mut() {
             serde_json::to_writer(&mut *log, &item_json(&report)).map_err(std::io::Error::other)?;
             writeln!(log)?;
         }
-        if keep_all || matches!(report.outcome, Outcome::Ledger(IngestOutcome::Rejected { .. })) {
+        if keep_all
+            || matches!(
+                report.outcome,
+                Outcome::Ledger(IngestOutcome::Rejected { .. })
+            )
+        {
             reports.push(report);
         }
     }
     if let Some(log) = commit_log {
-        log.flush().map_err(|e| CliError::environment(format!("writing --commit-log: {e}")))?;
+        log.flush()
+            .map_err(|e| CliError::environment(format!("writing --commit-log: {e}")))?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::error::{CliResult, EXIT_OK};
 use crate::output::{Table, human_time, rfc3339, status_human, status_json};
 
 pub fn failed_creates(ctx: &Context, args: &FailedCreatesArgs) -> CliResult {
-    let ledger = ctx.open_existing()?;
+    let ledger = ctx.open_views()?;
     let mut failed = ledger.failed_creates()?;
     if !args.all {
         failed.retain(|f| f.resolved_by.is_none());
@@ -65,7 +65,7 @@ pub fn failed_creates(ctx: &Context, args: &FailedCreatesArgs) -> CliResult {
 }
 
 pub fn orders(ctx: &Context, args: &OrdersArgs) -> CliResult {
-    let ledger = ctx.open_existing()?;
+    let ledger = ctx.open_views()?;
     let wanted = |state: OrderState| {
         args.status.is_empty()
             || args.status.iter().any(|s| match s {
@@ -115,7 +115,7 @@ pub fn orders(ctx: &Context, args: &OrdersArgs) -> CliResult {
 }
 
 pub fn inventory(ctx: &Context) -> CliResult {
-    let ledger = ctx.open_existing()?;
+    let ledger = ctx.open_views()?;
     let inventory = ledger.inventory()?;
     let mut out = std::io::stdout().lock();
     if ctx.json {

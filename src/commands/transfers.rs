@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
     let due_within = within(&args.due_within, "--due-within")?;
     let fail_within = within(&args.fail_if_due_within, "--fail-if-due-within")?;
 
-    let ledger = ctx.open_existing()?;
+    let ledger = ctx.open_views()?;
     let mut transfers = ledger.pending_transfers(at)?;
     if let Some(window) = due_within {
         transfers.retain(|t| t.deadline_at.is_some_and(|d| d <= at + window));

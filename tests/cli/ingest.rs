@@ -298,5 +298,9 @@ fn the_commit_log_records_each_committed_item() {
     assert_eq!(lines.len(), 17);
     let seqs: Vec<u64> = lines.iter().filter_map(|l| l["seq"].as_u64()).collect();
     assert_eq!(seqs, (1..=17).collect::<Vec<_>>());
-    assert!(lines[16]["path"].as_str().is_some_and(|p| p.ends_with("seed.mbox#17")));
+    assert!(
+        lines[16]["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("seed.mbox#17"))
+    );
 }
