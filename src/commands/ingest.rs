@@ -28,32 +28,24 @@ enum Outcome {
 }
 
 pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
-    for path in &args.paths {
-        if path.as_os_str() != "-" {
-            if let Err(e) = path.metadata() {
-                let what = match e.kind() {
-                    std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-                    std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-                    _ => e.to_string(),
-                };
-                return Err(CliError::user(format!(
-                    "cannot read {}: {what}",
-                    path.display()
-                )));
+    for path in args.paths.iter().filter(|p| p.as_os_str() != "-") {
+        let readable = path.metadata().and_then(|meta| {
+            if meta.is_dir() {
+                std::fs::read_dir(path).map(drop)
+            } else {
+                Ok(())
             }
-            if path.is_dir() {
-                if let Err(e) = std::fs::read_dir(path) {
-                    return Err(CliError::environment(format!(
-                        "cannot read directory {}: {}",
-                        path.display(),
-                        if e.kind() == std::io::ErrorKind::PermissionDenied {
-                            "permission denied".to_string()
-                        } else {
-                            e.to_string()
-                        }
-                    )));
-                }
-            }
+        });
+        if let Err(e) = readable {
+            let what = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                _ => e.to_string(),
+            };
+            return Err(CliError::user(format!(
+                "cannot read {}: {what}",
+                path.display()
+            )));
         }
     }
     let mut commit_log = match &args.commit_log {

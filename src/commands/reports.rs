@@ -211,12 +211,8 @@ pub fn stats(ctx: &Context) -> CliResult {
     writeln!(out, "pending transfers {}", stats.pending_transfers)?;
     writeln!(out, "failed creates    {}", stats.failed_creates)?;
     writeln!(out, "disk              {} bytes", stats.disk_bytes)?;
-    if stats.events > 0 {
-        writeln!(
-            out,
-            "disk per event    {} bytes",
-            stats.disk_bytes / stats.events
-        )?;
+    if let Some(per_event) = stats.disk_bytes.checked_div(stats.events) {
+        writeln!(out, "disk per event    {per_event} bytes")?;
     }
     for (kind, count) in &stats.kinds {
         writeln!(out, "  {kind:<28} {count}")?;
