@@ -78,6 +78,22 @@ fn dir_size(path: &Path) -> u64 {
     total
 }
 
+/// Throughput over the first and the last tenth of the items, from (elapsed, items committed)
+/// samples.
+fn decile_rates(samples: &[(Duration, u64)], n: u64) -> (f64, f64) {
+    let at = |items: u64| {
+        samples
+            .iter()
+            .find(|(_, k)| *k >= items)
+            .map(|(t, _)| t.as_secs_f64())
+    };
+    let rate = |from: u64, to: u64| match (at(from), at(to)) {
+        (Some(a), Some(b)) if b > a => (to - from) as f64 / (b - a),
+        _ => f64::NAN,
+    };
+    (rate(1, n / 10), rate(n - n / 10, n))
+}
+
 /// Builds the release binary and measures each size.
 pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -101,7 +117,7 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
     println!(
         "| notifications | ingest /s | ingest peak RSS | disk / event | `stats` (open) | `show --ctid` | `show --domain` | `pending-transfers` | `rebuild` | `verify` |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let corpus = work.join(format!("corpus-{n}.mbox"));
         if !corpus.exists() {
@@ -114,7 +130,40 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
             c.arg("--db").arg(&db).args(args);
             c
         };
-        let ingest = measure(ledger(&["ingest", "--no-progress"]).arg(&corpus))?;
+        // Watch the commit log grow to see whether ingest stays flat from first to last.
+        let log = work.join(format!("commits-{n}.jsonl"));
+        let _ = std::fs::remove_file(&log);
+        let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let watcher = {
+            let (log, watching) = (log.clone(), watching.clone());
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let mut samples = Vec::new();
+                let (mut file, mut lines, mut buf) = (None, 0u64, Vec::new());
+                while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    if file.is_none() {
+                        file = std::fs::File::open(&log).ok();
+                    }
+                    if let Some(f) = file.as_mut() {
+                        buf.clear();
+                        // Only the bytes appended since the last look.
+                        let _ = std::io::Read::read_to_end(f, &mut buf);
+                        lines += buf.iter().filter(|&&c| c == b'\n').count() as u64;
+                    }
+                    samples.push((started.elapsed(), lines));
+                }
+                samples
+            })
+        };
+        let ingest = measure(
+            ledger(&["ingest", "--no-progress", "--commit-log"])
+                .arg(&log)
+                .arg(&corpus),
+        )?;
+        watching.store(false, std::sync::atomic::Ordering::Relaxed);
+        let samples = watcher.join().map_err(|_| "watcher thread")?;
+        let (first, last) = decile_rates(&samples, n);
         if ingest.status != 0 && ingest.status != 3 {
             return Err(format!("ingest exited {}", ingest.status));
         }
@@ -165,7 +214,7 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
         let disk = dir_size(&db);
         let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
         println!(
-            "| {n} | {:.0} | {} MB | {} B | {} | {} | {} | {} | {} | {}{} |",
+            "| {n} | {:.0} | {first:.0} | {last:.0} | {} MB | {} B | {} | {} | {} | {} | {} | {}{} |",
             n as f64 / ingest.wall.as_secs_f64(),
             ingest.peak_rss_kb / 1024,
             disk / events.max(1),
