@@ -178,3 +178,32 @@ fn rebuild_verify_and_stats() {
     let human = sandbox.ledger().arg("stats").run().success().stdout();
     assert!(human.contains("events"), "{human}");
 }
+
+#[test]
+fn inventory_and_rebuild_for_people() {
+    let sandbox = loaded();
+    let inventory = sandbox.ledger().arg("inventory").run().success().stdout();
+    assert!(inventory.starts_with("domains that left ("), "{inventory}");
+    assert!(inventory.contains("example.org") && inventory.contains("auto_ack"), "{inventory}");
+    assert!(inventory.contains("OwnerC imports ("), "{inventory}");
+    assert!(inventory.contains("12345"), "the new owner-c of the guide's import: {inventory}");
+    let rebuilt = sandbox.ledger().arg("rebuild").run().success().stdout();
+    assert!(rebuilt.starts_with("rebuilt every projection from "), "{rebuilt}");
+}
+
+#[test]
+fn empty_answers_say_so() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .ledger()
+        .arg("ingest")
+        .arg(fixture("autodns/seed/06-0101-create-success.eml"))
+        .run()
+        .success();
+    let failed = sandbox.ledger().arg("failed-creates").run().success().stdout();
+    assert_eq!(failed, "no failed creates\n");
+    let rejects = sandbox.ledger().arg("rejects").run().success().stdout();
+    assert_eq!(rejects, "no rejected input\n");
+    let pending = sandbox.ledger().args(["--json", "pending-transfers"]).run().success().json();
+    assert_eq!(pending, serde_json::json!([]));
+}
