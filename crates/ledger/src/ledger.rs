@@ -13,7 +13,7 @@ use ledger_event::{Event, EventKind, Origin};
 use ledger_parser::DomainName;
 use serde::Serialize;
 
-use crate::codec::{be_u64, decode, index_prefix};
+use crate::codec::{be_u64, decode, index_prefix, micros};
 use crate::ingest::{self, Item};
 use crate::projections::{failed_creates, inventory, orders, transfers};
 use crate::quarantine::QuarantineRecord;
@@ -224,7 +224,7 @@ impl Ledger {
     pub fn open_views(options: Options) -> Result<Ledger> {
         store::check_marker(&options.path, false)?;
         let views = Views::open(&options)?;
-        if views.is_dirty()? || views.checkpoint()?.is_none() {
+        if views.is_dirty()? || views.checkpoint()?.is_none() || views.is_outdated()? {
             drop(views);
             return Ledger::open(options);
         }
@@ -394,16 +394,58 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Outgoing transfers pending at `at` (started at or before it, not closed), sorted by
-    /// deadline (unknown deadlines last), then domain.
+    /// Outgoing transfers pending at `at`: started at or before `at` (by `kk_start`, else the
+    /// start notification's time) and not closed by a close whose time is between the start
+    /// and `at`. Facts later than `at` do not count. Sorted by deadline (unknown deadlines
+    /// last), then domain.
+    ///
+    /// For an `at` at or after every known transfer fact (the everyday "now") this reads only
+    /// the open transfers; for an earlier `at` it also reads the history of the domains closed
+    /// after `at`. A domain's history keeps its latest 16 starts, reminders and closes.
     pub fn pending_transfers(&self, at: DateTime<Utc>) -> Result<Vec<PendingTransfer>> {
+        let at_micros = micros(at);
+        let open_tree = self.views.tree(transfers::OPEN_TREE);
+        let latest = match self
+            .views
+            .tree(transfers::LATEST_TREE)
+            .get(transfers::LATEST_KEY)
+            .map_err(storage("reading a view"))?
+        {
+            Some(bytes) => Some(decode::<i64>(&bytes, transfers::LATEST_TREE)?),
+            None => None,
+        };
         let mut pending = Vec::new();
-        for (key, record) in self.view_records::<transfers::TransferRecord>(transfers::TREE)? {
-            let domain = String::from_utf8_lossy(&key);
-            if let Some(transfer) = record.pending(&domain)?
-                && transfer.started_at.is_none_or(|s| s <= at)
+        if latest.is_none_or(|latest| latest <= at_micros) {
+            for entry in open_tree.iter() {
+                let (key, value) = entry.map_err(storage("reading a view"))?;
+                let open = decode::<transfers::OpenTransfer>(&value, transfers::OPEN_TREE)?;
+                pending.push(open.pending(&String::from_utf8_lossy(&key))?);
+            }
+        } else {
+            let mut candidates = std::collections::BTreeSet::new();
+            for entry in open_tree.iter() {
+                let (key, _) = entry.map_err(storage("reading a view"))?;
+                candidates.insert(key.to_vec());
+            }
+            for entry in self
+                .views
+                .tree(transfers::CLOSED_TREE)
+                .range(transfers::closed_after(at_micros)..)
             {
-                pending.push(transfer);
+                let (key, _) = entry.map_err(storage("reading a view"))?;
+                if let Some(domain) = transfers::closed_domain(&key) {
+                    candidates.insert(domain.to_vec());
+                }
+            }
+            let records = self.views.tree(transfers::TREE);
+            for domain in candidates {
+                let Some(bytes) = records.get(&domain).map_err(storage("reading a view"))? else {
+                    continue;
+                };
+                let record = decode::<transfers::TransferRecord>(&bytes, transfers::TREE)?;
+                if let Some(open) = record.open_at(Some(at_micros)) {
+                    pending.push(open.pending(&String::from_utf8_lossy(&domain))?);
+                }
             }
         }
         pending.sort_by(|a, b| {

@@ -174,8 +174,11 @@ pub struct Inventory {
     pub owner_c_imports: Vec<OwnerCImport>,
 }
 
+/// How many projection trees there are.
+pub(crate) const TREE_COUNT: usize = 10;
+
 /// The names of every projection tree, in the order [`Projections::encoded`] lists them.
-pub(crate) const TREES: [&str; 7] = [
+pub(crate) const TREES: [&str; TREE_COUNT] = [
     transfers::TREE,
     orders::TREE,
     failed_creates::TREE,
@@ -183,6 +186,9 @@ pub(crate) const TREES: [&str; 7] = [
     inventory::DEPARTURES_TREE,
     inventory::IMPORTS_TREE,
     kinds::TREE,
+    transfers::OPEN_TREE,
+    transfers::CLOSED_TREE,
+    transfers::LATEST_TREE,
 ];
 
 /// The working set of every projection while events are folded.
@@ -194,12 +200,15 @@ pub(crate) struct Projections {
     pub(crate) departures: Table<inventory::DepartureRecord>,
     pub(crate) imports: Table<inventory::ImportRecord>,
     pub(crate) kinds: Table<u64>,
+    pub(crate) open_transfers: Table<transfers::OpenTransfer>,
+    pub(crate) closed_transfers: Table<()>,
+    pub(crate) latest_transfer_fact: Table<i64>,
 }
 
 impl Projections {
     /// A working set reading through to the stored trees (`base`, in [`TREES`] order), or a
     /// fresh fold from nothing when `base` is `None`.
-    pub(crate) fn new(base: Option<&[sled::Tree; 7]>) -> Self {
+    pub(crate) fn new(base: Option<&[sled::Tree; TREE_COUNT]>) -> Self {
         let tree = |i: usize| base.map(|b| b[i].clone());
         Projections {
             transfers: Table::new(TREES[0], tree(0)),
@@ -209,12 +218,23 @@ impl Projections {
             departures: Table::new(TREES[4], tree(4)),
             imports: Table::new(TREES[5], tree(5)),
             kinds: Table::new(TREES[6], tree(6)),
+            open_transfers: Table::new(TREES[7], tree(7)),
+            closed_transfers: Table::new(TREES[8], tree(8)),
+            latest_transfer_fact: Table::new(TREES[9], tree(9)),
         }
     }
 
     /// Folds one event into every projection.
     pub(crate) fn apply(&mut self, event: &Event) -> Result<()> {
-        transfers::apply(&mut self.transfers, event)?;
+        transfers::apply(
+            transfers::TransferTables {
+                records: &mut self.transfers,
+                open: &mut self.open_transfers,
+                closed: &mut self.closed_transfers,
+                latest: &mut self.latest_transfer_fact,
+            },
+            event,
+        )?;
         orders::apply(&mut self.orders, event)?;
         failed_creates::apply(&mut self.failures, &mut self.marks, event)?;
         inventory::apply(&mut self.departures, &mut self.imports, event)?;
@@ -222,7 +242,7 @@ impl Projections {
     }
 
     /// Every changed record, encoded, per tree in [`TREES`] order.
-    pub(crate) fn encoded(&self) -> Result<[Changes; 7]> {
+    pub(crate) fn encoded(&self) -> Result<[Changes; TREE_COUNT]> {
         Ok([
             self.transfers.encoded()?,
             self.orders.encoded()?,
@@ -231,6 +251,9 @@ impl Projections {
             self.departures.encoded()?,
             self.imports.encoded()?,
             self.kinds.encoded()?,
+            self.open_transfers.encoded()?,
+            self.closed_transfers.encoded()?,
+            self.latest_transfer_fact.encoded()?,
         ])
     }
 
@@ -243,6 +266,9 @@ impl Projections {
             + self.departures.len()
             + self.imports.len()
             + self.kinds.len()
+            + self.open_transfers.len()
+            + self.closed_transfers.len()
+            + self.latest_transfer_fact.len()
     }
 
     /// Forgets the working set after it was written.
@@ -254,5 +280,8 @@ impl Projections {
         self.departures.clear();
         self.imports.clear();
         self.kinds.clear();
+        self.open_transfers.clear();
+        self.closed_transfers.clear();
+        self.latest_transfer_fact.clear();
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::codec::be_u64;
-use crate::projections::TREES;
+use crate::projections::{TREE_COUNT, TREES};
 use crate::{LedgerError, Options, Result};
 
 /// The layout version this build writes and reads.
@@ -21,6 +21,10 @@ pub(crate) const META_NEXT_QUARANTINE: &[u8] = b"next_quarantine";
 /// Keys of the views' `meta` tree.
 pub(crate) const VIEWS_CHECKPOINT: &[u8] = b"checkpoint";
 pub(crate) const VIEWS_DIRTY: &[u8] = b"dirty";
+pub(crate) const VIEWS_VERSION_KEY: &[u8] = b"version";
+/// The shape of the projection records this build writes; views of another shape are rebuilt
+/// from the log on open (they are derived data).
+pub(crate) const VIEWS_VERSION: u32 = 2;
 
 /// A sled error while `operation`.
 pub(crate) fn storage(operation: &'static str) -> impl FnOnce(sled::Error) -> LedgerError {
@@ -216,7 +220,7 @@ impl Log {
 /// The `views` database and its trees.
 pub(crate) struct Views {
     pub(crate) db: sled::Db,
-    pub(crate) trees: [sled::Tree; 7],
+    pub(crate) trees: [sled::Tree; TREE_COUNT],
     pub(crate) meta: sled::Tree,
 }
 
@@ -225,15 +229,13 @@ impl Views {
     pub(crate) fn open(options: &Options) -> Result<Views> {
         let db = open_db(options, &options.path.join("views"))?;
         let tree = |name: &str| db.open_tree(name).map_err(storage("opening a views tree"));
-        let trees = [
-            tree(TREES[0])?,
-            tree(TREES[1])?,
-            tree(TREES[2])?,
-            tree(TREES[3])?,
-            tree(TREES[4])?,
-            tree(TREES[5])?,
-            tree(TREES[6])?,
-        ];
+        let mut trees = Vec::with_capacity(TREE_COUNT);
+        for name in TREES {
+            trees.push(tree(name)?);
+        }
+        let trees: [sled::Tree; TREE_COUNT] = trees
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("one tree per projection name"));
         let meta = tree("meta")?;
         Ok(Views { db, trees, meta })
     }
@@ -245,6 +247,16 @@ impl Views {
             .map_err(storage("reading the views checkpoint"))?
             .map(|b| be_u64(&b, "views checkpoint"))
             .transpose()
+    }
+
+    /// True when the views were written by a build with other projection records (version 1
+    /// had no version key).
+    pub(crate) fn is_outdated(&self) -> Result<bool> {
+        let stored = self
+            .meta
+            .get(VIEWS_VERSION_KEY)
+            .map_err(storage("reading the views version"))?;
+        Ok(stored.as_deref() != Some(&VIEWS_VERSION.to_be_bytes()[..]))
     }
 
     /// True when a writer marked the views as behind the log and did not finish.

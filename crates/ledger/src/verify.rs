@@ -156,6 +156,9 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
             "views: checkpoint is {other:?}, the log head is {head}"
         )),
     }
+    if views.is_outdated()? {
+        problems.push("views: written by a build with other projection records".into());
+    }
     if views.is_dirty()? {
         problems.push("views: the dirty marker is set".into());
     }

@@ -10,7 +10,9 @@ use sled::transaction::TransactionError;
 
 use crate::codec::be_u64;
 use crate::projections::Projections;
-use crate::store::{Log, VIEWS_CHECKPOINT, VIEWS_DIRTY, Views, storage};
+use crate::store::{
+    Log, VIEWS_CHECKPOINT, VIEWS_DIRTY, VIEWS_VERSION, VIEWS_VERSION_KEY, Views, storage,
+};
 use crate::{LedgerError, RebuildReport, Result};
 
 /// Events folded per views transaction while catching up.
@@ -74,7 +76,7 @@ pub(crate) fn read_events(log: &Log, from: u64, to: u64) -> Result<Vec<Event>> {
 pub(crate) fn catch_up(log: &Log, views: &Views) -> Result<u64> {
     let head = log.next_seq()? - 1;
     let checkpoint = match views.checkpoint()? {
-        Some(checkpoint) if checkpoint <= head => checkpoint,
+        Some(checkpoint) if checkpoint <= head && !views.is_outdated()? => checkpoint,
         _ => return Ok(rebuild(log, views)?.events),
     };
     let mut folded = 0;
@@ -130,6 +132,7 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
     write_batches(views, &projections)?;
     let mut batch = sled::Batch::default();
     batch.insert(VIEWS_CHECKPOINT, &head.to_be_bytes());
+    batch.insert(VIEWS_VERSION_KEY, &VIEWS_VERSION.to_be_bytes());
     batch.remove(VIEWS_DIRTY);
     views
         .meta

@@ -1,30 +1,58 @@
-//! Pending outgoing transfers, by domain.
+//! Pending outgoing transfers, by domain, as of any instant.
 //!
 //! Opened by `TransferOutStarted`; `TransferOutReminded` supplies `reminder_at` when the
 //! timetable lacks `kk_reminder`; closed by `TransferOutAnswered(_)`, `TransferOutAutoAcked`,
-//! `TransferOutAutoNacked` and `DomainAway`. The record keeps the latest start and the latest
-//! close: the transfer is open iff a start exists and no close is at or after it, whatever the
-//! order the notifications arrived in.
+//! `TransferOutAutoNacked` and `DomainAway`.
+//!
+//! A transfer is pending at `at` when a start has a start time (`kk_start`, else the start
+//! event's effective time) at or before `at` — the latest such start counts — and no close has
+//! an effective time in `[start time, at]`. Facts later than `at` do not count.
+//!
+//! Four trees keep this, each a function of the *set* of events (arrival order does not
+//! matter):
+//!
+//! * [`TREE`]: domain → [`TransferRecord`], a bounded history: the latest [`HISTORY`] starts
+//!   (by start time, then stamp), reminders and closes (by stamp). Questions about an instant
+//!   older than the 16th-latest fact of a domain may miss a transfer that far back;
+//! * [`OPEN_TREE`]: domain → [`OpenTransfer`], the domains whose latest start is not closed
+//!   (the answer for any `at` at or after every known fact);
+//! * [`CLOSED_TREE`]: latest close time (order-preserving µs, 8 bytes BE) ++ domain → empty,
+//!   so the domains closed after a past `at` are one range scan;
+//! * [`LATEST_TREE`]: `latest` → the latest time any transfer fact mentions (µs): an `at` at or
+//!   after it is answered from [`OPEN_TREE`] alone.
 
 use ledger_event::{Event, EventKind};
 
-use super::stamp::{Stamp, keep_latest};
+use super::stamp::Stamp;
 use crate::codec::{micros, time};
 use crate::table::Table;
 use crate::{DefaultAction, PendingTransfer, Result};
 
-/// The stored tree.
+/// The per-domain history tree.
 pub(crate) const TREE: &str = "transfers";
+/// The open transfers (latest start not closed).
+pub(crate) const OPEN_TREE: &str = "transfers_open";
+/// The domains by the time of their latest close.
+pub(crate) const CLOSED_TREE: &str = "transfers_by_close";
+/// The latest time any transfer fact mentions.
+pub(crate) const LATEST_TREE: &str = "transfers_latest";
+/// The only key of [`LATEST_TREE`].
+pub(crate) const LATEST_KEY: &[u8] = b"latest";
+/// How many starts, reminders and closes a domain's record keeps (the latest ones).
+pub(crate) const HISTORY: usize = 16;
 
-/// What is known of a domain's outgoing transfers.
+/// What is known of a domain's outgoing transfers: its latest [`HISTORY`] facts of each kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub(crate) struct TransferRecord {
-    start: Option<StartFact>,
-    last_reminder: Option<Stamp>,
-    last_close: Option<Stamp>,
+    /// Sorted by (start time, stamp), oldest first.
+    starts: Vec<StartFact>,
+    /// Sorted by stamp, oldest first.
+    reminders: Vec<Stamp>,
+    /// Sorted by stamp, oldest first.
+    closes: Vec<Stamp>,
 }
 
-/// The latest start with its timetable (µs).
+/// A start with its timetable (µs).
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 struct StartFact {
     stamp: Stamp,
@@ -51,10 +79,104 @@ impl StartFact {
             kk_end: at(&tt.end),
         }
     }
+
+    /// `kk_start`, else the start event's effective time.
+    fn started(&self) -> i64 {
+        self.kk_start.unwrap_or(self.stamp.at)
+    }
+
+    /// The order starts are kept and chosen in.
+    fn order_key(&self) -> (i64, Stamp) {
+        (self.started(), self.stamp)
+    }
+
+    /// The latest time this start mentions.
+    fn latest_time(&self) -> i64 {
+        self.stamp.at.max(self.started())
+    }
+}
+
+/// An open transfer as stored in [`OPEN_TREE`] (times in µs).
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub(crate) struct OpenTransfer {
+    transaction: Option<String>,
+    started_at: i64,
+    reminder_at: Option<i64>,
+    deadline_at: Option<i64>,
+    /// 0 unknown, 1 Ack, 2 Nack.
+    action: u8,
+    end_at: Option<i64>,
+    seq: u64,
+}
+
+impl OpenTransfer {
+    /// The public shape.
+    pub(crate) fn pending(&self, domain: &str) -> Result<PendingTransfer> {
+        let t = |m: Option<i64>| m.map(|m| time(m, "open transfer")).transpose();
+        Ok(PendingTransfer {
+            domain: domain.to_string(),
+            transaction: self.transaction.clone(),
+            started_at: Some(time(self.started_at, "open transfer")?),
+            reminder_at: t(self.reminder_at)?,
+            deadline_at: t(self.deadline_at)?,
+            default_action: match self.action {
+                1 => Some(DefaultAction::Ack),
+                2 => Some(DefaultAction::Nack),
+                0 => None,
+                other => return Err(crate::codec::corrupt_tag("transfer default action", other)),
+            },
+            end_at: t(self.end_at)?,
+            seq: self.seq,
+        })
+    }
+}
+
+/// The working sets of the four trees.
+pub(crate) struct TransferTables<'a> {
+    pub(crate) records: &'a mut Table<TransferRecord>,
+    pub(crate) open: &'a mut Table<OpenTransfer>,
+    pub(crate) closed: &'a mut Table<()>,
+    pub(crate) latest: &'a mut Table<i64>,
+}
+
+/// A time as an order-preserving big-endian key part.
+fn time_key(at: i64) -> [u8; 8] {
+    ((at as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// The [`CLOSED_TREE`] key of a domain's latest close.
+pub(crate) fn closed_key(at: i64, domain: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + domain.len());
+    key.extend_from_slice(&time_key(at));
+    key.extend_from_slice(domain.as_bytes());
+    key
+}
+
+/// The first [`CLOSED_TREE`] key of closes strictly after `at`.
+pub(crate) fn closed_after(at: i64) -> [u8; 8] {
+    time_key(at.saturating_add(1))
+}
+
+/// Splits a [`CLOSED_TREE`] key into its domain.
+pub(crate) fn closed_domain(key: &[u8]) -> Option<&[u8]> {
+    key.get(8..)
+}
+
+/// Inserts `item` into a sorted, bounded history (keeps the latest [`HISTORY`]).
+fn insert_bounded<T: Clone, K: Ord>(list: &mut Vec<T>, item: T, key: impl Fn(&T) -> K) {
+    let k = key(&item);
+    let at = list.partition_point(|x| key(x) < k);
+    if list.get(at).is_some_and(|x| key(x) == k) {
+        return;
+    }
+    list.insert(at, item);
+    if list.len() > HISTORY {
+        list.remove(0);
+    }
 }
 
 /// Folds one event.
-pub(crate) fn apply(table: &mut Table<TransferRecord>, event: &Event) -> Result<()> {
+pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
     if !event.kind.is_transfer_out() {
         return Ok(());
     }
@@ -62,54 +184,103 @@ pub(crate) fn apply(table: &mut Table<TransferRecord>, event: &Event) -> Result<
         return Ok(());
     };
     let stamp = Stamp::of(event);
-    let record = table
+    let record = tables
+        .records
         .entry(domain.as_bytes())?
         .get_or_insert_with(TransferRecord::default);
+    let close_before = record.closes.last().map(|c| c.at);
+    let mut latest = stamp.at;
     match event.kind {
-        EventKind::TransferOutStarted if record.start.as_ref().is_none_or(|s| s.stamp < stamp) => {
-            record.start = Some(StartFact::of(event));
+        EventKind::TransferOutStarted => {
+            let fact = StartFact::of(event);
+            latest = fact.latest_time();
+            insert_bounded(&mut record.starts, fact, StartFact::order_key);
         }
-        EventKind::TransferOutReminded => keep_latest(&mut record.last_reminder, stamp),
+        EventKind::TransferOutReminded => insert_bounded(&mut record.reminders, stamp, |s| *s),
         EventKind::TransferOutAnswered(_)
         | EventKind::TransferOutAutoAcked
         | EventKind::TransferOutAutoNacked
-        | EventKind::DomainAway => keep_latest(&mut record.last_close, stamp),
-        _ => {}
+        | EventKind::DomainAway => insert_bounded(&mut record.closes, stamp, |s| *s),
+        _ => return Ok(()),
+    }
+    let close_after = record.closes.last().map(|c| c.at);
+    let open = record.open_at(None);
+    if close_before != close_after {
+        if let Some(at) = close_before {
+            *tables.closed.entry(&closed_key(at, domain))? = None;
+        }
+        if let Some(at) = close_after {
+            *tables.closed.entry(&closed_key(at, domain))? = Some(());
+        }
+    }
+    *tables.open.entry(domain.as_bytes())? = open;
+    let slot = tables.latest.entry(LATEST_KEY)?;
+    if slot.is_none_or(|old| old < latest) {
+        *slot = Some(latest);
     }
     Ok(())
 }
 
 impl TransferRecord {
-    /// The pending transfer this record stands for, if it is open.
-    pub(crate) fn pending(&self, domain: &str) -> Result<Option<PendingTransfer>> {
-        let Some(start) = &self.start else {
-            return Ok(None);
-        };
+    /// The transfer open at `at` (µs; `None`: as of every known fact), if any.
+    pub(crate) fn open_at(&self, at: Option<i64>) -> Option<OpenTransfer> {
+        let at = at.unwrap_or(i64::MAX);
+        let start = self.starts.iter().rev().find(|s| s.started() <= at)?;
+        let started = start.started();
         if self
-            .last_close
-            .is_some_and(|close| close.at >= start.stamp.at)
+            .closes
+            .iter()
+            .any(|close| close.at >= started && close.at <= at)
         {
-            return Ok(None);
+            return None;
         }
-        let t = |m: Option<i64>| m.map(|m| time(m, "transfer record")).transpose();
-        let reminder = start.kk_reminder.or(self
-            .last_reminder
-            .filter(|r| r.at >= start.stamp.at)
-            .map(|r| r.at));
+        let reminder = start.kk_reminder.or_else(|| {
+            self.reminders
+                .iter()
+                .rev()
+                .find(|r| r.at >= started && r.at <= at)
+                .map(|r| r.at)
+        });
         let (deadline, action) = match (start.kk_autoack, start.kk_autonack) {
-            (Some(ack), _) => (Some(ack), Some(DefaultAction::Ack)),
-            (None, Some(nack)) => (Some(nack), Some(DefaultAction::Nack)),
-            (None, None) => (start.kk_end, None),
+            (Some(ack), _) => (Some(ack), 1),
+            (None, Some(nack)) => (Some(nack), 2),
+            (None, None) => (start.kk_end, 0),
         };
-        Ok(Some(PendingTransfer {
-            domain: domain.to_string(),
+        Some(OpenTransfer {
             transaction: start.transaction.clone(),
-            started_at: t(Some(start.kk_start.unwrap_or(start.stamp.at)))?,
-            reminder_at: t(reminder)?,
-            deadline_at: t(deadline)?,
-            default_action: action,
-            end_at: t(start.kk_end)?,
+            started_at: started,
+            reminder_at: reminder,
+            deadline_at: deadline,
+            action,
+            end_at: start.kk_end,
             seq: start.stamp.seq,
-        }))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_keys_sort_by_time_including_before_1970() {
+        let early = closed_key(-5, "b.example");
+        let later = closed_key(3, "a.example");
+        assert!(early < later);
+        assert!(closed_after(-5).as_slice() > early.as_slice());
+        assert!(closed_after(-6).as_slice() <= early.as_slice());
+        assert_eq!(closed_domain(&later), Some(&b"a.example"[..]));
+    }
+
+    #[test]
+    fn history_keeps_the_latest_sixteen_whatever_the_insertion_order() {
+        let mut forward = Vec::new();
+        let mut backward = Vec::new();
+        for i in 0..40i64 {
+            insert_bounded(&mut forward, i, |x| *x);
+            insert_bounded(&mut backward, 39 - i, |x| *x);
+        }
+        assert_eq!(forward, (24..40).collect::<Vec<_>>());
+        assert_eq!(backward, forward);
     }
 }

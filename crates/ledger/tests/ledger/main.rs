@@ -1,6 +1,7 @@
 //! Integration tests of the `ledger` crate: one test binary, realistic AutoDNS and CentralNic
 //! input (the seed-003 mails in `fixtures/`, and mails built the same way in `support`).
 
+mod as_of;
 mod ingest;
 mod lifecycle;
 mod recovery;
