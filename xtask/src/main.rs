@@ -5,9 +5,12 @@
 //! * `cargo xtask bench --sizes 10000,100000,1000000`: end-to-end figures of the real binary
 //!   (ingest throughput and peak memory, disk per event, query latency, rebuild, verify), as the
 //!   Markdown table of `BENCHMARKS.md`.
+//! * `cargo xtask crash --kills 40 --count 20000 [--seed 7]`: the crash-safety harness (SIGKILL
+//!   during ingest, then verify, the commit log and equality with an uninterrupted reference).
 
 mod bench;
 mod corpus;
+mod crash;
 mod mime;
 
 use std::path::PathBuf;
@@ -62,6 +65,21 @@ enum Task {
         #[arg(long, default_value_t = 15)]
         repeat: usize,
     },
+    /// Kill `ledger ingest` at random moments and check nothing reported committed is lost.
+    Crash {
+        /// How many kills.
+        #[arg(long, default_value_t = 40)]
+        kills: usize,
+        /// Corpus size (mails).
+        #[arg(long, default_value_t = 20_000)]
+        count: u64,
+        /// Seed of the corpus and of the kill schedule.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Scratch directory (corpus, ledgers, commit logs); default: target/crash.
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -78,6 +96,17 @@ fn main() -> ExitCode {
             work,
             repeat,
         } => bench::run(&sizes, work, repeat),
+        Task::Crash {
+            kills,
+            count,
+            seed,
+            work,
+        } => crash::run(&crash::Config {
+            kills,
+            count,
+            seed,
+            work,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
