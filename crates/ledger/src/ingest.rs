@@ -43,8 +43,10 @@ pub(crate) struct Item {
     pub(crate) raw: Vec<u8>,
     pub(crate) origin: Origin,
     pub(crate) response: Option<ResponseContext>,
-    /// Set when the item is a quarantine entry being re-parsed: its id and raw bytes' place.
-    pub(crate) quarantined: Option<(u64, RawRef)>,
+    /// Set when the item is a quarantine entry being re-parsed: its id and stored record.
+    pub(crate) quarantined: Option<(u64, QuarantineRecord)>,
+    /// True when the trust policy does not apply (`record_response`, `release`).
+    pub(crate) trusted: bool,
 }
 
 /// The de-duplication key of an event. A notification's own content key, except for a
@@ -86,18 +88,19 @@ pub(crate) fn event_dedup_key(event: &Event) -> [u8; 32] {
 enum Prepared {
     /// `stored`: the seq of the event already holding this key in the log (read before the
     /// transaction; the writer lock and sled's process lock keep it true until the commit).
-    Parsed {
-        key: [u8; 32],
-        stored: Option<u64>,
-    },
+    Parsed { key: [u8; 32], stored: Option<u64> },
     Failed {
+        /// Why, for the quarantine record.
         reason: String,
-        record: Vec<u8>,
+        /// True when it parsed but failed the trust policy.
+        untrusted: bool,
+        /// The quarantine record to write, if any.
+        record: Option<Vec<u8>>,
     },
 }
 
-/// Writes one batch (see the module docs). `None` for a quarantined item that still does not
-/// parse (its entry is left as it was).
+/// Writes one batch (see the module docs). A quarantined item that still fails keeps its entry
+/// (rewritten only when its reason changed) and is reported `Rejected` with its id.
 pub(crate) fn write_batch(
     options: &Options,
     log: &Log,
@@ -126,7 +129,22 @@ pub(crate) fn write_batch(
             max_size: options.max_input_size,
         };
         let parsed = ledger_parser::parse(&item.raw, &parse_options);
+        let untrusted = match (&parsed, &options.trust) {
+            (Ok(notification), Some(policy)) if !item.trusted => {
+                policy.check(notification.mail.as_ref()).err()
+            }
+            _ => None,
+        };
         let (needs_raw, prep, event) = match parsed {
+            Ok(_) if untrusted.is_some() => (
+                item.quarantined.is_none(),
+                Prepared::Failed {
+                    reason: untrusted.unwrap_or_default(),
+                    untrusted: true,
+                    record: None,
+                },
+                None,
+            ),
             Ok(notification) => {
                 let ctx = item.response.as_ref();
                 let command = ctx.and_then(|c| c.command.clone());
@@ -181,14 +199,15 @@ pub(crate) fn write_batch(
                     item.quarantined.is_none(),
                     Prepared::Failed {
                         reason,
-                        record: Vec::new(),
+                        untrusted: false,
+                        record: None,
                     },
                     None,
                 )
             }
         };
-        if let Some((_, raw)) = item.quarantined {
-            refs[i] = Some(raw);
+        if let Some((_, record)) = &item.quarantined {
+            refs[i] = Some(record.raw());
         } else if needs_raw {
             if let Some(&j) = known_raw.get(&shas[i]) {
                 refs[i] = refs[j];
@@ -227,22 +246,42 @@ pub(crate) fn write_batch(
         if let (Some(event), Some(raw)) = (events[i].as_mut(), refs[i]) {
             event.source.raw = raw;
         }
-        if let Prepared::Failed { reason, record } = &mut prepared[i]
-            && let Some(raw) = refs[i]
+        if let Prepared::Failed {
+            reason,
+            untrusted,
+            record,
+        } = &mut prepared[i]
         {
-            let response = items[i]
-                .response
-                .as_ref()
-                .map(|c| (c.ctid.clone(), c.command.clone(), c.domain.clone()));
-            *record = QuarantineRecord::new(
-                &items[i].origin,
-                reason.clone(),
-                shas[i],
-                items[i].raw.len() as u64,
-                raw,
-                response,
-            )
-            .to_bytes()?;
+            match (&items[i].quarantined, refs[i]) {
+                // Still failing: rewrite the entry only when the reason changed.
+                (Some((_, old)), _) => {
+                    let mut new = old.clone();
+                    new.reason = reason.clone();
+                    new.untrusted = *untrusted;
+                    if new != *old {
+                        *record = Some(new.to_bytes()?);
+                    }
+                }
+                (None, Some(raw)) => {
+                    let response = items[i]
+                        .response
+                        .as_ref()
+                        .map(|c| (c.ctid.clone(), c.command.clone(), c.domain.clone()));
+                    *record = Some(
+                        QuarantineRecord::new(
+                            &items[i].origin,
+                            reason.clone(),
+                            shas[i],
+                            items[i].raw.len() as u64,
+                            raw,
+                            response,
+                            *untrusted,
+                        )
+                        .to_bytes()?,
+                    );
+                }
+                (None, None) => {}
+            }
         }
     }
 
@@ -284,18 +323,27 @@ pub(crate) fn write_batch(
                 raw_t.insert(&shas[i], &raw::encode_ref(raw))?;
             }
             match &prepared[i] {
-                Prepared::Failed { reason, record } => {
-                    if item.quarantined.is_some() {
-                        outcomes.push(None);
-                        continue;
+                Prepared::Failed {
+                    reason,
+                    untrusted,
+                    record,
+                } => {
+                    let id = match &item.quarantined {
+                        Some((id, _)) => *id,
+                        None => {
+                            next_quarantine += 1;
+                            next_quarantine - 1
+                        }
+                    };
+                    if let Some(record) = record {
+                        quarantine.insert(&id.to_be_bytes(), record.as_slice())?;
                     }
-                    let id = next_quarantine;
-                    next_quarantine += 1;
-                    quarantine.insert(&id.to_be_bytes(), record.as_slice())?;
-                    outcomes.push(Some(IngestOutcome::Rejected {
-                        id,
-                        reason: reason.clone(),
-                    }));
+                    let reason = if *untrusted {
+                        format!("untrusted sender: {reason}")
+                    } else {
+                        reason.clone()
+                    };
+                    outcomes.push(Some(IngestOutcome::Rejected { id, reason }));
                 }
                 Prepared::Parsed { key, stored } => {
                     if let Some((id, _)) = item.quarantined {

@@ -19,7 +19,7 @@ use crate::projections::{failed_creates, inventory, orders, transfers};
 use crate::quarantine::QuarantineRecord;
 use crate::raw::{self, PackWriter};
 use crate::store::{self, Log, Views, storage};
-use crate::{FailedCreate, Inventory, LedgerError, Order, PendingTransfer, Result};
+use crate::{FailedCreate, Inventory, LedgerError, Order, PendingTransfer, Result, TrustPolicy};
 
 /// How to open a ledger.
 #[derive(Debug, Clone)]
@@ -34,6 +34,9 @@ pub struct Options {
     pub cache_capacity: u64,
     /// The largest input accepted, in bytes (default 16 MiB).
     pub max_input_size: usize,
+    /// Which senders a notification may come from (default: `None`, every sender). A parsed
+    /// item failing the policy is quarantined as [`QuarantineReason::Untrusted`].
+    pub trust: Option<TrustPolicy>,
 }
 
 impl Options {
@@ -45,6 +48,7 @@ impl Options {
             wait: Duration::ZERO,
             cache_capacity: 64 * 1024 * 1024,
             max_input_size: ledger_parser::DEFAULT_MAX_SIZE,
+            trust: None,
         }
     }
 }
@@ -80,6 +84,9 @@ pub enum IngestOutcome {
 pub enum QuarantineReason {
     /// It did not parse; the parser's message.
     Unparsable(String),
+    /// It parsed but failed the trust policy ([`Options::trust`]); why
+    /// (`sender x@evil.example is not trusted`).
+    Untrusted(String),
 }
 
 /// An item kept because it could not become an event.
@@ -289,6 +296,7 @@ impl Ledger {
             origin,
             response: None,
             quarantined: None,
+            trusted: false,
         })
     }
 
@@ -306,6 +314,7 @@ impl Ledger {
                     origin,
                     response: None,
                     quarantined: None,
+                    trusted: false,
                 })
                 .collect();
             outcomes.extend(self.write(chunk)?.into_iter().flatten());
@@ -314,7 +323,8 @@ impl Ledger {
     }
 
     /// Records a CentralNic Reseller command response for the order `ctid`. The response is
-    /// parsed as CentralNic; `domain` names the domain when the response does not.
+    /// parsed as CentralNic; `domain` names the domain when the response does not. The trust
+    /// policy does not apply: the reseller records its own command's answer.
     pub fn record_response(
         &self,
         raw: &[u8],
@@ -329,6 +339,7 @@ impl Ledger {
             origin,
             response: Some(context),
             quarantined: None,
+            trusted: true,
         })
     }
 
@@ -532,7 +543,9 @@ impl Ledger {
     /// 1,000 items (the entry's removal is in the same log transaction as the event).
     ///
     /// This is how a parser upgrade (or a larger [`Options::max_input_size`]) recovers
-    /// rejected input: the raw bytes were kept in the packs.
+    /// rejected input: the raw bytes were kept in the packs. The trust policy is checked
+    /// again with the current options: an untrusted item that now passes (the policy was
+    /// widened) becomes an event; one that still fails stays.
     pub fn reparse(&self) -> Result<ReparseReport> {
         let log = self.log()?;
         let mut report = ReparseReport::default();
@@ -544,20 +557,7 @@ impl Ledger {
         for chunk in records.chunks(ingest::BATCH) {
             let mut items = Vec::with_capacity(chunk.len());
             for (id, record) in chunk {
-                let raw_bytes =
-                    raw::read(&log.raw_dir, record.raw(), limit.max(record.size as usize))?;
-                items.push(Item {
-                    raw: raw_bytes,
-                    origin: Origin(record.origin.clone()),
-                    response: record.response.as_ref().map(|(ctid, command, domain)| {
-                        ingest::ResponseContext {
-                            ctid: ctid.clone(),
-                            command: command.clone(),
-                            domain: domain.clone(),
-                        }
-                    }),
-                    quarantined: Some((*id, record.raw())),
-                });
+                items.push(self.quarantined_item(log, *id, record, limit, false)?);
             }
             for outcome in self.write(items)? {
                 report.tried += 1;
@@ -569,6 +569,54 @@ impl Ledger {
             }
         }
         Ok(report)
+    }
+
+    fn quarantined_item(
+        &self,
+        log: &Log,
+        id: u64,
+        record: &QuarantineRecord,
+        limit: usize,
+        trusted: bool,
+    ) -> Result<Item> {
+        let raw_bytes = raw::read(&log.raw_dir, record.raw(), limit.max(record.size as usize))?;
+        Ok(Item {
+            raw: raw_bytes,
+            origin: Origin(record.origin.clone()),
+            response: record.response.as_ref().map(|(ctid, command, domain)| {
+                ingest::ResponseContext {
+                    ctid: ctid.clone(),
+                    command: command.clone(),
+                    domain: domain.clone(),
+                }
+            }),
+            quarantined: Some((id, record.clone())),
+            trusted,
+        })
+    }
+
+    /// Releases a quarantined item a person vouches for: it is parsed again and ingested
+    /// without the trust check, leaving the quarantine (→ `Appended`, or `Duplicate` of an
+    /// event already in the log). An item that still does not parse stays and is reported
+    /// `Rejected`. An unknown id is [`LedgerError::InvalidArgument`].
+    pub fn release(&self, id: u64) -> Result<IngestOutcome> {
+        let log = self.log()?;
+        let Some(bytes) = log
+            .quarantine
+            .get(id.to_be_bytes())
+            .map_err(storage("reading the quarantine"))?
+        else {
+            return Err(LedgerError::InvalidArgument(format!(
+                "no quarantine entry {id}"
+            )));
+        };
+        let record = QuarantineRecord::from_bytes(&bytes, id)?;
+        let limit = self
+            .options
+            .max_input_size
+            .max(ledger_parser::DEFAULT_MAX_SIZE);
+        let item = self.quarantined_item(log, id, &record, limit, true)?;
+        self.write_one(item)
     }
 
     /// Events from position `since` on (inclusive), in order, read lazily.

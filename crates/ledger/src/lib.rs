@@ -42,6 +42,7 @@ mod quarantine;
 mod raw;
 mod store;
 mod table;
+mod trust;
 mod verify;
 mod views;
 
@@ -54,3 +55,4 @@ pub use projections::{
     DefaultAction, Departure, DepartureReason, FailedCreate, Inventory, Order, OrderState,
     OwnerCImport, PendingTransfer,
 };
+pub use trust::TrustPolicy;

@@ -1,4 +1,5 @@
 //! The stored form of a quarantine entry: `QUARANTINE_MAGIC ++ version u16 BE ++ bincode`.
+//! Version 2 added `untrusted`; version 1 records (always unparsable items) are still read.
 
 use chrono::Utc;
 use ledger_event::{Origin, RawRef};
@@ -7,10 +8,24 @@ use crate::codec::{decode, encode, from_micros, micros};
 use crate::{LedgerError, QuarantineEntry, QuarantineReason, Result};
 
 const QUARANTINE_MAGIC: &[u8; 2] = b"LQ";
-/// The quarantine record version this build writes and reads.
-const VERSION: u16 = 1;
+/// The quarantine record version this build writes (it also reads version 1).
+const VERSION: u16 = 2;
 
-/// A quarantined item as stored (version 1).
+/// A version 1 record: [`QuarantineRecord`] without `untrusted`.
+#[derive(bincode::Decode)]
+struct RecordV1 {
+    origin: String,
+    reason: String,
+    received_at: i64,
+    sha256: [u8; 32],
+    size: u64,
+    raw_pack: u32,
+    raw_offset: u64,
+    raw_len: u32,
+    response: Option<(String, Option<String>, Option<String>)>,
+}
+
+/// A quarantined item as stored (version 2).
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub(crate) struct QuarantineRecord {
     pub(crate) origin: String,
@@ -24,6 +39,8 @@ pub(crate) struct QuarantineRecord {
     pub(crate) raw_len: u32,
     /// For a CentralNic response recorded with `record_response`: ctid, command, domain.
     pub(crate) response: Option<(String, Option<String>, Option<String>)>,
+    /// True when it parsed but failed the trust policy (`reason` says why).
+    pub(crate) untrusted: bool,
 }
 
 impl QuarantineRecord {
@@ -35,6 +52,7 @@ impl QuarantineRecord {
         size: u64,
         raw: RawRef,
         response: Option<(String, Option<String>, Option<String>)>,
+        untrusted: bool,
     ) -> Self {
         QuarantineRecord {
             origin: origin.0.clone(),
@@ -46,6 +64,7 @@ impl QuarantineRecord {
             raw_offset: raw.offset,
             raw_len: raw.len,
             response,
+            untrusted,
         }
     }
 
@@ -77,13 +96,30 @@ impl QuarantineRecord {
             });
         }
         let version = u16::from_be_bytes([bytes[2], bytes[3]]);
-        if version != VERSION {
-            return Err(LedgerError::Corrupt {
+        match version {
+            VERSION => decode(&bytes[4..], &what),
+            1 => {
+                let v1: RecordV1 = decode(&bytes[4..], &what)?;
+                Ok(QuarantineRecord {
+                    origin: v1.origin,
+                    reason: v1.reason,
+                    received_at: v1.received_at,
+                    sha256: v1.sha256,
+                    size: v1.size,
+                    raw_pack: v1.raw_pack,
+                    raw_offset: v1.raw_offset,
+                    raw_len: v1.raw_len,
+                    response: v1.response,
+                    untrusted: false,
+                })
+            }
+            _ => Err(LedgerError::Corrupt {
                 what,
-                reason: format!("record version {version}; this build reads version {VERSION}"),
-            });
+                reason: format!(
+                    "record version {version}; this build reads versions 1 to {VERSION}"
+                ),
+            }),
         }
-        decode(&bytes[4..], &what)
     }
 
     /// The public entry.
@@ -91,7 +127,11 @@ impl QuarantineRecord {
         Ok(QuarantineEntry {
             id,
             origin: Origin(self.origin.clone()),
-            reason: QuarantineReason::Unparsable(self.reason.clone()),
+            reason: if self.untrusted {
+                QuarantineReason::Untrusted(self.reason.clone())
+            } else {
+                QuarantineReason::Unparsable(self.reason.clone())
+            },
             received_at: from_micros(self.received_at).ok_or_else(|| LedgerError::Corrupt {
                 what: format!("quarantine entry {id}"),
                 reason: "received_at out of range".into(),
@@ -120,6 +160,7 @@ mod tests {
             99,
             raw,
             None,
+            true,
         );
         let bytes = record.to_bytes().unwrap();
         let back = QuarantineRecord::from_bytes(&bytes, 1).unwrap();
@@ -132,5 +173,45 @@ mod tests {
             Err(LedgerError::Corrupt { .. })
         ));
         assert!(QuarantineRecord::from_bytes(b"LQ", 1).is_err());
+        assert!(matches!(
+            back.entry(1).unwrap().reason,
+            QuarantineReason::Untrusted(_)
+        ));
+    }
+
+    #[test]
+    fn version_1_records_are_read_as_unparsable() {
+        #[derive(bincode::Encode)]
+        struct V1 {
+            origin: String,
+            reason: String,
+            received_at: i64,
+            sha256: [u8; 32],
+            size: u64,
+            raw_pack: u32,
+            raw_offset: u64,
+            raw_len: u32,
+            response: Option<(String, Option<String>, Option<String>)>,
+        }
+        let v1 = V1 {
+            origin: "mail/2.eml".into(),
+            reason: "no notification".into(),
+            received_at: 1_000_000,
+            sha256: [3; 32],
+            size: 5,
+            raw_pack: 1,
+            raw_offset: 0,
+            raw_len: 9,
+            response: None,
+        };
+        let mut bytes = b"LQ\x00\x01".to_vec();
+        bytes.extend(encode(&v1, "v1").unwrap());
+        let record = QuarantineRecord::from_bytes(&bytes, 4).unwrap();
+        assert!(!record.untrusted);
+        assert_eq!(record.origin, "mail/2.eml");
+        assert_eq!(
+            record.entry(4).unwrap().reason,
+            QuarantineReason::Unparsable("no notification".into())
+        );
     }
 }

@@ -6,3 +6,4 @@ mod ingest;
 mod lifecycle;
 mod recovery;
 mod support;
+mod trust;
