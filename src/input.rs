@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 /// One item read from the input.
@@ -30,8 +30,13 @@ pub enum Input {
 
 enum Source {
     Path(PathBuf, bool),
+    /// Something found inside a directory that is reported, not read.
+    Refused(PathBuf, &'static str),
     Mbox(Mbox<Box<dyn BufRead>>, String),
 }
+
+/// Why a symbolic link found inside a directory is not read.
+const SYMLINK_NOT_FOLLOWED: &str = "symbolic link inside a directory: not followed";
 
 /// An iterator over the items under a list of paths.
 pub struct Inputs {
@@ -68,7 +73,7 @@ impl Inputs {
         if meta.file_type().is_symlink() {
             return Some(Input::Unreadable {
                 origin,
-                reason: "symbolic link inside a directory: not followed".into(),
+                reason: SYMLINK_NOT_FOLLOWED.into(),
             });
         }
         if meta.is_dir() {
@@ -100,6 +105,12 @@ impl Inputs {
         };
         let mut entries = Vec::new();
         for d in dirs {
+            // A Maildir's `cur` or `new` that is a symbolic link may point anywhere: like any
+            // link inside a directory, it is reported and not followed.
+            if maildir && d.symlink_metadata()?.file_type().is_symlink() {
+                self.queue.push_front(Source::Refused(d, SYMLINK_NOT_FOLLOWED));
+                continue;
+            }
             for entry in std::fs::read_dir(&d)? {
                 entries.push(entry?.path());
             }
@@ -122,8 +133,10 @@ impl Inputs {
                 .push_front(Source::Mbox(Mbox::new(reader, self.limit), origin));
             return None;
         }
+        // Grow within the limit: `read_to_end` alone doubles, so an item just over 16 MiB
+        // would hold 32 MiB.
         let mut bytes = Vec::new();
-        match reader.take(self.limit as u64).read_to_end(&mut bytes) {
+        match read_bounded(&mut reader, &mut bytes, self.limit) {
             Ok(_) => Some(Input::Item { origin, bytes }),
             Err(e) => Some(unreadable(origin, &e)),
         }
@@ -145,6 +158,12 @@ impl Iterator for Inputs {
     fn next(&mut self) -> Option<Input> {
         loop {
             match self.queue.pop_front()? {
+                Source::Refused(path, reason) => {
+                    return Some(Input::Unreadable {
+                        origin: path.display().to_string(),
+                        reason: reason.into(),
+                    });
+                }
                 Source::Path(path, top) => {
                     if let Some(input) = self.open_path(path, top) {
                         return Some(input);
@@ -169,6 +188,9 @@ impl Iterator for Inputs {
         }
     }
 }
+
+/// How much of a line past the size limit is still read: enough to spot `>From ` and `From `.
+const LINE_HEAD: usize = 8;
 
 /// A streaming mbox reader (mboxo and mboxrd): a message starts at a `From ` line that opens the
 /// file or follows a blank line; `>From ` lines are unescaped.
@@ -204,28 +226,34 @@ impl<R: BufRead> Mbox<R> {
             read_line_bounded(&mut self.reader, &mut line, 0)?;
             self.started = true;
         }
+        // Lines are read straight into the message (no second copy of a long line), keeping at
+        // most `limit` bytes of it, plus enough of each further line to spot the next envelope.
         let mut message = Vec::new();
-        let mut line = Vec::new();
         let mut previous_blank = false;
         let mut any = false;
         loop {
-            line.clear();
-            let n = read_line_bounded(&mut self.reader, &mut line, self.limit)?;
+            let start = message.len();
+            let keep = self.limit.max(start + LINE_HEAD);
+            let n = read_line_bounded(&mut self.reader, &mut message, keep)?;
             if n == 0 {
                 self.done = true;
                 break;
             }
             any = true;
+            let line = &message[start..];
             if previous_blank && line.starts_with(b"From ") {
+                message.truncate(start);
                 break;
             }
             previous_blank = line == b"\n" || line == b"\r\n";
-            let unescaped = match line.iter().position(|&b| b != b'>') {
-                Some(i) if i > 0 && line[i..].starts_with(b"From ") => &line[1..],
-                _ => &line[..],
-            };
-            let room = self.limit.saturating_sub(message.len());
-            message.extend_from_slice(&unescaped[..unescaped.len().min(room)]);
+            let escaped = line
+                .iter()
+                .position(|&b| b != b'>')
+                .is_some_and(|i| i > 0 && line[i..].starts_with(b"From "));
+            if escaped {
+                message.remove(start);
+            }
+            message.truncate(self.limit);
         }
         if !any {
             return Ok(None);
@@ -241,8 +269,40 @@ impl<R: BufRead> Mbox<R> {
     }
 }
 
-/// Reads one line (through `\n`) into `out`, keeping at most `keep` bytes of it (at least the
-/// first 5, enough to spot `From `) and discarding the rest. Returns the line's full length.
+/// Appends `bytes` to `out`, growing its capacity geometrically but never beyond `limit`
+/// (`Vec`'s own doubling would reserve up to twice the limit for an item just over it).
+fn extend_bounded(out: &mut Vec<u8>, bytes: &[u8], limit: usize) {
+    let needed = out.len().saturating_add(bytes.len());
+    if needed > out.capacity() {
+        let target = needed
+            .max(out.capacity().saturating_mul(2))
+            .min(limit.max(needed));
+        out.reserve_exact(target - out.len());
+    }
+    out.extend_from_slice(bytes);
+}
+
+/// Reads `reader` to its end or to `limit` bytes, whichever comes first, into `out` (with
+/// [`extend_bounded`]'s growth).
+fn read_bounded<R: BufRead>(reader: &mut R, out: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let room = limit.saturating_sub(out.len());
+        if buf.is_empty() || room == 0 {
+            return Ok(());
+        }
+        let used = buf.len().min(room);
+        extend_bounded(out, &buf[..used], limit);
+        reader.consume(used);
+    }
+}
+
+/// Reads one line (through `\n`), appending it to `out` until `out` holds `keep` bytes (at
+/// least 5) and discarding the rest. Returns the line's full length.
 fn read_line_bounded<R: BufRead>(
     reader: &mut R,
     out: &mut Vec<u8>,
@@ -264,7 +324,7 @@ fn read_line_bounded<R: BufRead>(
             None => (buf, false),
         };
         let room = keep.saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        extend_bounded(out, &chunk[..chunk.len().min(room)], keep);
         let used = chunk.len();
         total += used;
         reader.consume(used);
@@ -308,6 +368,35 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].len(), 100);
         assert_eq!(got[1], b"short\n".to_vec());
+    }
+
+    #[test]
+    fn a_long_line_is_held_once_and_never_beyond_the_limit() {
+        let limit = 1 << 20;
+        let mut text = b"From a Mon Jan  1 00:00:00 2024\nSubject: long\nX-Long: ".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 5 * limit));
+        text.extend_from_slice(b"\n\nFrom b Mon Jan  1 00:00:00 2024\n>From here\n");
+        let mut mbox = Mbox::new(&text[..], limit);
+        let first = mbox.next_message().expect("memory").expect("a message");
+        assert_eq!(first.len(), limit);
+        assert!(first.starts_with(b"Subject: long\nX-Long: xxx"));
+        assert!(
+            first.capacity() <= limit + LINE_HEAD,
+            "capacity {} for a limit of {limit}",
+            first.capacity()
+        );
+        let second = mbox.next_message().expect("memory").expect("a message");
+        assert_eq!(second, b"From here\n".to_vec());
+        assert_eq!(mbox.next_message().expect("memory"), None);
+
+        let mut plain = Vec::new();
+        read_bounded(&mut &text[..], &mut plain, limit + 1).expect("memory");
+        assert_eq!(plain.len(), limit + 1);
+        assert!(
+            plain.capacity() <= limit + 1,
+            "capacity {}",
+            plain.capacity()
+        );
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //!    seq by seq, to the reference's, and every item the commit log reports must be there
 //!    exactly once (appended seqs reported once each, duplicates pointing at the reference's
 //!    seq, reject ids present with the same origin and reason).
+//!    When a kill leaves the crash ledger complete, the round ends (step 3) and the next kill
+//!    starts a fresh crash ledger, so kills keep landing while new events are appended.
 //! 3. A final uninterrupted run, then the crash ledger must equal the reference: the same
 //!    events in the same order (everything but `recorded_at`), the same projections
 //!    (`orders`, `failed-creates --all`, `inventory`, `pending-transfers --at`), the same
@@ -327,27 +329,59 @@ pub fn run(config: &Config) -> Result<(), String> {
             }
         );
         records.push(record);
+        // A complete crash ledger only meets duplicates: finish the round and start afresh, so
+        // later kills land while new events are being appended.
+        if state.head == reference.events.len() as u64 && k + 1 < config.kills {
+            finish_round(
+                &binary, &db, &log, corpus_arg, &reference, &canon, &mut state,
+            )?;
+            eprintln!(
+                "round {} complete: equal to the reference; starting a fresh crash ledger",
+                state.rounds
+            );
+            remove(&db)?;
+            remove(&log)?;
+            state.log_offset = 0;
+            state.reported.clear();
+            state.head = 0;
+        }
     }
 
-    // The final uninterrupted run, then the crash ledger must equal the reference.
+    let crashed = finish_round(
+        &binary, &db, &log, corpus_arg, &reference, &canon, &mut state,
+    )?;
+    summary(&records, &state, &reference, &crashed, started.elapsed());
+    Ok(())
+}
+
+/// Ends a round: one uninterrupted run, the checks, and the crash ledger must equal the
+/// reference.
+fn finish_round(
+    binary: &Binary,
+    db: &Path,
+    log: &Path,
+    corpus: &str,
+    reference: &Snapshot,
+    canon: &HashMap<String, Canon>,
+    state: &mut CrashState,
+) -> Result<Snapshot, String> {
     let status = binary
-        .command(&db)
+        .command(db)
         .args(["ingest", "--no-progress", "--batch", "1000", "--commit-log"])
-        .arg(&log)
-        .arg(corpus_arg)
+        .arg(log)
+        .arg(corpus)
         .stdout(Stdio::null())
         .status()
         .map_err(|e| format!("final ingest: {e}"))?;
     if !matches!(status.code(), Some(0 | 3)) {
         return Err(format!("final ingest exited {status}"));
     }
-    check(&binary, &db, &log, &reference, &canon, &mut state)
-        .map_err(|e| format!("after the final run: {e}"))?;
-    let crashed = binary.snapshot(&db)?;
-    compare(&reference, &crashed)?;
-
-    summary(&records, &state, &reference, &crashed, started.elapsed());
-    Ok(())
+    check(binary, db, log, reference, canon, state)
+        .map_err(|e| format!("after round {}'s final run: {e}", state.rounds + 1))?;
+    let crashed = binary.snapshot(db)?;
+    compare(reference, &crashed).map_err(|e| format!("round {}: {e}", state.rounds + 1))?;
+    state.rounds += 1;
+    Ok(crashed)
 }
 
 fn remove(path: &Path) -> Result<(), String> {
@@ -404,6 +438,8 @@ struct CrashState {
     unreported: u64,
     /// Reject ids checked so far.
     rejects_checked: u64,
+    /// Rounds finished (a crash ledger filled and found equal to the reference).
+    rounds: u64,
 }
 
 /// One crash run: start, kill after `delay` (unless it finished), drop a torn log line.
@@ -741,6 +777,11 @@ fn summary(
         reference.rejects.len(),
         crashed.quarantined,
         reference.quarantined
+    );
+    println!(
+        "{} rounds (a fresh crash ledger each, filled by killed runs, completed by one \
+         uninterrupted run and compared with the reference)",
+        state.rounds
     );
     println!("time: {:.1} s", elapsed.as_secs_f64());
 }
