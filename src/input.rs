@@ -108,7 +108,8 @@ impl Inputs {
             // A Maildir's `cur` or `new` that is a symbolic link may point anywhere: like any
             // link inside a directory, it is reported and not followed.
             if maildir && d.symlink_metadata()?.file_type().is_symlink() {
-                self.queue.push_front(Source::Refused(d, SYMLINK_NOT_FOLLOWED));
+                self.queue
+                    .push_front(Source::Refused(d, SYMLINK_NOT_FOLLOWED));
                 continue;
             }
             for entry in std::fs::read_dir(&d)? {
