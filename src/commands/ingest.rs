@@ -13,6 +13,10 @@ use crate::context::Context;
 use crate::error::{CliError, CliResult, EXIT_OK, EXIT_REJECTED};
 use crate::input::{Input, Inputs};
 
+/// A batch is committed when it holds this many bytes, whatever `--batch` says, so memory stays
+/// bounded however large the mails are.
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
+
 /// A progress bar appears only after this long, and only on a terminal.
 const PROGRESS_AFTER: Duration = Duration::from_millis(700);
 
@@ -67,7 +71,7 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     let started = Instant::now();
     let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
     progress.set_style(
-        ProgressStyle::with_template("{spinner} {pos} items ingested ({per_sec}) {elapsed} {msg}")
+        ProgressStyle::with_template("{spinner} {human_pos} items read in {elapsed}, {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     let mut shown = args.no_progress || !std::io::stderr().is_terminal();
@@ -78,13 +82,17 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     // a million mails does not hold a million reports.
     let keep_all = ctx.json;
     let mut tally = Tally::default();
+    let mut batch_bytes = 0usize;
 
     // Read up to the default limit even under a smaller --max-size, so an item rejected for size
     // is kept whole and a later `reparse` (with the default limit) can read it.
     let read_limit = args.max_size.max(ledger_parser::DEFAULT_MAX_SIZE);
     for input in Inputs::new(&args.paths, read_limit) {
         match input {
-            Input::Item { origin, bytes } => batch.push((bytes, Origin::new(origin))),
+            Input::Item { origin, bytes } => {
+                batch_bytes += bytes.len();
+                batch.push((bytes, Origin::new(origin)));
+            }
             Input::Unreadable { origin, reason } => {
                 tally.unreadable += 1;
                 reports.push(ItemReport {
@@ -93,7 +101,8 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
                 })
             }
         }
-        if batch.len() >= args.batch.max(1) {
+        if batch.len() >= args.batch.max(1) || batch_bytes >= BATCH_BYTES {
+            batch_bytes = 0;
             commit(
                 &ledger,
                 &mut batch,
@@ -103,6 +112,11 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
                 commit_log.as_mut(),
             )?;
             progress.set_position(tally.total);
+            let rate = tally.total as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            progress.set_message(format!(
+                "{rate:.0}/s: {} new, {} duplicates, {} rejected",
+                tally.ingested, tally.duplicates, tally.rejected
+            ));
         }
         if !shown && started.elapsed() > PROGRESS_AFTER {
             progress.set_draw_target(ProgressDrawTarget::stderr());

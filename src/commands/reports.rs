@@ -162,6 +162,9 @@ pub fn rejects(ctx: &Context) -> CliResult {
     let mut out = std::io::stdout().lock();
     let reason_text = |r: &QuarantineReason| match r {
         QuarantineReason::Unparsable(text) => text.clone(),
+        QuarantineReason::Untrusted(why) => {
+            format!("untrusted: {why} (`ledger release ID` vouches for it)")
+        }
     };
     if ctx.json {
         let items: Vec<Value> = entries

@@ -184,11 +184,20 @@ fn inventory_and_rebuild_for_people() {
     let sandbox = loaded();
     let inventory = sandbox.ledger().arg("inventory").run().success().stdout();
     assert!(inventory.starts_with("domains that left ("), "{inventory}");
-    assert!(inventory.contains("example.org") && inventory.contains("auto_ack"), "{inventory}");
+    assert!(
+        inventory.contains("example.org") && inventory.contains("auto_ack"),
+        "{inventory}"
+    );
     assert!(inventory.contains("OwnerC imports ("), "{inventory}");
-    assert!(inventory.contains("12345"), "the new owner-c of the guide's import: {inventory}");
+    assert!(
+        inventory.contains("12345"),
+        "the new owner-c of the guide's import: {inventory}"
+    );
     let rebuilt = sandbox.ledger().arg("rebuild").run().success().stdout();
-    assert!(rebuilt.starts_with("rebuilt every projection from "), "{rebuilt}");
+    assert!(
+        rebuilt.starts_with("rebuilt every projection from "),
+        "{rebuilt}"
+    );
 }
 
 #[test]
@@ -200,10 +209,20 @@ fn empty_answers_say_so() {
         .arg(fixture("autodns/seed/06-0101-create-success.eml"))
         .run()
         .success();
-    let failed = sandbox.ledger().arg("failed-creates").run().success().stdout();
+    let failed = sandbox
+        .ledger()
+        .arg("failed-creates")
+        .run()
+        .success()
+        .stdout();
     assert_eq!(failed, "no failed creates\n");
     let rejects = sandbox.ledger().arg("rejects").run().success().stdout();
     assert_eq!(rejects, "no rejected input\n");
-    let pending = sandbox.ledger().args(["--json", "pending-transfers"]).run().success().json();
+    let pending = sandbox
+        .ledger()
+        .args(["--json", "pending-transfers"])
+        .run()
+        .success()
+        .json();
     assert_eq!(pending, serde_json::json!([]));
 }
