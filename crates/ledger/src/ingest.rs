@@ -1,33 +1,30 @@
 //! The write path: raw bytes in, events (or duplicates, or quarantine entries) out, appended to
-//! the log in one sled transaction, then folded into the views in one views transaction.
+//! the log in one atomic sled batch, then folded into the views in one views batch.
 //!
 //! Order of writes for one batch, and what a crash between them leaves:
 //! 1. raw blobs appended to the current pack and synced: at worst unreferenced bytes;
 //! 2. `views/meta/dirty` set and flushed: the views are now known to be possibly behind;
-//! 3. the log transaction (events, both indexes, dedup keys, raw refs, quarantine entries,
+//! 3. the log batch (events, both indexes, dedup keys, raw refs, quarantine entries,
 //!    next seq / next quarantine id), then `log.flush()`: from here the outcomes are reported;
-//! 4. the views transaction (every changed projection record, `checkpoint`, `dirty` removed),
+//! 4. the views batch (every changed projection record, `checkpoint`, `dirty` removed),
 //!    then `views.flush()`. A crash before it leaves `dirty` set; whoever opens the ledger next
 //!    catches the views up from `checkpoint`.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 use chrono::Utc;
-use ledger_event::{Event, Origin, RawRef, Source, classify, content_key, stored::encode_event};
+use ledger_event::{Event, Origin, RawRef, Source, classify, content_key};
 use ledger_parser::{DomainName, Format, Notification, ParseOptions};
 use sha2::{Digest, Sha256};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use crate::codec::{be_u64, index_key};
+use crate::codec::{be_u64, encode_stored_event, index_key};
 use crate::quarantine::QuarantineRecord;
 use crate::raw::{self, PackWriter};
-use crate::store::{Log, META_NEXT_QUARANTINE, META_NEXT_SEQ, VIEWS_DIRTY, Views, storage};
+use crate::store::{Log, META_NEXT_QUARANTINE, META_NEXT_SEQ, Views, storage};
 use crate::views;
 use crate::{IngestOutcome, LedgerError, Options, Result};
 
-/// Items per log transaction in `ingest_batch` and `reparse`.
+/// Items per log batch in `ingest_batch` and `reparse`.
 pub(crate) const BATCH: usize = 1_000;
 
 /// What `record_response` knows beside the bytes.
@@ -87,7 +84,7 @@ pub(crate) fn event_dedup_key(event: &Event) -> [u8; 32] {
 
 enum Prepared {
     /// `stored`: the seq of the event already holding this key in the log (read before the
-    /// transaction; the writer lock and sled's process lock keep it true until the commit).
+    /// batch; the writer lock and sled's process lock keep it true until the commit).
     Parsed { key: [u8; 32], stored: Option<u64> },
     Failed {
         /// Why, for the quarantine record.
@@ -285,123 +282,100 @@ pub(crate) fn write_batch(
         }
     }
 
-    // 2. Dirty marker.
-    let head_before = log.next_seq()? - 1;
-    views
-        .meta
-        .insert(
-            VIEWS_DIRTY,
-            &(head_before + items.len() as u64).to_be_bytes(),
-        )
-        .map_err(storage("marking the views dirty"))?;
-    views.db.flush().map_err(storage("flushing the views"))?;
+    // 2. Dirty marker (once per writing session).
+    views.mark_dirty(log.next_seq()? - 1)?;
 
-    // 3. The log transaction.
-    let cells = RefCell::new(events);
-    let trees = log.write_trees();
-    let result = trees.as_slice().transaction(|tx| {
-        let (events_t, by_ctid, by_domain, dedup, meta, raw_t, quarantine) =
-            (&tx[0], &tx[1], &tx[2], &tx[3], &tx[4], &tx[5], &tx[6]);
-        let counter =
-            |key: &[u8]| -> std::result::Result<u64, ConflictableTransactionError<LedgerError>> {
-                let value: Option<sled::IVec> = meta.get(key)?;
-                match value {
-                    Some(bytes) => be_u64(&bytes, "log meta counter")
-                        .map_err(ConflictableTransactionError::Abort),
-                    None => Ok(1),
+    // 3. The log batch: one atomic `apply_batch` on the log's single tree. Seqs and quarantine
+    // ids are assigned here from the counters read now: only one process holds the log (sled's
+    // lock) and the ledger's writer mutex serialises writers inside it, so nothing else can
+    // move the counters between this read and the write.
+    let mut next_seq = log.next_seq()?;
+    let mut next_quarantine = log.meta_counter(META_NEXT_QUARANTINE)?;
+    let mut batch = sled::Batch::default();
+    let mut seen: HashMap<[u8; 32], u64> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if new_ref[i]
+            && let Some(raw) = refs[i]
+        {
+            batch.insert(log.raw.key(&shas[i]), &raw::encode_ref(raw));
+        }
+        match &prepared[i] {
+            Prepared::Failed {
+                reason,
+                untrusted,
+                record,
+            } => {
+                let id = match &item.quarantined {
+                    Some((id, _)) => *id,
+                    None => {
+                        next_quarantine += 1;
+                        next_quarantine - 1
+                    }
+                };
+                if let Some(record) = record {
+                    batch.insert(log.quarantine.key(&id.to_be_bytes()), record.as_slice());
                 }
-            };
-        let mut next_seq = counter(META_NEXT_SEQ)?;
-        let mut next_quarantine = counter(META_NEXT_QUARANTINE)?;
-        let mut seen: HashMap<[u8; 32], u64> = HashMap::new();
-        let mut outcomes = Vec::with_capacity(items.len());
-        let mut cells = cells.borrow_mut();
-        for (i, item) in items.iter().enumerate() {
-            if new_ref[i]
-                && let Some(raw) = refs[i]
-            {
-                raw_t.insert(&shas[i], &raw::encode_ref(raw))?;
+                let reason = if *untrusted {
+                    format!("untrusted sender: {reason}")
+                } else {
+                    reason.clone()
+                };
+                outcomes.push(Some(IngestOutcome::Rejected { id, reason }));
             }
-            match &prepared[i] {
-                Prepared::Failed {
-                    reason,
-                    untrusted,
-                    record,
-                } => {
-                    let id = match &item.quarantined {
-                        Some((id, _)) => *id,
-                        None => {
-                            next_quarantine += 1;
-                            next_quarantine - 1
-                        }
-                    };
-                    if let Some(record) = record {
-                        quarantine.insert(&id.to_be_bytes(), record.as_slice())?;
-                    }
-                    let reason = if *untrusted {
-                        format!("untrusted sender: {reason}")
-                    } else {
-                        reason.clone()
-                    };
-                    outcomes.push(Some(IngestOutcome::Rejected { id, reason }));
+            Prepared::Parsed { key, stored } => {
+                if let Some((id, _)) = &item.quarantined {
+                    batch.remove(log.quarantine.key(&id.to_be_bytes()));
                 }
-                Prepared::Parsed { key, stored } => {
-                    if let Some((id, _)) = item.quarantined {
-                        quarantine.remove(&id.to_be_bytes())?;
+                let existing = stored.or_else(|| seen.get(key).copied());
+                if let Some(of) = existing {
+                    if let Some(event) = events[i].as_mut() {
+                        event.seq = 0;
                     }
-                    let existing = stored.or_else(|| seen.get(key).copied());
-                    if let Some(of) = existing {
-                        if let Some(cell) = cells[i].as_mut() {
-                            cell.seq = 0;
-                        }
-                        outcomes.push(Some(IngestOutcome::Duplicate { of }));
-                        continue;
-                    }
-                    let seq = next_seq;
-                    next_seq += 1;
-                    let event = cells[i].as_mut().expect("a parsed item has an event");
-                    event.seq = seq;
-                    events_t.insert(&seq.to_be_bytes(), encode_event(event))?;
-                    if let Some(ctid) = &event.ctid {
-                        by_ctid.insert(index_key(ctid, seq), &[])?;
-                    }
-                    if let Some(domain) = &event.domain {
-                        by_domain.insert(index_key(domain, seq), &[])?;
-                    }
-                    dedup.insert(key, &seq.to_be_bytes())?;
-                    seen.insert(*key, seq);
-                    outcomes.push(Some(IngestOutcome::Appended {
-                        seq,
-                        kind: event.kind,
-                    }));
+                    outcomes.push(Some(IngestOutcome::Duplicate { of }));
+                    continue;
                 }
+                let seq = next_seq;
+                next_seq += 1;
+                let event = events[i].as_mut().expect("a parsed item has an event");
+                event.seq = seq;
+                batch.insert(
+                    log.events.key(&seq.to_be_bytes()),
+                    encode_stored_event(event)?,
+                );
+                if let Some(ctid) = &event.ctid {
+                    batch.insert(log.by_ctid.key(&index_key(ctid, seq)), &[]);
+                }
+                if let Some(domain) = &event.domain {
+                    batch.insert(log.by_domain.key(&index_key(domain, seq)), &[]);
+                }
+                batch.insert(log.dedup.key(key), &seq.to_be_bytes());
+                seen.insert(*key, seq);
+                outcomes.push(Some(IngestOutcome::Appended {
+                    seq,
+                    kind: event.kind,
+                }));
             }
         }
-        meta.insert(META_NEXT_SEQ, &next_seq.to_be_bytes())?;
-        meta.insert(META_NEXT_QUARANTINE, &next_quarantine.to_be_bytes())?;
-        Ok(outcomes)
-    });
-    let outcomes: Vec<Option<IngestOutcome>> = match result {
-        Ok(outcomes) => outcomes,
-        Err(TransactionError::Abort(error)) => return Err(error),
-        Err(TransactionError::Storage(source)) => {
-            return Err(LedgerError::Storage {
-                operation: "appending to the log",
-                source,
-            });
-        }
-    };
+    }
+    batch.insert(log.meta.key(META_NEXT_SEQ), &next_seq.to_be_bytes());
+    batch.insert(
+        log.meta.key(META_NEXT_QUARANTINE),
+        &next_quarantine.to_be_bytes(),
+    );
+    log.tree
+        .apply_batch(batch)
+        .map_err(storage("appending to the log"))?;
     log.db.flush().map_err(storage("flushing the log"))?;
 
     // 4. The views.
     let mut appended: Vec<Event> = Vec::new();
-    for (event, outcome) in cells.into_inner().into_iter().zip(outcomes.iter()) {
+    for (event, outcome) in events.into_iter().zip(outcomes.iter()) {
         if let (Some(event), Some(IngestOutcome::Appended { .. })) = (event, outcome) {
             appended.push(event);
         }
     }
-    let head = log.next_seq()? - 1;
-    views::fold_and_commit(views, &appended, head)?;
+    views::fold_and_commit(views, &appended, next_seq - 1)?;
     Ok(outcomes)
 }
 

@@ -8,17 +8,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use ledger_event::stored::decode_event;
 use ledger_event::{Event, EventKind, Origin};
 use ledger_parser::DomainName;
 use serde::Serialize;
 
-use crate::codec::{be_u64, decode, index_prefix, micros};
+use crate::codec::{be_u64, decode, decode_stored_event, index_prefix, micros};
 use crate::ingest::{self, Item};
 use crate::projections::{failed_creates, inventory, orders, transfers};
 use crate::quarantine::QuarantineRecord;
 use crate::raw::{self, PackWriter};
-use crate::store::{self, Log, Views, storage};
+use crate::store::{self, Log, Space, Views, storage};
 use crate::{FailedCreate, Inventory, LedgerError, Order, PendingTransfer, Result, TrustPolicy};
 
 /// How to open a ledger.
@@ -207,7 +206,7 @@ impl Ledger {
     /// (always in this order), and catches the views up with the log.
     pub fn open(options: Options) -> Result<Ledger> {
         store::check_marker(&options.path, true)?;
-        let log = Log::open(&options)?;
+        let (log, _migrated) = Log::open(&options)?;
         let views = Views::open(&options)?;
         let ledger = Ledger {
             options,
@@ -349,19 +348,15 @@ impl Ledger {
             .get(seq.to_be_bytes())
             .map_err(storage("reading the log"))?
         {
-            Some(bytes) => {
-                Ok(Some(decode_event(&bytes).map_err(|source| {
-                    LedgerError::StoredEvent { seq, source }
-                })?))
-            }
+            Some(bytes) => Ok(Some(decode_stored_event(&bytes, seq)?)),
             None => Ok(None),
         }
     }
 
-    fn scan_index(&self, index: &sled::Tree, key: &str) -> Result<Vec<Event>> {
+    fn scan_index(&self, index: &Space, key: &str) -> Result<Vec<Event>> {
         let log = self.log()?;
         let mut events = Vec::new();
-        for entry in index.scan_prefix(index_prefix(key)) {
+        for entry in index.scan_prefix(&index_prefix(key)) {
             let (k, _) = entry.map_err(storage("reading an index"))?;
             let seq = be_u64(&k[k.len().saturating_sub(8)..], "index key")?;
             match self.event(log, seq)? {
@@ -441,7 +436,7 @@ impl Ledger {
             for entry in self
                 .views
                 .tree(transfers::CLOSED_TREE)
-                .range(transfers::closed_after(at_micros)..)
+                .range(&transfers::closed_after(at_micros), None)
             {
                 let (key, _) = entry.map_err(storage("reading a view"))?;
                 if let Some(domain) = transfers::closed_domain(&key) {
@@ -622,7 +617,7 @@ impl Ledger {
     /// Events from position `since` on (inclusive), in order, read lazily.
     pub fn export(&self, since: u64) -> impl Iterator<Item = Result<Event>> + '_ {
         let (first_error, range) = match self.log() {
-            Ok(log) => (None, Some(log.events.range(since.to_be_bytes()..))),
+            Ok(log) => (None, Some(log.events.range(&since.to_be_bytes(), None))),
             Err(error) => (Some(Err(error)), None),
         };
         first_error
@@ -630,7 +625,7 @@ impl Ledger {
             .chain(range.into_iter().flatten().map(|entry| {
                 let (key, value) = entry.map_err(storage("reading the log"))?;
                 let seq = be_u64(&key, "event key")?;
-                decode_event(&value).map_err(|source| LedgerError::StoredEvent { seq, source })
+                decode_stored_event(&value, seq)
             }))
     }
 
@@ -695,17 +690,25 @@ impl Ledger {
         })
     }
 
-    /// Flushes both databases. Every write method already flushes before it returns: once it
-    /// has reported an outcome, a crash of the process loses nothing. sled's flush writes and
-    /// fsyncs its log, but sled 0.34 makes no promise against power loss beyond that.
+    /// Flushes both databases and clears the views' dirty marker. Every write method already
+    /// flushes the log before it returns: once it has reported an outcome, a crash of the
+    /// process loses nothing (the views are derived and caught up on the next open). sled's
+    /// flush writes and fsyncs its log, but sled 0.34 makes no promise against power loss
+    /// beyond that. Dropping the ledger does the same.
     pub fn flush(&self) -> Result<()> {
         if let Some(log) = &self.log {
+            let _writer = self.writer();
             log.db.flush().map_err(storage("flushing the log"))?;
+            self.views.clear_dirty()?;
         }
-        self.views
-            .db
-            .flush()
-            .map_err(storage("flushing the views"))?;
         Ok(())
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        // Errors cannot be reported here; the dirty marker left behind is then handled by the
+        // next open (a catch-up).
+        let _ = self.flush();
     }
 }

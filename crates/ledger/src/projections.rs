@@ -208,7 +208,7 @@ pub(crate) struct Projections {
 impl Projections {
     /// A working set reading through to the stored trees (`base`, in [`TREES`] order), or a
     /// fresh fold from nothing when `base` is `None`.
-    pub(crate) fn new(base: Option<&[sled::Tree; TREE_COUNT]>) -> Self {
+    pub(crate) fn new(base: Option<&[crate::store::Space; TREE_COUNT]>) -> Self {
         let tree = |i: usize| base.map(|b| b[i].clone());
         Projections {
             transfers: Table::new(TREES[0], tree(0)),
@@ -255,33 +255,5 @@ impl Projections {
             self.closed_transfers.encoded()?,
             self.latest_transfer_fact.encoded()?,
         ])
-    }
-
-    /// Entries held in memory (to decide when to write a rebuild chunk).
-    pub(crate) fn len(&self) -> usize {
-        self.transfers.len()
-            + self.orders.len()
-            + self.failures.len()
-            + self.marks.len()
-            + self.departures.len()
-            + self.imports.len()
-            + self.kinds.len()
-            + self.open_transfers.len()
-            + self.closed_transfers.len()
-            + self.latest_transfer_fact.len()
-    }
-
-    /// Forgets the working set after it was written.
-    pub(crate) fn clear(&mut self) {
-        self.transfers.clear();
-        self.orders.clear();
-        self.failures.clear();
-        self.marks.clear();
-        self.departures.clear();
-        self.imports.clear();
-        self.kinds.clear();
-        self.open_transfers.clear();
-        self.closed_transfers.clear();
-        self.latest_transfer_fact.clear();
     }
 }

@@ -1,6 +1,12 @@
 //! Opening the two sled databases of a ledger (`log/`, `views/`), the layout marker, and the
-//! trees each one holds.
+//! key spaces each one holds.
+//!
+//! Layout 2: each database keeps everything in ONE sled tree, each kind of record under a
+//! one-byte key prefix (a [`Space`]), so that a write of many records of several kinds is one
+//! `apply_batch` (atomic in sled, and far cheaper than a multi-tree transaction). Layout 1 (one
+//! tree per kind) is migrated on open: see [`Log::open`].
 
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -8,8 +14,8 @@ use crate::codec::be_u64;
 use crate::projections::{TREE_COUNT, TREES};
 use crate::{LedgerError, Options, Result};
 
-/// The layout version this build writes and reads.
-pub(crate) const LAYOUT_VERSION: u32 = 1;
+/// The layout version this build writes and reads (layout 1 is migrated on open).
+pub(crate) const LAYOUT_VERSION: u32 = 2;
 /// The marker file's name and first line's prefix.
 const MARKER: &str = "LEDGER";
 const MARKER_PREFIX: &str = "ledger layout ";
@@ -31,9 +37,21 @@ pub(crate) fn storage(operation: &'static str) -> impl FnOnce(sled::Error) -> Le
     move |source| LedgerError::Storage { operation, source }
 }
 
-/// Checks (or, for a new ledger, writes) the `LEDGER` marker file. `create`: a missing or
-/// empty directory becomes a ledger.
-pub(crate) fn check_marker(path: &Path, create: bool) -> Result<()> {
+/// Writes the `LEDGER` marker file for this build's layout.
+pub(crate) fn write_marker(path: &Path) -> Result<()> {
+    let marker = path.join(MARKER);
+    std::fs::write(&marker, format!("{MARKER_PREFIX}{LAYOUT_VERSION}\n")).map_err(|source| {
+        LedgerError::Io {
+            operation: "writing",
+            path: marker.clone(),
+            source,
+        }
+    })
+}
+
+/// Checks (or, for a new ledger, writes) the `LEDGER` marker file and returns the layout
+/// version it names. `create`: a missing or empty directory becomes a ledger.
+pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
     let marker = path.join(MARKER);
     let not_a_ledger = |reason: String| LedgerError::NotALedger {
         path: path.to_path_buf(),
@@ -54,7 +72,7 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<()> {
                     "layout version {version} is newer than this build's {LAYOUT_VERSION}"
                 )));
             }
-            Ok(())
+            Ok(version)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if !create {
@@ -81,13 +99,8 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<()> {
                 path: path.into(),
                 source,
             })?;
-            std::fs::write(&marker, format!("{MARKER_PREFIX}{LAYOUT_VERSION}\n")).map_err(
-                |source| LedgerError::Io {
-                    operation: "writing",
-                    path: marker.clone(),
-                    source,
-                },
-            )
+            write_marker(path)?;
+            Ok(LAYOUT_VERSION)
         }
         Err(source) => Err(LedgerError::Io {
             operation: "reading",
@@ -129,35 +142,163 @@ pub(crate) fn open_db(options: &Options, dir: &Path) -> Result<sled::Db> {
     }
 }
 
-/// The `log` database and its trees.
+/// A key space: the records of one kind inside a shared sled tree, under a one-byte key
+/// prefix. Keys given to and returned by its methods are without the prefix.
+#[derive(Clone)]
+pub(crate) struct Space {
+    tree: sled::Tree,
+    prefix: u8,
+}
+
+/// One entry of a [`Space`]: the key without its prefix, and the value.
+pub(crate) type Entry = sled::Result<(sled::IVec, sled::IVec)>;
+
+impl Space {
+    fn new(tree: &sled::Tree, prefix: u8) -> Space {
+        Space {
+            tree: tree.clone(),
+            prefix,
+        }
+    }
+
+    /// The full key of `key` in the shared tree.
+    pub(crate) fn key(&self, key: &[u8]) -> Vec<u8> {
+        let mut full = Vec::with_capacity(key.len() + 1);
+        full.push(self.prefix);
+        full.extend_from_slice(key);
+        full
+    }
+
+    fn strip(entry: sled::Result<(sled::IVec, sled::IVec)>) -> Entry {
+        entry.map(|(k, v)| (sled::IVec::from(k.get(1..).unwrap_or_default()), v))
+    }
+
+    /// The value of `key`.
+    pub(crate) fn get(&self, key: impl AsRef<[u8]>) -> sled::Result<Option<sled::IVec>> {
+        self.tree.get(self.key(key.as_ref()))
+    }
+
+    /// True when `key` is present.
+    pub(crate) fn contains_key(&self, key: impl AsRef<[u8]>) -> sled::Result<bool> {
+        self.tree.contains_key(self.key(key.as_ref()))
+    }
+
+    /// Writes one record (outside a batch: meta values).
+    pub(crate) fn insert(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> sled::Result<()> {
+        self.tree
+            .insert(self.key(key.as_ref()), value.as_ref())
+            .map(|_| ())
+    }
+
+    /// Removes one record (outside a batch).
+    pub(crate) fn remove(&self, key: impl AsRef<[u8]>) -> sled::Result<()> {
+        self.tree.remove(self.key(key.as_ref())).map(|_| ())
+    }
+
+    /// Every entry, by key.
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = Entry> + use<> {
+        self.tree.scan_prefix([self.prefix]).map(Space::strip)
+    }
+
+    /// The entries whose key starts with `prefix`.
+    pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> impl Iterator<Item = Entry> + use<> {
+        self.tree.scan_prefix(self.key(prefix)).map(Space::strip)
+    }
+
+    /// The entries with keys from `from` (inclusive) to `to` (inclusive; `None`: the end).
+    pub(crate) fn range(
+        &self,
+        from: &[u8],
+        to: Option<&[u8]>,
+    ) -> impl Iterator<Item = Entry> + use<> {
+        let end = match to {
+            Some(to) => Bound::Included(self.key(to)),
+            None => match self.prefix.checked_add(1) {
+                Some(next) => Bound::Excluded(vec![next]),
+                None => Bound::Unbounded,
+            },
+        };
+        self.tree
+            .range::<Vec<u8>, _>((Bound::Included(self.key(from)), end))
+            .map(Space::strip)
+    }
+
+    /// How many entries (a scan).
+    pub(crate) fn len(&self) -> usize {
+        self.tree.scan_prefix([self.prefix]).count()
+    }
+}
+
+/// Prefixes of the log's key spaces.
+mod log_prefix {
+    pub(super) const EVENTS: u8 = b'e';
+    pub(super) const BY_CTID: u8 = b'c';
+    pub(super) const BY_DOMAIN: u8 = b'd';
+    pub(super) const DEDUP: u8 = b'k';
+    pub(super) const META: u8 = b'm';
+    pub(super) const RAW: u8 = b'r';
+    pub(super) const QUARANTINE: u8 = b'q';
+}
+
+/// The name of the one tree of each database.
+const LOG_TREE: &str = "log";
+const VIEWS_TREE: &str = "views";
+/// The trees of layout 1's log, by the prefix their records get in layout 2.
+const LAYOUT1_LOG_TREES: [(&str, u8); 7] = [
+    ("events", log_prefix::EVENTS),
+    ("by_ctid", log_prefix::BY_CTID),
+    ("by_domain", log_prefix::BY_DOMAIN),
+    ("dedup", log_prefix::DEDUP),
+    ("meta", log_prefix::META),
+    ("raw", log_prefix::RAW),
+    ("quarantine", log_prefix::QUARANTINE),
+];
+
+/// The `log` database: one tree, a key space per kind of record.
 pub(crate) struct Log {
     pub(crate) db: sled::Db,
-    pub(crate) events: sled::Tree,
-    pub(crate) by_ctid: sled::Tree,
-    pub(crate) by_domain: sled::Tree,
-    pub(crate) dedup: sled::Tree,
-    pub(crate) meta: sled::Tree,
-    pub(crate) raw: sled::Tree,
-    pub(crate) quarantine: sled::Tree,
+    /// The shared tree every write batch goes to.
+    pub(crate) tree: sled::Tree,
+    pub(crate) events: Space,
+    pub(crate) by_ctid: Space,
+    pub(crate) by_domain: Space,
+    pub(crate) dedup: Space,
+    pub(crate) meta: Space,
+    pub(crate) raw: Space,
+    pub(crate) quarantine: Space,
     pub(crate) raw_dir: PathBuf,
 }
 
 impl Log {
-    /// Opens (creating) the log of the ledger at `options.path`.
-    pub(crate) fn open(options: &Options) -> Result<Log> {
+    /// Opens (creating) the log of the ledger at `options.path`. A layout-1 log (one tree per
+    /// kind) is migrated: its records are copied under their prefixes in batches, the layout
+    /// key is written last and flushed, then the old trees are dropped and the marker file
+    /// rewritten. A crash during the copy leaves the old trees whole and no layout key, so
+    /// the next open starts the copy again. Returns the log and whether it was migrated (the
+    /// views are then rebuilt).
+    pub(crate) fn open(options: &Options) -> Result<(Log, bool)> {
         let db = open_db(options, &options.path.join("log"))?;
-        let tree = |name: &str| db.open_tree(name).map_err(storage("opening a log tree"));
+        let tree = db
+            .open_tree(LOG_TREE)
+            .map_err(storage("opening the log tree"))?;
+        let space = |prefix| Space::new(&tree, prefix);
         let log = Log {
-            events: tree("events")?,
-            by_ctid: tree("by_ctid")?,
-            by_domain: tree("by_domain")?,
-            dedup: tree("dedup")?,
-            meta: tree("meta")?,
-            raw: tree("raw")?,
-            quarantine: tree("quarantine")?,
+            events: space(log_prefix::EVENTS),
+            by_ctid: space(log_prefix::BY_CTID),
+            by_domain: space(log_prefix::BY_DOMAIN),
+            dedup: space(log_prefix::DEDUP),
+            meta: space(log_prefix::META),
+            raw: space(log_prefix::RAW),
+            quarantine: space(log_prefix::QUARANTINE),
             raw_dir: options.path.join("raw"),
+            tree: tree.clone(),
             db,
         };
+        let mut migrated = false;
         match log
             .meta
             .get(META_LAYOUT)
@@ -180,27 +321,65 @@ impl Log {
                 }
             }
             None => {
+                migrated = log.migrate_layout_1()?;
                 log.meta
-                    .insert(META_LAYOUT, &LAYOUT_VERSION.to_be_bytes())
+                    .insert(META_LAYOUT, LAYOUT_VERSION.to_be_bytes())
                     .map_err(storage("writing the layout version"))?;
                 log.db.flush().map_err(storage("flushing the log"))?;
+                if migrated {
+                    for (name, _) in LAYOUT1_LOG_TREES {
+                        log.db
+                            .drop_tree(name)
+                            .map_err(storage("dropping a layout-1 tree"))?;
+                    }
+                    log.db.flush().map_err(storage("flushing the log"))?;
+                }
+                write_marker(&options.path)?;
             }
         }
-        Ok(log)
+        Ok((log, migrated))
     }
 
-    /// The trees of the ingest transaction, in this order: events, by_ctid, by_domain, dedup,
-    /// meta, raw, quarantine.
-    pub(crate) fn write_trees(&self) -> [sled::Tree; 7] {
-        [
-            self.events.clone(),
-            self.by_ctid.clone(),
-            self.by_domain.clone(),
-            self.dedup.clone(),
-            self.meta.clone(),
-            self.raw.clone(),
-            self.quarantine.clone(),
-        ]
+    /// Copies a layout-1 log's trees (if any) into the shared tree. Returns whether there was
+    /// one. Stored events are copied as they are (their own version is kept).
+    fn migrate_layout_1(&self) -> Result<bool> {
+        let names = self.db.tree_names();
+        let present = |name: &str| names.iter().any(|n| n.as_ref() == name.as_bytes());
+        if !present("meta") {
+            return Ok(false);
+        }
+        self.tree
+            .clear()
+            .map_err(storage("clearing a cut-short migration"))?;
+        for (name, prefix) in LAYOUT1_LOG_TREES {
+            if !present(name) {
+                continue;
+            }
+            let old = self
+                .db
+                .open_tree(name)
+                .map_err(storage("opening a layout-1 tree"))?;
+            let mut batch = sled::Batch::default();
+            let mut in_batch = 0;
+            for entry in old.iter() {
+                let (key, value) = entry.map_err(storage("reading a layout-1 tree"))?;
+                if name == "meta" && key.as_ref() == META_LAYOUT {
+                    continue;
+                }
+                batch.insert(Space::new(&self.tree, prefix).key(&key), value);
+                in_batch += 1;
+                if in_batch == 10_000 {
+                    self.tree
+                        .apply_batch(std::mem::take(&mut batch))
+                        .map_err(storage("migrating the log"))?;
+                    in_batch = 0;
+                }
+            }
+            self.tree
+                .apply_batch(batch)
+                .map_err(storage("migrating the log"))?;
+        }
+        Ok(true)
     }
 
     /// The seq the next event gets (seqs start at 1).
@@ -217,29 +396,51 @@ impl Log {
     }
 }
 
-/// The `views` database and its trees.
+/// The prefix of the views' meta space (projections use their index in [`TREES`]).
+const VIEWS_META: u8 = b'm';
+
+/// The `views` database: one tree, a key space per projection and one for meta.
 pub(crate) struct Views {
     pub(crate) db: sled::Db,
-    pub(crate) trees: [sled::Tree; TREE_COUNT],
-    pub(crate) meta: sled::Tree,
+    /// The shared tree every write batch goes to.
+    pub(crate) tree: sled::Tree,
+    pub(crate) trees: [Space; TREE_COUNT],
+    pub(crate) meta: Space,
+    /// True while this process has set the dirty marker (see [`Views::mark_dirty`]).
+    marked: std::sync::atomic::AtomicBool,
 }
 
 impl Views {
-    /// Opens (creating) the views of the ledger at `options.path`.
+    /// Opens (creating) the views of the ledger at `options.path`. Trees of layout 1 (one per
+    /// projection) are dropped: the views are derived, and rebuilt when no checkpoint is set.
     pub(crate) fn open(options: &Options) -> Result<Views> {
         let db = open_db(options, &options.path.join("views"))?;
-        let tree = |name: &str| db.open_tree(name).map_err(storage("opening a views tree"));
-        let mut trees = Vec::with_capacity(TREE_COUNT);
-        for name in TREES {
-            trees.push(tree(name)?);
+        let tree = db
+            .open_tree(VIEWS_TREE)
+            .map_err(storage("opening the views tree"))?;
+        let mut dropped = false;
+        for name in db.tree_names() {
+            if name.as_ref() != VIEWS_TREE.as_bytes() && name.as_ref() != b"__sled__default" {
+                db.drop_tree(name)
+                    .map_err(storage("dropping a layout-1 views tree"))?;
+                dropped = true;
+            }
         }
-        let trees: [sled::Tree; TREE_COUNT] = trees
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("one tree per projection name"));
-        let meta = tree("meta")?;
-        Ok(Views { db, trees, meta })
+        if dropped {
+            tree.clear().map_err(storage("clearing the views"))?;
+            db.flush().map_err(storage("flushing the views"))?;
+        }
+        let trees: [Space; TREE_COUNT] =
+            std::array::from_fn(|i| Space::new(&tree, u8::try_from(i).unwrap_or(u8::MAX)));
+        let meta = Space::new(&tree, VIEWS_META);
+        Ok(Views {
+            db,
+            tree,
+            trees,
+            meta,
+            marked: std::sync::atomic::AtomicBool::new(false),
+        })
     }
-
     /// The last seq folded; `None` when the views were never built (or a rebuild was cut short).
     pub(crate) fn checkpoint(&self) -> Result<Option<u64>> {
         self.meta
@@ -259,6 +460,38 @@ impl Views {
         Ok(stored.as_deref() != Some(&VIEWS_VERSION.to_be_bytes()[..]))
     }
 
+    /// Sets the dirty marker (and flushes it) once per writing session: from the first write
+    /// until the ledger is closed ([`Views::clear_dirty`]), the views may be behind the log.
+    /// No other process can open the views meanwhile (sled's lock), so the marker only
+    /// matters after a crash, when it sends `open_views` through a full open and catch-up.
+    /// This spares a views flush per write; the views themselves are not flushed per write
+    /// either (they are derived: a crash loses at most the tail the catch-up redoes).
+    pub(crate) fn mark_dirty(&self, head: u64) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if !self.marked.load(Ordering::Acquire) {
+            self.meta
+                .insert(VIEWS_DIRTY, head.to_be_bytes())
+                .map_err(storage("marking the views dirty"))?;
+            self.db.flush().map_err(storage("flushing the views"))?;
+            self.marked.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Flushes the views, then removes the dirty marker (the views are caught up).
+    pub(crate) fn clear_dirty(&self) -> Result<()> {
+        self.db.flush().map_err(storage("flushing the views"))?;
+        if self.is_dirty()? {
+            self.meta
+                .remove(VIEWS_DIRTY)
+                .map_err(storage("clearing the views marker"))?;
+            self.db.flush().map_err(storage("flushing the views"))?;
+        }
+        self.marked
+            .store(false, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
     /// True when a writer marked the views as behind the log and did not finish.
     pub(crate) fn is_dirty(&self) -> Result<bool> {
         self.meta
@@ -266,8 +499,8 @@ impl Views {
             .map_err(storage("reading the views marker"))
     }
 
-    /// The tree of a projection by name.
-    pub(crate) fn tree(&self, name: &str) -> &sled::Tree {
+    /// The key space of a projection by name.
+    pub(crate) fn tree(&self, name: &str) -> &Space {
         let index = TREES
             .iter()
             .position(|t| *t == name)

@@ -25,13 +25,13 @@ impl<R> Record for R where R: bincode::Encode + bincode::Decode<()> + Clone + De
 /// The working set of one projection tree.
 pub(crate) struct Table<R> {
     name: &'static str,
-    base: Option<sled::Tree>,
+    base: Option<crate::store::Space>,
     entries: HashMap<Vec<u8>, Option<R>>,
 }
 
 impl<R: Record> Table<R> {
     /// An empty working set over `base` (the stored tree), or over nothing (a fresh fold).
-    pub(crate) fn new(name: &'static str, base: Option<sled::Tree>) -> Self {
+    pub(crate) fn new(name: &'static str, base: Option<crate::store::Space>) -> Self {
         Table {
             name,
             base,
@@ -72,15 +72,5 @@ impl<R: Record> Table<R> {
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
-    }
-
-    /// Number of entries held.
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Forgets the working set (after it was written).
-    pub(crate) fn clear(&mut self) {
-        self.entries.clear();
     }
 }

@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use ledger_event::stored::decode_event;
-
-use crate::codec::{be_u64, index_key, split_index_key};
+use crate::codec::{be_u64, decode_stored_event, index_key, split_index_key};
 use crate::ingest::event_dedup_key;
 use crate::projections::{Projections, TREES};
 use crate::quarantine::QuarantineRecord;
@@ -38,7 +36,7 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
             ));
         }
         expected_seq = seq + 1;
-        let event = match decode_event(&value) {
+        let event = match decode_stored_event(&value, seq) {
             Ok(event) => event,
             Err(e) => {
                 problems.push(format!("event {seq}: does not decode: {e}"));
@@ -114,7 +112,7 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
                 .get(seq.to_be_bytes())
                 .map_err(storage("reading the log"))?
             {
-                Some(bytes) => decode_event(&bytes).ok(),
+                Some(bytes) => decode_stored_event(&bytes, seq).ok(),
                 None => {
                     problems.push(format!("{name}[{prefix:?}]: points at missing event {seq}"));
                     continue;
@@ -158,9 +156,6 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
     }
     if views.is_outdated()? {
         problems.push("views: written by a build with other projection records".into());
-    }
-    if views.is_dirty()? {
-        problems.push("views: the dirty marker is set".into());
     }
     let expected = fresh.encoded()?;
     for ((name, tree), expected) in TREES.iter().zip(&views.trees).zip(expected) {

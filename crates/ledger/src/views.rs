@@ -4,68 +4,59 @@
 use std::time::Instant;
 
 use ledger_event::Event;
-use ledger_event::stored::decode_event;
-use sled::Transactional;
-use sled::transaction::TransactionError;
 
-use crate::codec::be_u64;
+use crate::codec::{be_u64, decode_stored_event};
 use crate::projections::Projections;
-use crate::store::{
-    Log, VIEWS_CHECKPOINT, VIEWS_DIRTY, VIEWS_VERSION, VIEWS_VERSION_KEY, Views, storage,
-};
-use crate::{LedgerError, RebuildReport, Result};
+use crate::store::{Log, VIEWS_CHECKPOINT, VIEWS_VERSION, VIEWS_VERSION_KEY, Views, storage};
+use crate::{RebuildReport, Result};
 
-/// Events folded per views transaction while catching up.
+/// Events folded per views batch while catching up.
 const CATCH_UP_CHUNK: usize = 5_000;
-/// Records held in memory during a rebuild before they are written.
-const REBUILD_CHUNK: usize = 200_000;
+/// Records per batch written during a rebuild.
+const WRITE_CHUNK: usize = 50_000;
+/// Events per message from the rebuild's decoding thread.
+const DECODE_CHUNK: usize = 1_000;
 
 /// Folds `events` (the log's newest, ending at `head`) into the stored projections and commits
-/// every changed record with `checkpoint = head` in one views transaction that also removes the
-/// dirty marker, then flushes.
+/// every changed record with `checkpoint = head` in one atomic views batch (not flushed: see
+/// [`Views::mark_dirty`]).
 pub(crate) fn fold_and_commit(views: &Views, events: &[Event], head: u64) -> Result<()> {
     let mut projections = Projections::new(Some(&views.trees));
     for event in events {
         projections.apply(event)?;
     }
-    let changes = projections.encoded()?;
-    let mut trees: Vec<sled::Tree> = views.trees.to_vec();
-    trees.push(views.meta.clone());
-    let result = trees.as_slice().transaction(|tx| {
-        for (tree, changes) in tx.iter().zip(&changes) {
-            for (key, value) in changes {
-                match value {
-                    Some(bytes) => tree.insert(key.as_slice(), bytes.as_slice())?,
-                    None => tree.remove(key.as_slice())?,
-                };
+    let mut batch = sled::Batch::default();
+    add_changes(&mut batch, views, &projections)?;
+    batch.insert(views.meta.key(VIEWS_CHECKPOINT), &head.to_be_bytes());
+    views
+        .tree
+        .apply_batch(batch)
+        .map_err(storage("updating the views"))
+}
+
+/// Adds every changed projection record to `batch`.
+fn add_changes(batch: &mut sled::Batch, views: &Views, projections: &Projections) -> Result<()> {
+    for (space, changes) in views.trees.iter().zip(projections.encoded()?) {
+        for (key, value) in changes {
+            match value {
+                Some(bytes) => batch.insert(space.key(&key), bytes),
+                None => batch.remove(space.key(&key)),
             }
         }
-        let meta = &tx[tx.len() - 1];
-        meta.insert(VIEWS_CHECKPOINT, &head.to_be_bytes())?;
-        meta.remove(VIEWS_DIRTY)?;
-        Ok::<_, sled::transaction::ConflictableTransactionError<LedgerError>>(())
-    });
-    match result {
-        Ok(()) => {}
-        Err(TransactionError::Abort(error)) => return Err(error),
-        Err(TransactionError::Storage(source)) => {
-            return Err(LedgerError::Storage {
-                operation: "updating the views",
-                source,
-            });
-        }
     }
-    views.db.flush().map_err(storage("flushing the views"))?;
     Ok(())
 }
 
 /// Reads the events `from..=to` of the log.
 pub(crate) fn read_events(log: &Log, from: u64, to: u64) -> Result<Vec<Event>> {
     let mut out = Vec::new();
-    for entry in log.events.range(from.to_be_bytes()..=to.to_be_bytes()) {
+    for entry in log
+        .events
+        .range(&from.to_be_bytes(), Some(&to.to_be_bytes()))
+    {
         let (key, value) = entry.map_err(storage("reading the log"))?;
         let seq = be_u64(&key, "event key")?;
-        out.push(decode_event(&value).map_err(|source| LedgerError::StoredEvent { seq, source })?);
+        out.push(decode_stored_event(&value, seq)?);
     }
     Ok(out)
 }
@@ -88,18 +79,13 @@ pub(crate) fn catch_up(log: &Log, views: &Views) -> Result<u64> {
         fold_and_commit(views, &events, to)?;
         from = to + 1;
     }
-    if folded == 0 && views.is_dirty()? {
-        views
-            .meta
-            .remove(VIEWS_DIRTY)
-            .map_err(storage("clearing the views marker"))?;
-        views.db.flush().map_err(storage("flushing the views"))?;
-    }
+    views.clear_dirty()?;
     Ok(folded)
 }
 
-/// Clears the views and re-folds every event of the log, in memory per chunk, written in big
-/// batches. The checkpoint is removed first, so a rebuild cut short is redone on next open.
+/// Clears the views and re-folds every event of the log in memory (events are decoded on a
+/// second thread while this one folds), then writes the records in big batches. The checkpoint
+/// is removed first, so a rebuild cut short is redone on next open.
 pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
     let started = Instant::now();
     let head = log.next_seq()? - 1;
@@ -107,54 +93,91 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
         .meta
         .remove(VIEWS_CHECKPOINT)
         .map_err(storage("clearing the checkpoint"))?;
-    views
-        .meta
-        .insert(VIEWS_DIRTY, &head.to_be_bytes())
-        .map_err(storage("marking the views dirty"))?;
-    views.db.flush().map_err(storage("flushing the views"))?;
-    for tree in &views.trees {
-        tree.clear().map_err(storage("clearing a view"))?;
+    views.mark_dirty(head)?;
+    for space in &views.trees {
+        let mut batch = sled::Batch::default();
+        let mut in_batch = 0;
+        for entry in space.iter() {
+            let (key, _) = entry.map_err(storage("reading a view"))?;
+            batch.remove(space.key(&key));
+            in_batch += 1;
+            if in_batch == WRITE_CHUNK {
+                views
+                    .tree
+                    .apply_batch(std::mem::take(&mut batch))
+                    .map_err(storage("clearing a view"))?;
+                in_batch = 0;
+            }
+        }
+        views
+            .tree
+            .apply_batch(batch)
+            .map_err(storage("clearing a view"))?;
     }
-    let mut projections = Projections::new(Some(&views.trees));
+    let mut projections = Projections::new(None);
     let mut events = 0u64;
-    for entry in log.events.range(..=head.to_be_bytes()) {
-        let (key, value) = entry.map_err(storage("reading the log"))?;
-        let seq = be_u64(&key, "event key")?;
-        let event =
-            decode_event(&value).map_err(|source| LedgerError::StoredEvent { seq, source })?;
-        projections.apply(&event)?;
-        events += 1;
-        if projections.len() >= REBUILD_CHUNK {
-            write_batches(views, &projections)?;
-            projections.clear();
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Event>>>(4);
+    std::thread::scope(|scope| -> Result<()> {
+        scope.spawn(move || {
+            let mut chunk = Vec::with_capacity(DECODE_CHUNK);
+            for entry in log.events.range(&[], Some(&head.to_be_bytes())) {
+                let decoded = entry
+                    .map_err(storage("reading the log"))
+                    .and_then(|(key, value)| {
+                        decode_stored_event(&value, be_u64(&key, "event key")?)
+                    });
+                match decoded {
+                    Ok(event) => chunk.push(event),
+                    Err(error) => {
+                        let _ = sender.send(Err(error));
+                        return;
+                    }
+                }
+                if chunk.len() == DECODE_CHUNK
+                    && sender.send(Ok(std::mem::take(&mut chunk))).is_err()
+                {
+                    return;
+                }
+            }
+            let _ = sender.send(Ok(chunk));
+        });
+        for chunk in receiver {
+            for event in chunk? {
+                projections.apply(&event)?;
+                events += 1;
+            }
+        }
+        Ok(())
+    })?;
+    let mut batch = sled::Batch::default();
+    let mut in_batch = 0;
+    for (space, changes) in views.trees.iter().zip(projections.encoded()?) {
+        for (key, value) in changes {
+            if let Some(bytes) = value {
+                batch.insert(space.key(&key), bytes);
+                in_batch += 1;
+            }
+            if in_batch == WRITE_CHUNK {
+                views
+                    .tree
+                    .apply_batch(std::mem::take(&mut batch))
+                    .map_err(storage("writing a view"))?;
+                in_batch = 0;
+            }
         }
     }
-    write_batches(views, &projections)?;
-    let mut batch = sled::Batch::default();
-    batch.insert(VIEWS_CHECKPOINT, &head.to_be_bytes());
-    batch.insert(VIEWS_VERSION_KEY, &VIEWS_VERSION.to_be_bytes());
-    batch.remove(VIEWS_DIRTY);
+    batch.insert(views.meta.key(VIEWS_CHECKPOINT), &head.to_be_bytes());
+    batch.insert(
+        views.meta.key(VIEWS_VERSION_KEY),
+        &VIEWS_VERSION.to_be_bytes(),
+    );
     views
-        .meta
+        .tree
         .apply_batch(batch)
         .map_err(storage("writing the checkpoint"))?;
-    views.db.flush().map_err(storage("flushing the views"))?;
+    views.clear_dirty()?;
     Ok(RebuildReport {
         events,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
-}
-
-fn write_batches(views: &Views, projections: &Projections) -> Result<()> {
-    for (tree, changes) in views.trees.iter().zip(projections.encoded()?) {
-        let mut batch = sled::Batch::default();
-        for (key, value) in changes {
-            match value {
-                Some(bytes) => batch.insert(key, bytes),
-                None => batch.remove(key),
-            }
-        }
-        tree.apply_batch(batch).map_err(storage("writing a view"))?;
-    }
-    Ok(())
 }

@@ -254,18 +254,19 @@ fn rebuild_equals_the_incremental_fold_and_verify_finds_tampering() {
     }
     // Tamper with a stored order and drop an index entry, behind the ledger's back.
     {
+        // Layout 2: one tree per database; orders are the views' prefix 1, by_ctid the log's `c`.
         let views = sled::open(path.join("views")).unwrap();
-        let orders = views.open_tree("orders").unwrap();
-        let record = orders.get("4bed8920b56fb").unwrap().unwrap();
+        let tree = views.open_tree("views").unwrap();
+        let record = tree.get(b"\x014bed8920b56fb").unwrap().unwrap();
         let mut changed = record.to_vec();
         let last = changed.len() - 1;
         changed[last] = changed[last].wrapping_add(1);
-        orders.insert("4bed8920b56fb", changed).unwrap();
+        tree.insert(b"\x014bed8920b56fb", changed).unwrap();
         views.flush().unwrap();
         let log = sled::open(path.join("log")).unwrap();
-        let by_ctid = log.open_tree("by_ctid").unwrap();
+        let by_ctid = log.open_tree("log").unwrap();
         let key = by_ctid
-            .scan_prefix(b"201005061621\0")
+            .scan_prefix(b"c201005061621\0")
             .next()
             .unwrap()
             .unwrap()

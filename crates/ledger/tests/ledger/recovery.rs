@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use ledger::{Ledger, LedgerError, Options};
+use chrono::{TimeZone, Utc};
+use ledger::{IngestOutcome, Ledger, LedgerError, Options};
 use ledger_event::Origin;
 
 use crate::support::{fixture, mail, open, transfer_start};
@@ -147,10 +147,11 @@ fn a_crash_between_the_log_and_the_views_is_caught_up_on_open() {
     copy_dir(&dir.path().join("views-before"), &path.join("views"));
     {
         let views = sled::open(path.join("views")).unwrap();
+        // Layout 2: one tree, the views' meta under the prefix `m`.
         views
-            .open_tree("meta")
+            .open_tree("views")
             .unwrap()
-            .insert("dirty", &2u64.to_be_bytes())
+            .insert("mdirty", &2u64.to_be_bytes())
             .unwrap();
         views.flush().unwrap();
     }
@@ -163,4 +164,106 @@ fn a_crash_between_the_log_and_the_views_is_caught_up_on_open() {
     let ledger = Ledger::open(Options::new(&path)).unwrap();
     let report = ledger.verify().unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
+}
+
+/// `fixtures/ledgers/v1/`: a layout-1 ledger (one sled tree per kind, uncompressed version-1
+/// stored events) made by the previous build. This build migrates it on open.
+#[test]
+fn a_layout_1_ledger_is_migrated_on_open_and_reads_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    let fixture = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/ledgers/v1"
+    ));
+    copy_dir(&fixture, &path);
+    assert!(
+        std::fs::read_to_string(path.join("LEDGER"))
+            .unwrap()
+            .starts_with("ledger layout 1")
+    );
+    {
+        let ledger = Ledger::open(Options::new(&path)).unwrap();
+        let stats = ledger.stats().unwrap();
+        assert_eq!((stats.events, stats.quarantined), (18, 1));
+        let events: Vec<_> = ledger.export(1).map(|e| e.unwrap()).collect();
+        assert_eq!(events.len(), 18);
+        assert!(
+            events
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.seq == i as u64 + 1)
+        );
+        // The same as a fresh ingest of the same inputs by this build, event for event.
+        let fresh_dir = tempfile::tempdir().unwrap();
+        let fresh = open(fresh_dir.path());
+        for event in &events {
+            let file = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+                .join(&event.source.origin.0);
+            fresh
+                .ingest(&std::fs::read(file).unwrap(), event.source.origin.clone())
+                .unwrap();
+        }
+        for (old, new) in events.iter().zip(fresh.export(1).map(|e| e.unwrap())) {
+            assert_eq!(
+                (old.seq, old.kind, &old.ctid, &old.domain, &old.notification),
+                (new.seq, new.kind, &new.ctid, &new.domain, &new.notification)
+            );
+            assert_eq!(
+                ledger
+                    .events_by_ctid(old.ctid.as_deref().unwrap_or("-"))
+                    .unwrap()
+                    .len(),
+                fresh
+                    .events_by_ctid(old.ctid.as_deref().unwrap_or("-"))
+                    .unwrap()
+                    .len()
+            );
+        }
+        let by_ctid = ledger.events_by_ctid("q1273s146x50").unwrap();
+        assert!(!by_ctid.is_empty());
+        // Raw bytes as received: the fixture was loaded from the workspace's fixtures/.
+        for event in &by_ctid {
+            let file = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+                .join(&event.source.origin.0);
+            assert_eq!(ledger.raw(event).unwrap(), std::fs::read(file).unwrap());
+        }
+        assert_eq!(ledger.events_by_domain("example.com").unwrap().len(), 3);
+        let pending = ledger
+            .pending_transfers(Utc.with_ymd_and_hms(2010, 5, 18, 12, 0, 0).unwrap())
+            .unwrap();
+        assert!(pending.iter().any(|t| t.domain == "example.com"));
+        assert_eq!(ledger.quarantine().unwrap().len(), 1);
+        // New events are written in the new form beside the old ones.
+        let outcome = ledger
+            .ingest(
+                &crate::support::mail(
+                    "Mon, 01 Mar 2021 10:00:00 +0100",
+                    "new@a",
+                    &crate::support::create(true, "after-migration"),
+                ),
+                Origin::new("new"),
+            )
+            .unwrap();
+        assert!(matches!(outcome, IngestOutcome::Appended { seq: 19, .. }));
+        // A seed mail again is still recognised as a duplicate (dedup keys were migrated).
+        let seed = crate::support::fixture("autodns/seed/06-0101-create-success.eml");
+        assert!(matches!(
+            ledger.ingest(&seed, Origin::new("again")).unwrap(),
+            IngestOutcome::Duplicate { .. }
+        ));
+        let report = ledger.verify().unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+    }
+    assert!(
+        std::fs::read_to_string(path.join("LEDGER"))
+            .unwrap()
+            .starts_with("ledger layout 2")
+    );
+    let log = sled::open(path.join("log")).unwrap();
+    assert!(!log.tree_names().iter().any(|n| n.as_ref() == b"events"));
+    drop(log);
+    let ledger = Ledger::open(Options::new(&path)).unwrap();
+    assert_eq!(ledger.stats().unwrap().events, 19);
+    assert_eq!(ledger.events_by_ctid("after-migration").unwrap().len(), 1);
 }
