@@ -45,6 +45,16 @@ pub struct Global {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// A trusted-senders policy: only mail from these senders becomes events; other mail is
+    /// kept in the rejects as untrusted until `ledger release` vouches for it. One directive a
+    /// line: `sender robot@autodns.example` or `sender autodns.example` (a domain and its
+    /// subdomains), `require-authentication` (a passing DKIM or SPF result for a trusted domain
+    /// in `Authentication-Results`), `authserv-id mail.reseller.example` (only your own
+    /// server's results count). Default: `trust.conf` in the ledger's directory if it exists;
+    /// otherwise every sender is accepted.
+    #[arg(long, global = true, env = "LEDGER_TRUST_POLICY", value_name = "FILE")]
+    pub trust_policy: Option<PathBuf>,
+
     /// How long to wait for a ledger held by another running `ledger` before giving up
     /// (`0s`, `30s`, `5m`).
     #[arg(long, global = true, value_name = "DURATION", default_value = "0s")]
@@ -74,8 +84,12 @@ pub enum Command {
     Inventory,
     /// Input that could not be read as a notification, kept with the reason.
     Rejects,
-    /// Re-read every rejected item with this build's parser; those that now parse become events.
+    /// Re-read every rejected item with this build's parser (and the current trust policy);
+    /// those that now pass become events.
     Reparse,
+    /// Vouch for rejected items (by id, see `ledger rejects`): they are ingested without the
+    /// trust check, if they parse.
+    Release(ReleaseArgs),
     /// Print events as JSON Lines, oldest first.
     Export(ExportArgs),
     /// Re-fold every projection from the log.
@@ -186,6 +200,14 @@ pub struct OrdersArgs {
     /// Only orders in these states (repeat or separate with commas).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "STATE")]
     pub status: Vec<OrderStatusArg>,
+}
+
+/// `ledger release`.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The ids of the rejects to release.
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<u64>,
 }
 
 /// `ledger export`.

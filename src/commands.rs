@@ -24,6 +24,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult {
         Command::Rejects => reports::rejects(ctx),
         Command::Stats => reports::stats(ctx),
         Command::Reparse => maintenance::reparse(ctx),
+        Command::Release(args) => maintenance::release(ctx, &args),
         Command::Export(args) => maintenance::export(ctx, &args),
         Command::Rebuild => maintenance::rebuild(ctx),
         Command::Verify => maintenance::verify(ctx),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
-use ledger::{Ledger, Options};
+use ledger::{Ledger, Options, TrustPolicy};
 
 use crate::cli::Global;
 use crate::error::CliError;
@@ -21,6 +21,8 @@ pub struct Context {
     pub json: bool,
     /// `--wait`.
     pub wait: Duration,
+    /// The trusted-senders policy, if one is set.
+    pub trust: Option<TrustPolicy>,
 }
 
 impl Context {
@@ -35,11 +37,13 @@ impl Context {
             Some(db) => db.clone(),
             None => default_db()?,
         };
+        let trust = read_trust_policy(global.trust_policy.as_deref(), &db)?;
         Ok(Context {
             db,
             tz,
             json: global.json,
             wait,
+            trust,
         })
     }
 
@@ -48,6 +52,7 @@ impl Context {
         let mut options = Options::new(&self.db);
         options.source_tz = self.tz;
         options.wait = self.wait;
+        options.trust = self.trust.clone();
         options
     }
 
@@ -80,6 +85,35 @@ impl Context {
                 .hint("run `ledger ingest PATH...` first, or point --db / LEDGER_DB at a ledger"),
         )
     }
+}
+
+/// The policy named by `--trust-policy`, else `trust.conf` in the ledger's directory if it exists.
+fn read_trust_policy(
+    explicit: Option<&std::path::Path>,
+    db: &std::path::Path,
+) -> Result<Option<TrustPolicy>, CliError> {
+    let default = db.join("trust.conf");
+    let path = match explicit {
+        Some(path) => path.to_path_buf(),
+        None if default.is_file() => default,
+        None => return Ok(None),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        CliError::user(format!(
+            "cannot read the trust policy {}: {e}",
+            path.display()
+        ))
+    })?;
+    let policy = TrustPolicy::parse(&text)
+        .map_err(|e| CliError::user(format!("trust policy {}: {e}", path.display())))?;
+    if policy.senders.is_empty() {
+        return Err(CliError::user(format!(
+            "trust policy {} names no sender: every mail would be untrusted",
+            path.display()
+        ))
+        .hint("add a line such as `sender autodns.example`"));
+    }
+    Ok(Some(policy))
 }
 
 fn default_db() -> Result<PathBuf, CliError> {

@@ -4,7 +4,9 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::cli::ExportArgs;
+use ledger::IngestOutcome;
+
+use crate::cli::{ExportArgs, ReleaseArgs};
 use crate::context::Context;
 use crate::error::{CliResult, EXIT_OK, EXIT_REJECTED, EXIT_VERIFY_FAILED};
 
@@ -23,6 +25,41 @@ pub fn reparse(ctx: &Context) -> CliResult {
         )?;
     }
     Ok(if report.still_rejected > 0 {
+        EXIT_REJECTED
+    } else {
+        EXIT_OK
+    })
+}
+
+pub fn release(ctx: &Context, args: &ReleaseArgs) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let mut out = std::io::stdout().lock();
+    let mut results = Vec::new();
+    let mut still_rejected = false;
+    for &id in &args.ids {
+        let outcome = ledger.release(id)?;
+        still_rejected |= matches!(outcome, IngestOutcome::Rejected { .. });
+        if ctx.json {
+            results.push(json!({"id": id, "result": outcome}));
+        } else {
+            match outcome {
+                IngestOutcome::Appended { seq, kind } => {
+                    writeln!(out, "released reject #{id}: event {seq} ({kind})")?
+                }
+                IngestOutcome::Duplicate { of } => writeln!(
+                    out,
+                    "released reject #{id}: already in the log as event {of}"
+                )?,
+                IngestOutcome::Rejected { reason, .. } => {
+                    writeln!(out, "reject #{id} stays: {reason}")?
+                }
+            }
+        }
+    }
+    if ctx.json {
+        crate::output::print_json(&mut out, &serde_json::Value::Array(results))?;
+    }
+    Ok(if still_rejected {
         EXIT_REJECTED
     } else {
         EXIT_OK

@@ -7,3 +7,4 @@ mod ingest;
 mod reads;
 mod reliability;
 mod seed;
+mod trust;
