@@ -34,65 +34,24 @@ pub(crate) fn decode<R: bincode::Decode<()>>(bytes: &[u8], what: &str) -> Result
     Ok(record)
 }
 
-/// zstd level of stored events (1: the write path is CPU-bound; higher levels gain little on
-/// records this small).
-const EVENT_ZSTD_LEVEL: i32 = 1;
-/// The first bytes of a zstd frame.
-const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-
-/// An event as the log stores it: the event crate's stored form (`LEVT` envelope), as a zstd
-/// frame. Layout-1 logs hold the envelope uncompressed; [`decode_stored_event`] reads both
-/// (the two start with different magic bytes).
-pub(crate) fn encode_stored_event(event: &ledger_event::Event) -> Result<Vec<u8>> {
-    let plain = ledger_event::stored::encode_event(event);
-    COMPRESSOR
-        .with(|cell| {
-            let mut slot = cell.borrow_mut();
-            if slot.is_none() {
-                *slot = Some(zstd::bulk::Compressor::new(EVENT_ZSTD_LEVEL)?);
-            }
-            slot.as_mut()
-                .expect("the compressor was made just above")
-                .compress(&plain)
-        })
-        .map_err(|e| LedgerError::Corrupt {
-            what: format!("event {}", event.seq),
-            reason: format!("does not compress: {e}"),
-        })
-}
-
-thread_local! {
-    /// zstd contexts are costly to make (a quarter of a small record's compression time):
-    /// one per thread, reused.
-    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        const { std::cell::RefCell::new(None) };
-    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// Reads a stored event (compressed or not; see [`encode_stored_event`]); `seq` names it in
-/// errors.
-pub(crate) fn decode_stored_event(bytes: &[u8], seq: u64) -> Result<ledger_event::Event> {
+/// Reads an event from its `e` entry in the log: a 16-byte reference to its stored form in a
+/// pack (layout 2), or the stored form itself (`LEVT` envelope: events migrated from layout
+/// 1). `seq` names it in errors.
+pub(crate) fn load_event(
+    value: &[u8],
+    seq: u64,
+    packs: &mut crate::raw::PackReader,
+) -> Result<ledger_event::Event> {
     let stored_event = |source| LedgerError::StoredEvent { seq, source };
-    if bytes.starts_with(&ZSTD_MAGIC) {
-        let plain = DECOMPRESSOR
-            .with(|cell| {
-                let mut slot = cell.borrow_mut();
-                if slot.is_none() {
-                    *slot = Some(zstd::bulk::Decompressor::new()?);
-                }
-                slot.as_mut()
-                    .expect("the decompressor was made just above")
-                    .decompress(bytes, 1 << 26)
-            })
-            .map_err(|e| LedgerError::Corrupt {
-                what: format!("event {seq}"),
-                reason: format!("does not decompress: {e}"),
-            })?;
-        ledger_event::stored::decode_event(&plain).map_err(stored_event)
-    } else {
-        ledger_event::stored::decode_event(bytes).map_err(stored_event)
+    if value.starts_with(&ledger_event::stored::MAGIC) {
+        return ledger_event::stored::decode_event(value).map_err(stored_event);
     }
+    let place = crate::raw::decode_ref(value).map_err(|e| LedgerError::Corrupt {
+        what: format!("event {seq}"),
+        reason: format!("neither a stored event nor a pack reference: {e}"),
+    })?;
+    let bytes = packs.read(place)?;
+    ledger_event::stored::decode_event(&bytes).map_err(stored_event)
 }
 
 /// A time as stored: microseconds since the Unix epoch.

@@ -2,9 +2,10 @@
 //! the log in one atomic sled batch, then folded into the views in one views batch.
 //!
 //! Order of writes for one batch, and what a crash between them leaves:
-//! 1. raw blobs appended to the current pack and synced: at worst unreferenced bytes;
+//! 1. new raw blobs and the new events (stored form) appended to the current pack in one
+//!    write and synced: at worst unreferenced bytes;
 //! 2. `views/meta/dirty` set and flushed: the views are now known to be possibly behind;
-//! 3. the log batch (events, both indexes, dedup keys, raw refs, quarantine entries,
+//! 3. the log batch (event references, both indexes, dedup keys, raw refs, quarantine entries,
 //!    next seq / next quarantine id), then `log.flush()`: from here the outcomes are reported;
 //! 4. the views batch (every changed projection record, `checkpoint`, `dirty` removed),
 //!    then `views.flush()`. A crash before it leaves `dirty` set; whoever opens the ledger next
@@ -13,11 +14,12 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
+use ledger_event::stored::encode_event;
 use ledger_event::{Event, Origin, RawRef, Source, classify, content_key};
 use ledger_parser::{DomainName, Format, Notification, ParseOptions};
 use sha2::{Digest, Sha256};
 
-use crate::codec::{be_u64, encode_stored_event, index_key};
+use crate::codec::{be_u64, index_key};
 use crate::quarantine::QuarantineRecord;
 use crate::raw::{self, PackWriter};
 use crate::store::{Log, META_NEXT_QUARANTINE, META_NEXT_SEQ, Views, storage};
@@ -225,14 +227,10 @@ pub(crate) fn write_batch(
         events.push(event);
     }
 
-    // 1. Raw blobs first.
-    let blobs: Vec<(&[u8], [u8; 32])> = to_write
-        .iter()
-        .map(|&i| (items[i].raw.as_slice(), shas[i]))
-        .collect();
-    let written = packs.append(&blobs)?;
-    for (&i, raw) in to_write.iter().zip(written) {
-        refs[i] = Some(raw);
+    // 1. Raw blobs and events go to the pack in one write (committed below, before the log).
+    let mut pack = packs.begin()?;
+    for &i in &to_write {
+        refs[i] = Some(pack.add(&items[i].raw, &shas[i])?);
     }
     for i in 0..items.len() {
         if refs[i].is_none()
@@ -339,10 +337,9 @@ pub(crate) fn write_batch(
                 next_seq += 1;
                 let event = events[i].as_mut().expect("a parsed item has an event");
                 event.seq = seq;
-                batch.insert(
-                    log.events.key(&seq.to_be_bytes()),
-                    encode_stored_event(event)?,
-                );
+                let stored = encode_event(event);
+                let place = pack.add(&stored, &raw::sha256(&stored))?;
+                batch.insert(log.events.key(&seq.to_be_bytes()), &raw::encode_ref(place));
                 if let Some(ctid) = &event.ctid {
                     batch.insert(log.by_ctid.key(&index_key(ctid, seq)), &[]);
                 }
@@ -363,6 +360,7 @@ pub(crate) fn write_batch(
         log.meta.key(META_NEXT_QUARANTINE),
         &next_quarantine.to_be_bytes(),
     );
+    pack.commit()?;
     log.tree
         .apply_batch(batch)
         .map_err(storage("appending to the log"))?;

@@ -12,11 +12,11 @@ use ledger_event::{Event, EventKind, Origin};
 use ledger_parser::DomainName;
 use serde::Serialize;
 
-use crate::codec::{be_u64, decode, decode_stored_event, index_prefix, micros};
+use crate::codec::{be_u64, decode, index_prefix, load_event, micros};
 use crate::ingest::{self, Item};
 use crate::projections::{failed_creates, inventory, orders, transfers};
 use crate::quarantine::QuarantineRecord;
-use crate::raw::{self, PackWriter};
+use crate::raw::{self, PackReader, PackWriter};
 use crate::store::{self, Log, Space, Views, storage};
 use crate::{FailedCreate, Inventory, LedgerError, Order, PendingTransfer, Result, TrustPolicy};
 
@@ -342,24 +342,25 @@ impl Ledger {
         })
     }
 
-    fn event(&self, log: &Log, seq: u64) -> Result<Option<Event>> {
+    fn event(&self, log: &Log, seq: u64, packs: &mut PackReader) -> Result<Option<Event>> {
         match log
             .events
             .get(seq.to_be_bytes())
             .map_err(storage("reading the log"))?
         {
-            Some(bytes) => Ok(Some(decode_stored_event(&bytes, seq)?)),
+            Some(bytes) => Ok(Some(load_event(&bytes, seq, packs)?)),
             None => Ok(None),
         }
     }
 
     fn scan_index(&self, index: &Space, key: &str) -> Result<Vec<Event>> {
         let log = self.log()?;
+        let mut packs = log.event_reader()?;
         let mut events = Vec::new();
         for entry in index.scan_prefix(&index_prefix(key)) {
             let (k, _) = entry.map_err(storage("reading an index"))?;
             let seq = be_u64(&k[k.len().saturating_sub(8)..], "index key")?;
-            match self.event(log, seq)? {
+            match self.event(log, seq, &mut packs)? {
                 Some(event) => events.push(event),
                 None => {
                     return Err(LedgerError::Corrupt {
@@ -616,16 +617,21 @@ impl Ledger {
 
     /// Events from position `since` on (inclusive), in order, read lazily.
     pub fn export(&self, since: u64) -> impl Iterator<Item = Result<Event>> + '_ {
-        let (first_error, range) = match self.log() {
-            Ok(log) => (None, Some(log.events.range(&since.to_be_bytes(), None))),
+        let (first_error, range) = match self.log().and_then(|log| Ok((log, log.event_reader()?))) {
+            Ok((log, packs)) => (
+                None,
+                Some((log.events.range(&since.to_be_bytes(), None), packs)),
+            ),
             Err(error) => (Some(Err(error)), None),
         };
         first_error
             .into_iter()
-            .chain(range.into_iter().flatten().map(|entry| {
-                let (key, value) = entry.map_err(storage("reading the log"))?;
-                let seq = be_u64(&key, "event key")?;
-                decode_stored_event(&value, seq)
+            .chain(range.into_iter().flat_map(|(range, mut packs)| {
+                range.map(move |entry| {
+                    let (key, value) = entry.map_err(storage("reading the log"))?;
+                    let seq = be_u64(&key, "event key")?;
+                    load_event(&value, seq, &mut packs)
+                })
             }))
     }
 

@@ -1,4 +1,5 @@
-//! Raw packs: the inputs as received, append-only, content-addressed, zstd-compressed.
+//! Packs: the inputs as received and (layout 2) the stored events, append-only,
+//! zstd-compressed.
 //!
 //! `raw/pack-000001.zst`, `raw/pack-000002.zst`… Each record is
 //! `RAW_MAGIC (4) ++ sha256 of the raw bytes (32) ++ compressed length u32 LE ++ zstd frame`.
@@ -93,48 +94,182 @@ impl PackWriter {
         Ok((pack, file, end))
     }
 
-    /// Compresses the items and appends them in one write, then syncs the pack to disk.
-    /// Returns each item's reference, in order.
-    pub(crate) fn append(&mut self, items: &[(&[u8], [u8; 32])]) -> Result<Vec<RawRef>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// Starts a batch of records, written in one go by [`PackBatch::commit`].
+    pub(crate) fn begin(&mut self) -> Result<PackBatch<'_>> {
         if self.end >= PACK_LIMIT {
             let (pack, file, end) = Self::open_pack(&self.dir, self.pack + 1)?;
             (self.pack, self.file, self.end) = (pack, file, end);
         }
-        let path = pack_path(&self.dir, self.pack);
-        let mut buffer = Vec::new();
+        Ok(PackBatch {
+            writer: self,
+            buffer: Vec::new(),
+        })
+    }
+
+    /// Compresses the items and appends them in one write, then syncs the pack to disk.
+    /// Returns each item's reference, in order.
+    #[cfg(test)]
+    pub(crate) fn append(&mut self, items: &[(&[u8], [u8; 32])]) -> Result<Vec<RawRef>> {
+        let mut batch = self.begin()?;
         let mut refs = Vec::with_capacity(items.len());
         for (raw, sha) in items {
-            let compressed = self
-                .compressor
-                .compress(raw)
-                .map_err(io("compressing a raw item for", &path))?;
-            let len = u32::try_from(compressed.len()).map_err(|_| {
-                LedgerError::InvalidArgument(format!(
-                    "a raw item compresses to {} bytes, over the pack record limit",
-                    compressed.len()
-                ))
-            })?;
-            refs.push(RawRef {
-                pack: self.pack,
-                offset: self.end + buffer.len() as u64,
-                len,
-            });
-            buffer.extend_from_slice(RAW_MAGIC);
-            buffer.extend_from_slice(sha);
-            buffer.extend_from_slice(&len.to_le_bytes());
-            buffer.extend_from_slice(&compressed);
+            refs.push(batch.add(raw, sha)?);
         }
-        self.file
-            .write_all(&buffer)
-            .map_err(io("writing raw pack", &path))?;
-        self.file
-            .sync_data()
-            .map_err(io("syncing raw pack", &path))?;
-        self.end += buffer.len() as u64;
+        batch.commit()?;
         Ok(refs)
+    }
+}
+
+/// Records being added to the current pack: their references are known at once, the bytes are
+/// written and synced by [`PackBatch::commit`]. Dropped without a commit, nothing is written.
+pub(crate) struct PackBatch<'a> {
+    writer: &'a mut PackWriter,
+    buffer: Vec<u8>,
+}
+
+impl PackBatch<'_> {
+    /// Compresses one record into the batch and returns where it will be.
+    pub(crate) fn add(&mut self, raw: &[u8], sha: &[u8; 32]) -> Result<RawRef> {
+        let writer = &mut *self.writer;
+        let compressed = writer
+            .compressor
+            .compress(raw)
+            .map_err(|e| LedgerError::Io {
+                operation: "compressing a record for",
+                path: pack_path(&writer.dir, writer.pack),
+                source: e,
+            })?;
+        let len = u32::try_from(compressed.len()).map_err(|_| {
+            LedgerError::InvalidArgument(format!(
+                "a record compresses to {} bytes, over the pack record limit",
+                compressed.len()
+            ))
+        })?;
+        let raw_ref = RawRef {
+            pack: writer.pack,
+            offset: writer.end + self.buffer.len() as u64,
+            len,
+        };
+        self.buffer.extend_from_slice(RAW_MAGIC);
+        self.buffer.extend_from_slice(sha);
+        self.buffer.extend_from_slice(&len.to_le_bytes());
+        self.buffer.extend_from_slice(&compressed);
+        Ok(raw_ref)
+    }
+
+    /// Appends the records in one write and syncs the pack to disk.
+    pub(crate) fn commit(self) -> Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let writer = self.writer;
+        let path = pack_path(&writer.dir, writer.pack);
+        writer
+            .file
+            .write_all(&self.buffer)
+            .map_err(io("writing pack", &path))?;
+        writer.file.sync_data().map_err(io("syncing pack", &path))?;
+        writer.end += self.buffer.len() as u64;
+        Ok(())
+    }
+}
+
+/// Reads many records, mostly in file order (a rebuild, an export): keeps the pack open and a
+/// window of it in memory, and one zstd context.
+pub(crate) struct PackReader {
+    dir: PathBuf,
+    limit: usize,
+    file: Option<(u32, File)>,
+    window_pack: u32,
+    window_start: u64,
+    window: Vec<u8>,
+    decompressor: zstd::bulk::Decompressor<'static>,
+}
+
+/// Bytes read at a time by a [`PackReader`].
+const WINDOW: usize = 4 * 1024 * 1024;
+
+impl PackReader {
+    /// A reader of the packs in `dir`; records decompressing to more than `limit` bytes are
+    /// refused.
+    pub(crate) fn new(dir: &Path, limit: usize) -> Result<Self> {
+        Ok(PackReader {
+            dir: dir.to_path_buf(),
+            limit,
+            file: None,
+            window_pack: 0,
+            window_start: 0,
+            window: Vec::new(),
+            decompressor: zstd::bulk::Decompressor::new().map_err(io("starting zstd for", dir))?,
+        })
+    }
+
+    /// The bytes a reference points at, checked like [`read`].
+    pub(crate) fn read(&mut self, raw: RawRef) -> Result<Vec<u8>> {
+        let path = pack_path(&self.dir, raw.pack);
+        let corrupt = |reason: String| LedgerError::Corrupt {
+            what: format!("pack record at {}:{}", path.display(), raw.offset),
+            reason,
+        };
+        let limit = self.limit;
+        if raw.len as usize > limit.saturating_add(limit / 8).saturating_add(1024) {
+            return Err(corrupt(format!("stated length {} is implausible", raw.len)));
+        }
+        let need = HEADER + raw.len as usize;
+        let inside = self.window_pack == raw.pack
+            && raw.offset >= self.window_start
+            && raw.offset + need as u64 <= self.window_start + self.window.len() as u64;
+        if !inside {
+            if self.file.as_ref().is_none_or(|(pack, _)| *pack != raw.pack) {
+                let file = File::open(&path).map_err(io("opening pack", &path))?;
+                self.file = Some((raw.pack, file));
+            }
+            let (_, file) = self.file.as_mut().expect("the pack was opened just above");
+            file.seek(SeekFrom::Start(raw.offset))
+                .map_err(io("seeking in pack", &path))?;
+            self.window.clear();
+            file.take(WINDOW.max(need) as u64)
+                .read_to_end(&mut self.window)
+                .map_err(io("reading pack", &path))?;
+            self.window_pack = raw.pack;
+            self.window_start = raw.offset;
+            if self.window.len() < need {
+                return Err(corrupt("the pack ends inside the record".into()));
+            }
+        }
+        let at = (raw.offset - self.window_start) as usize;
+        let record = self
+            .window
+            .get(at..at + need)
+            .ok_or_else(|| corrupt("the pack ends inside the record".into()))?;
+        let (header, payload) = record.split_at(HEADER);
+        if &header[..4] != RAW_MAGIC {
+            return Err(corrupt("bad magic".into()));
+        }
+        let mut stated_len = [0u8; 4];
+        stated_len.copy_from_slice(&header[36..40]);
+        if u32::from_le_bytes(stated_len) != raw.len {
+            return Err(corrupt("length differs from the reference".into()));
+        }
+        let size = match zstd::zstd_safe::get_frame_content_size(payload) {
+            Ok(Some(size)) if size <= limit as u64 => size as usize,
+            Ok(Some(size)) => {
+                return Err(corrupt(format!(
+                    "decompresses to {size} bytes, over {limit}"
+                )));
+            }
+            _ => return Err(corrupt("zstd frame without a content size".into())),
+        };
+        let bytes = self
+            .decompressor
+            .decompress(payload, size)
+            .map_err(|e| corrupt(format!("zstd: {e}")))?;
+        if sha256(&bytes)[..] != header[4..36] {
+            return Err(corrupt(
+                "SHA-256 of the content differs from the record's".into(),
+            ));
+        }
+        Ok(bytes)
     }
 }
 
@@ -237,6 +372,9 @@ mod tests {
         assert!(refs[1].offset > refs[0].offset);
         assert_eq!(read(dir.path(), refs[0], 1 << 20).unwrap(), a);
         assert_eq!(read(dir.path(), refs[1], 1 << 20).unwrap(), b);
+        let mut reader = PackReader::new(dir.path(), 1 << 20).unwrap();
+        assert_eq!(reader.read(refs[1]).unwrap(), b);
+        assert_eq!(reader.read(refs[0]).unwrap(), a);
 
         // A reopened writer appends after a torn tail instead of overwriting it.
         drop(writer);
@@ -258,5 +396,17 @@ mod tests {
             read(dir.path(), r[0], 1 << 20),
             Err(LedgerError::Corrupt { .. })
         ));
+        let mut reader = PackReader::new(dir.path(), 1 << 20).unwrap();
+        assert!(matches!(
+            reader.read(r[0]),
+            Err(LedgerError::Corrupt { .. })
+        ));
+        // A batch dropped without a commit writes nothing.
+        let size = std::fs::metadata(&pack).unwrap().len();
+        let mut writer = PackWriter::open(dir.path()).unwrap();
+        let mut batch = writer.begin().unwrap();
+        batch.add(b"lost", &sha256(b"lost")).unwrap();
+        drop(batch);
+        assert_eq!(std::fs::metadata(&pack).unwrap().len(), size);
     }
 }

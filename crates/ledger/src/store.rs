@@ -111,7 +111,10 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
 }
 
 /// Opens one sled database, retrying while another process holds its lock, until
-/// `options.wait` has passed.
+/// `options.wait` has passed. sled's background flusher runs every second: besides syncing,
+/// it is the only place sled 0.34 cleans segments (rewrites the live pages of mostly-dead
+/// segments so they can be reused); without it the files only grow. Writes still flush
+/// explicitly before reporting.
 pub(crate) fn open_db(options: &Options, dir: &Path) -> Result<sled::Db> {
     let started = Instant::now();
     loop {
@@ -119,7 +122,7 @@ pub(crate) fn open_db(options: &Options, dir: &Path) -> Result<sled::Db> {
             .path(dir)
             .cache_capacity(options.cache_capacity)
             .mode(sled::Mode::HighThroughput)
-            .flush_every_ms(None);
+            .flush_every_ms(Some(1000));
         match config.open() {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
@@ -232,6 +235,10 @@ impl Space {
         self.tree.scan_prefix([self.prefix]).count()
     }
 }
+
+/// The largest stored event read back (its stored form holds the notification's fields, so
+/// it can outgrow its raw input).
+const EVENT_LIMIT: usize = 256 * 1024 * 1024;
 
 /// Prefixes of the log's key spaces.
 mod log_prefix {
@@ -380,6 +387,11 @@ impl Log {
                 .map_err(storage("migrating the log"))?;
         }
         Ok(true)
+    }
+
+    /// A reader of the stored events in the packs.
+    pub(crate) fn event_reader(&self) -> Result<crate::raw::PackReader> {
+        crate::raw::PackReader::new(&self.raw_dir, EVENT_LIMIT)
     }
 
     /// The seq the next event gets (seqs start at 1).

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::codec::{be_u64, decode_stored_event, index_key, split_index_key};
+use crate::codec::{be_u64, index_key, load_event, split_index_key};
 use crate::ingest::event_dedup_key;
 use crate::projections::{Projections, TREES};
 use crate::quarantine::QuarantineRecord;
@@ -17,6 +17,7 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
     let head = log.next_seq()? - 1;
     let mut fresh = Projections::new(None);
     let mut expected_seq = 1u64;
+    let mut packs = log.event_reader()?;
 
     // Every event: decodes, is in sequence, is in its indexes, its dedup key and raw ref.
     for entry in log.events.iter() {
@@ -36,7 +37,7 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
             ));
         }
         expected_seq = seq + 1;
-        let event = match decode_stored_event(&value, seq) {
+        let event = match load_event(&value, seq, &mut packs) {
             Ok(event) => event,
             Err(e) => {
                 problems.push(format!("event {seq}: does not decode: {e}"));
@@ -112,7 +113,7 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
                 .get(seq.to_be_bytes())
                 .map_err(storage("reading the log"))?
             {
-                Some(bytes) => decode_stored_event(&bytes, seq).ok(),
+                Some(bytes) => load_event(&bytes, seq, &mut packs).ok(),
                 None => {
                     problems.push(format!("{name}[{prefix:?}]: points at missing event {seq}"));
                     continue;

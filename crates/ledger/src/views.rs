@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use ledger_event::Event;
 
-use crate::codec::{be_u64, decode_stored_event};
+use crate::codec::{be_u64, load_event};
 use crate::projections::Projections;
 use crate::store::{Log, VIEWS_CHECKPOINT, VIEWS_VERSION, VIEWS_VERSION_KEY, Views, storage};
 use crate::{RebuildReport, Result};
@@ -50,13 +50,14 @@ fn add_changes(batch: &mut sled::Batch, views: &Views, projections: &Projections
 /// Reads the events `from..=to` of the log.
 pub(crate) fn read_events(log: &Log, from: u64, to: u64) -> Result<Vec<Event>> {
     let mut out = Vec::new();
+    let mut packs = log.event_reader()?;
     for entry in log
         .events
         .range(&from.to_be_bytes(), Some(&to.to_be_bytes()))
     {
         let (key, value) = entry.map_err(storage("reading the log"))?;
         let seq = be_u64(&key, "event key")?;
-        out.push(decode_stored_event(&value, seq)?);
+        out.push(load_event(&value, seq, &mut packs)?);
     }
     Ok(out)
 }
@@ -118,13 +119,14 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
     let mut events = 0u64;
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Event>>>(4);
     std::thread::scope(|scope| -> Result<()> {
+        let mut packs = log.event_reader()?;
         scope.spawn(move || {
             let mut chunk = Vec::with_capacity(DECODE_CHUNK);
             for entry in log.events.range(&[], Some(&head.to_be_bytes())) {
                 let decoded = entry
                     .map_err(storage("reading the log"))
                     .and_then(|(key, value)| {
-                        decode_stored_event(&value, be_u64(&key, "event key")?)
+                        load_event(&value, be_u64(&key, "event key")?, &mut packs)
                     });
                 match decoded {
                     Ok(event) => chunk.push(event),
