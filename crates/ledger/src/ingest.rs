@@ -117,7 +117,6 @@ pub(crate) fn write_batch(
     let mut events: Vec<Option<Event>> = Vec::with_capacity(items.len());
     let mut prepared = Vec::with_capacity(items.len());
     let mut refs: Vec<Option<RawRef>> = vec![None; items.len()];
-    let mut new_ref = vec![false; items.len()];
     let mut known_raw: HashMap<[u8; 32], usize> = HashMap::new();
     let mut to_write: Vec<usize> = Vec::new();
     let mut keys_in_batch: HashMap<[u8; 32], ()> = HashMap::new();
@@ -208,18 +207,13 @@ pub(crate) fn write_batch(
         if let Some((_, record)) = &item.quarantined {
             refs[i] = Some(record.raw());
         } else if needs_raw {
+            // Identical bytes in one batch are stored once; across batches, a new event's raw
+            // bytes are new (the same bytes would be a duplicate), so no index of raw bytes is
+            // kept (a quarantined item sent twice is stored twice).
             if let Some(&j) = known_raw.get(&shas[i]) {
                 refs[i] = refs[j];
-            } else if let Some(stored) = log
-                .raw
-                .get(shas[i])
-                .map_err(storage("reading raw references"))?
-            {
-                refs[i] = Some(raw::decode_ref(&stored)?);
-                known_raw.insert(shas[i], i);
             } else {
                 to_write.push(i);
-                new_ref[i] = true;
                 known_raw.insert(shas[i], i);
             }
         }
@@ -227,12 +221,30 @@ pub(crate) fn write_batch(
         events.push(event);
     }
 
-    // 1. Raw blobs and events go to the pack in one write (committed below, before the log).
+    // 1. Raw blobs and events go to the pack, each event right after its raw bytes (they
+    // compress together), in one write committed below, before the log.
     let mut pack = packs.begin()?;
+    let mut write_raw = vec![false; items.len()];
     for &i in &to_write {
-        refs[i] = Some(pack.add(&items[i].raw, &shas[i])?);
+        write_raw[i] = true;
     }
-    for i in 0..items.len() {
+
+    // 2. Dirty marker (once per writing session).
+    views.mark_dirty(log.next_seq()? - 1)?;
+
+    // 3. The log batch: one atomic `apply_batch` on the log's single tree. Seqs and quarantine
+    // ids are assigned here from the counters read now: only one process holds the log (sled's
+    // lock) and the ledger's writer mutex serialises writers inside it, so nothing else can
+    // move the counters between this read and the write.
+    let mut next_seq = log.next_seq()?;
+    let mut next_quarantine = log.meta_counter(META_NEXT_QUARANTINE)?;
+    let mut batch = sled::Batch::default();
+    let mut seen: HashMap<[u8; 32], u64> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if write_raw[i] {
+            refs[i] = Some(pack.add(&item.raw, &shas[i])?);
+        }
         if refs[i].is_none()
             && let Some(&j) = known_raw.get(&shas[i])
         {
@@ -277,26 +289,6 @@ pub(crate) fn write_batch(
                 }
                 (None, None) => {}
             }
-        }
-    }
-
-    // 2. Dirty marker (once per writing session).
-    views.mark_dirty(log.next_seq()? - 1)?;
-
-    // 3. The log batch: one atomic `apply_batch` on the log's single tree. Seqs and quarantine
-    // ids are assigned here from the counters read now: only one process holds the log (sled's
-    // lock) and the ledger's writer mutex serialises writers inside it, so nothing else can
-    // move the counters between this read and the write.
-    let mut next_seq = log.next_seq()?;
-    let mut next_quarantine = log.meta_counter(META_NEXT_QUARANTINE)?;
-    let mut batch = sled::Batch::default();
-    let mut seen: HashMap<[u8; 32], u64> = HashMap::new();
-    let mut outcomes = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        if new_ref[i]
-            && let Some(raw) = refs[i]
-        {
-            batch.insert(log.raw.key(&shas[i]), &raw::encode_ref(raw));
         }
         match &prepared[i] {
             Prepared::Failed {

@@ -27,7 +27,9 @@ pub struct Options {
     pub path: PathBuf,
     /// The zone naive provider times are read in (default Europe/Berlin).
     pub source_tz: Tz,
-    /// How long to wait for another process's lock before giving up (default: not at all).
+    /// How long to wait for another process's lock before giving up (default: zero; a lock
+    /// is always retried for 250 ms, the time a database closed in this process may take to
+    /// release it).
     pub wait: Duration,
     /// sled's page cache, in bytes (default 64 MiB: sled's own default is 1 GiB).
     pub cache_capacity: u64,

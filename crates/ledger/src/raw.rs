@@ -1,12 +1,19 @@
 //! Packs: the inputs as received and (layout 2) the stored events, append-only,
 //! zstd-compressed.
 //!
-//! `raw/pack-000001.zst`, `raw/pack-000002.zst`… Each record is
-//! `RAW_MAGIC (4) ++ sha256 of the raw bytes (32) ++ compressed length u32 LE ++ zstd frame`.
-//! A [`RawRef`] names the pack, the record's offset and the compressed length. On read the
-//! magic, the length and the SHA-256 of the decompressed bytes are checked. Records are only
-//! appended at the pack's current end, so a torn tail left by a crash is never referenced and
-//! never in the way.
+//! `raw/pack-000001.zst`, `raw/pack-000002.zst`… hold two kinds of entries:
+//!
+//! * a block (written since layout 2): `BLOCK_MAGIC (4) ++ compressed length u32 LE ++ record
+//!   count u32 LE ++ zstd frame` of up to [`BLOCK_RECORDS`] records, each `sha256 (32) ++
+//!   length u32 LE ++ bytes`. A [`RawRef`] to a record in a block is (pack, the block's
+//!   offset, the record's index in the block). Records compressed together compress far
+//!   better than alone: an event is written right after its raw bytes, whose text it repeats;
+//! * a single record (layout 1): `RAW_MAGIC (4) ++ sha256 (32) ++ compressed length u32 LE ++
+//!   zstd frame`, referenced as (pack, offset, compressed length).
+//!
+//! On read the magic, the lengths and the SHA-256 of the record's bytes are checked. Entries are
+//! only appended at the pack's current end, so a torn tail left by a crash is never referenced
+//! and never in the way.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -17,8 +24,16 @@ use sha2::{Digest, Sha256};
 
 use crate::{LedgerError, Result};
 
-/// The magic bytes at the start of every record.
+/// The magic bytes at the start of a single record (layout 1).
 const RAW_MAGIC: &[u8; 4] = b"LRW1";
+/// The magic bytes at the start of a block.
+const BLOCK_MAGIC: &[u8; 4] = b"LBK1";
+/// A block's header: magic, compressed length, record count.
+const BLOCK_HEADER: usize = 4 + 4 + 4;
+/// Records per block at most (an item's raw bytes and its event are two).
+pub(crate) const BLOCK_RECORDS: u32 = 32;
+/// A block is sealed once its records reach this many bytes.
+const BLOCK_BYTES: usize = 64 * 1024;
 /// The header: magic, sha256, length.
 const HEADER: usize = 4 + 32 + 4;
 /// A pack is rolled over once it reaches this size.
@@ -103,6 +118,8 @@ impl PackWriter {
         Ok(PackBatch {
             writer: self,
             buffer: Vec::new(),
+            block: Vec::new(),
+            count: 0,
         })
     }
 
@@ -121,44 +138,73 @@ impl PackWriter {
 }
 
 /// Records being added to the current pack: their references are known at once, the bytes are
-/// written and synced by [`PackBatch::commit`]. Dropped without a commit, nothing is written.
+/// compressed per block and written and synced by [`PackBatch::commit`]. Dropped without a
+/// commit, nothing is written.
 pub(crate) struct PackBatch<'a> {
     writer: &'a mut PackWriter,
+    /// Sealed (compressed) blocks, ready to write.
     buffer: Vec<u8>,
+    /// The open block's records, uncompressed.
+    block: Vec<u8>,
+    count: u32,
 }
 
 impl PackBatch<'_> {
-    /// Compresses one record into the batch and returns where it will be.
-    pub(crate) fn add(&mut self, raw: &[u8], sha: &[u8; 32]) -> Result<RawRef> {
+    /// Adds one record to the open block and returns where it will be.
+    pub(crate) fn add(&mut self, bytes: &[u8], sha: &[u8; 32]) -> Result<RawRef> {
+        if self.count == BLOCK_RECORDS || self.block.len() >= BLOCK_BYTES {
+            self.seal()?;
+        }
+        let len = u32::try_from(bytes.len()).map_err(|_| {
+            LedgerError::InvalidArgument(format!(
+                "a record of {} bytes is over the pack record limit",
+                bytes.len()
+            ))
+        })?;
+        let place = RawRef {
+            pack: self.writer.pack,
+            offset: self.writer.end + self.buffer.len() as u64,
+            len: self.count,
+        };
+        self.block.extend_from_slice(sha);
+        self.block.extend_from_slice(&len.to_le_bytes());
+        self.block.extend_from_slice(bytes);
+        self.count += 1;
+        Ok(place)
+    }
+
+    /// Compresses the open block into the buffer.
+    fn seal(&mut self) -> Result<()> {
+        if self.count == 0 {
+            return Ok(());
+        }
         let writer = &mut *self.writer;
         let compressed = writer
             .compressor
-            .compress(raw)
+            .compress(&self.block)
             .map_err(|e| LedgerError::Io {
-                operation: "compressing a record for",
+                operation: "compressing a block for",
                 path: pack_path(&writer.dir, writer.pack),
                 source: e,
             })?;
         let len = u32::try_from(compressed.len()).map_err(|_| {
             LedgerError::InvalidArgument(format!(
-                "a record compresses to {} bytes, over the pack record limit",
+                "a block compresses to {} bytes, over the pack record limit",
                 compressed.len()
             ))
         })?;
-        let raw_ref = RawRef {
-            pack: writer.pack,
-            offset: writer.end + self.buffer.len() as u64,
-            len,
-        };
-        self.buffer.extend_from_slice(RAW_MAGIC);
-        self.buffer.extend_from_slice(sha);
+        self.buffer.extend_from_slice(BLOCK_MAGIC);
         self.buffer.extend_from_slice(&len.to_le_bytes());
+        self.buffer.extend_from_slice(&self.count.to_le_bytes());
         self.buffer.extend_from_slice(&compressed);
-        Ok(raw_ref)
+        self.block.clear();
+        self.count = 0;
+        Ok(())
     }
 
-    /// Appends the records in one write and syncs the pack to disk.
-    pub(crate) fn commit(self) -> Result<()> {
+    /// Appends the blocks in one write and syncs the pack to disk.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.seal()?;
         if self.buffer.is_empty() {
             return Ok(());
         }
@@ -174,8 +220,8 @@ impl PackBatch<'_> {
     }
 }
 
-/// Reads many records, mostly in file order (a rebuild, an export): keeps the pack open and a
-/// window of it in memory, and one zstd context.
+/// Reads many records, mostly in file order (a rebuild, an export): keeps the pack open, a
+/// window of it in memory, the last block decompressed, and one zstd context.
 pub(crate) struct PackReader {
     dir: PathBuf,
     limit: usize,
@@ -183,15 +229,16 @@ pub(crate) struct PackReader {
     window_pack: u32,
     window_start: u64,
     window: Vec<u8>,
+    /// The last block decompressed: (pack, offset) and its records.
+    block: Option<((u32, u64), Vec<u8>)>,
     decompressor: zstd::bulk::Decompressor<'static>,
 }
 
 /// Bytes read at a time by a [`PackReader`].
-const WINDOW: usize = 4 * 1024 * 1024;
+const WINDOW: usize = 1024 * 1024;
 
 impl PackReader {
-    /// A reader of the packs in `dir`; records decompressing to more than `limit` bytes are
-    /// refused.
+    /// A reader of the packs in `dir`; records of more than `limit` bytes are refused.
     pub(crate) fn new(dir: &Path, limit: usize) -> Result<Self> {
         Ok(PackReader {
             dir: dir.to_path_buf(),
@@ -200,11 +247,42 @@ impl PackReader {
             window_pack: 0,
             window_start: 0,
             window: Vec::new(),
+            block: None,
             decompressor: zstd::bulk::Decompressor::new().map_err(io("starting zstd for", dir))?,
         })
     }
 
-    /// The bytes a reference points at, checked like [`read`].
+    /// `len` bytes of pack `pack` from `offset`, through the window.
+    fn bytes(&mut self, pack: u32, offset: u64, len: usize) -> Result<&[u8]> {
+        let path = pack_path(&self.dir, pack);
+        let inside = self.window_pack == pack
+            && offset >= self.window_start
+            && offset + len as u64 <= self.window_start + self.window.len() as u64;
+        if !inside {
+            if self.file.as_ref().is_none_or(|(open, _)| *open != pack) {
+                let file = File::open(&path).map_err(io("opening pack", &path))?;
+                self.file = Some((pack, file));
+            }
+            let (_, file) = self.file.as_mut().expect("the pack was opened just above");
+            file.seek(SeekFrom::Start(offset))
+                .map_err(io("seeking in pack", &path))?;
+            self.window.clear();
+            file.take(WINDOW.max(len) as u64)
+                .read_to_end(&mut self.window)
+                .map_err(io("reading pack", &path))?;
+            self.window_pack = pack;
+            self.window_start = offset;
+        }
+        let at = (offset - self.window_start) as usize;
+        self.window
+            .get(at..at + len)
+            .ok_or_else(|| LedgerError::Corrupt {
+                what: format!("pack record at {}:{offset}", path.display()),
+                reason: "the pack ends inside the record".into(),
+            })
+    }
+
+    /// The bytes a reference points at, checked (magic, lengths, SHA-256).
     pub(crate) fn read(&mut self, raw: RawRef) -> Result<Vec<u8>> {
         let path = pack_path(&self.dir, raw.pack);
         let corrupt = |reason: String| LedgerError::Corrupt {
@@ -212,108 +290,105 @@ impl PackReader {
             reason,
         };
         let limit = self.limit;
+        let magic: [u8; 4] = self
+            .bytes(raw.pack, raw.offset, 4)?
+            .try_into()
+            .expect("four bytes were asked for");
+        if &magic == BLOCK_MAGIC {
+            return self.read_from_block(raw);
+        }
+        if &magic != RAW_MAGIC {
+            return Err(corrupt("bad magic".into()));
+        }
         if raw.len as usize > limit.saturating_add(limit / 8).saturating_add(1024) {
             return Err(corrupt(format!("stated length {} is implausible", raw.len)));
         }
-        let need = HEADER + raw.len as usize;
-        let inside = self.window_pack == raw.pack
-            && raw.offset >= self.window_start
-            && raw.offset + need as u64 <= self.window_start + self.window.len() as u64;
-        if !inside {
-            if self.file.as_ref().is_none_or(|(pack, _)| *pack != raw.pack) {
-                let file = File::open(&path).map_err(io("opening pack", &path))?;
-                self.file = Some((raw.pack, file));
-            }
-            let (_, file) = self.file.as_mut().expect("the pack was opened just above");
-            file.seek(SeekFrom::Start(raw.offset))
-                .map_err(io("seeking in pack", &path))?;
-            self.window.clear();
-            file.take(WINDOW.max(need) as u64)
-                .read_to_end(&mut self.window)
-                .map_err(io("reading pack", &path))?;
-            self.window_pack = raw.pack;
-            self.window_start = raw.offset;
-            if self.window.len() < need {
-                return Err(corrupt("the pack ends inside the record".into()));
-            }
-        }
-        let at = (raw.offset - self.window_start) as usize;
-        let record = self
-            .window
-            .get(at..at + need)
-            .ok_or_else(|| corrupt("the pack ends inside the record".into()))?;
+        let record = self.bytes(raw.pack, raw.offset, HEADER + raw.len as usize)?;
         let (header, payload) = record.split_at(HEADER);
-        if &header[..4] != RAW_MAGIC {
-            return Err(corrupt("bad magic".into()));
-        }
         let mut stated_len = [0u8; 4];
         stated_len.copy_from_slice(&header[36..40]);
         if u32::from_le_bytes(stated_len) != raw.len {
             return Err(corrupt("length differs from the reference".into()));
         }
-        let size = match zstd::zstd_safe::get_frame_content_size(payload) {
-            Ok(Some(size)) if size <= limit as u64 => size as usize,
-            Ok(Some(size)) => {
-                return Err(corrupt(format!(
-                    "decompresses to {size} bytes, over {limit}"
-                )));
-            }
-            _ => return Err(corrupt("zstd frame without a content size".into())),
-        };
-        let bytes = self
-            .decompressor
-            .decompress(payload, size)
-            .map_err(|e| corrupt(format!("zstd: {e}")))?;
-        if sha256(&bytes)[..] != header[4..36] {
+        let mut sha = [0u8; 32];
+        sha.copy_from_slice(&header[4..36]);
+        let payload = payload.to_vec();
+        let bytes = self.decompress(&payload, limit).map_err(corrupt)?;
+        if sha256(&bytes) != sha {
             return Err(corrupt(
                 "SHA-256 of the content differs from the record's".into(),
             ));
         }
         Ok(bytes)
     }
+
+    fn decompress(&mut self, frame: &[u8], limit: usize) -> std::result::Result<Vec<u8>, String> {
+        let size = match zstd::zstd_safe::get_frame_content_size(frame) {
+            Ok(Some(size)) if size <= limit as u64 => size as usize,
+            Ok(Some(size)) => return Err(format!("decompresses to {size} bytes, over {limit}")),
+            _ => return Err("zstd frame without a content size".into()),
+        };
+        self.decompressor
+            .decompress(frame, size)
+            .map_err(|e| format!("zstd: {e}"))
+    }
+
+    fn read_from_block(&mut self, raw: RawRef) -> Result<Vec<u8>> {
+        let path = pack_path(&self.dir, raw.pack);
+        let corrupt = |reason: String| LedgerError::Corrupt {
+            what: format!(
+                "record {} of the block at {}:{}",
+                raw.len,
+                path.display(),
+                raw.offset
+            ),
+            reason,
+        };
+        let key = (raw.pack, raw.offset);
+        if self.block.as_ref().is_none_or(|(at, _)| *at != key) {
+            let header = self.bytes(raw.pack, raw.offset, BLOCK_HEADER)?;
+            let mut word = [0u8; 4];
+            word.copy_from_slice(&header[4..8]);
+            let compressed = u32::from_le_bytes(word) as usize;
+            let limit = self.limit.saturating_add(BLOCK_BYTES * 2);
+            if compressed > limit {
+                return Err(corrupt(format!("block length {compressed} is implausible")));
+            }
+            let frame = self
+                .bytes(raw.pack, raw.offset + BLOCK_HEADER as u64, compressed)?
+                .to_vec();
+            let records = self.decompress(&frame, limit).map_err(corrupt)?;
+            self.block = Some((key, records));
+        }
+        let (_, records) = self.block.as_ref().expect("the block was read just above");
+        let mut at = 0usize;
+        for index in 0.. {
+            let header = records
+                .get(at..at + 36)
+                .ok_or_else(|| corrupt("the block has fewer records".into()))?;
+            let mut word = [0u8; 4];
+            word.copy_from_slice(&header[32..36]);
+            let len = u32::from_le_bytes(word) as usize;
+            let bytes = records
+                .get(at + 36..at + 36 + len)
+                .ok_or_else(|| corrupt("the block ends inside a record".into()))?;
+            if index == raw.len {
+                if sha256(bytes)[..] != header[..32] {
+                    return Err(corrupt(
+                        "SHA-256 of the content differs from the record's".into(),
+                    ));
+                }
+                return Ok(bytes.to_vec());
+            }
+            at += 36 + len;
+        }
+        unreachable!("the loop returns or fails")
+    }
 }
 
-/// Reads the raw bytes a reference points at, checking magic, length and SHA-256.
+/// Reads the bytes a reference points at, checking magic, lengths and SHA-256.
 pub(crate) fn read(dir: &Path, raw: RawRef, limit: usize) -> Result<Vec<u8>> {
-    let path = pack_path(dir, raw.pack);
-    let corrupt = |reason: String| LedgerError::Corrupt {
-        what: format!("raw record at {}:{}", path.display(), raw.offset),
-        reason,
-    };
-    if raw.len as usize > limit.saturating_add(limit / 8).saturating_add(1024) {
-        return Err(corrupt(format!("stated length {} is implausible", raw.len)));
-    }
-    let mut file = File::open(&path).map_err(io("opening raw pack", &path))?;
-    file.seek(SeekFrom::Start(raw.offset))
-        .map_err(io("seeking in raw pack", &path))?;
-    let mut record = vec![0u8; HEADER + raw.len as usize];
-    file.read_exact(&mut record)
-        .map_err(io("reading raw pack", &path))?;
-    let (header, payload) = record.split_at(HEADER);
-    if &header[..4] != RAW_MAGIC {
-        return Err(corrupt("bad magic".into()));
-    }
-    let mut stated_len = [0u8; 4];
-    stated_len.copy_from_slice(&header[36..40]);
-    if u32::from_le_bytes(stated_len) != raw.len {
-        return Err(corrupt("length differs from the reference".into()));
-    }
-    let mut decoder = zstd::stream::read::Decoder::new(payload)
-        .map_err(|e| corrupt(format!("zstd: {e}")))?
-        .take(limit as u64 + 1);
-    let mut bytes = Vec::new();
-    decoder
-        .read_to_end(&mut bytes)
-        .map_err(|e| corrupt(format!("zstd: {e}")))?;
-    if bytes.len() > limit {
-        return Err(corrupt(format!("decompresses to more than {limit} bytes")));
-    }
-    if sha256(&bytes)[..] != header[4..36] {
-        return Err(corrupt(
-            "SHA-256 of the content differs from the record's".into(),
-        ));
-    }
-    Ok(bytes)
+    PackReader::new(dir, limit)?.read(raw)
 }
 
 /// The stored form of a reference in the log's `raw` tree: pack u32 BE ++ offset u64 BE ++
@@ -339,6 +414,27 @@ pub(crate) fn decode_ref(bytes: &[u8]) -> Result<RawRef> {
         offset: u64::from_be_bytes(offset.try_into().expect("8 bytes")),
         len: u32::from_be_bytes(len.try_into().expect("4 bytes")),
     })
+}
+
+/// Checks that a reference points inside an existing pack (cheap: the record itself is not
+/// read); `Err` says what is wrong.
+pub(crate) fn check_place(dir: &Path, raw: RawRef) -> std::result::Result<(), String> {
+    let path = pack_path(dir, raw.pack);
+    match std::fs::metadata(&path) {
+        // A block reference's `len` is an index; a layout-1 record's, its compressed length.
+        Ok(meta) if raw.offset + (BLOCK_HEADER as u64) <= meta.len() => Ok(()),
+        Ok(meta) => Err(format!(
+            "at {}:{} (+{}) are past the pack's end ({})",
+            path.display(),
+            raw.offset,
+            raw.len,
+            meta.len()
+        )),
+        Err(e) => Err(format!(
+            "are in {}, which cannot be read: {e}",
+            path.display()
+        )),
+    }
 }
 
 /// Bytes used by the packs.
@@ -368,8 +464,12 @@ mod tests {
             .append(&[(&a, sha256(&a)), (&b, sha256(&b))])
             .unwrap();
         assert_eq!(refs[0].pack, 1);
-        assert_eq!(refs[0].offset, 0);
-        assert!(refs[1].offset > refs[0].offset);
+        assert_eq!((refs[0].offset, refs[0].len), (0, 0));
+        assert_eq!(
+            (refs[1].offset, refs[1].len),
+            (0, 1),
+            "one block, second record"
+        );
         assert_eq!(read(dir.path(), refs[0], 1 << 20).unwrap(), a);
         assert_eq!(read(dir.path(), refs[1], 1 << 20).unwrap(), b);
         let mut reader = PackReader::new(dir.path(), 1 << 20).unwrap();
@@ -408,5 +508,41 @@ mod tests {
         batch.add(b"lost", &sha256(b"lost")).unwrap();
         drop(batch);
         assert_eq!(std::fs::metadata(&pack).unwrap().len(), size);
+    }
+
+    #[test]
+    fn many_records_span_blocks_and_read_back_in_any_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = PackWriter::open(dir.path()).unwrap();
+        let records: Vec<Vec<u8>> = (0..100u32)
+            .map(|i| {
+                format!("record {i} ")
+                    .repeat(1 + (i as usize * 37) % 3000)
+                    .into_bytes()
+            })
+            .collect();
+        let mut batch = writer.begin().unwrap();
+        let refs: Vec<RawRef> = records
+            .iter()
+            .map(|r| batch.add(r, &sha256(r)).unwrap())
+            .collect();
+        batch.commit().unwrap();
+        assert!(refs.iter().all(|r| r.len < BLOCK_RECORDS));
+        assert!(refs.last().unwrap().offset > 0, "more than one block");
+        let mut reader = PackReader::new(dir.path(), 1 << 20).unwrap();
+        for (r, want) in refs.iter().zip(&records) {
+            assert_eq!(&reader.read(*r).unwrap(), want);
+        }
+        for (r, want) in refs.iter().zip(&records).rev() {
+            assert_eq!(&read(dir.path(), *r, 1 << 20).unwrap(), want);
+        }
+        let past = RawRef {
+            len: BLOCK_RECORDS + 1,
+            ..refs[0]
+        };
+        assert!(matches!(
+            reader.read(past),
+            Err(LedgerError::Corrupt { .. })
+        ));
     }
 }

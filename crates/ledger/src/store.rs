@@ -110,6 +110,9 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
     }
 }
 
+/// How long a lock is retried even when `Options::wait` is zero.
+const LOCK_GRACE: Duration = Duration::from_millis(250);
+
 /// Opens one sled database, retrying while another process holds its lock, until
 /// `options.wait` has passed. sled's background flusher runs every second: besides syncing,
 /// it is the only place sled 0.34 cleans segments (rewrites the live pages of mostly-dead
@@ -127,13 +130,18 @@ pub(crate) fn open_db(options: &Options, dir: &Path) -> Result<sled::Db> {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
                 let waited = started.elapsed();
-                if waited >= options.wait {
+                // A sled database dropped a moment ago in this process may release its lock
+                // a little later (its background thread and epoch-deferred drops): a short
+                // grace period whatever `options.wait` says.
+                if waited >= options.wait.max(LOCK_GRACE) {
                     return Err(LedgerError::Locked {
                         path: options.path.clone(),
                         waited_ms: waited.as_millis() as u64,
                     });
                 }
-                std::thread::sleep(Duration::from_millis(75).min(options.wait - waited));
+                std::thread::sleep(
+                    Duration::from_millis(25).min(options.wait.max(LOCK_GRACE) - waited),
+                );
             }
             Err(source) => {
                 return Err(LedgerError::Storage {
@@ -247,22 +255,22 @@ mod log_prefix {
     pub(super) const BY_DOMAIN: u8 = b'd';
     pub(super) const DEDUP: u8 = b'k';
     pub(super) const META: u8 = b'm';
-    pub(super) const RAW: u8 = b'r';
     pub(super) const QUARANTINE: u8 = b'q';
 }
 
 /// The name of the one tree of each database.
 const LOG_TREE: &str = "log";
 const VIEWS_TREE: &str = "views";
-/// The trees of layout 1's log, by the prefix their records get in layout 2.
-const LAYOUT1_LOG_TREES: [(&str, u8); 7] = [
-    ("events", log_prefix::EVENTS),
-    ("by_ctid", log_prefix::BY_CTID),
-    ("by_domain", log_prefix::BY_DOMAIN),
-    ("dedup", log_prefix::DEDUP),
-    ("meta", log_prefix::META),
-    ("raw", log_prefix::RAW),
-    ("quarantine", log_prefix::QUARANTINE),
+/// The trees of layout 1's log, by the prefix their records get in layout 2 (`None`: not
+/// kept: layout 2 has no index of raw bytes).
+const LAYOUT1_LOG_TREES: [(&str, Option<u8>); 7] = [
+    ("events", Some(log_prefix::EVENTS)),
+    ("by_ctid", Some(log_prefix::BY_CTID)),
+    ("by_domain", Some(log_prefix::BY_DOMAIN)),
+    ("dedup", Some(log_prefix::DEDUP)),
+    ("meta", Some(log_prefix::META)),
+    ("raw", None),
+    ("quarantine", Some(log_prefix::QUARANTINE)),
 ];
 
 /// The `log` database: one tree, a key space per kind of record.
@@ -275,7 +283,6 @@ pub(crate) struct Log {
     pub(crate) by_domain: Space,
     pub(crate) dedup: Space,
     pub(crate) meta: Space,
-    pub(crate) raw: Space,
     pub(crate) quarantine: Space,
     pub(crate) raw_dir: PathBuf,
 }
@@ -299,7 +306,6 @@ impl Log {
             by_domain: space(log_prefix::BY_DOMAIN),
             dedup: space(log_prefix::DEDUP),
             meta: space(log_prefix::META),
-            raw: space(log_prefix::RAW),
             quarantine: space(log_prefix::QUARANTINE),
             raw_dir: options.path.join("raw"),
             tree: tree.clone(),
@@ -359,9 +365,9 @@ impl Log {
             .clear()
             .map_err(storage("clearing a cut-short migration"))?;
         for (name, prefix) in LAYOUT1_LOG_TREES {
-            if !present(name) {
+            let Some(prefix) = prefix.filter(|_| present(name)) else {
                 continue;
-            }
+            };
             let old = self
                 .db
                 .open_tree(name)

@@ -19,7 +19,8 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
     let mut expected_seq = 1u64;
     let mut packs = log.event_reader()?;
 
-    // Every event: decodes, is in sequence, is in its indexes, its dedup key and raw ref.
+    // Every event: decodes, is in sequence, is in its indexes and its dedup key, and its raw
+    // bytes' place is inside a pack.
     for entry in log.events.iter() {
         let (key, value) = entry.map_err(storage("reading the log"))?;
         let seq = match be_u64(&key, "event key") {
@@ -77,16 +78,8 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
             )),
             None => problems.push(format!("event {seq}: its dedup key is missing")),
         }
-        match log
-            .raw
-            .get(event.source.sha256)
-            .map_err(storage("reading raw refs"))?
-        {
-            Some(bytes) if raw::decode_ref(&bytes).ok() == Some(event.source.raw) => {}
-            Some(_) => problems.push(format!("event {seq}: raw ref differs from the raw tree's")),
-            None => problems.push(format!(
-                "event {seq}: its raw bytes are not in the raw tree"
-            )),
+        if let Err(reason) = raw::check_place(&log.raw_dir, event.source.raw) {
+            problems.push(format!("event {seq}: its raw bytes {reason}"));
         }
         if let Err(e) = fresh.apply(&event) {
             problems.push(format!("event {seq}: does not fold: {e}"));
