@@ -42,16 +42,29 @@ pub(crate) fn load_event(
     seq: u64,
     packs: &mut crate::raw::PackReader,
 ) -> Result<ledger_event::Event> {
-    let stored_event = |source| LedgerError::StoredEvent { seq, source };
+    decode_stored(&load_stored(value, seq, packs)?, seq)
+}
+
+/// The stored form of an event (see [`load_event`]), not decoded yet.
+pub(crate) fn load_stored(
+    value: &[u8],
+    seq: u64,
+    packs: &mut crate::raw::PackReader,
+) -> Result<Vec<u8>> {
     if value.starts_with(&ledger_event::stored::MAGIC) {
-        return ledger_event::stored::decode_event(value).map_err(stored_event);
+        return Ok(value.to_vec());
     }
     let place = crate::raw::decode_ref(value).map_err(|e| LedgerError::Corrupt {
         what: format!("event {seq}"),
         reason: format!("neither a stored event nor a pack reference: {e}"),
     })?;
-    let bytes = packs.read(place)?;
-    ledger_event::stored::decode_event(&bytes).map_err(stored_event)
+    packs.read(place)
+}
+
+/// Decodes an event's stored form; `seq` names it in errors.
+pub(crate) fn decode_stored(bytes: &[u8], seq: u64) -> Result<ledger_event::Event> {
+    ledger_event::stored::decode_event(bytes)
+        .map_err(|source| LedgerError::StoredEvent { seq, source })
 }
 
 /// A time as stored: microseconds since the Unix epoch.

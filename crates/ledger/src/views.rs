@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use ledger_event::Event;
 
-use crate::codec::{be_u64, load_event};
+use crate::codec::{be_u64, decode_stored, load_event, load_stored};
 use crate::projections::Projections;
 use crate::store::{Log, VIEWS_CHECKPOINT, VIEWS_VERSION, VIEWS_VERSION_KEY, Views, storage};
 use crate::{RebuildReport, Result};
@@ -47,6 +47,36 @@ fn add_changes(batch: &mut sled::Batch, views: &Views, projections: &Projections
     Ok(())
 }
 
+/// Sends the stored forms of the log's events up to `head`, in chunks, then returns; a read
+/// error is sent as the last message.
+fn read_log(
+    log: &Log,
+    head: u64,
+    packs: &mut crate::raw::PackReader,
+    sender: &std::sync::mpsc::SyncSender<Result<Vec<(u64, Vec<u8>)>>>,
+) {
+    let mut chunk = Vec::with_capacity(DECODE_CHUNK);
+    for entry in log.events.range(&[], Some(&head.to_be_bytes())) {
+        let loaded = entry
+            .map_err(storage("reading the log"))
+            .and_then(|(key, value)| {
+                let seq = be_u64(&key, "event key")?;
+                Ok((seq, load_stored(&value, seq, packs)?))
+            });
+        match loaded {
+            Ok(stored) => chunk.push(stored),
+            Err(error) => {
+                let _ = sender.send(Err(error));
+                return;
+            }
+        }
+        if chunk.len() == DECODE_CHUNK && sender.send(Ok(std::mem::take(&mut chunk))).is_err() {
+            return;
+        }
+    }
+    let _ = sender.send(Ok(chunk));
+}
+
 /// Reads the events `from..=to` of the log.
 pub(crate) fn read_events(log: &Log, from: u64, to: u64) -> Result<Vec<Event>> {
     let mut out = Vec::new();
@@ -84,9 +114,10 @@ pub(crate) fn catch_up(log: &Log, views: &Views) -> Result<u64> {
     Ok(folded)
 }
 
-/// Clears the views and re-folds every event of the log in memory (events are decoded on a
-/// second thread while this one folds), then writes the records in big batches. The checkpoint
-/// is removed first, so a rebuild cut short is redone on next open.
+/// Re-folds every event of the log in memory (events are decoded on a second thread while
+/// this one folds), then makes the stored views equal to the fold, writing only the records
+/// that differ, in big batches. The checkpoint is removed first, so a rebuild cut short is
+/// redone on next open.
 pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
     let started = Instant::now();
     let head = log.next_seq()? - 1;
@@ -95,71 +126,84 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
         .remove(VIEWS_CHECKPOINT)
         .map_err(storage("clearing the checkpoint"))?;
     views.mark_dirty(head)?;
-    for space in &views.trees {
-        let mut batch = sled::Batch::default();
-        let mut in_batch = 0;
-        for entry in space.iter() {
-            let (key, _) = entry.map_err(storage("reading a view"))?;
-            batch.remove(space.key(&key));
-            in_batch += 1;
-            if in_batch == WRITE_CHUNK {
-                views
-                    .tree
-                    .apply_batch(std::mem::take(&mut batch))
-                    .map_err(storage("clearing a view"))?;
-                in_batch = 0;
-            }
-        }
-        views
-            .tree
-            .apply_batch(batch)
-            .map_err(storage("clearing a view"))?;
-    }
     let mut projections = Projections::new(None);
     let mut events = 0u64;
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Event>>>(4);
-    std::thread::scope(|scope| -> Result<()> {
+    // The second thread reads the stored forms (log order, packs, decompression), then the
+    // stored views; this one decodes, folds and drops the events (freeing in the allocating
+    // thread is cheaper).
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<(u64, Vec<u8>)>>>(4);
+    let stored_views = std::thread::scope(|scope| -> Result<Vec<Vec<(sled::IVec, sled::IVec)>>> {
         let mut packs = log.event_reader()?;
-        scope.spawn(move || {
-            let mut chunk = Vec::with_capacity(DECODE_CHUNK);
-            for entry in log.events.range(&[], Some(&head.to_be_bytes())) {
-                let decoded = entry
-                    .map_err(storage("reading the log"))
-                    .and_then(|(key, value)| {
-                        load_event(&value, be_u64(&key, "event key")?, &mut packs)
-                    });
-                match decoded {
-                    Ok(event) => chunk.push(event),
-                    Err(error) => {
-                        let _ = sender.send(Err(error));
-                        return;
-                    }
-                }
-                if chunk.len() == DECODE_CHUNK
-                    && sender.send(Ok(std::mem::take(&mut chunk))).is_err()
-                {
-                    return;
-                }
-            }
-            let _ = sender.send(Ok(chunk));
+        let reader = scope.spawn(move || {
+            read_log(log, head, &mut packs, &sender);
+            drop(sender);
+            views
+                .trees
+                .iter()
+                .map(|space| {
+                    space
+                        .iter()
+                        .collect::<sled::Result<Vec<_>>>()
+                        .map_err(storage("reading a view"))
+                })
+                .collect::<Result<Vec<_>>>()
         });
         for chunk in receiver {
-            for event in chunk? {
-                projections.apply(&event)?;
+            for (seq, stored) in chunk? {
+                projections.apply(&decode_stored(&stored, seq)?)?;
                 events += 1;
             }
         }
-        Ok(())
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })?;
+
+    // Only what differs from the fresh fold is written: a merge of the stored records (in key
+    // order) with the fold's (sorted by key).
     let mut batch = sled::Batch::default();
     let mut in_batch = 0;
-    for (space, changes) in views.trees.iter().zip(projections.encoded()?) {
-        for (key, value) in changes {
-            if let Some(bytes) = value {
-                batch.insert(space.key(&key), bytes);
-                in_batch += 1;
+    for ((space, changes), stored) in views
+        .trees
+        .iter()
+        .zip(projections.encoded()?)
+        .zip(stored_views)
+    {
+        let mut fresh = changes
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|v| (key, v)))
+            .peekable();
+        let mut stored = stored.into_iter().peekable();
+        loop {
+            let order = match (stored.peek(), fresh.peek()) {
+                (None, None) => break,
+                (Some((key, _)), Some((want, _))) => key.as_ref().cmp(want.as_slice()),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    if let Some((key, _)) = stored.next() {
+                        batch.remove(space.key(&key));
+                        in_batch += 1;
+                    }
+                }
+                std::cmp::Ordering::Greater => {
+                    if let Some((key, value)) = fresh.next() {
+                        batch.insert(space.key(&key), value);
+                        in_batch += 1;
+                    }
+                }
+                std::cmp::Ordering::Equal => {
+                    if let (Some((_, old)), Some((key, value))) = (stored.next(), fresh.next())
+                        && old.as_ref() != value.as_slice()
+                    {
+                        batch.insert(space.key(&key), value);
+                        in_batch += 1;
+                    }
+                }
             }
-            if in_batch == WRITE_CHUNK {
+            if in_batch >= WRITE_CHUNK {
                 views
                     .tree
                     .apply_batch(std::mem::take(&mut batch))

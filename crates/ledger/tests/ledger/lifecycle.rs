@@ -262,6 +262,8 @@ fn rebuild_equals_the_incremental_fold_and_verify_finds_tampering() {
         let last = changed.len() - 1;
         changed[last] = changed[last].wrapping_add(1);
         tree.insert(b"\x014bed8920b56fb", changed).unwrap();
+        // And a stray order no event made.
+        tree.insert(b"\x01stray-order", record.to_vec()).unwrap();
         views.flush().unwrap();
         let log = sled::open(path.join("log")).unwrap();
         let by_ctid = log.open_tree("log").unwrap();
@@ -276,7 +278,15 @@ fn rebuild_equals_the_incremental_fold_and_verify_finds_tampering() {
     }
     let ledger = open(dir.path());
     let report = ledger.verify().unwrap();
-    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert_eq!(report.problems.len(), 3, "{:?}", report.problems);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.starts_with("orders[stray-order]") && p.contains("no counterpart")),
+        "{:?}",
+        report.problems
+    );
     assert!(
         report
             .problems
