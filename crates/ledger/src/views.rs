@@ -47,13 +47,16 @@ fn add_changes(batch: &mut sled::Batch, views: &Views, projections: &Projections
     Ok(())
 }
 
+/// Stored forms of events (seq, bytes) sent from the reading thread of a rebuild.
+type StoredChunk = Result<Vec<(u64, Vec<u8>)>>;
+
 /// Sends the stored forms of the log's events up to `head`, in chunks, then returns; a read
 /// error is sent as the last message.
 fn read_log(
     log: &Log,
     head: u64,
     packs: &mut crate::raw::PackReader,
-    sender: &std::sync::mpsc::SyncSender<Result<Vec<(u64, Vec<u8>)>>>,
+    sender: &std::sync::mpsc::SyncSender<StoredChunk>,
 ) {
     let mut chunk = Vec::with_capacity(DECODE_CHUNK);
     for entry in log.events.range(&[], Some(&head.to_be_bytes())) {
@@ -131,7 +134,7 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
     // The second thread reads the stored forms (log order, packs, decompression), then the
     // stored views; this one decodes, folds and drops the events (freeing in the allocating
     // thread is cheaper).
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<(u64, Vec<u8>)>>>(4);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<StoredChunk>(4);
     let stored_views = std::thread::scope(|scope| -> Result<Vec<Vec<(sled::IVec, sled::IVec)>>> {
         let mut packs = log.event_reader()?;
         let reader = scope.spawn(move || {
