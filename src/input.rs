@@ -42,6 +42,8 @@ const SYMLINK_NOT_FOLLOWED: &str = "symbolic link inside a directory: not follow
 pub struct Inputs {
     queue: VecDeque<Source>,
     limit: usize,
+    /// Hidden files (names starting with `.`) skipped inside directories so far.
+    pub hidden: u64,
 }
 
 impl Inputs {
@@ -53,6 +55,7 @@ impl Inputs {
                 .map(|p| Source::Path(p.clone(), true))
                 .collect(),
             limit: max_size.saturating_add(1),
+            hidden: 0,
         }
     }
 
@@ -113,7 +116,14 @@ impl Inputs {
                 continue;
             }
             for entry in std::fs::read_dir(&d)? {
-                entries.push(entry?.path());
+                let entry = entry?;
+                // Hidden files (`.gitattributes`, `.DS_Store`, a mail client's state) are not
+                // mail: skipped, and counted so the summary can say so.
+                if entry.file_name().as_encoded_bytes().starts_with(b".") {
+                    self.hidden += 1;
+                    continue;
+                }
+                entries.push(entry.path());
             }
         }
         entries.sort();

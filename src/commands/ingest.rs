@@ -87,7 +87,8 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     // Read up to the default limit even under a smaller --max-size, so an item rejected for size
     // is kept whole and a later `reparse` (with the default limit) can read it.
     let read_limit = args.max_size.max(ledger_parser::DEFAULT_MAX_SIZE);
-    for input in Inputs::new(&args.paths, read_limit) {
+    let mut inputs = Inputs::new(&args.paths, read_limit);
+    for input in inputs.by_ref() {
         match input {
             Input::Item { origin, bytes } => {
                 batch_bytes += bytes.len();
@@ -151,6 +152,7 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             "duplicates": duplicates,
             "rejected": rejected,
             "elapsed_ms": started.elapsed().as_millis() as u64,
+            "skipped_hidden": inputs.hidden,
             "items": items,
         });
         crate::output::print_json(&mut out, &summary)?;
@@ -161,6 +163,13 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             items,
             started.elapsed().as_secs_f64()
         )?;
+        if inputs.hidden > 0 {
+            writeln!(
+                out,
+                "skipped {} hidden files (names starting with '.')",
+                inputs.hidden
+            )?;
+        }
         for report in &reports {
             match &report.outcome {
                 Outcome::Ledger(IngestOutcome::Rejected { id, reason }) => writeln!(

@@ -22,7 +22,10 @@ fn a_forged_sender_is_kept_as_untrusted_and_released_by_a_person() {
                 "From: AutoDNS <robot@autodns-support.example>",
             )
             .replace("example.org", "example.com")
-        .replace("Date: Sun, 16 May 2010 19:43:30 +0200", "Date: Tue, 18 May 2010 09:00:00 +0200")
+            .replace(
+                "Date: Sun, 16 May 2010 19:43:30 +0200",
+                "Date: Tue, 18 May 2010 09:00:00 +0200",
+            )
             .replace(
                 "Authentication-Results: mail.reseller.example;",
                 "Authentication-Results: mx.autodns-support.example;",
