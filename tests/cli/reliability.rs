@@ -789,7 +789,7 @@ fn peak_rss(sandbox: &Sandbox, args: &[&Path]) -> (i32, u64) {
 }
 
 /// Writes `head`, then `len` bytes of `fill` without a newline, then `tail`, in chunks (this
-/// test process must not hold 100 MB itself).
+/// test process must not hold 200 MB itself).
 fn write_long_line(path: &Path, head: &[u8], fill: u8, len: usize, tail: &[u8]) {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).expect("creating a file"));
     file.write_all(head).expect("writing");
