@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use ledger::{Ledger, Options};
 use ledger_event::Origin;
@@ -149,6 +149,14 @@ fn reads(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function(format!("pending_transfers/{n}"), |b| {
         b.iter(|| ledger.pending_transfers(Utc::now()).expect("query"))
+    });
+    // A past instant: the open transfers, plus the history of every domain closed since.
+    let past = Utc
+        .with_ymd_and_hms(2024, 3, 1, 12, 0, 0)
+        .single()
+        .expect("a valid instant");
+    group.bench_function(format!("pending_transfers_as_of_past/{n}"), |b| {
+        b.iter(|| ledger.pending_transfers(past).expect("query"))
     });
     group.finish();
 

@@ -357,22 +357,26 @@ impl Ledger {
 
     fn scan_index(&self, index: &Space, key: &str) -> Result<Vec<Event>> {
         let log = self.log()?;
-        let mut packs = log.event_reader()?;
-        let mut events = Vec::new();
+        let mut seqs = Vec::new();
         for entry in index.scan_prefix(&index_prefix(key)) {
             let (k, _) = entry.map_err(storage("reading an index"))?;
-            let seq = be_u64(&k[k.len().saturating_sub(8)..], "index key")?;
-            match self.event(log, seq, &mut packs)? {
-                Some(event) => events.push(event),
-                None => {
-                    return Err(LedgerError::Corrupt {
-                        what: format!("index entry {key:?}"),
-                        reason: format!("points at missing event {seq}"),
-                    });
+            seqs.push(be_u64(&k[k.len().saturating_sub(8)..], "index key")?);
+        }
+        log.with_query_reader(|packs| {
+            let mut events = Vec::with_capacity(seqs.len());
+            for seq in seqs {
+                match self.event(log, seq, packs)? {
+                    Some(event) => events.push(event),
+                    None => {
+                        return Err(LedgerError::Corrupt {
+                            what: format!("index entry {key:?}"),
+                            reason: format!("points at missing event {seq}"),
+                        });
+                    }
                 }
             }
-        }
-        Ok(events)
+            Ok(events)
+        })
     }
 
     /// Every event of an order, oldest first (by seq).

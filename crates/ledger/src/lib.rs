@@ -1,14 +1,15 @@
 //! `ledger`: the event log, its indexes and its projections. The only crate that knows sled.
 //!
-//! A ledger at `PATH` is two sled databases and a directory of raw packs:
+//! A ledger at `PATH` is two sled databases (each ONE tree, a one-byte key prefix per kind of
+//! record) and a directory of packs:
 //!
-//! * `PATH/log/`: the immutable events (`events`, seq → stored event), the indexes
-//!   `by_ctid` / `by_domain`, the de-duplication keys (`dedup`), the raw references
-//!   (`raw`, SHA-256 → place in a pack), the `quarantine`, and `meta` (layout version, next seq,
-//!   next quarantine id);
-//! * `PATH/views/`: the projections (pending transfers, orders, failed creates, inventory, kind
-//!   counts) and their `checkpoint`, the last seq folded;
-//! * `PATH/raw/pack-NNNNNN.zst`: every input as received, zstd-compressed, stored once.
+//! * `PATH/log/`: where each event's stored form is (seq → pack reference), the indexes by
+//!   ctid and by domain, the de-duplication keys, the quarantine, and meta (layout version,
+//!   next seq, next quarantine id);
+//! * `PATH/views/`: the projections (pending transfers as of any instant, orders, failed
+//!   creates, inventory, kind counts) and their `checkpoint`, the last seq folded;
+//! * `PATH/raw/pack-NNNNNN.zst`: every input as received and every event's stored form, in
+//!   zstd blocks, append-only.
 //!
 //! Invariants: the log is append-only and gap-free (seq 1, 2, 3…); every projection equals a
 //! fresh fold of the log ([`Ledger::verify`] checks it, [`Ledger::rebuild`] restores it); a

@@ -39,7 +39,7 @@ const HEADER: usize = 4 + 32 + 4;
 /// A pack is rolled over once it reaches this size.
 pub(crate) const PACK_LIMIT: u64 = 256 * 1024 * 1024;
 /// The zstd level.
-const LEVEL: i32 = 3;
+const LEVEL: i32 = 1;
 
 /// SHA-256 of raw bytes.
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -225,6 +225,8 @@ impl PackBatch<'_> {
 pub(crate) struct PackReader {
     dir: PathBuf,
     limit: usize,
+    /// Bytes read ahead ([`WINDOW`] for file-order reading, 0 for scattered reads).
+    read_ahead: usize,
     file: Option<(u32, File)>,
     window_pack: u32,
     window_start: u64,
@@ -238,11 +240,22 @@ pub(crate) struct PackReader {
 const WINDOW: usize = 1024 * 1024;
 
 impl PackReader {
-    /// A reader of the packs in `dir`; records of more than `limit` bytes are refused.
+    /// A reader of the packs in `dir` in file order; records of more than `limit` bytes are
+    /// refused.
     pub(crate) fn new(dir: &Path, limit: usize) -> Result<Self> {
+        Self::with_read_ahead(dir, limit, WINDOW)
+    }
+
+    /// A reader for scattered reads (queries): reads only the bytes it needs.
+    pub(crate) fn scattered(dir: &Path, limit: usize) -> Result<Self> {
+        Self::with_read_ahead(dir, limit, 0)
+    }
+
+    fn with_read_ahead(dir: &Path, limit: usize, read_ahead: usize) -> Result<Self> {
         Ok(PackReader {
             dir: dir.to_path_buf(),
             limit,
+            read_ahead,
             file: None,
             window_pack: 0,
             window_start: 0,
@@ -267,7 +280,7 @@ impl PackReader {
             file.seek(SeekFrom::Start(offset))
                 .map_err(io("seeking in pack", &path))?;
             self.window.clear();
-            file.take(WINDOW.max(len) as u64)
+            file.take(self.read_ahead.max(len) as u64)
                 .read_to_end(&mut self.window)
                 .map_err(io("reading pack", &path))?;
             self.window_pack = pack;
@@ -388,7 +401,7 @@ impl PackReader {
 
 /// Reads the bytes a reference points at, checking magic, lengths and SHA-256.
 pub(crate) fn read(dir: &Path, raw: RawRef, limit: usize) -> Result<Vec<u8>> {
-    PackReader::new(dir, limit)?.read(raw)
+    PackReader::scattered(dir, limit)?.read(raw)
 }
 
 /// The stored form of a reference in the log's `raw` tree: pack u32 BE ++ offset u64 BE ++

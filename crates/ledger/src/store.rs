@@ -285,6 +285,8 @@ pub(crate) struct Log {
     pub(crate) meta: Space,
     pub(crate) quarantine: Space,
     pub(crate) raw_dir: PathBuf,
+    /// See [`Log::with_query_reader`].
+    query_reader: std::sync::Mutex<Option<crate::raw::PackReader>>,
 }
 
 impl Log {
@@ -308,6 +310,7 @@ impl Log {
             meta: space(log_prefix::META),
             quarantine: space(log_prefix::QUARANTINE),
             raw_dir: options.path.join("raw"),
+            query_reader: std::sync::Mutex::new(None),
             tree: tree.clone(),
             db,
         };
@@ -395,9 +398,30 @@ impl Log {
         Ok(true)
     }
 
-    /// A reader of the stored events in the packs.
+    /// A reader of the stored events in the packs, in file order.
     pub(crate) fn event_reader(&self) -> Result<crate::raw::PackReader> {
         crate::raw::PackReader::new(&self.raw_dir, EVENT_LIMIT)
+    }
+
+    /// Runs `read` with the reader for scattered reads of stored events (queries), kept across
+    /// calls (its zstd context, open pack and last block are reused).
+    pub(crate) fn with_query_reader<T>(
+        &self,
+        read: impl FnOnce(&mut crate::raw::PackReader) -> Result<T>,
+    ) -> Result<T> {
+        // A panic while reading leaves at worst a stale window or block cache, which the next
+        // read checks against its reference.
+        let mut slot = self
+            .query_reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            *slot = Some(crate::raw::PackReader::scattered(
+                &self.raw_dir,
+                EVENT_LIMIT,
+            )?);
+        }
+        read(slot.as_mut().expect("the reader was made just above"))
     }
 
     /// The seq the next event gets (seqs start at 1).
