@@ -1,6 +1,8 @@
 //! Loads files (or mbox files, `*.mbox`) into a ledger in batches of 1,000 and prints the time
-//! and the disk used per event: `cargo run -p ledger --release --example load -- LEDGER FILE…`.
-//! Also how the v1 ledger fixture (`fixtures/ledgers/v1/`) was made.
+//! and the disk used per event: `cargo run -p ledger --release --example load -- LEDGER FILE…`
+//! (`LEDGER_CACHE_MB` sets sled's cache).
+//! The layout-1 fixture `fixtures/ledgers/v1/` was made with this example as of commit d4f4183
+//! (before the layout-2 writer).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -54,7 +56,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let n = items.len();
     let started = Instant::now();
-    let ledger = Ledger::open(Options::new(&path))?;
+    let mut options = Options::new(&path);
+    if let Some(mb) = std::env::var("LEDGER_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        options.cache_capacity = mb * 1024 * 1024;
+    }
+    let ledger = Ledger::open(options.clone())?;
     let opened = started.elapsed();
     let outcomes = ledger.ingest_batch(items)?;
     let ingested = started.elapsed() - opened;
@@ -73,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bytes as f64 / stats.events.max(1) as f64
     );
     let started = Instant::now();
-    let ledger = Ledger::open(Options::new(&path))?;
+    let ledger = Ledger::open(options)?;
     let reopened = started.elapsed();
     let started = Instant::now();
     let report = ledger.rebuild()?;

@@ -270,7 +270,7 @@ impl PackReader {
         let path = pack_path(&self.dir, pack);
         let inside = self.window_pack == pack
             && offset >= self.window_start
-            && offset + len as u64 <= self.window_start + self.window.len() as u64;
+            && offset.saturating_add(len as u64) <= self.window_start + self.window.len() as u64;
         if !inside {
             if self.file.as_ref().is_none_or(|(open, _)| *open != pack) {
                 let file = File::open(&path).map_err(io("opening pack", &path))?;
@@ -368,7 +368,11 @@ impl PackReader {
                 return Err(corrupt(format!("block length {compressed} is implausible")));
             }
             let frame = self
-                .bytes(raw.pack, raw.offset + BLOCK_HEADER as u64, compressed)?
+                .bytes(
+                    raw.pack,
+                    raw.offset.saturating_add(BLOCK_HEADER as u64),
+                    compressed,
+                )?
                 .to_vec();
             let records = self.decompress(&frame, limit).map_err(corrupt)?;
             self.block = Some((key, records));
@@ -435,7 +439,7 @@ pub(crate) fn check_place(dir: &Path, raw: RawRef) -> std::result::Result<(), St
     let path = pack_path(dir, raw.pack);
     match std::fs::metadata(&path) {
         // A block reference's `len` is an index; a layout-1 record's, its compressed length.
-        Ok(meta) if raw.offset + (BLOCK_HEADER as u64) <= meta.len() => Ok(()),
+        Ok(meta) if raw.offset.saturating_add(BLOCK_HEADER as u64) <= meta.len() => Ok(()),
         Ok(meta) => Err(format!(
             "at {}:{} (+{}) are past the pack's end ({})",
             path.display(),
