@@ -267,3 +267,46 @@ fn a_layout_1_ledger_is_migrated_on_open_and_reads_as_before() {
     assert_eq!(ledger.stats().unwrap().events, 19);
     assert_eq!(ledger.events_by_ctid("after-migration").unwrap().len(), 1);
 }
+
+/// A damaged pack is found by `verify` (each record's SHA-256 is checked) and reading an event
+/// in the damaged block fails with `Corrupt` instead of returning wrong data.
+#[test]
+fn a_damaged_pack_block_is_reported_not_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    {
+        let ledger = open(dir.path());
+        let items = crate::support::seed_mails()
+            .into_iter()
+            .map(|(name, bytes)| (bytes, Origin::new(name)))
+            .collect();
+        ledger.ingest_batch(items).unwrap();
+        assert!(ledger.verify().unwrap().is_clean());
+    }
+    let pack = path.join("raw").join("pack-000001.zst");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5a;
+    std::fs::write(&pack, bytes).unwrap();
+
+    let ledger = Ledger::open(Options::new(&path)).unwrap();
+    let report = ledger.verify().unwrap();
+    assert!(!report.is_clean());
+    // The damaged events, then the projections they no longer fold into.
+    let damaged = report
+        .problems
+        .iter()
+        .filter(|p| p.starts_with("event "))
+        .inspect(|p| assert!(p.contains("does not decode"), "{p}"))
+        .count();
+    assert!(damaged > 0, "{:?}", report.problems);
+    assert!(damaged < 17, "only the damaged block's events: {damaged}");
+    let failing = ledger.export(1).filter(|e| e.is_err()).count();
+    assert_eq!(failing, damaged);
+    assert!(
+        ledger
+            .export(1)
+            .filter_map(|e| e.err())
+            .all(|e| matches!(e, LedgerError::Corrupt { .. }))
+    );
+}
