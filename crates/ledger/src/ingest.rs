@@ -98,6 +98,56 @@ enum Prepared {
     },
 }
 
+/// What parsing an item gave, and why it is not trusted (when a policy applies and it fails).
+type Parsed = (
+    std::result::Result<Notification, ledger_parser::ParseError>,
+    Option<String>,
+);
+
+/// Parses one item and checks the trust policy.
+fn parse_one(options: &Options, item: &Item) -> Parsed {
+    let parse_options = ParseOptions {
+        format: item.response.as_ref().map(|_| Format::CentralNic),
+        source_tz: options.source_tz,
+        max_size: options.max_input_size,
+    };
+    let parsed = ledger_parser::parse(&item.raw, &parse_options);
+    let untrusted = match (&parsed, &options.trust) {
+        (Ok(notification), Some(policy)) if !item.trusted => {
+            policy.check(notification.mail.as_ref()).err()
+        }
+        _ => None,
+    };
+    (parsed, untrusted)
+}
+
+/// Items from which a batch is parsed on two threads.
+const PARALLEL_PARSE: usize = 64;
+
+/// Parses every item, in order: the second half on another thread for a large batch
+/// (parsing is pure and the largest share of the per-item work outside sled).
+fn parse_all(options: &Options, items: &[Item]) -> Vec<Parsed> {
+    if items.len() < PARALLEL_PARSE {
+        return items.iter().map(|item| parse_one(options, item)).collect();
+    }
+    let (first, second) = items.split_at(items.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| {
+            second
+                .iter()
+                .map(|item| parse_one(options, item))
+                .collect::<Vec<_>>()
+        });
+        let mut out: Vec<Parsed> = first.iter().map(|item| parse_one(options, item)).collect();
+        out.extend(
+            other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        out
+    })
+}
+
 /// Writes one batch (see the module docs). A quarantined item that still fails keeps its entry
 /// (rewritten only when its reason changed) and is reported `Rejected` with its id.
 pub(crate) fn write_batch(
@@ -120,19 +170,8 @@ pub(crate) fn write_batch(
     let mut known_raw: HashMap<[u8; 32], usize> = HashMap::new();
     let mut to_write: Vec<usize> = Vec::new();
     let mut keys_in_batch: HashMap<[u8; 32], ()> = HashMap::new();
-    for (i, item) in items.iter().enumerate() {
-        let parse_options = ParseOptions {
-            format: item.response.as_ref().map(|_| Format::CentralNic),
-            source_tz: options.source_tz,
-            max_size: options.max_input_size,
-        };
-        let parsed = ledger_parser::parse(&item.raw, &parse_options);
-        let untrusted = match (&parsed, &options.trust) {
-            (Ok(notification), Some(policy)) if !item.trusted => {
-                policy.check(notification.mail.as_ref()).err()
-            }
-            _ => None,
-        };
+    for ((i, item), (parsed, untrusted)) in items.iter().enumerate().zip(parse_all(options, &items))
+    {
         let (needs_raw, prep, event) = match parsed {
             Ok(_) if untrusted.is_some() => (
                 item.quarantined.is_none(),
@@ -352,19 +391,20 @@ pub(crate) fn write_batch(
         log.meta.key(META_NEXT_QUARANTINE),
         &next_quarantine.to_be_bytes(),
     );
-    pack.commit()?;
-    log.tree
-        .apply_batch(batch)
-        .map_err(storage("appending to the log"))?;
-    log.db.flush().map_err(storage("flushing the log"))?;
-
-    // 4. The views.
     let mut appended: Vec<Event> = Vec::new();
     for (event, outcome) in events.into_iter().zip(outcomes.iter()) {
         if let (Some(event), Some(IngestOutcome::Appended { .. })) = (event, outcome) {
             appended.push(event);
         }
     }
+    pack.commit()?;
+    log.tree
+        .apply_batch(batch)
+        .map_err(storage("appending to the log"))?;
+    log.db.flush().map_err(storage("flushing the log"))?;
+
+    // 4. The views. (Folding them on another thread while the log is written was tried: sled
+    // 0.34's concurrency control is one process-wide lock, so it only added contention.)
     views::fold_and_commit(views, &appended, next_seq - 1)?;
     Ok(outcomes)
 }
