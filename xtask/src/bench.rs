@@ -115,7 +115,7 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
 
     println!(
-        "| notifications | ingest /s | ingest peak RSS | disk / event | `stats` (open) | `show --ctid` | `show --domain` | `pending-transfers` | `rebuild` | `verify` |"
+        "| notifications | ingest /s | first 10% /s | last 10% /s | ingest peak RSS | disk / event | `stats` (open) | `show --ctid` | `show --domain` | `pending-transfers` | `rebuild` | `verify` |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
