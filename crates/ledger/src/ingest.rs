@@ -5,8 +5,9 @@
 //! 1. new raw blobs and the new events (stored form) appended to the current pack in one
 //!    write and synced: at worst unreferenced bytes;
 //! 2. `views/meta/dirty` set and flushed: the views are now known to be possibly behind;
-//! 3. the log batch (event references, both indexes, dedup keys, raw refs, quarantine entries,
-//!    next seq / next quarantine id), then `log.flush()`: from here the outcomes are reported;
+//! 3. the log batch (event references, both indexes, dedup keys, raw refs, quarantine entries
+//!    and their SHA-256 index entries, next seq / next quarantine id / quarantine indexed),
+//!    then `log.flush()`: from here the outcomes are reported;
 //! 4. the views batch (every changed projection record, `checkpoint`, `dirty` removed),
 //!    then `views.flush()`. A crash before it leaves `dirty` set; whoever opens the ledger next
 //!    catches the views up from `checkpoint`.
@@ -20,9 +21,11 @@ use ledger_parser::{DomainName, Format, Notification, ParseOptions};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{be_u64, index_key};
-use crate::quarantine::QuarantineRecord;
+use crate::quarantine::{self, QuarantineRecord, ResponseTuple};
 use crate::raw::{self, PackWriter};
-use crate::store::{Log, META_NEXT_QUARANTINE, META_NEXT_SEQ, Views, storage};
+use crate::store::{
+    Log, META_NEXT_QUARANTINE, META_NEXT_SEQ, META_QUARANTINE_INDEXED, Views, storage,
+};
 use crate::views;
 use crate::{IngestOutcome, LedgerError, Options, Result};
 
@@ -98,6 +101,17 @@ enum Prepared {
     },
 }
 
+/// For a rejected item that is not being re-read from the quarantine: whether it is there
+/// already (the same raw bytes, and the same `record_response` context).
+enum Kept {
+    /// Not yet: a new entry (and its raw bytes) is written.
+    New,
+    /// Already in the quarantine, under this id: nothing is added.
+    Stored(u64, QuarantineRecord),
+    /// The same as the rejected item at this index of the batch: it gets that item's id.
+    InBatch(usize),
+}
+
 /// What parsing an item gave, and why it is not trusted (when a policy applies and it fails).
 type Parsed = (
     std::result::Result<Notification, ledger_parser::ParseError>,
@@ -149,7 +163,9 @@ fn parse_all(options: &Options, items: &[Item]) -> Vec<Parsed> {
 }
 
 /// Writes one batch (see the module docs). A quarantined item that still fails keeps its entry
-/// (rewritten only when its reason changed) and is reported `Rejected` with its id.
+/// (rewritten only when its reason changed) and is reported `Rejected` with its id. So is a
+/// rejected item already in the quarantine (found by the SHA-256 of its raw bytes, and for
+/// `record_response` its context), or earlier in the batch: no entry or raw bytes are added.
 pub(crate) fn write_batch(
     options: &Options,
     log: &Log,
@@ -170,9 +186,11 @@ pub(crate) fn write_batch(
     let mut known_raw: HashMap<[u8; 32], usize> = HashMap::new();
     let mut to_write: Vec<usize> = Vec::new();
     let mut keys_in_batch: HashMap<[u8; 32], ()> = HashMap::new();
+    let mut kept: Vec<Kept> = Vec::with_capacity(items.len());
+    let mut rejects_in_batch: HashMap<([u8; 32], ResponseTuple), usize> = HashMap::new();
     for ((i, item), (parsed, untrusted)) in items.iter().enumerate().zip(parse_all(options, &items))
     {
-        let (needs_raw, prep, event) = match parsed {
+        let (mut needs_raw, prep, event) = match parsed {
             Ok(_) if untrusted.is_some() => (
                 item.quarantined.is_none(),
                 Prepared::Failed {
@@ -243,12 +261,26 @@ pub(crate) fn write_batch(
                 )
             }
         };
+        let mut keep = Kept::New;
+        if matches!(prep, Prepared::Failed { .. }) && item.quarantined.is_none() {
+            let response = response_tuple(item);
+            let in_batch = (shas[i], response);
+            if let Some(&j) = rejects_in_batch.get(&in_batch) {
+                keep = Kept::InBatch(j);
+            } else if let Some((id, record)) = quarantine::find(log, &shas[i], &in_batch.1)? {
+                keep = Kept::Stored(id, record);
+            } else {
+                rejects_in_batch.insert(in_batch, i);
+            }
+            needs_raw = matches!(keep, Kept::New);
+        }
+        kept.push(keep);
         if let Some((_, record)) = &item.quarantined {
             refs[i] = Some(record.raw());
         } else if needs_raw {
             // Identical bytes in one batch are stored once; across batches, a new event's raw
-            // bytes are new (the same bytes would be a duplicate), so no index of raw bytes is
-            // kept (a quarantined item sent twice is stored twice).
+            // bytes are new (the same bytes would be a duplicate) and a rejected item's are
+            // found through the quarantine's SHA-256 index.
             if let Some(&j) = known_raw.get(&shas[i]) {
                 refs[i] = refs[j];
             } else {
@@ -280,6 +312,7 @@ pub(crate) fn write_batch(
     let mut batch = sled::Batch::default();
     let mut seen: HashMap<[u8; 32], u64> = HashMap::new();
     let mut outcomes = Vec::with_capacity(items.len());
+    let mut reject_ids: Vec<Option<u64>> = vec![None; items.len()];
     for (i, item) in items.iter().enumerate() {
         if write_raw[i] {
             refs[i] = Some(pack.add(&item.raw, &shas[i])?);
@@ -298,9 +331,10 @@ pub(crate) fn write_batch(
             record,
         } = &mut prepared[i]
         {
-            match (&items[i].quarantined, refs[i]) {
-                // Still failing: rewrite the entry only when the reason changed.
-                (Some((_, old)), _) => {
+            match (&items[i].quarantined, &kept[i], refs[i]) {
+                // Still failing, or delivered again: rewrite the entry only when the reason
+                // changed.
+                (Some((_, old)), _, _) | (None, Kept::Stored(_, old), _) => {
                     let mut new = old.clone();
                     new.reason = reason.clone();
                     new.untrusted = *untrusted;
@@ -308,11 +342,8 @@ pub(crate) fn write_batch(
                         *record = Some(new.to_bytes()?);
                     }
                 }
-                (None, Some(raw)) => {
-                    let response = items[i]
-                        .response
-                        .as_ref()
-                        .map(|c| (c.ctid.clone(), c.command.clone(), c.domain.clone()));
+                (None, Kept::New, Some(raw)) => {
+                    let response = response_tuple(&items[i]);
                     *record = Some(
                         QuarantineRecord::new(
                             &items[i].origin,
@@ -326,7 +357,7 @@ pub(crate) fn write_batch(
                         .to_bytes()?,
                     );
                 }
-                (None, None) => {}
+                (None, Kept::New, None) | (None, Kept::InBatch(_), _) => {}
             }
         }
         match &prepared[i] {
@@ -335,15 +366,29 @@ pub(crate) fn write_batch(
                 untrusted,
                 record,
             } => {
-                let id = match &item.quarantined {
-                    Some((id, _)) => *id,
-                    None => {
+                let id = match (&item.quarantined, &kept[i]) {
+                    (Some((id, _)), _) | (None, Kept::Stored(id, _)) => *id,
+                    (None, Kept::InBatch(j)) => {
+                        reject_ids[*j].ok_or_else(|| LedgerError::Corrupt {
+                            what: "ingest".into(),
+                            reason: "a repeated reject before its first".into(),
+                        })?
+                    }
+                    (None, Kept::New) => {
                         next_quarantine += 1;
                         next_quarantine - 1
                     }
                 };
+                reject_ids[i] = Some(id);
                 if let Some(record) = record {
                     batch.insert(log.quarantine.key(&id.to_be_bytes()), record.as_slice());
+                    if item.quarantined.is_none() && matches!(kept[i], Kept::New) {
+                        batch.insert(
+                            log.quarantine_by_sha
+                                .key(&quarantine::index_key(&shas[i], id)),
+                            &[],
+                        );
+                    }
                 }
                 let reason = if *untrusted {
                     format!("untrusted sender: {reason}")
@@ -353,8 +398,12 @@ pub(crate) fn write_batch(
                 outcomes.push(Some(IngestOutcome::Rejected { id, reason }));
             }
             Prepared::Parsed { key, stored } => {
-                if let Some((id, _)) = &item.quarantined {
+                if let Some((id, old)) = &item.quarantined {
                     batch.remove(log.quarantine.key(&id.to_be_bytes()));
+                    batch.remove(
+                        log.quarantine_by_sha
+                            .key(&quarantine::index_key(&old.sha256, *id)),
+                    );
                 }
                 let existing = stored.or_else(|| seen.get(key).copied());
                 if let Some(of) = existing {
@@ -391,6 +440,11 @@ pub(crate) fn write_batch(
         log.meta.key(META_NEXT_QUARANTINE),
         &next_quarantine.to_be_bytes(),
     );
+    // Every entry this batch adds is indexed (and older ones were on open).
+    batch.insert(
+        log.meta.key(META_QUARANTINE_INDEXED),
+        &next_quarantine.to_be_bytes(),
+    );
     let mut appended: Vec<Event> = Vec::new();
     for (event, outcome) in events.into_iter().zip(outcomes.iter()) {
         if let (Some(event), Some(IngestOutcome::Appended { .. })) = (event, outcome) {
@@ -407,6 +461,13 @@ pub(crate) fn write_batch(
     // 0.34's concurrency control is one process-wide lock, so it only added contention.)
     views::fold_and_commit(views, &appended, next_seq - 1)?;
     Ok(outcomes)
+}
+
+/// The `record_response` context of an item as its quarantine record keeps it.
+fn response_tuple(item: &Item) -> ResponseTuple {
+    item.response
+        .as_ref()
+        .map(|c| (c.ctid.clone(), c.command.clone(), c.domain.clone()))
 }
 
 /// Checks and normalises `record_response`'s arguments.

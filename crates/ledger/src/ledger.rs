@@ -70,7 +70,9 @@ pub enum IngestOutcome {
         /// The event it duplicates.
         of: u64,
     },
-    /// The input did not parse (or failed a check); it is kept in the quarantine.
+    /// The input did not parse (or failed a check); it is kept in the quarantine, once: the
+    /// same raw bytes delivered again (for `record_response`, for the same order) are
+    /// reported with the entry they already have, and nothing is added.
     Rejected {
         /// The quarantine entry.
         id: u64,

@@ -4,8 +4,9 @@
 //! record) and a directory of packs:
 //!
 //! * `PATH/log/`: where each event's stored form is (seq → pack reference), the indexes by
-//!   ctid and by domain, the de-duplication keys, the quarantine, and meta (layout version,
-//!   next seq, next quarantine id);
+//!   ctid and by domain, the de-duplication keys, the quarantine and its index by the SHA-256
+//!   of the raw bytes (a rejected input delivered again is kept once), and meta (layout
+//!   version, next seq, next quarantine id);
 //! * `PATH/views/`: the projections (pending transfers as of any instant, orders, failed
 //!   creates, inventory, kind counts) and their `checkpoint`, the last seq folded;
 //! * `PATH/raw/pack-NNNNNN.zst`: every input as received and every event's stored form, in

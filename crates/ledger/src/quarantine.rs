@@ -1,11 +1,97 @@
 //! The stored form of a quarantine entry: `QUARANTINE_MAGIC ++ version u16 BE ++ bincode`.
 //! Version 2 added `untrusted`; version 1 records (always unparsable items) are still read.
+//!
+//! The quarantine's SHA-256 index (`h` in the log: sha256 of the raw bytes ++ id BE → empty)
+//! lets a rejected item delivered again find its entry instead of being kept twice. It is
+//! written in the same log batch as the record (and removed in the batch that removes it).
+//! Records written by an older build, which had no index, are indexed when the log is opened
+//! ([`index_unindexed`]): every id below `meta/quarantine_indexed` is indexed.
 
 use chrono::Utc;
 use ledger_event::{Origin, RawRef};
 
-use crate::codec::{decode, encode, from_micros, micros};
+use crate::codec::{be_u64, decode, encode, from_micros, micros};
+use crate::store::{Log, META_NEXT_QUARANTINE, META_QUARANTINE_INDEXED, storage};
 use crate::{LedgerError, QuarantineEntry, QuarantineReason, Result};
+
+/// The context of a CentralNic response recorded with `record_response`: ctid, command,
+/// domain (`None` for an ingested item).
+pub(crate) type ResponseTuple = Option<(String, Option<String>, Option<String>)>;
+
+/// The key of a record in the quarantine's SHA-256 index (without the space's prefix).
+pub(crate) fn index_key(sha256: &[u8; 32], id: u64) -> [u8; 40] {
+    let mut key = [0u8; 40];
+    key[..32].copy_from_slice(sha256);
+    key[32..].copy_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// The quarantined item with these raw bytes and this `record_response` context, if any:
+/// the oldest such entry (a ledger written by an older build may hold several). An index
+/// entry whose record is missing or has other bytes is skipped (`verify` reports it).
+pub(crate) fn find(
+    log: &Log,
+    sha256: &[u8; 32],
+    response: &ResponseTuple,
+) -> Result<Option<(u64, QuarantineRecord)>> {
+    for entry in log.quarantine_by_sha.scan_prefix(sha256) {
+        let (key, _) = entry.map_err(storage("reading the quarantine index"))?;
+        let Some(id) = key
+            .get(32..)
+            .and_then(|id| be_u64(id, "quarantine index key").ok())
+        else {
+            continue;
+        };
+        let Some(bytes) = log
+            .quarantine
+            .get(id.to_be_bytes())
+            .map_err(storage("reading the quarantine"))?
+        else {
+            continue;
+        };
+        // A record that does not decode is no match (`verify` reports it).
+        let Ok(record) = QuarantineRecord::from_bytes(&bytes, id) else {
+            continue;
+        };
+        if record.sha256 == *sha256 && record.response == *response {
+            return Ok(Some((id, record)));
+        }
+    }
+    Ok(None)
+}
+
+/// Indexes the quarantine records an older build wrote (ids from `meta/quarantine_indexed`,
+/// or all of them when it is absent, up to `next_quarantine`), in one batch with the new
+/// `quarantine_indexed`, then flushes. Nothing to do (no write) on a ledger this build kept.
+/// Called on every full open, after the layout migration; only one process holds the log.
+pub(crate) fn index_unindexed(log: &Log) -> Result<()> {
+    let indexed = log.meta_counter(META_QUARANTINE_INDEXED)?;
+    let next = log.meta_counter(META_NEXT_QUARANTINE)?;
+    if indexed >= next {
+        return Ok(());
+    }
+    let mut batch = sled::Batch::default();
+    for entry in log.quarantine.range(&indexed.to_be_bytes(), None) {
+        let (key, value) = entry.map_err(storage("reading the quarantine"))?;
+        // A damaged record is left out (`verify` reports it): opening must not fail on it.
+        let Ok(id) = be_u64(&key, "quarantine key") else {
+            continue;
+        };
+        let Ok(record) = QuarantineRecord::from_bytes(&value, id) else {
+            continue;
+        };
+        batch.insert(
+            log.quarantine_by_sha.key(&index_key(&record.sha256, id)),
+            &[],
+        );
+    }
+    batch.insert(log.meta.key(META_QUARANTINE_INDEXED), &next.to_be_bytes());
+    log.tree
+        .apply_batch(batch)
+        .map_err(storage("indexing the quarantine"))?;
+    log.db.flush().map_err(storage("flushing the log"))?;
+    Ok(())
+}
 
 const QUARANTINE_MAGIC: &[u8; 2] = b"LQ";
 /// The quarantine record version this build writes (it also reads version 1).
@@ -38,7 +124,7 @@ pub(crate) struct QuarantineRecord {
     pub(crate) raw_offset: u64,
     pub(crate) raw_len: u32,
     /// For a CentralNic response recorded with `record_response`: ctid, command, domain.
-    pub(crate) response: Option<(String, Option<String>, Option<String>)>,
+    pub(crate) response: ResponseTuple,
     /// True when it parsed but failed the trust policy (`reason` says why).
     pub(crate) untrusted: bool,
 }
@@ -51,7 +137,7 @@ impl QuarantineRecord {
         sha256: [u8; 32],
         size: u64,
         raw: RawRef,
-        response: Option<(String, Option<String>, Option<String>)>,
+        response: ResponseTuple,
         untrusted: bool,
     ) -> Self {
         QuarantineRecord {

@@ -24,6 +24,10 @@ const MARKER_PREFIX: &str = "ledger layout ";
 pub(crate) const META_LAYOUT: &[u8] = b"layout";
 pub(crate) const META_NEXT_SEQ: &[u8] = b"next_seq";
 pub(crate) const META_NEXT_QUARANTINE: &[u8] = b"next_quarantine";
+/// Quarantine ids below this value are in the quarantine's SHA-256 index (absent: 1, none).
+/// Every write batch of this build sets it to `next_quarantine`; a ledger last written by an
+/// older build (no index) has it lower, and [`Log::open`] indexes the rest.
+pub(crate) const META_QUARANTINE_INDEXED: &[u8] = b"quarantine_indexed";
 /// Keys of the views' `meta` tree.
 pub(crate) const VIEWS_CHECKPOINT: &[u8] = b"checkpoint";
 pub(crate) const VIEWS_DIRTY: &[u8] = b"dirty";
@@ -258,13 +262,14 @@ mod log_prefix {
     pub(super) const DEDUP: u8 = b'k';
     pub(super) const META: u8 = b'm';
     pub(super) const QUARANTINE: u8 = b'q';
+    pub(super) const QUARANTINE_BY_SHA: u8 = b'h';
 }
 
 /// The name of the one tree of each database.
 const LOG_TREE: &str = "log";
 const VIEWS_TREE: &str = "views";
 /// The trees of layout 1's log, by the prefix their records get in layout 2 (`None`: not
-/// kept: layout 2 has no index of raw bytes).
+/// kept: layout 2 has no index of events' raw bytes; the quarantine's is built on open).
 const LAYOUT1_LOG_TREES: [(&str, Option<u8>); 7] = [
     ("events", Some(log_prefix::EVENTS)),
     ("by_ctid", Some(log_prefix::BY_CTID)),
@@ -286,6 +291,8 @@ pub(crate) struct Log {
     pub(crate) dedup: Space,
     pub(crate) meta: Space,
     pub(crate) quarantine: Space,
+    /// The quarantine by the SHA-256 of its raw bytes: sha256 (32) ++ id BE → empty.
+    pub(crate) quarantine_by_sha: Space,
     pub(crate) raw_dir: PathBuf,
     /// See [`Log::with_query_reader`].
     query_reader: std::sync::Mutex<Option<crate::raw::PackReader>>,
@@ -296,8 +303,10 @@ impl Log {
     /// kind) is migrated: its records are copied under their prefixes in batches, the layout
     /// key is written last and flushed, then the old trees are dropped and the marker file
     /// rewritten. A crash during the copy leaves the old trees whole and no layout key, so
-    /// the next open starts the copy again. Returns the log and whether it was migrated (the
-    /// views are then rebuilt).
+    /// the next open starts the copy again. Quarantine records not yet in the quarantine's
+    /// SHA-256 index (written by an older build) are then indexed, see
+    /// [`crate::quarantine::index_unindexed`]. Returns the log and whether it was migrated
+    /// (the views are then rebuilt).
     pub(crate) fn open(options: &Options) -> Result<(Log, bool)> {
         let db = open_db(options, &options.path.join("log"))?;
         let tree = db
@@ -311,6 +320,7 @@ impl Log {
             dedup: space(log_prefix::DEDUP),
             meta: space(log_prefix::META),
             quarantine: space(log_prefix::QUARANTINE),
+            quarantine_by_sha: space(log_prefix::QUARANTINE_BY_SHA),
             raw_dir: options.path.join("raw"),
             query_reader: std::sync::Mutex::new(None),
             tree: tree.clone(),
@@ -355,6 +365,7 @@ impl Log {
                 write_marker(&options.path)?;
             }
         }
+        crate::quarantine::index_unindexed(&log)?;
         Ok((log, migrated))
     }
 

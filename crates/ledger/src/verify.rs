@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::codec::{be_u64, index_key, load_event, split_index_key};
+use crate::codec::{be_u64, hex, index_key, load_event, split_index_key};
 use crate::ingest::event_dedup_key;
 use crate::projections::{Projections, TREES};
-use crate::quarantine::QuarantineRecord;
+use crate::quarantine::{self, QuarantineRecord};
 use crate::raw;
-use crate::store::{Log, Views, storage};
+use crate::store::{Log, META_NEXT_QUARANTINE, META_QUARANTINE_INDEXED, Views, storage};
 use crate::{Result, VerifyReport};
 
 /// Checks the log's indexes and dedup keys, and every projection against a fresh fold.
@@ -133,12 +133,62 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
             Err(e) => problems.push(format!("dedup: {e}")),
         }
     }
+    // Every quarantine record decodes and is in the SHA-256 index; every index entry points
+    // at a record with that SHA-256; the index covers every id given out.
     for entry in log.quarantine.iter() {
         let (key, value) = entry.map_err(storage("reading the quarantine"))?;
         let id = be_u64(&key, "quarantine key").unwrap_or(0);
-        if let Err(e) = QuarantineRecord::from_bytes(&value, id) {
-            problems.push(format!("quarantine {id}: {e}"));
+        match QuarantineRecord::from_bytes(&value, id) {
+            Ok(record) => {
+                if !log
+                    .quarantine_by_sha
+                    .contains_key(quarantine::index_key(&record.sha256, id))
+                    .map_err(storage("reading the quarantine index"))?
+                {
+                    problems.push(format!(
+                        "quarantine {id}: missing from the sha256 index under {}",
+                        hex(&record.sha256)
+                    ));
+                }
+            }
+            Err(e) => problems.push(format!("quarantine {id}: {e}")),
         }
+    }
+    for entry in log.quarantine_by_sha.iter() {
+        let (key, _) = entry.map_err(storage("reading the quarantine index"))?;
+        let (sha, id) = match (key.len(), be_u64(key.get(32..).unwrap_or_default(), "id")) {
+            (40, Ok(id)) => (hex(&key[..32]), id),
+            _ => {
+                problems.push(format!("quarantine sha256 index: malformed key {key:?}"));
+                continue;
+            }
+        };
+        match log
+            .quarantine
+            .get(id.to_be_bytes())
+            .map_err(storage("reading the quarantine"))?
+        {
+            None => problems.push(format!(
+                "quarantine sha256 index[{sha}]: points at missing entry {id}"
+            )),
+            Some(bytes) => match QuarantineRecord::from_bytes(&bytes, id) {
+                Ok(record) if hex(&record.sha256) == sha => {}
+                Ok(record) => problems.push(format!(
+                    "quarantine sha256 index[{sha}]: points at entry {id}, which has {}",
+                    hex(&record.sha256)
+                )),
+                // Reported above.
+                Err(_) => {}
+            },
+        }
+    }
+    let indexed = log.meta_counter(META_QUARANTINE_INDEXED)?;
+    let next_quarantine = log.meta_counter(META_NEXT_QUARANTINE)?;
+    if indexed < next_quarantine {
+        problems.push(format!(
+            "meta: the quarantine is indexed below id {indexed}, ids are given out below \
+             {next_quarantine}"
+        ));
     }
 
     // The views: checkpoint, then each projection record against the fresh fold.

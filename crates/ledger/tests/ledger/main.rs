@@ -4,6 +4,7 @@
 mod as_of;
 mod ingest;
 mod lifecycle;
+mod quarantine;
 mod recovery;
 mod support;
 mod trust;

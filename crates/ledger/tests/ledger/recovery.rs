@@ -233,7 +233,19 @@ fn a_layout_1_ledger_is_migrated_on_open_and_reads_as_before() {
             .pending_transfers(Utc.with_ymd_and_hms(2010, 5, 18, 12, 0, 0).unwrap())
             .unwrap();
         assert!(pending.iter().any(|t| t.domain == "example.com"));
-        assert_eq!(ledger.quarantine().unwrap().len(), 1);
+        let kept = ledger.quarantine().unwrap();
+        assert_eq!(kept.len(), 1);
+        // Its quarantine entry was indexed on open: the same bytes again are that entry.
+        let file = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .join(&kept[0].origin.0);
+        let outcome = ledger
+            .ingest(&std::fs::read(file).unwrap(), Origin::new("again"))
+            .unwrap();
+        assert!(
+            matches!(outcome, IngestOutcome::Rejected { id, .. } if id == kept[0].id),
+            "{outcome:?}"
+        );
+        assert_eq!(ledger.quarantine().unwrap(), kept);
         // New events are written in the new form beside the old ones.
         let outcome = ledger
             .ingest(

@@ -245,3 +245,51 @@ fn record_response_is_not_checked_and_without_a_policy_nothing_is() {
         IngestOutcome::Appended { .. }
     ));
 }
+
+/// An untrusted mail delivered again (another call, the same batch, a re-run after reopening)
+/// is one quarantine entry; every delivery is reported with its id.
+#[test]
+fn an_untrusted_mail_delivered_twice_is_kept_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    let forged = forged(&fixture(START));
+    let other = unauthenticated(&fixture(START));
+    let id = {
+        let ledger = open_with(&path, Some(strict()));
+        let first = ledger.ingest(&forged, Origin::new("1")).unwrap();
+        let id = untrusted_id(&first);
+        assert_eq!(ledger.ingest(&forged, Origin::new("2")).unwrap(), first);
+        let outcomes = ledger
+            .ingest_batch(vec![
+                (other.clone(), Origin::new("3")),
+                (forged.clone(), Origin::new("4")),
+                (other.clone(), Origin::new("5")),
+            ])
+            .unwrap();
+        let other_id = untrusted_id(&outcomes[0]);
+        assert_ne!(other_id, id);
+        assert_eq!(outcomes[1], first);
+        assert_eq!(outcomes[2], outcomes[0]);
+        let quarantine = ledger.quarantine().unwrap();
+        assert_eq!(quarantine.len(), 2, "{quarantine:?}");
+        assert_eq!(quarantine[0].origin, Origin::new("1"));
+        assert!(ledger.verify().unwrap().is_clean());
+        id
+    };
+    let ledger = open_with(&path, Some(strict()));
+    assert_eq!(
+        untrusted_id(&ledger.ingest(&forged, Origin::new("6")).unwrap()),
+        id
+    );
+    assert_eq!(ledger.quarantine().unwrap().len(), 2);
+    // Released, it leaves the index: the next forged copy is quarantined anew (the policy is
+    // checked before de-duplication), under a new id.
+    assert!(matches!(
+        ledger.release(id).unwrap(),
+        IngestOutcome::Appended { .. }
+    ));
+    let again = untrusted_id(&ledger.ingest(&forged, Origin::new("7")).unwrap());
+    assert!(again > id);
+    assert_eq!(ledger.quarantine().unwrap().len(), 2);
+    assert!(ledger.verify().unwrap().is_clean());
+}
