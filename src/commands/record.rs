@@ -16,16 +16,8 @@ pub fn run(ctx: &Context, args: &RecordResponseArgs) -> CliResult {
     }
     let limit = ledger_parser::DEFAULT_MAX_SIZE as u64 + 1;
     let mut bytes = Vec::new();
-    let origin = match args.file.as_deref() {
+    let origin = match args.file.as_deref().filter(|p| p.as_os_str() != "-") {
         None => {
-            std::io::stdin()
-                .lock()
-                .take(limit)
-                .read_to_end(&mut bytes)
-                .map_err(|e| CliError::environment(format!("reading standard input: {e}")))?;
-            "-".to_string()
-        }
-        Some(path) if path.as_os_str() == "-" => {
             std::io::stdin()
                 .lock()
                 .take(limit)

@@ -96,21 +96,7 @@ fn decile_rates(samples: &[(Duration, u64)], n: u64) -> (f64, f64) {
 
 /// Builds the release binary and measures each size.
 pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("workspace root")?
-        .to_path_buf();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--bin", "ledger"])
-        .current_dir(&root)
-        .status()
-        .map_err(|e| format!("cargo build: {e}"))?;
-    if !status.success() {
-        return Err("cargo build --release --bin ledger failed".into());
-    }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let binary = target.join("release/ledger");
+    let (binary, target) = crate::build_release_ledger()?;
     let work = work.unwrap_or_else(|| target.join("bench-e2e"));
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
 

@@ -188,25 +188,10 @@ impl Binary {
     }
 }
 
-/// Builds the release binary of the current target dir (as `xtask bench` does).
+/// Builds the release binary of the current target dir.
 fn build_release() -> Result<Binary, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("workspace root")?
-        .to_path_buf();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--bin", "ledger"])
-        .current_dir(&root)
-        .status()
-        .map_err(|e| format!("cargo build: {e}"))?;
-    if !status.success() {
-        return Err("cargo build --release --bin ledger failed".into());
-    }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    Ok(Binary {
-        path: target.join("release/ledger"),
-    })
+    let (path, _) = crate::build_release_ledger()?;
+    Ok(Binary { path })
 }
 
 /// Runs the harness; `Err` names the first violation.

@@ -82,6 +82,26 @@ enum Task {
     },
 }
 
+/// Builds the release `ledger` binary into the current target dir (`CARGO_TARGET_DIR`, else
+/// `target/`); returns the binary's path and the target dir.
+pub fn build_release_ledger() -> Result<(PathBuf, PathBuf), String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("workspace root")?
+        .to_path_buf();
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--release", "--bin", "ledger"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("cargo build: {e}"))?;
+    if !status.success() {
+        return Err("cargo build --release --bin ledger failed".into());
+    }
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    Ok((target.join("release/ledger"), target))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
