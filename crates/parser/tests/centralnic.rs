@@ -1,39 +1,20 @@
 //! CentralNic Reseller responses: every fixture under `fixtures/centralnic/` with what it must
 //! read as, the bad inputs with their errors, and the return-code catalog against seed 000.
 
+mod support;
+
 use ledger_parser::return_codes::{self, ReturnCodeClass};
-use ledger_parser::{Format, Notification, ParseError, ParseOptions, Provider, StatusClass, parse};
+use ledger_parser::{Format, ParseError, ParseOptions, Provider, StatusClass, parse};
+use support::Fixtures;
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../fixtures/centralnic/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn forced() -> ParseOptions {
-    ParseOptions {
-        format: Some(Format::CentralNic),
-        ..Default::default()
-    }
-}
-
-/// Parses a fixture sniffed and forced; both must agree.
-fn read(name: &str) -> Notification {
-    let bytes = fixture(name);
-    let sniffed = parse(&bytes, &ParseOptions::default());
-    let forced = parse(&bytes, &forced());
-    assert_eq!(
-        sniffed, forced,
-        "{name}: sniffing must pick the CentralNic reader"
-    );
-    forced.unwrap_or_else(|e| panic!("{name}: {e}"))
-}
+const CENTRALNIC: Fixtures = Fixtures {
+    dir: "centralnic",
+    format: Format::CentralNic,
+};
 
 /// `key = value` lines counted independently of the parser.
 fn count_key_value_lines(name: &str) -> usize {
-    String::from_utf8(fixture(name))
+    String::from_utf8(CENTRALNIC.bytes(name))
         .expect("UTF-8")
         .lines()
         .filter(|l| l.contains('='))
@@ -259,7 +240,7 @@ const RESPONSES: &[Row] = &[
 #[test]
 fn every_response_reads_with_its_code_class_and_properties() {
     for &(file, code, class, description, properties, domain) in RESPONSES {
-        let n = read(file);
+        let n = CENTRALNIC.read(file);
         assert_eq!(n.provider, Provider::CentralNic, "{file}");
         assert_eq!(n.format, Format::CentralNic, "{file}");
         assert_eq!(n.task, None, "{file}: CentralNic has no task code");
@@ -292,14 +273,16 @@ fn every_response_reads_with_its_code_class_and_properties() {
 
 #[test]
 fn runtime_and_queuetime_are_optional_and_in_any_order() {
-    let with = read("phpsdk_querydomainlist_page2.txt")
+    let with = CENTRALNIC
+        .read("phpsdk_querydomainlist_page2.txt")
         .centralnic
         .expect("response");
     assert_eq!(
         (with.runtime.as_deref(), with.queuetime.as_deref()),
         (Some("0.011"), Some("0"))
     );
-    let without = read("hxdoc_checkdomain_211.txt")
+    let without = CENTRALNIC
+        .read("hxdoc_checkdomain_211.txt")
         .centralnic
         .expect("response");
     assert_eq!((without.runtime, without.queuetime), (None, None));
@@ -307,18 +290,21 @@ fn runtime_and_queuetime_are_optional_and_in_any_order() {
 
 #[test]
 fn property_names_are_lower_cased_and_may_hold_spaces() {
-    let account = read("phpsdk_statusaccount_200.txt")
+    let account = CENTRALNIC
+        .read("phpsdk_statusaccount_200.txt")
         .centralnic
         .expect("response");
     assert_eq!(account.property("credit threshold", 0), Some("22000.00"));
-    let upper = read("hxdoc_adddomain_200.txt")
+    let upper = CENTRALNIC
+        .read("hxdoc_adddomain_200.txt")
         .centralnic
         .expect("response");
     assert_eq!(
         upper.properties.first().map(|p| p.name.as_str()),
         Some("accountingdate")
     );
-    let checks = read("phpsdk_checkdomains_mixed_211_541.txt")
+    let checks = CENTRALNIC
+        .read("phpsdk_checkdomains_mixed_211_541.txt")
         .centralnic
         .expect("response");
     assert_eq!(
@@ -333,7 +319,7 @@ fn property_names_are_lower_cased_and_may_hold_spaces() {
 
 #[test]
 fn values_split_on_the_first_equals_sign() {
-    let n = read("own_adddomain_200_domain.txt");
+    let n = CENTRALNIC.read("own_adddomain_200_domain.txt");
     let response = n.centralnic.expect("response");
     assert_eq!(response.property("auth", 0), Some("Xy7=Kp2+Qr9/Lm"));
     assert_eq!(
@@ -344,7 +330,7 @@ fn values_split_on_the_first_equals_sign() {
 
 #[test]
 fn other_top_level_keys_are_kept_as_fields() {
-    let n = read("hxdoc_transferdomain_200.txt");
+    let n = CENTRALNIC.read("hxdoc_transferdomain_200.txt");
     let pending = n
         .fields
         .iter()
@@ -355,7 +341,7 @@ fn other_top_level_keys_are_kept_as_fields() {
 
 #[test]
 fn status_events_carry_type_domain_date_and_decoded_info() {
-    let n = read("own_statusevent_foreign_transfer_pending.txt");
+    let n = CENTRALNIC.read("own_statusevent_foreign_transfer_pending.txt");
     assert_eq!(
         n.event_type.as_deref(),
         Some("DOMAIN_TRANSFER/FOREIGN_TRANSFER_PENDING")
@@ -387,7 +373,7 @@ fn status_events_carry_type_domain_date_and_decoded_info() {
         "the field keeps the value as written"
     );
 
-    let vendor = read("hxdoc_statusevent_200_urlencoded_info.txt");
+    let vendor = CENTRALNIC.read("hxdoc_statusevent_200_urlencoded_info.txt");
     assert_eq!(
         vendor.event_type.as_deref(),
         Some("DOMAIN_TRANSFER/TRANSFER_PENDING")
@@ -407,44 +393,47 @@ fn status_events_carry_type_domain_date_and_decoded_info() {
 
 #[test]
 fn status_domain_is_no_event_although_it_has_class_and_subclass() {
-    let n = read("hxdoc_statusdomain_200.txt");
+    let n = CENTRALNIC.read("hxdoc_statusdomain_200.txt");
     assert_eq!(n.event_type, None);
     assert_eq!(n.created, None);
-}
-
-fn parse_str(text: &str) -> Result<Notification, ParseError> {
-    parse(text.as_bytes(), &forced())
 }
 
 #[test]
 fn bad_responses_are_refused_with_their_line() {
     assert_eq!(
-        parse(&fixture("bad/code_not_3_digits.txt"), &forced()),
+        parse(
+            &CENTRALNIC.bytes("bad/code_not_3_digits.txt"),
+            &CENTRALNIC.forced()
+        ),
         Err(ParseError::CentralNic {
             line: 2,
             reason: "code \"2000\" is not a 3-digit return code".into()
         })
     );
     assert!(matches!(
-        parse(&fixture("bad/no_code.txt"), &ParseOptions::default()),
+        parse(
+            &CENTRALNIC.bytes("bad/no_code.txt"),
+            &ParseOptions::default()
+        ),
         Err(ParseError::MissingStatus {
             format: Format::CentralNic,
             ..
         })
     ));
     assert!(matches!(
-        parse_str("[RESPONSE]\n\ncode = 2a0\nEOF\n"),
+        CENTRALNIC.parse_str("[RESPONSE]\n\ncode = 2a0\nEOF\n"),
         Err(ParseError::CentralNic { line: 3, .. })
     ));
 }
 
 #[test]
 fn stray_lines_are_diagnostics_not_failures() {
-    let n = parse_str(
-        "[RESPONSE]\ncode = 299\ndescription = Something new\nthis line has no equals sign\n\
+    let n = CENTRALNIC
+        .parse_str(
+            "[RESPONSE]\ncode = 299\ndescription = Something new\nthis line has no equals sign\n\
          EOF\ntrailing = junk\n",
-    )
-    .expect("parses");
+        )
+        .expect("parses");
     let status = n.status.as_ref().expect("status");
     assert_eq!((status.code.as_str(), status.class), ("299", Success));
     let lines: Vec<Option<u32>> = n.diagnostics.iter().map(|d| d.line).collect();
@@ -458,8 +447,9 @@ fn stray_lines_are_diagnostics_not_failures() {
 
 #[test]
 fn markers_are_optional_and_keys_case_insensitive() {
-    let n =
-        parse_str("Code = 545\r\nDescription = Entity reference not found\r\n").expect("parses");
+    let n = CENTRALNIC
+        .parse_str("Code = 545\r\nDescription = Entity reference not found\r\n")
+        .expect("parses");
     let status = n.status.expect("status");
     assert_eq!((status.code.as_str(), status.class), ("545", Permanent));
 }
@@ -467,7 +457,7 @@ fn markers_are_optional_and_keys_case_insensitive() {
 /// Every row of seed 000 (`| 421 | text |`) with the class its section heading gives.
 #[test]
 fn the_catalog_matches_every_row_of_seed_000() {
-    let seed = String::from_utf8(fixture("return_codes_seed_000.txt")).expect("UTF-8");
+    let seed = String::from_utf8(CENTRALNIC.bytes("return_codes_seed_000.txt")).expect("UTF-8");
     let mut section = None;
     let mut rows = 0;
     for line in seed.lines() {

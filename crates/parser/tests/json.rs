@@ -1,70 +1,14 @@
 //! AutoDNS JSON: every fixture under `fixtures/autodns/json/` with what it must read as, and the
 //! bad inputs with the error they must be refused with.
 
-use ledger_parser::{Format, Notification, ParseError, ParseOptions, Provider, StatusClass, parse};
+mod support;
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../fixtures/autodns/json/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use ledger_parser::{Format, ParseError, StatusClass};
+use support::{Document, Fixtures, POLLED};
 
-fn forced() -> ParseOptions {
-    ParseOptions {
-        format: Some(Format::AutoDnsJson),
-        ..Default::default()
-    }
-}
-
-/// Parses a fixture sniffed and forced; both must agree.
-fn read(name: &str) -> Notification {
-    let bytes = fixture(name);
-    let sniffed = parse(&bytes, &ParseOptions::default());
-    let forced = parse(&bytes, &forced());
-    assert_eq!(
-        sniffed, forced,
-        "{name}: sniffing must pick the JSON reader"
-    );
-    forced.unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// What a fixture must read as.
-struct Expect {
-    file: &'static str,
-    task: &'static str,
-    code: &'static str,
-    class: StatusClass,
-    text: Option<&'static str>,
-    /// True when the status had to be synthesised from `job.action` + `job.status`.
-    synthesised: bool,
-    ctid: Option<&'static str>,
-    stid: &'static str,
-    domain: Option<&'static str>,
-    notices: &'static [&'static str],
-    event_type: Option<&'static str>,
-    created: Option<&'static str>,
-    /// start, reminder, autoack, autonack, end (UTC, RFC 3339).
-    timetable: [Option<&'static str>; 5],
-    owner_c: Option<&'static str>,
-}
-
-const BASE: Expect = Expect {
-    file: "",
-    task: "0905",
-    code: "S0905",
-    class: StatusClass::Success,
-    text: Some("The notification was polled successfully."),
-    synthesised: false,
-    ctid: None,
-    stid: "",
-    domain: None,
-    notices: &[],
-    event_type: None,
-    created: None,
-    timetable: [None; 5],
-    owner_c: None,
+const JSON: Fixtures = Fixtures {
+    dir: "autodns/json",
+    format: Format::AutoDnsJson,
 };
 
 /// Scalars counted independently of the parser, with serde_json's own tree.
@@ -76,64 +20,18 @@ fn count_scalars(value: &serde_json::Value) -> usize {
     }
 }
 
-fn check(e: &Expect) {
-    let n = read(e.file);
-    let file = e.file;
-    assert_eq!(n.provider, Provider::AutoDns, "{file}");
-    assert_eq!(n.format, Format::AutoDnsJson, "{file}");
-    assert_eq!(n.task.as_deref(), Some(e.task), "{file}: task");
-    let status = n
-        .status
-        .as_ref()
-        .expect("a parsed notification has a status");
-    assert_eq!(status.code, e.code, "{file}: status code");
-    assert_eq!(status.class, e.class, "{file}: status class");
-    assert_eq!(status.text.as_deref(), e.text, "{file}: status text");
-    let said = n
-        .diagnostics
-        .iter()
-        .any(|d| d.message.contains("synthesised"));
-    assert_eq!(
-        said, e.synthesised,
-        "{file}: synthesis diagnostic {:?}",
-        n.diagnostics
-    );
-    assert_eq!(n.ctid.as_deref(), e.ctid, "{file}: ctid");
-    assert_eq!(n.stid.as_deref(), Some(e.stid), "{file}: stid");
-    assert_eq!(
-        n.domain.as_ref().map(|d| d.as_str()),
-        e.domain,
-        "{file}: domain"
-    );
-    let notices: Vec<&str> = n.notices.iter().map(|x| x.code.as_str()).collect();
-    assert_eq!(notices, e.notices, "{file}: notices");
-    assert_eq!(n.event_type.as_deref(), e.event_type, "{file}: event type");
-    assert_eq!(
-        n.created.map(|c| c.to_rfc3339()).as_deref(),
-        e.created,
-        "{file}: created"
-    );
-    let t = &n.timetable;
-    let times = [&t.start, &t.reminder, &t.autoack, &t.autonack, &t.end]
-        .map(|r| r.as_ref().and_then(|r| r.utc).map(|u| u.to_rfc3339()));
-    assert_eq!(
-        times.each_ref().map(|t| t.as_deref()),
-        e.timetable,
-        "{file}: timetable"
-    );
-    assert_eq!(n.owner_c.as_deref(), e.owner_c, "{file}: owner-c");
-    let value: serde_json::Value =
-        serde_json::from_slice(&fixture(file)).expect("fixture is valid JSON");
-    assert_eq!(
-        n.fields.len(),
-        count_scalars(&value),
-        "{file}: one field per scalar"
-    );
+fn count_fixture_scalars(bytes: &[u8]) -> usize {
+    let value: serde_json::Value = serde_json::from_slice(bytes).expect("fixture is valid JSON");
+    count_scalars(&value)
+}
+
+fn check(e: &Document) {
+    JSON.check(e, count_fixture_scalars, "scalar");
 }
 
 #[test]
 fn transfer_start_event_from_the_vendor_page() {
-    check(&Expect {
+    check(&Document {
         file: "transfer_start-poll-json.json",
         stid: "20220119-app3-dev-5016",
         domain: Some("example.org"),
@@ -145,13 +43,13 @@ fn transfer_start_event_from_the_vendor_page() {
             None,
             Some("2022-01-24T09:54:42+00:00"),
         ],
-        ..BASE
+        ..POLLED
     });
 }
 
 #[test]
 fn transfer_start_event_with_autoack() {
-    check(&Expect {
+    check(&Document {
         file: "transfer_start-autoack-poll.json",
         stid: "20240304-app3-6021",
         domain: Some("example-gtld.com"),
@@ -163,9 +61,9 @@ fn transfer_start_event_with_autoack() {
             None,
             Some("2024-03-09T08:12:40+00:00"),
         ],
-        ..BASE
+        ..POLLED
     });
-    let n = read("transfer_start-autoack-poll.json");
+    let n = JSON.read("transfer_start-autoack-poll.json");
     let autoack = n.timetable.autoack.expect("autoAck read");
     assert_eq!(
         autoack.raw, "2024-03-09T09:12:40.000+0100",
@@ -175,39 +73,39 @@ fn transfer_start_event_with_autoack() {
 
 #[test]
 fn domain_away_event() {
-    check(&Expect {
+    check(&Document {
         file: "domain_away-poll.json",
         // The polled message's own stid, not the poll call's.
         stid: "20240311-app1-90190",
         domain: Some("example-away.eu"),
         event_type: Some("domain_away"),
         created: Some("2024-03-11T15:40:05+00:00"),
-        ..BASE
+        ..POLLED
     });
 }
 
 #[test]
 fn autoupdate_and_contact_events() {
-    check(&Expect {
+    check(&Document {
         file: "autoupdate_dns_success-poll-json.json",
         stid: "20210512-app3-dev-10782",
         domain: Some("example.aq"),
         event_type: Some("autoupdate_dns_success"),
         created: Some("2021-05-12T12:42:26+00:00"),
         owner_c: Some("23252437"),
-        ..BASE
+        ..POLLED
     });
-    check(&Expect {
+    check(&Document {
         file: "contact_deleted-poll-json.json",
         stid: "20220610-app4-226953",
         event_type: Some("contact_deleted"),
-        ..BASE
+        ..POLLED
     });
 }
 
 #[test]
 fn bare_job_messages_get_a_synthesised_status() {
-    check(&Expect {
+    check(&Document {
         file: "0101-success-poll-json.json",
         task: "0101",
         code: "S0101",
@@ -217,9 +115,9 @@ fn bare_job_messages_get_a_synthesised_status() {
         domain: Some("exampledomain.com"),
         created: Some("2022-04-05T10:42:23+00:00"),
         owner_c: Some("23252437"),
-        ..BASE
+        ..POLLED
     });
-    check(&Expect {
+    check(&Document {
         file: "0104-transfer-start-poll-json.json",
         task: "0104",
         code: "N0104",
@@ -229,13 +127,13 @@ fn bare_job_messages_get_a_synthesised_status() {
         stid: "20220405-app3-dev-9652",
         domain: Some("exampledomain.eu"),
         created: Some("2022-04-05T14:23:34+00:00"),
-        ..BASE
+        ..POLLED
     });
 }
 
 #[test]
 fn polled_failed_create_with_ctid() {
-    check(&Expect {
+    check(&Document {
         file: "0101-failed-poll.json",
         task: "0101",
         code: "E0101",
@@ -246,9 +144,9 @@ fn polled_failed_create_with_ctid() {
         stid: "20240212-app1-55102",
         domain: Some("example-taken.com"),
         created: Some("2024-02-12T09:02:11+00:00"),
-        ..BASE
+        ..POLLED
     });
-    let n = read("0101-failed-poll.json");
+    let n = JSON.read("0101-failed-poll.json");
     // The raw job values stay as fields, under their JSON paths.
     let raw: Vec<(&str, &str, &str)> = n
         .fields
@@ -267,7 +165,7 @@ fn polled_failed_create_with_ctid() {
 
 #[test]
 fn realtime_responses() {
-    check(&Expect {
+    check(&Document {
         file: "N0102-realtime-json.json",
         task: "0102",
         code: "N0102",
@@ -275,9 +173,9 @@ fn realtime_responses() {
         text: Some("Domain-Aktualisierung erfolgreich gestartet."),
         stid: "20190701-app3-dev-9048",
         domain: Some("example.com"),
-        ..BASE
+        ..POLLED
     });
-    check(&Expect {
+    check(&Document {
         file: "0103101-success-realtime.json",
         task: "0103101",
         code: "S0103101",
@@ -286,13 +184,13 @@ fn realtime_responses() {
         stid: "20180927-stid",
         domain: Some("example-cancel.com"),
         notices: &["MSG010315"],
-        ..BASE
+        ..POLLED
     });
 }
 
 #[test]
 fn fields_keep_input_order_with_json_paths() {
-    let n = read("transfer_start-poll-json.json");
+    let n = JSON.read("transfer_start-poll-json.json");
     let first: Vec<String> = n
         .fields
         .iter()
@@ -315,16 +213,9 @@ fn fields_keep_input_order_with_json_paths() {
     );
 }
 
-fn parse_str(json: &str) -> Result<Notification, ParseError> {
-    parse(json.as_bytes(), &forced())
-}
-
 #[test]
 fn truncated_json_is_refused_with_its_position() {
-    let bytes = fixture("bad/0103101-success-realtime-truncated.json");
-    let err = parse(&bytes, &forced()).expect_err("truncated JSON is refused");
-    assert_eq!(parse(&bytes, &ParseOptions::default()), Err(err.clone()));
-    match err {
+    match JSON.refused("bad/0103101-success-realtime-truncated.json") {
         // The string `"do` runs into the line break that ends line 16.
         ParseError::Json {
             line,
@@ -339,7 +230,7 @@ fn truncated_json_is_refused_with_its_position() {
         }
         other => panic!("{other:?}"),
     }
-    match parse_str("{\n  \"stid\": \"x\",\n  \"status\": {\"code\": \"S0101\"\n") {
+    match JSON.parse_str("{\n  \"stid\": \"x\",\n  \"status\": {\"code\": \"S0101\"\n") {
         Err(ParseError::Json { line: 4, .. }) => {}
         other => panic!("{other:?}"),
     }
@@ -348,15 +239,15 @@ fn truncated_json_is_refused_with_its_position() {
 #[test]
 fn valid_json_of_no_known_shape_is_refused() {
     assert!(matches!(
-        parse_str("[1, 2]"),
+        JSON.parse_str("[1, 2]"),
         Err(ParseError::Unrecognised { .. })
     ));
     assert!(matches!(
-        parse_str("{\"name\": \"x\"}"),
+        JSON.parse_str("{\"name\": \"x\"}"),
         Err(ParseError::Unrecognised { .. })
     ));
     assert!(matches!(
-        parse_str("{\"stid\": \"20240101-app1-1\"}"),
+        JSON.parse_str("{\"stid\": \"20240101-app1-1\"}"),
         Err(ParseError::MissingStatus {
             format: Format::AutoDnsJson,
             ..
@@ -364,11 +255,11 @@ fn valid_json_of_no_known_shape_is_refused() {
     ));
     // An event notification pushed without its envelope carries no status at all.
     assert!(matches!(
-        parse_str("{\"id\": 1, \"notify\": {\"type\": \"domain_away\"}}"),
+        JSON.parse_str("{\"id\": 1, \"notify\": {\"type\": \"domain_away\"}}"),
         Err(ParseError::MissingStatus { .. })
     ));
     assert_eq!(
-        parse_str("{\"status\": {\"code\": \"OK\"}}"),
+        JSON.parse_str("{\"status\": {\"code\": \"OK\"}}"),
         Err(ParseError::BadStatus {
             line: 0,
             value: "OK".into()
@@ -381,7 +272,7 @@ fn jobs_that_are_not_domain_orders_keep_the_envelope_status() {
     let json = r#"{"stid": "s1", "status": {"code": "S0905", "text": "polled"},
         "data": [{"id": 5, "job": {"status": "SUCCESS", "action": "create"},
                   "object": {"type": "Certificate", "value": "domain.de"}}]}"#;
-    let n = parse_str(json).expect("parses");
+    let n = JSON.parse_str(json).expect("parses");
     assert_eq!(n.status.map(|s| s.code).as_deref(), Some("S0905"));
     assert_eq!(
         n.domain, None,

@@ -1,68 +1,14 @@
 //! AutoDNS XML: every fixture under `fixtures/autodns/xml/` with what it must read as, and every
 //! bad fixture with the error and position it must be refused with.
 
-use ledger_parser::{
-    Field, Format, Notification, ParseError, ParseOptions, Provider, StatusClass, parse,
-};
+mod support;
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../fixtures/autodns/xml/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use ledger_parser::{Field, Format, ParseError, StatusClass};
+use support::{Document, Fixtures, POLLED};
 
-fn forced() -> ParseOptions {
-    ParseOptions {
-        format: Some(Format::AutoDnsXml),
-        ..Default::default()
-    }
-}
-
-/// Parses a fixture sniffed and forced; both must agree.
-fn read(name: &str) -> Notification {
-    let bytes = fixture(name);
-    let sniffed = parse(&bytes, &ParseOptions::default());
-    let forced = parse(&bytes, &forced());
-    assert_eq!(sniffed, forced, "{name}: sniffing must pick the XML reader");
-    forced.unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// What a fixture must read as.
-struct Expect {
-    file: &'static str,
-    task: &'static str,
-    code: &'static str,
-    class: StatusClass,
-    text: &'static str,
-    ctid: Option<&'static str>,
-    stid: &'static str,
-    domain: Option<&'static str>,
-    notices: &'static [&'static str],
-    event_type: Option<&'static str>,
-    created: Option<&'static str>,
-    /// start, reminder, autoack, autonack, end (UTC, RFC 3339).
-    timetable: [Option<&'static str>; 5],
-    owner_c: Option<&'static str>,
-}
-
-const POLLED: &str = "The notification was polled successfully.";
-
-const BASE: Expect = Expect {
-    file: "",
-    task: "0905",
-    code: "S0905",
-    class: StatusClass::Success,
-    text: POLLED,
-    ctid: None,
-    stid: "",
-    domain: None,
-    notices: &[],
-    event_type: None,
-    created: None,
-    timetable: [None; 5],
-    owner_c: None,
+const XML: Fixtures = Fixtures {
+    dir: "autodns/xml",
+    format: Format::AutoDnsXml,
 };
 
 /// Leaf elements counted independently of the parser: elements that hold no other element.
@@ -91,54 +37,17 @@ fn count_leaves(xml: &str) -> usize {
     leaves
 }
 
-fn check(e: &Expect) {
-    let n = read(e.file);
-    let file = e.file;
-    assert_eq!(n.provider, Provider::AutoDns, "{file}");
-    assert_eq!(n.format, Format::AutoDnsXml, "{file}");
-    assert_eq!(n.task.as_deref(), Some(e.task), "{file}: task");
-    let status = n
-        .status
-        .as_ref()
-        .expect("a parsed notification has a status");
-    assert_eq!(status.code, e.code, "{file}: status code");
-    assert_eq!(status.class, e.class, "{file}: status class");
-    assert_eq!(status.text.as_deref(), Some(e.text), "{file}: status text");
-    assert_eq!(n.ctid.as_deref(), e.ctid, "{file}: ctid");
-    assert_eq!(n.stid.as_deref(), Some(e.stid), "{file}: stid");
-    assert_eq!(
-        n.domain.as_ref().map(|d| d.as_str()),
-        e.domain,
-        "{file}: domain"
-    );
-    let notices: Vec<&str> = n.notices.iter().map(|x| x.code.as_str()).collect();
-    assert_eq!(notices, e.notices, "{file}: notices");
-    assert_eq!(n.event_type.as_deref(), e.event_type, "{file}: event type");
-    assert_eq!(
-        n.created.map(|c| c.to_rfc3339()).as_deref(),
-        e.created,
-        "{file}: created"
-    );
-    let t = &n.timetable;
-    let times = [&t.start, &t.reminder, &t.autoack, &t.autonack, &t.end]
-        .map(|r| r.as_ref().and_then(|r| r.utc).map(|u| u.to_rfc3339()));
-    assert_eq!(
-        times.each_ref().map(|t| t.as_deref()),
-        e.timetable,
-        "{file}: timetable"
-    );
-    assert_eq!(n.owner_c.as_deref(), e.owner_c, "{file}: owner-c");
-    let text = String::from_utf8(fixture(file)).expect("fixtures are UTF-8");
-    assert_eq!(
-        n.fields.len(),
-        count_leaves(&text),
-        "{file}: one field per leaf element"
-    );
+fn count_fixture_leaves(bytes: &[u8]) -> usize {
+    count_leaves(std::str::from_utf8(bytes).expect("fixtures are UTF-8"))
+}
+
+fn check(e: &Document) {
+    XML.check(e, count_fixture_leaves, "leaf element");
 }
 
 #[test]
 fn transfer_start_event_notification_with_autonack() {
-    check(&Expect {
+    check(&Document {
         file: "transfer_start-poll.xml",
         stid: "20210503-app1-test-31807",
         domain: Some("example.com"),
@@ -152,22 +61,22 @@ fn transfer_start_event_notification_with_autonack() {
             Some("2021-05-08T03:05:56+00:00"),
             Some("2021-05-08T09:05:56+00:00"),
         ],
-        ..BASE
+        ..POLLED
     });
 }
 
 #[test]
 fn domain_away_event_notification() {
-    check(&Expect {
+    check(&Document {
         file: "domain_away-poll.xml",
         stid: "20241027-app4-7710",
         domain: Some("example-away.com"),
         event_type: Some("domain_away"),
         // 02:30 happens twice in Berlin on 2024-10-27: the earlier (CEST) instant is taken.
         created: Some("2024-10-27T00:30:00+00:00"),
-        ..BASE
+        ..POLLED
     });
-    let n = read("domain_away-poll.xml");
+    let n = XML.read("domain_away-poll.xml");
     assert!(
         n.diagnostics
             .iter()
@@ -179,19 +88,19 @@ fn domain_away_event_notification() {
 
 #[test]
 fn polled_create_success_takes_the_jobs_status_and_ctid() {
-    check(&Expect {
+    check(&Document {
         file: "0101-success-poll.xml",
         task: "0101",
         code: "S0101",
-        text: "Die Domain wurde erfolgreich registriert.",
+        text: Some("Die Domain wurde erfolgreich registriert."),
         ctid: Some("bf296d8dffc4"),
         stid: "20220110-app2-40412",
         domain: Some("example.com"),
         created: Some("2022-01-10T13:22:31+00:00"),
         owner_c: Some("10465800"),
-        ..BASE
+        ..POLLED
     });
-    let n = read("0101-success-poll.xml");
+    let n = XML.read("0101-success-poll.xml");
     let ctid = n
         .fields
         .iter()
@@ -218,67 +127,60 @@ fn polled_create_success_takes_the_jobs_status_and_ctid() {
 
 #[test]
 fn polled_create_failure() {
-    check(&Expect {
+    check(&Document {
         file: "0101-failed-poll.xml",
         task: "0101",
         code: "E0101",
         class: StatusClass::Permanent,
-        text: "Domain could not be registered.",
+        text: Some("Domain could not be registered."),
         ctid: Some("201005061621"),
         stid: "20100506-app1-5522",
         domain: Some("example-fail.net"),
         created: Some("2010-05-06T14:21:44+00:00"),
-        ..BASE
+        ..POLLED
     });
 }
 
 #[test]
 fn realtime_create_in_progress() {
-    check(&Expect {
+    check(&Document {
         file: "N0101-realtime.xml",
         task: "0101",
         code: "N0101",
         class: StatusClass::InProgress,
-        text: "The domain registration was started successfully.",
+        text: Some("The domain registration was started successfully."),
         ctid: Some("order-2024-000117"),
         stid: "20240115-app3-88120",
         domain: Some("example-new.org"),
-        ..BASE
+        ..POLLED
     });
 }
 
 #[test]
 fn realtime_update_with_a_notice() {
-    check(&Expect {
+    check(&Document {
         file: "S0102-authinfo-deleted-realtime.xml",
         task: "0102",
         code: "S0102",
-        text: "The domain has been updated successfully",
+        text: Some("The domain has been updated successfully"),
         ctid: Some("qs1282921089"),
         stid: "20100827-app2-11873",
         domain: Some("example.de"),
         notices: &["MSG011304"],
-        ..BASE
+        ..POLLED
     });
-    let n = read("S0102-authinfo-deleted-realtime.xml");
+    let n = XML.read("S0102-authinfo-deleted-realtime.xml");
     assert_eq!(
         n.notices.first().and_then(|x| x.text.as_deref()),
         Some("The existing AuthInfo was deleted by the request.")
     );
 }
 
-fn refused(name: &str) -> ParseError {
-    let bytes = fixture(name);
-    let forced = parse(&bytes, &forced());
-    assert_eq!(parse(&bytes, &ParseOptions::default()), forced, "{name}");
-    forced.expect_err("a bad fixture is refused")
-}
-
 #[test]
 fn vendor_sample_with_broken_end_tag_is_refused_where_the_mismatch_shows() {
     // `<text>…successfully./text>` never closes; the reader finds `</status>` instead, on
     // line 26 at the `<` after five tabs.
-    match refused("bad/0104-transfer-start-poll-vendor-typo.xml") {
+    match XML.refused("bad/0104-transfer-start-poll-vendor-typo.xml") {
         ParseError::Xml {
             line,
             column,
@@ -297,7 +199,7 @@ fn vendor_sample_with_broken_end_tag_is_refused_where_the_mismatch_shows() {
 #[test]
 fn vendor_sample_with_duplicated_tail_is_refused() {
     // Line 22: `</response>180213-app2-17296</stid>`; the stray text starts at column 12.
-    match refused("bad/N0102-realtime-duplicated-tail.xml") {
+    match XML.refused("bad/N0102-realtime-duplicated-tail.xml") {
         ParseError::Xml {
             line,
             column,
@@ -312,20 +214,16 @@ fn vendor_sample_with_duplicated_tail_is_refused() {
 
 #[test]
 fn truncated_document_is_refused_at_its_end() {
-    match refused("bad/0101-success-poll-truncated.xml") {
+    match XML.refused("bad/0101-success-poll-truncated.xml") {
         ParseError::Xml { line, column, .. } => assert_eq!((line, column), (36, 13)),
         other => panic!("expected an XML error, got {other:?}"),
     }
 }
 
-fn parse_str(xml: &str) -> Result<Notification, ParseError> {
-    parse(xml.as_bytes(), &forced())
-}
-
 #[test]
 fn unclosed_elements_and_second_roots_are_refused() {
     let unclosed = "<response>\n  <result>\n";
-    match parse_str(unclosed) {
+    match XML.parse_str(unclosed) {
         Err(ParseError::Xml { line, reason, .. }) => {
             assert_eq!(line, 3);
             assert!(reason.contains("<result>"), "{reason}");
@@ -333,7 +231,7 @@ fn unclosed_elements_and_second_roots_are_refused() {
         other => panic!("{other:?}"),
     }
     let two_roots = "<response><stid>a</stid></response>\n<response/>";
-    match parse_str(two_roots) {
+    match XML.parse_str(two_roots) {
         Err(ParseError::Xml {
             line: 2,
             column: 1,
@@ -350,7 +248,7 @@ fn unclosed_elements_and_second_roots_are_refused() {
 
 #[test]
 fn a_response_without_status_or_with_a_bad_code_is_refused() {
-    match parse_str("<response><stid>x</stid></response>") {
+    match XML.parse_str("<response><stid>x</stid></response>") {
         Err(ParseError::MissingStatus {
             format: Format::AutoDnsXml,
             ..
@@ -360,7 +258,7 @@ fn a_response_without_status_or_with_a_bad_code_is_refused() {
     let bad =
         "<response>\n<result>\n<status>\n<code>X0101</code>\n</status>\n</result>\n</response>";
     assert_eq!(
-        parse_str(bad),
+        XML.parse_str(bad),
         Err(ParseError::BadStatus {
             line: 4,
             value: "X0101".into()
@@ -372,7 +270,7 @@ fn a_response_without_status_or_with_a_bad_code_is_refused() {
 fn a_bare_status_block_reads_as_its_status() {
     let block = "<status>\n  <type>notify</type>\n  <code>N0101</code>\n  \
                  <text>The domain registration was started successfully.</text>\n</status>\n";
-    let n = parse_str(block).expect("a bare status block is read");
+    let n = XML.parse_str(block).expect("a bare status block is read");
     let status = n.status.expect("status");
     assert_eq!(
         (status.code.as_str(), status.class),
@@ -388,7 +286,7 @@ fn notify_without_type_takes_its_telling_element_and_says_so() {
                <transfer><start>2021-01-10 12:00:00</start></transfer>\
                </notify></message></data>\
                <status><code>S0905</code></status></result></response>";
-    let n = parse_str(xml).expect("parses");
+    let n = XML.parse_str(xml).expect("parses");
     assert_eq!(n.event_type.as_deref(), Some("transfer"));
     assert!(
         n.diagnostics
@@ -408,7 +306,7 @@ fn notify_without_type_takes_its_telling_element_and_says_so() {
 fn entities_are_unescaped_and_attributes_kept() {
     let xml = "<response lang=\"de\"><result><status><code>S0102</code>\
                <text>A &amp; B</text></status></result></response>";
-    let n = parse_str(xml).expect("parses");
+    let n = XML.parse_str(xml).expect("parses");
     assert_eq!(n.status.and_then(|s| s.text).as_deref(), Some("A & B"));
     assert!(
         n.fields

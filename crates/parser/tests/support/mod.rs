@@ -3,12 +3,16 @@
 //!
 //! Every field of [`Expect`] is compared, so a field left at its default asserts that the
 //! notification does *not* carry it.
+//!
+//! The readers with a format of their own (AutoDNS XML and JSON, CentralNic) go through
+//! [`Fixtures`], which parses each fixture sniffed and forced and asserts both agree; the XML
+//! and JSON fixtures are compared with a [`Document`] in [`Fixtures::check`].
 
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
-use ledger_parser::{Format, Notification, ParseError, ParseOptions, StatusClass, parse};
+use ledger_parser::{Format, Notification, ParseError, ParseOptions, Provider, StatusClass, parse};
 
 /// The path of a fixture, relative to the workspace's `fixtures/`.
 pub fn fixture_path(path: &str) -> PathBuf {
@@ -191,3 +195,149 @@ pub fn check_err(path: &str) -> ParseError {
         Err(e) => e,
     }
 }
+
+/// The fixtures of one format, under `fixtures/<dir>/`.
+#[derive(Debug, Clone, Copy)]
+pub struct Fixtures {
+    pub dir: &'static str,
+    pub format: Format,
+}
+
+impl Fixtures {
+    /// The bytes of the fixture `name` under this directory.
+    pub fn bytes(&self, name: &str) -> Vec<u8> {
+        fixture(&format!("{}/{name}", self.dir))
+    }
+
+    /// Options that force this format.
+    pub fn forced(&self) -> ParseOptions {
+        ParseOptions {
+            format: Some(self.format),
+            ..Default::default()
+        }
+    }
+
+    /// Parses `text` with this format forced.
+    pub fn parse_str(&self, text: &str) -> Result<Notification, ParseError> {
+        parse(text.as_bytes(), &self.forced())
+    }
+
+    /// Parses a fixture sniffed and forced, asserts both agree, and returns the forced result.
+    pub fn parse_both(&self, name: &str) -> Result<Notification, ParseError> {
+        let bytes = self.bytes(name);
+        let sniffed = parse(&bytes, &ParseOptions::default());
+        let forced = parse(&bytes, &self.forced());
+        assert_eq!(
+            sniffed, forced,
+            "{name}: sniffing must pick the {:?} reader",
+            self.format
+        );
+        forced
+    }
+
+    /// A fixture that must parse, sniffed and forced alike.
+    pub fn read(&self, name: &str) -> Notification {
+        self.parse_both(name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// A fixture that must be refused, sniffed and forced alike; returns the error.
+    pub fn refused(&self, name: &str) -> ParseError {
+        self.parse_both(name).expect_err("a bad fixture is refused")
+    }
+
+    /// Reads the AutoDNS fixture `e.file` and asserts it reads as `e`, with one field per
+    /// `unit` of the fixture as `count_units` counts them independently of the parser.
+    pub fn check(&self, e: &Document, count_units: fn(&[u8]) -> usize, unit: &str) -> Notification {
+        let file = e.file;
+        let n = self.read(file);
+        assert_eq!(n.provider, Provider::AutoDns, "{file}");
+        assert_eq!(n.format, self.format, "{file}");
+        assert_eq!(n.task.as_deref(), Some(e.task), "{file}: task");
+        let status = n
+            .status
+            .as_ref()
+            .expect("a parsed notification has a status");
+        assert_eq!(status.code, e.code, "{file}: status code");
+        assert_eq!(status.class, e.class, "{file}: status class");
+        assert_eq!(status.text.as_deref(), e.text, "{file}: status text");
+        let said = n
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("synthesised"));
+        assert_eq!(
+            said, e.synthesised,
+            "{file}: synthesis diagnostic {:?}",
+            n.diagnostics
+        );
+        assert_eq!(n.ctid.as_deref(), e.ctid, "{file}: ctid");
+        assert_eq!(n.stid.as_deref(), Some(e.stid), "{file}: stid");
+        assert_eq!(
+            n.domain.as_ref().map(|d| d.as_str()),
+            e.domain,
+            "{file}: domain"
+        );
+        let notices: Vec<&str> = n.notices.iter().map(|x| x.code.as_str()).collect();
+        assert_eq!(notices, e.notices, "{file}: notices");
+        assert_eq!(n.event_type.as_deref(), e.event_type, "{file}: event type");
+        assert_eq!(
+            n.created.map(|c| c.to_rfc3339()).as_deref(),
+            e.created,
+            "{file}: created"
+        );
+        let t = &n.timetable;
+        let times = [&t.start, &t.reminder, &t.autoack, &t.autonack, &t.end]
+            .map(|r| r.as_ref().and_then(|r| r.utc).map(|u| u.to_rfc3339()));
+        assert_eq!(
+            times.each_ref().map(|t| t.as_deref()),
+            e.timetable,
+            "{file}: timetable"
+        );
+        assert_eq!(n.owner_c.as_deref(), e.owner_c, "{file}: owner-c");
+        assert_eq!(
+            n.fields.len(),
+            count_units(&self.bytes(file)),
+            "{file}: one field per {unit}"
+        );
+        n
+    }
+}
+
+/// What an AutoDNS XML or JSON fixture must read as.
+#[derive(Debug, Clone, Copy)]
+pub struct Document {
+    pub file: &'static str,
+    pub task: &'static str,
+    pub code: &'static str,
+    pub class: StatusClass,
+    pub text: Option<&'static str>,
+    /// True when the status had to be synthesised from `job.action` + `job.status`.
+    pub synthesised: bool,
+    pub ctid: Option<&'static str>,
+    pub stid: &'static str,
+    pub domain: Option<&'static str>,
+    pub notices: &'static [&'static str],
+    pub event_type: Option<&'static str>,
+    pub created: Option<&'static str>,
+    /// start, reminder, autoack, autonack, end (UTC, RFC 3339).
+    pub timetable: [Option<&'static str>; 5],
+    pub owner_c: Option<&'static str>,
+}
+
+/// A successfully polled notification (`S0905`) with nothing else: the base of a [`Document`].
+pub const POLLED: Document = Document {
+    file: "",
+    task: "0905",
+    code: "S0905",
+    class: StatusClass::Success,
+    text: Some("The notification was polled successfully."),
+    synthesised: false,
+    ctid: None,
+    stid: "",
+    domain: None,
+    notices: &[],
+    event_type: None,
+    created: None,
+    timetable: [None; 5],
+    owner_c: None,
+};
