@@ -17,10 +17,10 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::codes::autodns_status;
-use crate::time::read_time;
+use crate::time::{dst_note, read_time};
 use crate::{
-    Diagnostic, DomainName, DstFlag, Field, Format, Notice, Notification, ParseError, ParseOptions,
-    Result, Status, TimeReading, TransferTimetable,
+    Diagnostic, DomainName, Field, Format, Notice, Notification, ParseError, ParseOptions, Result,
+    Status, TimeReading, TransferTimetable,
 };
 
 /// The task code of the poll envelope (`S0905`: the notification was polled).
@@ -447,21 +447,6 @@ fn read_domain(message: Option<&Json>, root: &Json, n: &mut Notification) {
     }
     if let Some(owner_c) = object.text_at(&["data", "ownerc", "id"]) {
         n.owner_c = Some(owner_c.to_string());
-    }
-}
-
-/// A note for a wall-clock time that was ambiguous in the source zone.
-fn dst_note(reading: &TimeReading) -> Option<String> {
-    match reading.dst {
-        DstFlag::Unambiguous => None,
-        DstFlag::Gap => Some(format!(
-            "{:?} falls in a DST gap of the source zone; read one hour later",
-            reading.raw
-        )),
-        DstFlag::Overlap => Some(format!(
-            "{:?} occurs twice in the source zone (DST overlap); the earlier instant is taken",
-            reading.raw
-        )),
     }
 }
 

@@ -122,6 +122,22 @@ fn naive_fast(text: &str) -> Option<NaiveDateTime> {
     )
 }
 
+/// A diagnostic for a wall-clock time that was ambiguous in the source zone; `None` when it was
+/// not.
+pub(crate) fn dst_note(reading: &TimeReading) -> Option<String> {
+    match reading.dst {
+        DstFlag::Unambiguous => None,
+        DstFlag::Gap => Some(format!(
+            "{:?} falls in a DST gap of the source zone; read one hour later",
+            reading.raw
+        )),
+        DstFlag::Overlap => Some(format!(
+            "{:?} occurs twice in the source zone (DST overlap); the earlier instant is taken",
+            reading.raw
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,10 +11,10 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::codes::autodns_status;
-use crate::time::read_time;
+use crate::time::{dst_note, read_time};
 use crate::{
-    Diagnostic, DomainName, DstFlag, Field, Format, Notice, Notification, ParseError, ParseOptions,
-    Result, Status, TimeReading,
+    Diagnostic, DomainName, Field, Format, Notice, Notification, ParseError, ParseOptions, Result,
+    Status, TimeReading,
 };
 
 /// The task code of the poll envelope (`S0905`: the notification was polled).
@@ -461,21 +461,6 @@ fn collect_notices(el: &Element, in_messages: bool, n: &mut Notification) {
             });
         }
         collect_notices(child, child.name == "messages", n);
-    }
-}
-
-/// A note for a wall-clock time that was ambiguous in the source zone.
-fn dst_note(reading: &TimeReading) -> Option<String> {
-    match reading.dst {
-        DstFlag::Unambiguous => None,
-        DstFlag::Gap => Some(format!(
-            "{:?} falls in a DST gap of the source zone; read one hour later",
-            reading.raw
-        )),
-        DstFlag::Overlap => Some(format!(
-            "{:?} occurs twice in the source zone (DST overlap); the earlier instant is taken",
-            reading.raw
-        )),
     }
 }
 
