@@ -144,12 +144,7 @@ fn a_ledger_held_by_another_running_ledger() {
         std::thread::sleep(Duration::from_millis(800));
         drop(stdin);
     });
-    let waited = sandbox
-        .ledger()
-        .args(["--wait", "20s", "--json", "orders"])
-        .run()
-        .success()
-        .json();
+    let waited = sandbox.ok_json(["--wait", "20s", "--json", "orders"]);
     release.join().expect("release thread");
     let _ = holder.wait();
     assert!(waited.as_array().is_some());

@@ -49,6 +49,26 @@ impl Sandbox {
         path
     }
 
+    /// Runs `ledger ARGS...`, asserts it succeeded, and returns standard output as JSON.
+    #[track_caller]
+    pub fn ok_json<I, S>(&self, args: I) -> Value
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.ledger().args(args).run().success().json()
+    }
+
+    /// Runs `ledger ARGS...`, asserts it succeeded, and returns standard output.
+    #[track_caller]
+    pub fn ok_stdout<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.ledger().args(args).run().success().stdout()
+    }
+
     /// `ledger --db <sandbox ledger> ARGS...`.
     pub fn ledger(&self) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ledger"));

@@ -43,12 +43,7 @@ fn the_same_mails_from_a_directory_an_mbox_and_a_maildir_are_one_set_of_events()
         .json();
     assert_eq!(again["ingested"], 0);
     assert_eq!(again["duplicates"], 17);
-    let stats = sandbox
-        .ledger()
-        .args(["--json", "stats"])
-        .run()
-        .success()
-        .json();
+    let stats = sandbox.ok_json(["--json", "stats"]);
     assert_eq!(stats["events"], 17);
 }
 
@@ -128,12 +123,7 @@ fn bad_input_is_rejected_kept_listed_and_the_run_goes_on() {
     );
     assert!(out.contains("missing-status.txt"), "{out}");
 
-    let rejects = sandbox
-        .ledger()
-        .args(["--json", "rejects"])
-        .run()
-        .success()
-        .json();
+    let rejects = sandbox.ok_json(["--json", "rejects"]);
     let rejects = rejects.as_array().expect("array");
     assert_eq!(rejects.len(), 8);
     assert!(
@@ -179,28 +169,13 @@ fn reparse_turns_rejects_that_now_parse_into_events() {
         .arg(fixture("autodns/seed/06-0101-create-success.eml"))
         .run()
         .expect_code(3);
-    let report = sandbox
-        .ledger()
-        .args(["--json", "reparse"])
-        .run()
-        .success()
-        .json();
+    let report = sandbox.ok_json(["--json", "reparse"]);
     assert_eq!(report["tried"], 1, "{report:#}");
     assert_eq!(report["appended"], 1, "{report:#}");
     assert_eq!(report["still_rejected"], 0, "{report:#}");
-    let rejects = sandbox
-        .ledger()
-        .args(["--json", "rejects"])
-        .run()
-        .success()
-        .json();
+    let rejects = sandbox.ok_json(["--json", "rejects"]);
     assert_eq!(rejects.as_array().map(Vec::len), Some(0));
-    let show = sandbox
-        .ledger()
-        .args(["--json", "show", "--ctid", "bf296d8dffc4"])
-        .run()
-        .success()
-        .json();
+    let show = sandbox.ok_json(["--json", "show", "--ctid", "bf296d8dffc4"]);
     assert_eq!(show["events"][0]["kind"], "domain_created");
 }
 
@@ -244,12 +219,7 @@ fn record_a_centralnic_response_for_an_order() {
         .run()
         .success();
 
-    let orders = sandbox
-        .ledger()
-        .args(["--json", "orders"])
-        .run()
-        .success()
-        .json();
+    let orders = sandbox.ok_json(["--json", "orders"]);
     let state_of = |ctid: &str| {
         orders
             .as_array()
@@ -258,22 +228,12 @@ fn record_a_centralnic_response_for_an_order() {
     };
     assert_eq!(state_of("cnr-0001"), Some("failed".into()));
     assert_eq!(state_of("cnr-0002"), Some("resubmit".into()));
-    let resubmit = sandbox
-        .ledger()
-        .args(["--json", "orders", "--status", "resubmit"])
-        .run()
-        .success()
-        .json();
+    let resubmit = sandbox.ok_json(["--json", "orders", "--status", "resubmit"]);
     assert_eq!(resubmit.as_array().map(Vec::len), Some(1));
     assert_eq!(resubmit[0]["last_status"]["code"], "421");
     assert_eq!(resubmit[0]["last_status"]["class"], "temporary");
 
-    let failed = sandbox
-        .ledger()
-        .args(["--json", "failed-creates"])
-        .run()
-        .success()
-        .json();
+    let failed = sandbox.ok_json(["--json", "failed-creates"]);
     assert_eq!(failed[0]["ctid"], "cnr-0001");
     assert_eq!(failed[0]["domain"], "example-taken.com");
     assert_eq!(failed[0]["status"]["code"], "504");

@@ -18,12 +18,7 @@ fn loaded() -> Sandbox {
 #[test]
 fn show_a_domain_in_both_forms() {
     let sandbox = loaded();
-    let human = sandbox
-        .ledger()
-        .args(["show", "--domain", "EXAMPLE.COM"])
-        .run()
-        .success()
-        .stdout();
+    let human = sandbox.ok_stdout(["show", "--domain", "EXAMPLE.COM"]);
     assert!(human.starts_with("domain example.com\n"), "{human}");
     assert!(human.contains("transfer_out_started"), "{human}");
     // Times show UTC and the source zone.
@@ -32,12 +27,7 @@ fn show_a_domain_in_both_forms() {
         "{human}"
     );
 
-    let json = sandbox
-        .ledger()
-        .args(["--json", "show", "--domain", "example.com"])
-        .run()
-        .success()
-        .json();
+    let json = sandbox.ok_json(["--json", "show", "--domain", "example.com"]);
     assert_eq!(json["domain"], "example.com");
     let events = json["events"].as_array().expect("events");
     assert!(events.len() >= 2);
@@ -75,12 +65,7 @@ fn show_an_unknown_order_says_so() {
 #[test]
 fn orders_failed_creates_and_pending_transfers_as_tables() {
     let sandbox = loaded();
-    let orders = sandbox
-        .ledger()
-        .args(["orders", "--status", "failed"])
-        .run()
-        .success()
-        .stdout();
+    let orders = sandbox.ok_stdout(["orders", "--status", "failed"]);
     assert!(orders.starts_with("CTID"), "{orders}");
     assert!(orders.contains("201005061621"), "{orders}");
     assert!(
@@ -99,12 +84,7 @@ fn orders_failed_creates_and_pending_transfers_as_tables() {
         "{failed}"
     );
 
-    let pending = sandbox
-        .ledger()
-        .args(["pending-transfers", "--at", "2010-05-18 14:00"])
-        .run()
-        .success()
-        .stdout();
+    let pending = sandbox.ok_stdout(["pending-transfers", "--at", "2010-05-18 14:00"]);
     assert!(pending.contains("example.com"), "{pending}");
     assert!(pending.contains("auto-NACK: domain stays"), "{pending}");
     assert!(
@@ -130,49 +110,24 @@ fn export_since_a_position_is_json_lines() {
 #[test]
 fn rebuild_verify_and_stats() {
     let sandbox = loaded();
-    let before = sandbox
-        .ledger()
-        .args(["--json", "orders"])
-        .run()
-        .success()
-        .json();
-    let rebuilt = sandbox
-        .ledger()
-        .args(["--json", "rebuild"])
-        .run()
-        .success()
-        .json();
+    let before = sandbox.ok_json(["--json", "orders"]);
+    let rebuilt = sandbox.ok_json(["--json", "rebuild"]);
     assert!(
         rebuilt["events"].as_u64().is_some_and(|n| n > 17),
         "{rebuilt:#}"
     );
-    let after = sandbox
-        .ledger()
-        .args(["--json", "orders"])
-        .run()
-        .success()
-        .json();
+    let after = sandbox.ok_json(["--json", "orders"]);
     assert_eq!(
         before, after,
         "a rebuild from the log gives the projections that were kept"
     );
 
-    let verify = sandbox
-        .ledger()
-        .args(["--json", "verify"])
-        .run()
-        .success()
-        .json();
+    let verify = sandbox.ok_json(["--json", "verify"]);
     assert_eq!(verify["clean"], true, "{verify:#}");
     let human = sandbox.ledger().arg("verify").run().success().stdout();
     assert!(human.contains("match a fresh fold of the log"), "{human}");
 
-    let stats = sandbox
-        .ledger()
-        .args(["--json", "stats"])
-        .run()
-        .success()
-        .json();
+    let stats = sandbox.ok_json(["--json", "stats"]);
     assert_eq!(stats["events"], rebuilt["events"]);
     assert!(stats["disk_bytes"].as_u64().is_some_and(|b| b > 0));
     let human = sandbox.ledger().arg("stats").run().success().stdout();
@@ -218,11 +173,6 @@ fn empty_answers_say_so() {
     assert_eq!(failed, "no failed creates\n");
     let rejects = sandbox.ledger().arg("rejects").run().success().stdout();
     assert_eq!(rejects, "no rejected input\n");
-    let pending = sandbox
-        .ledger()
-        .args(["--json", "pending-transfers"])
-        .run()
-        .success()
-        .json();
+    let pending = sandbox.ok_json(["--json", "pending-transfers"]);
     assert_eq!(pending, serde_json::json!([]));
 }

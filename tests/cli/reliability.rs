@@ -155,12 +155,7 @@ fn projections(sandbox: &Sandbox) -> Vec<Value> {
                 .json(),
         );
     }
-    let mut stats = sandbox
-        .ledger()
-        .args(["--json", "stats"])
-        .run()
-        .success()
-        .json();
+    let mut stats = sandbox.ok_json(["--json", "stats"]);
     if let Some(o) = stats.as_object_mut() {
         // Sizes differ; re-read bad input is quarantined again on every run.
         o.remove("disk_bytes");
@@ -172,12 +167,7 @@ fn projections(sandbox: &Sandbox) -> Vec<Value> {
 
 /// The distinct (origin, reason) of a ledger's rejects, and id → (origin, reason).
 fn rejects(sandbox: &Sandbox) -> (HashSet<(String, String)>, HashMap<u64, String>) {
-    let list = sandbox
-        .ledger()
-        .args(["--json", "rejects"])
-        .run()
-        .success()
-        .json();
+    let list = sandbox.ok_json(["--json", "rejects"]);
     let mut set = HashSet::new();
     let mut ids = HashMap::new();
     for r in list.as_array().expect("rejects is an array") {
@@ -574,12 +564,7 @@ fn ingest_hostile(sandbox: &Sandbox, args: &[&Path]) -> Value {
     assert_eq!(good["outcome"], "ingested", "{good}");
     assert_eq!(good["kind"], "domain_created", "{good}");
 
-    let kept = sandbox
-        .ledger()
-        .args(["--json", "rejects"])
-        .run()
-        .success()
-        .json();
+    let kept = sandbox.ok_json(["--json", "rejects"]);
     let kept: HashMap<u64, (String, String)> = kept
         .as_array()
         .expect("rejects")
@@ -658,12 +643,7 @@ fn arbitrary_bytes_are_rejected_and_kept() {
     let summary = ingest_hostile(&sandbox, &[&sandbox.path("junk")]);
     assert_eq!(summary["ingested"], 1, "{summary:#}");
     assert_eq!(summary["rejected"], sizes.len() as u64 + 2, "{summary:#}");
-    let stats = sandbox
-        .ledger()
-        .args(["--json", "stats"])
-        .run()
-        .success()
-        .json();
+    let stats = sandbox.ok_json(["--json", "stats"]);
     assert_eq!(stats["quarantined"], sizes.len() as u64 + 2);
 }
 
@@ -825,12 +805,7 @@ fn a_200_mb_line_in_a_file_is_rejected_in_bounded_memory() {
     assert_eq!(code, 3);
     // Bounded by the item limit (16 MiB, read and kept once), not by the line: well under it.
     assert!(rss < LONG_LINE_RSS, "peak RSS {} MB", rss >> 20);
-    let rejects = sandbox
-        .ledger()
-        .args(["--json", "rejects"])
-        .run()
-        .success()
-        .json();
+    let rejects = sandbox.ok_json(["--json", "rejects"]);
     assert_eq!(rejects[0]["origin"], path.display().to_string());
     assert!(
         rejects[0]["reason"]
@@ -838,12 +813,7 @@ fn a_200_mb_line_in_a_file_is_rejected_in_bounded_memory() {
             .is_some_and(|r| r.contains("over the limit")),
         "{rejects:#}"
     );
-    let stats = sandbox
-        .ledger()
-        .args(["--json", "stats"])
-        .run()
-        .success()
-        .json();
+    let stats = sandbox.ok_json(["--json", "stats"]);
     assert_eq!(stats["events"], 1, "the good mail after it");
 }
 
@@ -864,12 +834,7 @@ fn a_200_mb_line_inside_an_mbox_is_rejected_in_bounded_memory_and_the_next_mail_
     assert_eq!(code, 3);
     // Bounded by the item limit (16 MiB, read and kept once), not by the line: well under it.
     assert!(rss < LONG_LINE_RSS, "peak RSS {} MB", rss >> 20);
-    let rejects = sandbox
-        .ledger()
-        .args(["--json", "rejects"])
-        .run()
-        .success()
-        .json();
+    let rejects = sandbox.ok_json(["--json", "rejects"]);
     assert_eq!(rejects.as_array().map(Vec::len), Some(1), "{rejects:#}");
     assert_eq!(rejects[0]["origin"], format!("{}#1", path.display()));
     let kinds: Vec<Value> = export(&sandbox)
@@ -933,12 +898,7 @@ fn a_mail_over_max_size_is_rejected_kept_whole_and_reparsed_later() {
     );
     assert_eq!(summary["ingested"], 1);
     // Kept whole: with the default limit it parses.
-    let reparsed = sandbox
-        .ledger()
-        .args(["--json", "reparse"])
-        .run()
-        .success()
-        .json();
+    let reparsed = sandbox.ok_json(["--json", "reparse"]);
     assert_eq!(reparsed["appended"], 1, "{reparsed:#}");
 }
 

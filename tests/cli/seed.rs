@@ -48,12 +48,7 @@ fn every_order_of_the_guide_has_its_history_and_state() {
         ),
     ];
     for (ctid, expected_kinds, state, code) in cases {
-        let show = sandbox
-            .ledger()
-            .args(["--json", "show", "--ctid", ctid])
-            .run()
-            .success()
-            .json();
+        let show = sandbox.ok_json(["--json", "show", "--ctid", ctid]);
         assert_eq!(show["ctid"], *ctid);
         assert_eq!(kinds(&show), *expected_kinds, "ctid {ctid}");
         assert_eq!(
@@ -68,12 +63,7 @@ fn every_order_of_the_guide_has_its_history_and_state() {
 #[test]
 fn the_transfer_in_order_collects_start_autoupdates_and_acks() {
     let sandbox = seeded();
-    let show = sandbox
-        .ledger()
-        .args(["--json", "show", "--ctid", "q1273s146x50"])
-        .run()
-        .success()
-        .json();
+    let show = sandbox.ok_json(["--json", "show", "--ctid", "q1273s146x50"]);
     let mut got = kinds(&show);
     got.sort();
     assert_eq!(
@@ -125,17 +115,12 @@ fn the_transfer_in_order_collects_start_autoupdates_and_acks() {
 #[test]
 fn pending_transfers_at_a_fixed_instant() {
     let sandbox = seeded();
-    let pending = sandbox
-        .ledger()
-        .args([
-            "--json",
-            "pending-transfers",
-            "--at",
-            "2010-05-18T12:00:00Z",
-        ])
-        .run()
-        .success()
-        .json();
+    let pending = sandbox.ok_json([
+        "--json",
+        "pending-transfers",
+        "--at",
+        "2010-05-18T12:00:00Z",
+    ]);
     let pending = pending.as_array().expect("array");
     assert_eq!(pending.len(), 1, "{pending:#?}");
     let t = &pending[0];
@@ -193,12 +178,7 @@ fn pending_transfers_at_a_fixed_instant() {
 #[test]
 fn failed_creates_of_the_guide() {
     let sandbox = seeded();
-    let failed = sandbox
-        .ledger()
-        .args(["--json", "failed-creates"])
-        .run()
-        .success()
-        .json();
+    let failed = sandbox.ok_json(["--json", "failed-creates"]);
     let failed = failed.as_array().expect("array");
     assert_eq!(failed.len(), 1, "{failed:#?}");
     assert_eq!(failed[0]["ctid"], "201005061621");
@@ -209,12 +189,7 @@ fn failed_creates_of_the_guide() {
 #[test]
 fn domains_that_left_and_ownerc_imports() {
     let sandbox = seeded();
-    let inventory = sandbox
-        .ledger()
-        .args(["--json", "inventory"])
-        .run()
-        .success()
-        .json();
+    let inventory = sandbox.ok_json(["--json", "inventory"]);
     let mut departed: Vec<(String, String)> = inventory["departed"]
         .as_array()
         .expect("departed")

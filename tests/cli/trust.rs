@@ -61,15 +61,10 @@ fn a_forged_sender_is_kept_as_untrusted_and_released_by_a_person() {
         "--at",
         "2010-05-18T12:00:00Z",
     ];
-    let pending = sandbox.ledger().args(at).run().success().json();
+    let pending = sandbox.ok_json(at);
     assert_eq!(pending[0]["domain"], "example.com");
 
-    let rejects = sandbox
-        .ledger()
-        .args(["--json", "rejects"])
-        .run()
-        .success()
-        .json();
+    let rejects = sandbox.ok_json(["--json", "rejects"]);
     assert!(
         rejects[0]["reason"]
             .as_str()
@@ -79,21 +74,11 @@ fn a_forged_sender_is_kept_as_untrusted_and_released_by_a_person() {
     let id = rejects[0]["id"].as_u64().expect("an id");
 
     // A person looks and vouches for it: now it counts.
-    let released = sandbox
-        .ledger()
-        .args(["release", &id.to_string()])
-        .run()
-        .success()
-        .stdout();
+    let released = sandbox.ok_stdout(["release", &id.to_string()]);
     assert!(released.contains("transfer_out_auto_acked"), "{released}");
-    let pending = sandbox.ledger().args(at).run().success().json();
+    let pending = sandbox.ok_json(at);
     assert_eq!(pending.as_array().map(Vec::len), Some(0), "{pending:#}");
-    let rejects = sandbox
-        .ledger()
-        .args(["--json", "rejects"])
-        .run()
-        .success()
-        .json();
+    let rejects = sandbox.ok_json(["--json", "rejects"]);
     assert_eq!(rejects.as_array().map(Vec::len), Some(0));
 }
 
