@@ -76,13 +76,17 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     );
     let mut shown = args.no_progress || !std::io::stderr().is_terminal();
 
-    let mut reports: Vec<ItemReport> = Vec::new();
-    let mut batch: Vec<(Vec<u8>, Origin)> = Vec::with_capacity(args.batch.max(1));
     // Human output lists only the rejected items: keep the rest only for --json, so a run over
     // a million mails does not hold a million reports.
-    let keep_all = ctx.json;
-    let mut tally = Tally::default();
-    let mut batch_bytes = 0usize;
+    let mut run = Batches {
+        ledger: &ledger,
+        batch: Vec::with_capacity(args.batch.max(1)),
+        batch_bytes: 0,
+        reports: Vec::new(),
+        tally: Tally::default(),
+        keep_all: ctx.json,
+        commit_log: commit_log.as_mut(),
+    };
 
     // Read up to the default limit even under a smaller --max-size, so an item rejected for size
     // is kept whole and a later `reparse` (with the default limit) can read it.
@@ -91,27 +95,20 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     for input in inputs.by_ref() {
         match input {
             Input::Item { origin, bytes } => {
-                batch_bytes += bytes.len();
-                batch.push((bytes, Origin::new(origin)));
+                run.batch_bytes += bytes.len();
+                run.batch.push((bytes, Origin::new(origin)));
             }
             Input::Unreadable { origin, reason } => {
-                tally.unreadable += 1;
-                reports.push(ItemReport {
+                run.tally.unreadable += 1;
+                run.reports.push(ItemReport {
                     origin,
                     outcome: Outcome::Unreadable(reason),
-                })
+                });
             }
         }
-        if batch.len() >= args.batch.max(1) || batch_bytes >= BATCH_BYTES {
-            batch_bytes = 0;
-            commit(
-                &ledger,
-                &mut batch,
-                &mut reports,
-                &mut tally,
-                keep_all,
-                commit_log.as_mut(),
-            )?;
+        if run.batch.len() >= args.batch.max(1) || run.batch_bytes >= BATCH_BYTES {
+            run.commit()?;
+            let tally = &run.tally;
             progress.set_position(tally.total);
             let rate = tally.total as f64 / started.elapsed().as_secs_f64().max(1e-3);
             progress.set_message(format!(
@@ -125,14 +122,8 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             shown = true;
         }
     }
-    commit(
-        &ledger,
-        &mut batch,
-        &mut reports,
-        &mut tally,
-        keep_all,
-        commit_log.as_mut(),
-    )?;
+    run.commit()?;
+    let Batches { reports, tally, .. } = run;
     progress.finish_and_clear();
     let Tally {
         ingested,
@@ -199,49 +190,58 @@ struct Tally {
     unreadable: u64,
 }
 
-/// Ingests a batch (one write, one flush) and counts the outcomes.
-fn commit(
-    ledger: &ledger::Ledger,
-    batch: &mut Vec<(Vec<u8>, Origin)>,
-    reports: &mut Vec<ItemReport>,
-    tally: &mut Tally,
+/// The batch being gathered, and what the committed ones came to.
+struct Batches<'a> {
+    ledger: &'a ledger::Ledger,
+    batch: Vec<(Vec<u8>, Origin)>,
+    batch_bytes: usize,
+    reports: Vec<ItemReport>,
+    tally: Tally,
+    /// Keep a report for every item (`--json`), not only the rejected ones.
     keep_all: bool,
-    mut commit_log: Option<&mut std::io::BufWriter<std::fs::File>>,
-) -> Result<(), CliError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let origins: Vec<String> = batch.iter().map(|(_, o)| o.0.clone()).collect();
-    let outcomes = ledger.ingest_batch(std::mem::take(batch))?;
-    for (origin, outcome) in origins.into_iter().zip(outcomes) {
-        tally.total += 1;
-        match outcome {
-            IngestOutcome::Appended { .. } => tally.ingested += 1,
-            IngestOutcome::Duplicate { .. } => tally.duplicates += 1,
-            IngestOutcome::Rejected { .. } => tally.rejected += 1,
+    commit_log: Option<&'a mut std::io::BufWriter<std::fs::File>>,
+}
+
+impl Batches<'_> {
+    /// Ingests the gathered batch (one write, one flush), counts the outcomes and writes them
+    /// to the commit log.
+    fn commit(&mut self) -> Result<(), CliError> {
+        if self.batch.is_empty() {
+            return Ok(());
         }
-        let report = ItemReport {
-            origin,
-            outcome: Outcome::Ledger(outcome),
-        };
-        if let Some(log) = commit_log.as_deref_mut() {
-            serde_json::to_writer(&mut *log, &item_json(&report)).map_err(std::io::Error::other)?;
-            writeln!(log)?;
-        }
-        if keep_all
-            || matches!(
+        self.batch_bytes = 0;
+        let origins: Vec<String> = self.batch.iter().map(|(_, o)| o.0.clone()).collect();
+        let outcomes = self.ledger.ingest_batch(std::mem::take(&mut self.batch))?;
+        for (origin, outcome) in origins.into_iter().zip(outcomes) {
+            self.tally.total += 1;
+            match outcome {
+                IngestOutcome::Appended { .. } => self.tally.ingested += 1,
+                IngestOutcome::Duplicate { .. } => self.tally.duplicates += 1,
+                IngestOutcome::Rejected { .. } => self.tally.rejected += 1,
+            }
+            let report = ItemReport {
+                origin,
+                outcome: Outcome::Ledger(outcome),
+            };
+            if let Some(log) = self.commit_log.as_deref_mut() {
+                serde_json::to_writer(&mut *log, &item_json(&report))
+                    .map_err(std::io::Error::other)?;
+                writeln!(log)?;
+            }
+            let rejected = matches!(
                 report.outcome,
                 Outcome::Ledger(IngestOutcome::Rejected { .. })
-            )
-        {
-            reports.push(report);
+            );
+            if self.keep_all || rejected {
+                self.reports.push(report);
+            }
         }
+        if let Some(log) = self.commit_log.as_deref_mut() {
+            log.flush()
+                .map_err(|e| CliError::environment(format!("writing --commit-log: {e}")))?;
+        }
+        Ok(())
     }
-    if let Some(log) = commit_log {
-        log.flush()
-            .map_err(|e| CliError::environment(format!("writing --commit-log: {e}")))?;
-    }
-    Ok(())
 }
 
 fn item_json(report: &ItemReport) -> Value {
