@@ -41,16 +41,70 @@ pub(crate) fn storage(operation: &'static str) -> impl FnOnce(sled::Error) -> Le
     move |source| LedgerError::Storage { operation, source }
 }
 
-/// Writes the `LEDGER` marker file for this build's layout.
-pub(crate) fn write_marker(path: &Path) -> Result<()> {
-    let marker = path.join(MARKER);
-    std::fs::write(&marker, format!("{MARKER_PREFIX}{LAYOUT_VERSION}\n")).map_err(|source| {
+/// A fresh name for a marker being written, before it is moved into place: unique to this
+/// process and call, so concurrent creators never write into each other's draft.
+fn marker_draft(path: &Path) -> PathBuf {
+    static DRAFTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = DRAFTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    path.join(format!(
+        "{MARKER}.{}-{n}{MARKER_DRAFT_SUFFIX}",
+        std::process::id()
+    ))
+}
+const MARKER_DRAFT_SUFFIX: &str = ".draft";
+
+/// Whether `name` is a marker draft (of any process): a directory holding only drafts is
+/// still a new ledger, being created by someone.
+fn is_marker_draft(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|n| n.starts_with(MARKER) && n.ends_with(MARKER_DRAFT_SUFFIX))
+}
+
+/// Writes this build's layout into a draft beside the marker, whole, and returns the draft's
+/// path. Readers never see the draft's content until it is moved into place.
+fn write_marker_draft(path: &Path) -> Result<PathBuf> {
+    let draft = marker_draft(path);
+    std::fs::write(&draft, format!("{MARKER_PREFIX}{LAYOUT_VERSION}\n")).map_err(|source| {
         LedgerError::Io {
             operation: "writing",
-            path: marker.clone(),
+            path: draft.clone(),
             source,
         }
+    })?;
+    Ok(draft)
+}
+
+/// Rewrites the `LEDGER` marker file for this build's layout (after a migration): the new
+/// content is written whole, then renamed over the old one, so a reader sees one or the other.
+pub(crate) fn write_marker(path: &Path) -> Result<()> {
+    let draft = write_marker_draft(path)?;
+    let marker = path.join(MARKER);
+    std::fs::rename(&draft, &marker).map_err(|source| LedgerError::Io {
+        operation: "renaming",
+        path: draft,
+        source,
     })
+}
+
+/// Writes the marker of a new ledger unless one is already there: the content is written to
+/// a draft and hard-linked into place, which fails when another process got there first (its
+/// marker is then the one that counts, and is complete). Two `ledger ingest` started together
+/// on a new directory both end up opening the same ledger.
+fn create_marker(path: &Path) -> Result<()> {
+    let draft = write_marker_draft(path)?;
+    let marker = path.join(MARKER);
+    let linked = std::fs::hard_link(&draft, &marker);
+    // The draft is only a name; a leftover one is ignored by the emptiness check.
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(LedgerError::Io {
+            operation: "creating",
+            path: marker,
+            source,
+        }),
+    }
 }
 
 /// Checks (or, for a new ledger, writes) the `LEDGER` marker file and returns the layout
@@ -83,7 +137,9 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
                 return Err(not_a_ledger("no LEDGER marker".into()));
             }
             let occupied = match std::fs::read_dir(path) {
-                Ok(mut entries) => entries.next().is_some(),
+                Ok(entries) => entries
+                    .filter_map(|entry| entry.ok())
+                    .any(|entry| !is_marker_draft(&entry.file_name())),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
                 Err(source) => {
                     return Err(LedgerError::Io {
@@ -94,6 +150,10 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
                 }
             };
             if occupied {
+                // Another process may have put its marker in place since we looked.
+                if marker.exists() {
+                    return check_marker(path, false);
+                }
                 return Err(not_a_ledger(
                     "the directory is not empty and has no LEDGER marker".into(),
                 ));
@@ -103,8 +163,8 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
                 path: path.into(),
                 source,
             })?;
-            write_marker(path)?;
-            Ok(LAYOUT_VERSION)
+            create_marker(path)?;
+            check_marker(path, false)
         }
         Err(source) => Err(LedgerError::Io {
             operation: "reading",
@@ -561,5 +621,49 @@ impl Views {
             .position(|t| *t == name)
             .expect("a known projection tree name");
         &self.trees[index]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Creators racing on a new directory all see one complete marker and leave no draft
+    /// (CI once caught a reader between the marker's truncation and its write).
+    #[test]
+    fn concurrent_creators_agree_on_one_marker() {
+        for _ in 0..50 {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let path = dir.path().join("ledger");
+            let results: Vec<Result<u32>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| scope.spawn(|| check_marker(&path, true)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("no panic"))
+                    .collect()
+            });
+            for result in results {
+                assert_eq!(
+                    result.expect("every creator opens the ledger"),
+                    LAYOUT_VERSION
+                );
+            }
+            let names: Vec<_> = std::fs::read_dir(&path)
+                .expect("the ledger directory")
+                .map(|e| e.expect("an entry").file_name())
+                .collect();
+            assert_eq!(names, vec![std::ffi::OsString::from(MARKER)]);
+        }
+    }
+
+    #[test]
+    fn a_directory_with_other_files_is_not_made_a_ledger() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::write(dir.path().join("notes.txt"), "mine").expect("a file");
+        let err = check_marker(dir.path(), true).expect_err("refused");
+        assert!(err.to_string().contains("not empty"), "{err}");
+        assert!(!dir.path().join(MARKER).exists());
     }
 }
