@@ -15,6 +15,11 @@ use clap::Parser;
 
 use crate::error::{EXIT_OK, EXIT_USAGE};
 
+/// jemalloc instead of glibc's malloc: ingest and rebuild allocate and free millions of small
+/// strings (parsed fields, decoded events); see BENCHMARKS.md for what it changed.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
