@@ -10,6 +10,11 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use ledger::{Ledger, Options};
 use ledger_event::Origin;
 
+/// The allocator the `ledger` binary uses (glibc's malloc made ingest a third slower and
+/// rebuild almost twice as slow); `LEDGER_BENCH_EVENTS` does not change it.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn events() -> usize {
     std::env::var("LEDGER_BENCH_EVENTS")
         .ok()

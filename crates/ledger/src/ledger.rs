@@ -201,6 +201,37 @@ pub struct Ledger {
     packs: Mutex<Option<PackWriter>>,
 }
 
+/// Opens the log and the views at once, on two threads: sled's open grows with a database, so
+/// the views' open is then hidden behind the log's. When another process holds either, both
+/// are closed again and opened in the usual order (log, then views), waiting up to
+/// `options.wait`: a process never keeps the views while it waits for the log, so two
+/// processes can never each hold one database and wait for the other.
+fn open_both(options: &Options) -> Result<(Log, Views)> {
+    let quick = Options {
+        wait: Duration::ZERO,
+        ..options.clone()
+    };
+    let (log, views) = std::thread::scope(|scope| {
+        let views = scope.spawn(|| Views::open(&quick));
+        let log = Log::open(&quick);
+        let views = views
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (log, views)
+    });
+    fn locked<T>(result: &Result<T>) -> bool {
+        matches!(result, Err(LedgerError::Locked { .. }))
+    }
+    if !locked(&log) && !locked(&views) {
+        return Ok((log?.0, views?));
+    }
+    drop(log);
+    drop(views);
+    let (log, _migrated) = Log::open(options)?;
+    let views = Views::open(options)?;
+    Ok((log, views))
+}
+
 /// The writer's lock: one writer at a time inside the process (sled's lock keeps other
 /// processes out), holding the current raw pack once opened.
 type Writer<'a> = MutexGuard<'a, Option<PackWriter>>;
@@ -210,8 +241,7 @@ impl Ledger {
     /// (always in this order), and catches the views up with the log.
     pub fn open(options: Options) -> Result<Ledger> {
         store::check_marker(&options.path, true)?;
-        let (log, _migrated) = Log::open(&options)?;
-        let views = Views::open(&options)?;
+        let (log, views) = open_both(&options)?;
         let ledger = Ledger {
             options,
             log: Some(log),

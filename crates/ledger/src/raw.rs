@@ -67,6 +67,11 @@ pub(crate) struct PackWriter {
     file: File,
     end: u64,
     compressor: zstd::bulk::Compressor<'static>,
+    /// Buffers kept from one batch to the next (see [`PackWriter::begin`]): the sealed blocks,
+    /// the open block, and one compressed block.
+    buffer: Vec<u8>,
+    block: Vec<u8>,
+    compressed: Vec<u8>,
 }
 
 impl PackWriter {
@@ -95,6 +100,9 @@ impl PackWriter {
             file,
             end,
             compressor,
+            buffer: Vec::new(),
+            block: Vec::new(),
+            compressed: Vec::new(),
         })
     }
 
@@ -115,10 +123,16 @@ impl PackWriter {
             let (pack, file, end) = Self::open_pack(&self.dir, self.pack + 1)?;
             (self.pack, self.file, self.end) = (pack, file, end);
         }
+        // The buffers of the last batch are reused: a batch's blocks are hundreds of KiB, and
+        // growing fresh ones each time was a measurable share of ingest (page faults).
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.clear();
+        let mut block = std::mem::take(&mut self.block);
+        block.clear();
         Ok(PackBatch {
             writer: self,
-            buffer: Vec::new(),
-            block: Vec::new(),
+            buffer,
+            block,
             count: 0,
         })
     }
@@ -179,9 +193,12 @@ impl PackBatch<'_> {
             return Ok(());
         }
         let writer = &mut *self.writer;
-        let compressed = writer
+        let compressed = &mut writer.compressed;
+        compressed.clear();
+        compressed.reserve(zstd::zstd_safe::compress_bound(self.block.len()));
+        writer
             .compressor
-            .compress(&self.block)
+            .compress_to_buffer(&self.block, compressed)
             .map_err(|e| LedgerError::Io {
                 operation: "compressing a block for",
                 path: pack_path(&writer.dir, writer.pack),
@@ -196,7 +213,7 @@ impl PackBatch<'_> {
         self.buffer.extend_from_slice(BLOCK_MAGIC);
         self.buffer.extend_from_slice(&len.to_le_bytes());
         self.buffer.extend_from_slice(&self.count.to_le_bytes());
-        self.buffer.extend_from_slice(&compressed);
+        self.buffer.extend_from_slice(compressed);
         self.block.clear();
         self.count = 0;
         Ok(())
@@ -216,6 +233,8 @@ impl PackBatch<'_> {
             .map_err(io("writing pack", &path))?;
         writer.file.sync_data().map_err(io("syncing pack", &path))?;
         writer.end += self.buffer.len() as u64;
+        writer.buffer = std::mem::take(&mut self.buffer);
+        writer.block = std::mem::take(&mut self.block);
         Ok(())
     }
 }
