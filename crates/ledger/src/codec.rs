@@ -34,31 +34,29 @@ pub(crate) fn decode<R: bincode::Decode<()>>(bytes: &[u8], what: &str) -> Result
     Ok(record)
 }
 
-/// Reads an event from its `e` entry in the log: a 16-byte reference to its stored form in a
-/// pack (layout 2), or the stored form itself (`LEVT` envelope: events migrated from layout
-/// 1). `seq` names it in errors.
+/// Reads an event from its place in a pack (see [`crate::locators`]); `seq` names it in
+/// errors.
 pub(crate) fn load_event(
-    value: &[u8],
+    place: ledger_event::RawRef,
     seq: u64,
     packs: &mut crate::raw::PackReader,
 ) -> Result<ledger_event::Event> {
-    decode_stored(&load_stored(value, seq, packs)?, seq)
+    decode_stored(&load_stored(place, seq, packs)?, seq)
 }
 
 /// The stored form of an event (see [`load_event`]), not decoded yet.
 pub(crate) fn load_stored(
-    value: &[u8],
+    place: ledger_event::RawRef,
     seq: u64,
     packs: &mut crate::raw::PackReader,
 ) -> Result<Vec<u8>> {
-    if value.starts_with(&ledger_event::stored::MAGIC) {
-        return Ok(value.to_vec());
-    }
-    let place = crate::raw::decode_ref(value).map_err(|e| LedgerError::Corrupt {
-        what: format!("event {seq}"),
-        reason: format!("neither a stored event nor a pack reference: {e}"),
-    })?;
-    packs.read(place)
+    packs.read(place).map_err(|e| match e {
+        LedgerError::Corrupt { what, reason } => LedgerError::Corrupt {
+            what: format!("event {seq} ({what})"),
+            reason,
+        },
+        other => other,
+    })
 }
 
 /// Decodes an event's stored form; `seq` names it in errors.

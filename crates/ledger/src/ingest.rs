@@ -20,7 +20,7 @@ use ledger_event::{Event, Origin, RawRef, Source, classify, content_key};
 use ledger_parser::{DomainName, Format, Notification, ParseOptions};
 use sha2::{Digest, Sha256};
 
-use crate::codec::{be_u64, index_key};
+use crate::codec::{be_u64, index_key, index_prefix, split_index_key};
 use crate::quarantine::{self, QuarantineRecord, ResponseTuple};
 use crate::raw::{self, PackWriter};
 use crate::store::{
@@ -75,6 +75,27 @@ pub(crate) fn dedup_key(
         }
         _ => content,
     }
+}
+
+/// The event already in the log whose dedup key is `key`, for an item whose event would have
+/// `ctid`. Layout 3 keeps an event's key in its `by_ctid` entry when it has a ctid, and in
+/// `dedup` only when it has none; equal keys mean equal ctids (the key covers the
+/// notification's ctid, or the one `record_response` was given), so the ctid's entries (an
+/// order has a handful) are the only place to look.
+fn stored_duplicate(log: &Log, key: &[u8; 32], ctid: Option<&str>) -> Result<Option<u64>> {
+    let Some(ctid) = ctid else {
+        return match log.dedup.get(key).map_err(storage("reading dedup keys"))? {
+            Some(bytes) => Ok(Some(be_u64(&bytes, "dedup entry")?)),
+            None => Ok(None),
+        };
+    };
+    for entry in log.by_ctid.scan_prefix(&index_prefix(ctid)) {
+        let (index, value) = entry.map_err(storage("reading by_ctid"))?;
+        if value.as_ref() == key {
+            return Ok(split_index_key(&index).map(|(_, seq)| seq));
+        }
+    }
+    Ok(None)
 }
 
 /// The dedup key of a stored event (what `verify` recomputes).
@@ -217,10 +238,7 @@ pub(crate) fn write_batch(
                     command.as_deref(),
                     domain.as_deref(),
                 );
-                let stored = match log.dedup.get(key).map_err(storage("reading dedup keys"))? {
-                    Some(bytes) => Some(be_u64(&bytes, "dedup entry")?),
-                    None => None,
-                };
+                let stored = stored_duplicate(log, &key, ctid.as_deref())?;
                 let duplicate = keys_in_batch.insert(key, ()).is_some() || stored.is_some();
                 let event = Event {
                     seq: 0,
@@ -308,6 +326,9 @@ pub(crate) fn write_batch(
     // lock) and the ledger's writer mutex serialises writers inside it, so nothing else can
     // move the counters between this read and the write.
     let mut next_seq = log.next_seq()?;
+    let first_seq = next_seq;
+    // Where the new events' stored forms are, in seq order (see `locators`).
+    let mut places = Vec::with_capacity(items.len());
     let mut next_quarantine = log.meta_counter(META_NEXT_QUARANTINE)?;
     let mut batch = sled::Batch::default();
     let mut seen: HashMap<[u8; 32], u64> = HashMap::new();
@@ -418,15 +439,16 @@ pub(crate) fn write_batch(
                 let event = events[i].as_mut().expect("a parsed item has an event");
                 event.seq = seq;
                 let stored = encode_event(event);
-                let place = pack.add(&stored, &raw::sha256(&stored))?;
-                batch.insert(log.events.key(&seq.to_be_bytes()), &raw::encode_ref(place));
-                if let Some(ctid) = &event.ctid {
-                    batch.insert(log.by_ctid.key(&index_key(ctid, seq)), &[]);
+                places.push(pack.add(&stored, &raw::sha256(&stored))?);
+                // The dedup key goes with the ctid entry when there is one (see
+                // `stored_duplicate`), else into `dedup`.
+                match &event.ctid {
+                    Some(ctid) => batch.insert(log.by_ctid.key(&index_key(ctid, seq)), key),
+                    None => batch.insert(log.dedup.key(key), &seq.to_be_bytes()),
                 }
                 if let Some(domain) = &event.domain {
                     batch.insert(log.by_domain.key(&index_key(domain, seq)), &[]);
                 }
-                batch.insert(log.dedup.key(key), &seq.to_be_bytes());
                 seen.insert(*key, seq);
                 outcomes.push(Some(IngestOutcome::Appended {
                     seq,
@@ -435,6 +457,7 @@ pub(crate) fn write_batch(
             }
         }
     }
+    crate::locators::append(log, &mut batch, first_seq, &places)?;
     batch.insert(log.meta.key(META_NEXT_SEQ), &next_seq.to_be_bytes());
     batch.insert(
         log.meta.key(META_NEXT_QUARANTINE),

@@ -377,12 +377,8 @@ impl Ledger {
     }
 
     fn event(&self, log: &Log, seq: u64, packs: &mut PackReader) -> Result<Option<Event>> {
-        match log
-            .events
-            .get(seq.to_be_bytes())
-            .map_err(storage("reading the log"))?
-        {
-            Some(bytes) => Ok(Some(load_event(&bytes, seq, packs)?)),
+        match crate::locators::locate(log, seq)? {
+            Some(place) => Ok(Some(load_event(place, seq, packs)?)),
             None => Ok(None),
         }
     }
@@ -658,7 +654,7 @@ impl Ledger {
         let (first_error, range) = match self.log().and_then(|log| Ok((log, log.event_reader()?))) {
             Ok((log, packs)) => (
                 None,
-                Some((log.events.range(&since.to_be_bytes(), None), packs)),
+                Some((crate::locators::range(log, since, None), packs)),
             ),
             Err(error) => (Some(Err(error)), None),
         };
@@ -666,9 +662,8 @@ impl Ledger {
             .into_iter()
             .chain(range.into_iter().flat_map(|(range, mut packs)| {
                 range.map(move |entry| {
-                    let (key, value) = entry.map_err(storage("reading the log"))?;
-                    let seq = be_u64(&key, "event key")?;
-                    load_event(&value, seq, &mut packs)
+                    let (seq, place) = entry?;
+                    load_event(place, seq, &mut packs)
                 })
             }))
     }

@@ -3,8 +3,9 @@
 //! A ledger at `PATH` is two sled databases (each ONE tree, a one-byte key prefix per kind of
 //! record) and a directory of packs:
 //!
-//! * `PATH/log/`: where each event's stored form is (seq → pack reference), the indexes by
-//!   ctid and by domain, the de-duplication keys, the quarantine and its index by the SHA-256
+//! * `PATH/log/`: where each event's stored form is (buckets of 64 pack references), the
+//!   indexes by ctid (holding the events' de-duplication keys) and by domain, the
+//!   de-duplication keys of events without a ctid, the quarantine and its index by the SHA-256
 //!   of the raw bytes (a rejected input delivered again is kept once), and meta (layout
 //!   version, next seq, next quarantine id);
 //! * `PATH/views/`: the projections (pending transfers as of any instant, orders, failed
@@ -39,6 +40,8 @@ mod codec;
 mod error;
 mod ingest;
 mod ledger;
+mod locators;
+mod migrate;
 mod projections;
 mod quarantine;
 mod raw;

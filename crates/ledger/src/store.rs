@@ -14,8 +14,8 @@ use crate::codec::be_u64;
 use crate::projections::{TREE_COUNT, TREES};
 use crate::{LedgerError, Options, Result};
 
-/// The layout version this build writes and reads (layout 1 is migrated on open).
-pub(crate) const LAYOUT_VERSION: u32 = 2;
+/// The layout version this build writes and reads (layouts 1 and 2 are migrated on open).
+pub(crate) const LAYOUT_VERSION: u32 = 3;
 /// The marker file's name and first line's prefix.
 const MARKER: &str = "LEDGER";
 const MARKER_PREFIX: &str = "ledger layout ";
@@ -316,7 +316,9 @@ const EVENT_LIMIT: usize = 256 * 1024 * 1024;
 
 /// Prefixes of the log's key spaces.
 mod log_prefix {
+    /// Layout 2's one locator per event (seq BE → reference); migrated to `LOCATORS`.
     pub(super) const EVENTS: u8 = b'e';
+    pub(super) const LOCATORS: u8 = b'E';
     pub(super) const BY_CTID: u8 = b'c';
     pub(super) const BY_DOMAIN: u8 = b'd';
     pub(super) const DEDUP: u8 = b'k';
@@ -345,9 +347,15 @@ pub(crate) struct Log {
     pub(crate) db: sled::Db,
     /// The shared tree every write batch goes to.
     pub(crate) tree: sled::Tree,
-    pub(crate) events: Space,
+    /// Where each event's stored form is: buckets of 64 references, see [`crate::locators`].
+    pub(crate) locators: Space,
+    /// Layout 2's locators (one entry per event), read only by the migration to layout 3.
+    pub(crate) legacy_events: Space,
+    /// ctid ++ 0x00 ++ seq BE → the event's de-duplication key (32 bytes; empty in layout 2).
     pub(crate) by_ctid: Space,
     pub(crate) by_domain: Space,
+    /// De-duplication key → seq, for events without a ctid (an event with one keeps its key
+    /// in its `by_ctid` entry).
     pub(crate) dedup: Space,
     pub(crate) meta: Space,
     pub(crate) quarantine: Space,
@@ -360,10 +368,11 @@ pub(crate) struct Log {
 
 impl Log {
     /// Opens (creating) the log of the ledger at `options.path`. A layout-1 log (one tree per
-    /// kind) is migrated: its records are copied under their prefixes in batches, the layout
-    /// key is written last and flushed, then the old trees are dropped and the marker file
-    /// rewritten. A crash during the copy leaves the old trees whole and no layout key, so
-    /// the next open starts the copy again. Quarantine records not yet in the quarantine's
+    /// kind) is migrated to layout 2: its records are copied under their prefixes in batches,
+    /// the layout key is written last and flushed, then the old trees are dropped and the
+    /// marker file rewritten. A crash during the copy leaves the old trees whole and no layout
+    /// key, so the next open starts the copy again. A layout-2 log is then migrated to layout 3
+    /// ([`crate::migrate::layout_2_to_3`], resumable). Quarantine records not yet in the quarantine's
     /// SHA-256 index (written by an older build) are then indexed, see
     /// [`crate::quarantine::index_unindexed`]. Returns the log and whether it was migrated
     /// (the views are then rebuilt).
@@ -374,7 +383,8 @@ impl Log {
             .map_err(storage("opening the log tree"))?;
         let space = |prefix| Space::new(&tree, prefix);
         let log = Log {
-            events: space(log_prefix::EVENTS),
+            locators: space(log_prefix::LOCATORS),
+            legacy_events: space(log_prefix::EVENTS),
             by_ctid: space(log_prefix::BY_CTID),
             by_domain: space(log_prefix::BY_DOMAIN),
             dedup: space(log_prefix::DEDUP),
@@ -387,7 +397,7 @@ impl Log {
             db,
         };
         let mut migrated = false;
-        match log
+        let version = match log
             .meta
             .get(META_LAYOUT)
             .map_err(storage("reading the layout version"))?
@@ -407,13 +417,14 @@ impl Log {
                         ),
                     });
                 }
+                version
             }
             None => {
                 migrated = log.migrate_layout_1()?;
-                log.meta
-                    .insert(META_LAYOUT, LAYOUT_VERSION.to_be_bytes())
-                    .map_err(storage("writing the layout version"))?;
-                log.db.flush().map_err(storage("flushing the log"))?;
+                // A layout-1 log becomes layout 2 here (and 3 just below); a new one is
+                // born in this build's layout.
+                let version = if migrated { 2 } else { LAYOUT_VERSION };
+                log.set_layout(version)?;
                 if migrated {
                     for (name, _) in LAYOUT1_LOG_TREES {
                         log.db
@@ -423,10 +434,25 @@ impl Log {
                     log.db.flush().map_err(storage("flushing the log"))?;
                 }
                 write_marker(&options.path)?;
+                version
             }
+        };
+        if version == 2 {
+            crate::migrate::layout_2_to_3(&log)?;
+            log.set_layout(3)?;
+            write_marker(&options.path)?;
         }
         crate::quarantine::index_unindexed(&log)?;
         Ok((log, migrated))
+    }
+
+    /// Writes the layout version into `meta` and flushes.
+    fn set_layout(&self, version: u32) -> Result<()> {
+        self.meta
+            .insert(META_LAYOUT, version.to_be_bytes())
+            .map_err(storage("writing the layout version"))?;
+        self.db.flush().map_err(storage("flushing the log"))?;
+        Ok(())
     }
 
     /// Copies a layout-1 log's trees (if any) into the shared tree. Returns whether there was

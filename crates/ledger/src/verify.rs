@@ -21,10 +21,9 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
 
     // Every event: decodes, is in sequence, is in its indexes and its dedup key, and its raw
     // bytes' place is inside a pack.
-    for entry in log.events.iter() {
-        let (key, value) = entry.map_err(storage("reading the log"))?;
-        let seq = match be_u64(&key, "event key") {
-            Ok(seq) => seq,
+    for entry in crate::locators::range(log, 1, None) {
+        let (seq, place) = match entry {
+            Ok(entry) => entry,
             Err(e) => {
                 problems.push(format!("events: {e}"));
                 continue;
@@ -38,7 +37,7 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
             ));
         }
         expected_seq = seq + 1;
-        let event = match load_event(&value, seq, &mut packs) {
+        let event = match load_event(place, seq, &mut packs) {
             Ok(event) => event,
             Err(e) => {
                 problems.push(format!("event {seq}: does not decode: {e}"));
@@ -51,13 +50,22 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
                 event.seq
             ));
         }
-        if let Some(ctid) = &event.ctid
-            && !log
+        let dedup_key = event_dedup_key(&event);
+        // An event with a ctid keeps its dedup key in its by_ctid entry; one without, in dedup.
+        if let Some(ctid) = &event.ctid {
+            match log
                 .by_ctid
-                .contains_key(index_key(ctid, seq))
+                .get(index_key(ctid, seq))
                 .map_err(storage("reading by_ctid"))?
-        {
-            problems.push(format!("event {seq}: missing from by_ctid under {ctid:?}"));
+            {
+                Some(value) if value.as_ref() == dedup_key => {}
+                Some(value) => problems.push(format!(
+                    "event {seq}: its by_ctid entry under {ctid:?} holds dedup key {} instead of {}",
+                    hex(&value),
+                    hex(&dedup_key)
+                )),
+                None => problems.push(format!("event {seq}: missing from by_ctid under {ctid:?}")),
+            }
         }
         if let Some(domain) = &event.domain
             && !log
@@ -69,14 +77,15 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
                 "event {seq}: missing from by_domain under {domain:?}"
             ));
         }
-        let dedup_key = event_dedup_key(&event);
-        match log.dedup.get(dedup_key).map_err(storage("reading dedup"))? {
-            Some(bytes) if bytes.as_ref() == seq.to_be_bytes() => {}
-            Some(bytes) => problems.push(format!(
-                "event {seq}: its dedup key points at {}",
-                be_u64(&bytes, "dedup entry").map_or_else(|e| e.to_string(), |s| s.to_string())
-            )),
-            None => problems.push(format!("event {seq}: its dedup key is missing")),
+        if event.ctid.is_none() {
+            match log.dedup.get(dedup_key).map_err(storage("reading dedup"))? {
+                Some(bytes) if bytes.as_ref() == seq.to_be_bytes() => {}
+                Some(bytes) => problems.push(format!(
+                    "event {seq}: its dedup key points at {}",
+                    be_u64(&bytes, "dedup entry").map_or_else(|e| e.to_string(), |s| s.to_string())
+                )),
+                None => problems.push(format!("event {seq}: its dedup key is missing")),
+            }
         }
         if let Err(reason) = raw::check_place(&log.raw_dir, event.source.raw) {
             problems.push(format!("event {seq}: its raw bytes {reason}"));
@@ -101,12 +110,8 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
                 continue;
             };
             let prefix = String::from_utf8_lossy(prefix);
-            let event = match log
-                .events
-                .get(seq.to_be_bytes())
-                .map_err(storage("reading the log"))?
-            {
-                Some(bytes) => load_event(&bytes, seq, &mut packs).ok(),
+            let event = match crate::locators::locate(log, seq)? {
+                Some(place) => load_event(place, seq, &mut packs).ok(),
                 None => {
                     problems.push(format!("{name}[{prefix:?}]: points at missing event {seq}"));
                     continue;

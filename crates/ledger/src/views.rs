@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use ledger_event::Event;
 
-use crate::codec::{be_u64, decode_stored, load_event, load_stored};
+use crate::codec::{decode_stored, load_event, load_stored};
 use crate::projections::Projections;
 use crate::store::{Log, VIEWS_CHECKPOINT, VIEWS_VERSION, VIEWS_VERSION_KEY, Views, storage};
 use crate::{RebuildReport, Result};
@@ -59,13 +59,8 @@ fn read_log(
     sender: &std::sync::mpsc::SyncSender<StoredChunk>,
 ) {
     let mut chunk = Vec::with_capacity(DECODE_CHUNK);
-    for entry in log.events.range(&[], Some(&head.to_be_bytes())) {
-        let loaded = entry
-            .map_err(storage("reading the log"))
-            .and_then(|(key, value)| {
-                let seq = be_u64(&key, "event key")?;
-                Ok((seq, load_stored(&value, seq, packs)?))
-            });
+    for entry in crate::locators::range(log, 1, Some(head)) {
+        let loaded = entry.and_then(|(seq, place)| Ok((seq, load_stored(place, seq, packs)?)));
         match loaded {
             Ok(stored) => chunk.push(stored),
             Err(error) => {
@@ -84,13 +79,9 @@ fn read_log(
 pub(crate) fn read_events(log: &Log, from: u64, to: u64) -> Result<Vec<Event>> {
     let mut out = Vec::new();
     let mut packs = log.event_reader()?;
-    for entry in log
-        .events
-        .range(&from.to_be_bytes(), Some(&to.to_be_bytes()))
-    {
-        let (key, value) = entry.map_err(storage("reading the log"))?;
-        let seq = be_u64(&key, "event key")?;
-        out.push(load_event(&value, seq, &mut packs)?);
+    for entry in crate::locators::range(log, from, Some(to)) {
+        let (seq, place) = entry?;
+        out.push(load_event(place, seq, &mut packs)?);
     }
     Ok(out)
 }

@@ -1,0 +1,171 @@
+//! Where each event's stored form is: the log's `E` space, buckets of [`BUCKET`] pack
+//! references (layout 3).
+//!
+//! Seqs are dense (1, 2, 3…), so one sled entry per event only to say where it is would be a
+//! million entries per million events: sled 0.34 keeps at most 16 entries in a leaf, and its
+//! open time, page table and write cost grow with the number of entries. Instead, bucket
+//! `(seq - 1) / 64` (u64 BE) holds the 16-byte references ([`crate::raw::encode_ref`]) of
+//! its seqs in order; only the last bucket is partial, and an ingest batch rewrites it once
+//! and writes the next ones whole.
+
+use ledger_event::RawRef;
+
+use crate::raw::{decode_ref, encode_ref};
+use crate::store::{Log, storage};
+use crate::{LedgerError, Result};
+
+/// Seqs per bucket.
+pub(crate) const BUCKET: u64 = 64;
+/// Bytes of one reference.
+const REF: usize = 16;
+
+/// The bucket holding `seq` (≥ 1) and its position in it.
+fn place(seq: u64) -> (u64, usize) {
+    let index = seq.saturating_sub(1);
+    (index / BUCKET, (index % BUCKET) as usize)
+}
+
+/// The first seq of `bucket`.
+fn first_seq(bucket: u64) -> u64 {
+    bucket * BUCKET + 1
+}
+
+fn corrupt(bucket: u64, reason: String) -> LedgerError {
+    LedgerError::Corrupt {
+        what: format!("event locator bucket {bucket}"),
+        reason,
+    }
+}
+
+/// The references of a stored bucket, checked for shape.
+fn refs(bucket: u64, bytes: &[u8]) -> Result<impl Iterator<Item = Result<RawRef>> + '_> {
+    if !bytes.len().is_multiple_of(REF) || bytes.len() / REF > BUCKET as usize {
+        return Err(corrupt(
+            bucket,
+            format!("{} bytes is not a whole number of references", bytes.len()),
+        ));
+    }
+    Ok(bytes.chunks_exact(REF).map(decode_ref))
+}
+
+/// Where event `seq`'s stored form is, or `None` when there is no such event.
+pub(crate) fn locate(log: &Log, seq: u64) -> Result<Option<RawRef>> {
+    if seq == 0 {
+        return Ok(None);
+    }
+    let (bucket, position) = place(seq);
+    let Some(bytes) = log
+        .locators
+        .get(bucket.to_be_bytes())
+        .map_err(storage("reading event locators"))?
+    else {
+        return Ok(None);
+    };
+    refs(bucket, &bytes)?.nth(position).transpose()
+}
+
+/// Adds to `batch` the references of the events `first..first + places.len()`, the log's next
+/// seqs: the last (partial) bucket is read and rewritten with them, later buckets are new.
+pub(crate) fn append(
+    log: &Log,
+    batch: &mut sled::Batch,
+    first: u64,
+    places: &[RawRef],
+) -> Result<()> {
+    if places.is_empty() {
+        return Ok(());
+    }
+    let (mut bucket, position) = place(first);
+    let mut bytes = Vec::with_capacity(BUCKET as usize * REF);
+    if position > 0 {
+        let stored = log
+            .locators
+            .get(bucket.to_be_bytes())
+            .map_err(storage("reading event locators"))?
+            .unwrap_or_default();
+        if stored.len() != position * REF {
+            return Err(corrupt(
+                bucket,
+                format!(
+                    "holds {} bytes where seq {first} expects {}",
+                    stored.len(),
+                    position * REF
+                ),
+            ));
+        }
+        bytes.extend_from_slice(&stored);
+    }
+    for place in places {
+        bytes.extend_from_slice(&encode_ref(*place));
+        if bytes.len() == BUCKET as usize * REF {
+            batch.insert(log.locators.key(&bucket.to_be_bytes()), bytes.as_slice());
+            bytes.clear();
+            bucket += 1;
+        }
+    }
+    if !bytes.is_empty() {
+        batch.insert(log.locators.key(&bucket.to_be_bytes()), bytes);
+    }
+    Ok(())
+}
+
+/// The events `from..=to` (`to`: `None` for the head) with their references, in seq order.
+/// A bucket that is not whole before the last one, or a malformed bucket, is an error item.
+pub(crate) fn range(
+    log: &Log,
+    from: u64,
+    to: Option<u64>,
+) -> impl Iterator<Item = Result<(u64, RawRef)>> + '_ {
+    let from = from.max(1);
+    let start = place(from).0;
+    let end = to.map(|to| place(to.max(1)).0);
+    let mut expected = start;
+    let end = end.map(u64::to_be_bytes);
+    log.locators
+        .range(&start.to_be_bytes(), end.as_ref().map(|k| &k[..]))
+        .flat_map(move |entry| -> Vec<Result<(u64, RawRef)>> {
+            let (key, value) = match entry.map_err(storage("reading event locators")) {
+                Ok(entry) => entry,
+                Err(e) => return vec![Err(e)],
+            };
+            let bucket = match crate::codec::be_u64(&key, "event locator key") {
+                Ok(bucket) => bucket,
+                Err(e) => return vec![Err(e)],
+            };
+            if bucket != expected {
+                expected = bucket + 1;
+                return vec![Err(corrupt(
+                    bucket,
+                    format!(
+                        "follows bucket {} (a gap in the log)",
+                        bucket.wrapping_sub(1)
+                    ),
+                ))];
+            }
+            expected = bucket + 1;
+            match refs(bucket, &value) {
+                Ok(refs) => refs
+                    .enumerate()
+                    .map(|(i, r)| r.map(|r| (first_seq(bucket) + i as u64, r)))
+                    .filter(|item| match item {
+                        Ok((seq, _)) => *seq >= from && to.is_none_or(|to| *seq <= to),
+                        Err(_) => true,
+                    })
+                    .collect(),
+                Err(e) => vec![Err(e)],
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seqs_map_to_buckets_of_64_from_1() {
+        assert_eq!(place(1), (0, 0));
+        assert_eq!(place(64), (0, 63));
+        assert_eq!(place(65), (1, 0));
+        assert_eq!(first_seq(1), 65);
+    }
+}

@@ -1,0 +1,189 @@
+//! Migration of a layout-2 log to layout 3, in place, on open.
+//!
+//! Layout 3 writes about half the sled entries per event of layout 2 (sled's cost, open time
+//! and page table grow with the number of entries):
+//!
+//! 1. Event locators: layout 2's one `e` entry per event becomes one `E` bucket per 64
+//!    events ([`crate::locators`]). Stored events kept inline (a layout-1 ledger's, migrated
+//!    to layout 2 as they were) are appended to a pack first, so every locator is a pack
+//!    reference.
+//! 2. De-duplication keys: an event with a ctid keeps its key as the value of its `by_ctid`
+//!    entry (a duplicate has the same content, so the same ctid: the lookup is a scan of that
+//!    ctid's few entries) instead of its own `k` entry; events without a ctid keep theirs.
+//!
+//! Resumable: each sled batch converts whole buckets (the bucket written, its `e` entries
+//! removed) or whole `by_ctid` entries (the key written into it, its `k` entry removed), so a
+//! crash leaves every record converted or not, and the next open goes on from there. The
+//! layout key is set to 3 only at the end.
+
+use std::collections::HashMap;
+
+use crate::codec::{be_u64, load_stored, split_index_key};
+use crate::ingest::event_dedup_key;
+use crate::locators::BUCKET;
+use crate::raw::{self, PackWriter};
+use crate::store::{Log, storage};
+use crate::{LedgerError, Result};
+
+/// Layout-2 event entries converted per sled batch (whole buckets).
+const EVENTS_PER_BATCH: usize = 64 * BUCKET as usize;
+/// `by_ctid` entries converted per sled batch.
+const KEYS_PER_BATCH: usize = 10_000;
+
+/// Migrates the log from layout 2 to layout 3 (see the module docs), then flushes.
+pub(crate) fn layout_2_to_3(log: &Log) -> Result<()> {
+    move_locators(log)?;
+    move_dedup_keys(log)?;
+    log.db.flush().map_err(storage("flushing the log"))?;
+    Ok(())
+}
+
+/// Step 1: `e` entries into `E` buckets.
+fn move_locators(log: &Log) -> Result<()> {
+    let mut packs: Option<PackWriter> = None;
+    let mut entries = log.legacy_events.iter().peekable();
+    while entries.peek().is_some() {
+        // Whole buckets only: take a batch's worth, then the rest of the last bucket.
+        let mut chunk: Vec<(u64, sled::IVec)> = Vec::with_capacity(EVENTS_PER_BATCH);
+        while let Some(entry) = entries.next_if(|entry| match (entry, chunk.last()) {
+            (_, None) => true,
+            (Ok((key, _)), Some((last, _))) => {
+                chunk.len() < EVENTS_PER_BATCH
+                    || be_u64(key, "event key")
+                        .is_ok_and(|seq| seq.saturating_sub(1) / BUCKET == (last - 1) / BUCKET)
+            }
+            (Err(_), Some(_)) => true,
+        }) {
+            let (key, value) = entry.map_err(storage("reading layout-2 events"))?;
+            let seq = be_u64(&key, "event key")?;
+            if seq == 0 {
+                return Err(LedgerError::Corrupt {
+                    what: "layout-2 event key".into(),
+                    reason: "seq 0".into(),
+                });
+            }
+            chunk.push((seq, value));
+        }
+        // Inline stored events go to a pack first (written and synced before the batch).
+        let inline = chunk
+            .iter()
+            .any(|(_, value)| value.starts_with(&ledger_event::stored::MAGIC));
+        let mut places = Vec::with_capacity(chunk.len());
+        if inline {
+            if packs.is_none() {
+                packs = Some(PackWriter::open(&log.raw_dir)?);
+            }
+            let writer = packs.as_mut().expect("opened just above");
+            let mut pack = writer.begin()?;
+            for (seq, value) in &chunk {
+                places.push(if value.starts_with(&ledger_event::stored::MAGIC) {
+                    pack.add(value, &raw::sha256(value))?
+                } else {
+                    reference(value, *seq)?
+                });
+            }
+            pack.commit()?;
+        } else {
+            for (seq, value) in &chunk {
+                places.push(reference(value, *seq)?);
+            }
+        }
+        let mut batch = sled::Batch::default();
+        let mut start = 0;
+        while start < chunk.len() {
+            let bucket = (chunk[start].0 - 1) / BUCKET;
+            let end = chunk[start..]
+                .iter()
+                .position(|(seq, _)| (seq - 1) / BUCKET != bucket)
+                .map_or(chunk.len(), |n| start + n);
+            let mut bytes = Vec::with_capacity((end - start) * 16);
+            for (i, ((seq, _), place)) in chunk[start..end]
+                .iter()
+                .zip(&places[start..end])
+                .enumerate()
+            {
+                if *seq != bucket * BUCKET + 1 + i as u64 {
+                    return Err(LedgerError::Corrupt {
+                        what: format!("layout-2 event {seq}"),
+                        reason: "the log has a gap before it".into(),
+                    });
+                }
+                bytes.extend_from_slice(&raw::encode_ref(*place));
+                batch.remove(log.legacy_events.key(&seq.to_be_bytes()));
+            }
+            batch.insert(log.locators.key(&bucket.to_be_bytes()), bytes);
+            start = end;
+        }
+        log.tree
+            .apply_batch(batch)
+            .map_err(storage("migrating event locators"))?;
+    }
+    Ok(())
+}
+
+/// A layout-2 locator that is a pack reference.
+fn reference(value: &[u8], seq: u64) -> Result<ledger_event::RawRef> {
+    raw::decode_ref(value).map_err(|e| LedgerError::Corrupt {
+        what: format!("event {seq}"),
+        reason: format!("neither a stored event nor a pack reference: {e}"),
+    })
+}
+
+/// Step 2: the dedup keys of events with a ctid into their `by_ctid` entries.
+fn move_dedup_keys(log: &Log) -> Result<()> {
+    let mut key_of: HashMap<u64, [u8; 32]> = HashMap::new();
+    for entry in log.dedup.iter() {
+        let (key, value) = entry.map_err(storage("reading dedup keys"))?;
+        if let (Ok(key), Ok(seq)) = (
+            <[u8; 32]>::try_from(key.as_ref()),
+            be_u64(&value, "dedup entry"),
+        ) {
+            key_of.insert(seq, key);
+        }
+    }
+    let mut packs = log.event_reader()?;
+    let mut entries = log.by_ctid.iter();
+    loop {
+        let mut batch = sled::Batch::default();
+        let mut converted = 0;
+        for entry in entries.by_ref() {
+            let (key, value) = entry.map_err(storage("reading by_ctid"))?;
+            if value.len() == 32 {
+                continue;
+            }
+            let Some((_, seq)) = split_index_key(&key) else {
+                return Err(LedgerError::Corrupt {
+                    what: "by_ctid".into(),
+                    reason: format!("malformed key {key:?}"),
+                });
+            };
+            let dedup = match key_of.get(&seq) {
+                Some(dedup) => *dedup,
+                // No `k` entry for it (a damaged layout-2 log): the key is recomputed.
+                None => {
+                    let place =
+                        crate::locators::locate(log, seq)?.ok_or_else(|| LedgerError::Corrupt {
+                            what: format!("by_ctid entry of event {seq}"),
+                            reason: "points at a missing event".into(),
+                        })?;
+                    let stored = load_stored(place, seq, &mut packs)?;
+                    event_dedup_key(&crate::codec::decode_stored(&stored, seq)?)
+                }
+            };
+            batch.insert(log.by_ctid.key(&key), &dedup);
+            if key_of.get(&seq) == Some(&dedup) {
+                batch.remove(log.dedup.key(&dedup));
+            }
+            converted += 1;
+            if converted == KEYS_PER_BATCH {
+                break;
+            }
+        }
+        if converted == 0 {
+            return Ok(());
+        }
+        log.tree
+            .apply_batch(batch)
+            .map_err(storage("migrating dedup keys"))?;
+    }
+}
