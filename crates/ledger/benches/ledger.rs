@@ -103,7 +103,7 @@ fn ingest(c: &mut Criterion) {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let db = sled::Config::new()
                     .path(dir.path().join("raw"))
-                    .cache_capacity(64 * 1024 * 1024)
+                    .cache_capacity(Options::new("unused").cache_capacity)
                     .mode(sled::Mode::HighThroughput)
                     .flush_every_ms(None)
                     .open()

@@ -241,19 +241,49 @@ impl Projections {
         kinds::apply(&mut self.kinds, event)
     }
 
-    /// Every changed record, encoded, per tree in [`TREES`] order.
-    pub(crate) fn encoded(&self) -> Result<[Changes; TREE_COUNT]> {
+    /// Every changed record, encoded and sorted by key, per tree in [`TREES`] order.
+    pub(crate) fn into_encoded(self) -> Result<[Changes; TREE_COUNT]> {
+        let Projections {
+            transfers,
+            orders,
+            failures,
+            marks,
+            departures,
+            imports,
+            kinds,
+            open_transfers,
+            closed_transfers,
+            latest_transfer_fact,
+        } = self;
+        // After a rebuild's fold, encoding and sorting the two largest working sets (one
+        // record per ctid) on a second thread saves a good part of what is left; an ingest
+        // batch's few thousand records are not worth a thread.
+        let (orders, marks) = if orders.len() + marks.len() > PARALLEL_ENCODE {
+            std::thread::scope(|scope| {
+                let orders = scope.spawn(|| orders.into_encoded());
+                let marks = marks.into_encoded();
+                let orders = orders
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (orders, marks)
+            })
+        } else {
+            (orders.into_encoded(), marks.into_encoded())
+        };
         Ok([
-            self.transfers.encoded()?,
-            self.orders.encoded()?,
-            self.failures.encoded()?,
-            self.marks.encoded()?,
-            self.departures.encoded()?,
-            self.imports.encoded()?,
-            self.kinds.encoded()?,
-            self.open_transfers.encoded()?,
-            self.closed_transfers.encoded()?,
-            self.latest_transfer_fact.encoded()?,
+            transfers.into_encoded()?,
+            orders?,
+            failures.into_encoded()?,
+            marks?,
+            departures.into_encoded()?,
+            imports.into_encoded()?,
+            kinds.into_encoded()?,
+            open_transfers.into_encoded()?,
+            closed_transfers.into_encoded()?,
+            latest_transfer_fact.into_encoded()?,
         ])
     }
 }
+
+/// Records from which [`Projections::into_encoded`] uses a second thread.
+const PARALLEL_ENCODE: usize = 50_000;

@@ -206,7 +206,7 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
     if views.is_outdated()? {
         problems.push("views: written by a build with other projection records".into());
     }
-    let expected = fresh.encoded()?;
+    let expected = fresh.into_encoded()?;
     for ((name, tree), expected) in TREES.iter().zip(&views.trees).zip(expected) {
         let mut expected: BTreeMap<Vec<u8>, Vec<u8>> = expected
             .into_iter()

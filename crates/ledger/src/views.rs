@@ -15,7 +15,7 @@ const CATCH_UP_CHUNK: usize = 5_000;
 /// Records per batch written during a rebuild.
 const WRITE_CHUNK: usize = 50_000;
 /// Events per message from the rebuild's decoding thread.
-const DECODE_CHUNK: usize = 1_000;
+const DECODE_CHUNK: usize = 256;
 
 /// Folds `events` (the log's newest, ending at `head`) into the stored projections and commits
 /// every changed record with `checkpoint = head` in one atomic views batch (not flushed: see
@@ -26,7 +26,7 @@ pub(crate) fn fold_and_commit(views: &Views, events: &[Event], head: u64) -> Res
         projections.apply(event)?;
     }
     let mut batch = sled::Batch::default();
-    add_changes(&mut batch, views, &projections)?;
+    add_changes(&mut batch, views, projections)?;
     batch.insert(views.meta.key(VIEWS_CHECKPOINT), &head.to_be_bytes());
     views
         .tree
@@ -35,8 +35,8 @@ pub(crate) fn fold_and_commit(views: &Views, events: &[Event], head: u64) -> Res
 }
 
 /// Adds every changed projection record to `batch`.
-fn add_changes(batch: &mut sled::Batch, views: &Views, projections: &Projections) -> Result<()> {
-    for (space, changes) in views.trees.iter().zip(projections.encoded()?) {
+fn add_changes(batch: &mut sled::Batch, views: &Views, projections: Projections) -> Result<()> {
+    for (space, changes) in views.trees.iter().zip(projections.into_encoded()?) {
         for (key, value) in changes {
             match value {
                 Some(bytes) => batch.insert(space.key(&key), bytes),
@@ -47,18 +47,39 @@ fn add_changes(batch: &mut sled::Batch, views: &Views, projections: &Projections
     Ok(())
 }
 
-/// Stored forms of events (seq, bytes) sent from the reading thread of a rebuild.
-type StoredChunk = Result<Vec<(u64, Vec<u8>)>>;
+/// Events sent from the reading thread of a rebuild: stored forms (seq, bytes) for the folding
+/// thread to decode, or already decoded when the folding thread was behind.
+enum Chunk {
+    Stored(Vec<(u64, Vec<u8>)>),
+    Decoded(Vec<Event>),
+}
 
 /// Sends the stored forms of the log's events up to `head`, in chunks, then returns; a read
-/// error is sent as the last message.
+/// error is sent as the last message. When the folding thread is behind (the channel is full),
+/// this thread decodes the chunk itself before sending it: decoding is the largest share of a
+/// rebuild, and this balances it between the two threads (one thread decoding everything was
+/// the bottleneck either way).
 fn read_log(
     log: &Log,
     head: u64,
     packs: &mut crate::raw::PackReader,
-    sender: &std::sync::mpsc::SyncSender<StoredChunk>,
+    sender: &std::sync::mpsc::SyncSender<Result<Chunk>>,
 ) {
     let mut chunk = Vec::with_capacity(DECODE_CHUNK);
+    let send = |chunk: Vec<(u64, Vec<u8>)>| -> bool {
+        match sender.try_send(Ok(Chunk::Stored(chunk))) {
+            Ok(()) => true,
+            Err(std::sync::mpsc::TrySendError::Full(Ok(Chunk::Stored(chunk)))) => {
+                let decoded = chunk
+                    .iter()
+                    .map(|(seq, stored)| decode_stored(stored, *seq))
+                    .collect::<Result<Vec<_>>>()
+                    .map(Chunk::Decoded);
+                sender.send(decoded).is_ok()
+            }
+            Err(_) => false,
+        }
+    };
     for entry in crate::locators::range(log, 1, Some(head)) {
         let loaded = entry.and_then(|(seq, place)| Ok((seq, load_stored(place, seq, packs)?)));
         match loaded {
@@ -68,11 +89,11 @@ fn read_log(
                 return;
             }
         }
-        if chunk.len() == DECODE_CHUNK && sender.send(Ok(std::mem::take(&mut chunk))).is_err() {
+        if chunk.len() == DECODE_CHUNK && !send(std::mem::take(&mut chunk)) {
             return;
         }
     }
-    let _ = sender.send(Ok(chunk));
+    send(chunk);
 }
 
 /// Reads the events `from..=to` of the log.
@@ -123,9 +144,9 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
     let mut projections = Projections::new(None);
     let mut events = 0u64;
     // The second thread reads the stored forms (log order, packs, decompression), then the
-    // stored views; this one decodes, folds and drops the events (freeing in the allocating
-    // thread is cheaper).
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<StoredChunk>(4);
+    // stored views; this one decodes, folds and drops the events, except the chunks the
+    // second thread decodes when this one is behind (see `read_log`).
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Chunk>>(2);
     let stored_views = std::thread::scope(|scope| -> Result<Vec<Vec<(sled::IVec, sled::IVec)>>> {
         let mut packs = log.event_reader()?;
         let reader = scope.spawn(move || {
@@ -143,9 +164,19 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
                 .collect::<Result<Vec<_>>>()
         });
         for chunk in receiver {
-            for (seq, stored) in chunk? {
-                projections.apply(&decode_stored(&stored, seq)?)?;
-                events += 1;
+            match chunk? {
+                Chunk::Stored(stored) => {
+                    for (seq, stored) in stored {
+                        projections.apply(&decode_stored(&stored, seq)?)?;
+                        events += 1;
+                    }
+                }
+                Chunk::Decoded(decoded) => {
+                    for event in decoded {
+                        projections.apply(&event)?;
+                        events += 1;
+                    }
+                }
             }
         }
         reader
@@ -160,7 +191,7 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
     for ((space, changes), stored) in views
         .trees
         .iter()
-        .zip(projections.encoded()?)
+        .zip(projections.into_encoded()?)
         .zip(stored_views)
     {
         let mut fresh = changes
