@@ -10,6 +10,10 @@ use std::time::Instant;
 use ledger::{Ledger, Options};
 use ledger_event::Origin;
 
+/// The allocator the `ledger` binary uses, so the figures compare.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Splits an mbox into its messages (at lines starting `From `), dropping the `From ` line.
 fn mbox(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();

@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use ledger::{Ledger, Options};
 
+/// The allocator the `ledger` binary uses, so the figures compare.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let started = Instant::now();
     let out = f();
