@@ -108,29 +108,21 @@ fn oldest_first(mut events: Vec<Event>) -> Vec<Event> {
 /// The current state of a domain, from the projections.
 fn domain_state(ledger: &Ledger, domain: &str, events: &[Event]) -> Result<Value, CliError> {
     let now = Utc::now();
-    let pending = ledger
-        .pending_transfers(now)?
-        .into_iter()
-        .find(|t| t.domain == domain);
-    let inventory = ledger.inventory()?;
-    let departed = inventory.departed.iter().find(|d| d.domain == domain);
-    let owner_c = inventory
-        .owner_c_imports
+    let state = ledger.domain_state(domain, now)?;
+    let owner_c = state.owner_c_import.and_then(|o| o.owner_c);
+    let failed: Vec<u64> = state
+        .failed_creates
         .iter()
-        .filter(|o| o.domain.as_deref() == Some(domain))
-        .max_by_key(|o| (o.at, o.seq));
-    let failed: Vec<u64> = ledger
-        .failed_creates()?
-        .into_iter()
-        .filter(|f| f.domain.as_deref() == Some(domain) && f.resolved_by.is_none())
+        .filter(|f| f.resolved_by.is_none())
         .map(|f| f.seq)
         .collect();
+    let departed = state.departure;
     let last = events.iter().max_by_key(|e| (e.effective_time(), e.seq));
     Ok(json!({
         "in_inventory": departed.is_none(),
         "departed": departed.map(|d| json!({"reason": d.reason, "at": crate::output::rfc3339(d.at), "seq": d.seq})),
-        "pending_transfer": pending.map(|t| crate::commands::transfers::transfer_json(&t, now)),
-        "owner_c": owner_c.and_then(|o| o.owner_c.clone()),
+        "pending_transfer": state.pending_transfer.map(|t| crate::commands::transfers::transfer_json(&t, now)),
+        "owner_c": owner_c,
         "open_failed_creates": failed,
         "last_event": last.map(|e| json!({"seq": e.seq, "kind": e.kind.name(), "status": status_json(e.status())})),
     }))

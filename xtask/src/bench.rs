@@ -79,8 +79,8 @@ fn dir_size(path: &Path) -> u64 {
 }
 
 /// Throughput over the first and the last tenth of the items, from (elapsed, items committed)
-/// samples.
-fn decile_rates(samples: &[(Duration, u64)], n: u64) -> (f64, f64) {
+/// samples; `None` when the run was too short to sample.
+fn decile_rates(samples: &[(Duration, u64)], n: u64) -> (Option<f64>, Option<f64>) {
     let at = |items: u64| {
         samples
             .iter()
@@ -88,8 +88,8 @@ fn decile_rates(samples: &[(Duration, u64)], n: u64) -> (f64, f64) {
             .map(|(t, _)| t.as_secs_f64())
     };
     let rate = |from: u64, to: u64| match (at(from), at(to)) {
-        (Some(a), Some(b)) if b > a => (to - from) as f64 / (b - a),
-        _ => f64::NAN,
+        (Some(a), Some(b)) if b > a => Some((to - from) as f64 / (b - a)),
+        _ => None,
     };
     (rate(1, n / 10), rate(n - n / 10, n))
 }
@@ -150,6 +150,9 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
         watching.store(false, std::sync::atomic::Ordering::Relaxed);
         let samples = watcher.join().map_err(|_| "watcher thread")?;
         let (first, last) = decile_rates(&samples, n);
+        let rate =
+            |r: Option<f64>| r.map_or_else(|| "(too fast to sample)".into(), |r| format!("{r:.0}"));
+        let (first, last) = (rate(first), rate(last));
         if ingest.status != 0 && ingest.status != 3 {
             return Err(format!("ingest exited {}", ingest.status));
         }
@@ -200,7 +203,7 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
         let disk = dir_size(&db);
         let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
         println!(
-            "| {n} | {:.0} | {first:.0} | {last:.0} | {} MB | {} B | {} | {} | {} | {} | {} | {}{} |",
+            "| {n} | {:.0} | {first} | {last} | {} MB | {} B | {} | {} | {} | {} | {} | {}{} |",
             n as f64 / ingest.wall.as_secs_f64(),
             ingest.peak_rss_kb / 1024,
             disk / events.max(1),

@@ -18,7 +18,9 @@ use crate::projections::{failed_creates, inventory, orders, transfers};
 use crate::quarantine::QuarantineRecord;
 use crate::raw::{self, PackReader, PackWriter};
 use crate::store::{self, Log, Space, Views, storage};
-use crate::{FailedCreate, Inventory, LedgerError, Order, PendingTransfer, Result, TrustPolicy};
+use crate::{
+    DomainState, FailedCreate, Inventory, LedgerError, Order, PendingTransfer, Result, TrustPolicy,
+};
 
 /// How to open a ledger.
 #[derive(Debug, Clone)]
@@ -500,6 +502,82 @@ impl Ledger {
             ))
         });
         Ok(pending)
+    }
+
+    /// What the projections say of one domain (any case, Unicode or punycode) as of `at`,
+    /// read by key: a handful of lookups, whatever the size of the ledger.
+    pub fn domain_state(&self, domain: &str, at: DateTime<Utc>) -> Result<DomainState> {
+        let name = DomainName::parse(domain).ok_or_else(|| {
+            LedgerError::InvalidArgument(format!("{domain:?} is not a domain name"))
+        })?;
+        let domain = name.as_str();
+        let get = |tree: &'static str, key: &[u8]| {
+            self.views
+                .tree(tree)
+                .get(key)
+                .map_err(storage("reading a view"))
+        };
+        let at_micros = micros(at);
+        let latest = match get(transfers::LATEST_TREE, transfers::LATEST_KEY)? {
+            Some(bytes) => Some(decode::<i64>(&bytes, transfers::LATEST_TREE)?),
+            None => None,
+        };
+        // As `pending_transfers`: the open set answers for "now", the history for the past.
+        let pending_transfer = if latest.is_none_or(|latest| latest <= at_micros) {
+            match get(transfers::OPEN_TREE, domain.as_bytes())? {
+                Some(bytes) => Some(
+                    decode::<transfers::OpenTransfer>(&bytes, transfers::OPEN_TREE)?
+                        .pending(domain)?,
+                ),
+                None => None,
+            }
+        } else {
+            match get(transfers::TREE, domain.as_bytes())? {
+                Some(bytes) => decode::<transfers::TransferRecord>(&bytes, transfers::TREE)?
+                    .open_at(Some(at_micros))
+                    .map(|open| open.pending(domain))
+                    .transpose()?,
+                None => None,
+            }
+        };
+        let departure = match get(inventory::DEPARTURES_TREE, domain.as_bytes())? {
+            Some(bytes) => Some(
+                decode::<inventory::DepartureRecord>(&bytes, inventory::DEPARTURES_TREE)?
+                    .departure(domain)?,
+            ),
+            None => None,
+        };
+        let owner_c_import = match get(
+            inventory::IMPORTS_TREE,
+            &[b"d\0", domain.as_bytes()].concat(),
+        )? {
+            Some(bytes) => {
+                Some(decode::<inventory::ImportRecord>(&bytes, inventory::IMPORTS_TREE)?.import()?)
+            }
+            None => None,
+        };
+        let mut failed_creates = Vec::new();
+        if let Some(bytes) = get(
+            failed_creates::MARKS_TREE,
+            &failed_creates::mark_key(b'd', domain),
+        )? {
+            let marks = decode::<failed_creates::CreateMarks>(&bytes, failed_creates::MARKS_TREE)?;
+            for seq in marks.failure_seqs() {
+                if let Some(bytes) = get(failed_creates::TREE, &seq.to_be_bytes())? {
+                    failed_creates.push(
+                        decode::<failed_creates::FailureRecord>(&bytes, failed_creates::TREE)?
+                            .failed_create()?,
+                    );
+                }
+            }
+        }
+        Ok(DomainState {
+            domain: domain.to_string(),
+            pending_transfer,
+            departure,
+            owner_c_import,
+            failed_creates,
+        })
     }
 
     /// Failed creates, resolved ones included (see [`FailedCreate::resolved_by`]), by seq.

@@ -57,7 +57,7 @@ pub use ledger::{
     ReparseReport, Stats, VerifyReport,
 };
 pub use projections::{
-    DefaultAction, Departure, DepartureReason, FailedCreate, Inventory, Order, OrderState,
-    OwnerCImport, PendingTransfer,
+    DefaultAction, Departure, DepartureReason, DomainState, FailedCreate, Inventory, Order,
+    OrderState, OwnerCImport, PendingTransfer,
 };
 pub use trust::TrustPolicy;

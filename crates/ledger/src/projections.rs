@@ -165,6 +165,21 @@ pub struct OwnerCImport {
     pub seq: u64,
 }
 
+/// What the projections say of one domain ([`crate::Ledger::domain_state`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DomainState {
+    /// The domain, lower case, Unicode.
+    pub domain: String,
+    /// Its outgoing transfer pending at the instant asked about, if any.
+    pub pending_transfer: Option<PendingTransfer>,
+    /// Its latest departure (it left the reseller), if any.
+    pub departure: Option<Departure>,
+    /// Its latest OwnerC import, if any.
+    pub owner_c_import: Option<OwnerCImport>,
+    /// Its failed creates, resolved ones included, by time.
+    pub failed_creates: Vec<FailedCreate>,
+}
+
 /// Inventory changes: domains that left, OwnerC imports.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {

@@ -38,7 +38,15 @@ pub(crate) struct CreateMarks {
     failures: Vec<Stamp>,
 }
 
-fn mark_key(tag: u8, name: &str) -> Vec<u8> {
+impl CreateMarks {
+    /// The seqs of the failed creates, by time.
+    pub(crate) fn failure_seqs(&self) -> impl Iterator<Item = u64> + '_ {
+        self.failures.iter().map(|s| s.seq)
+    }
+}
+
+/// The marks of a domain (`b'd'`) or a ctid (`b'c'`).
+pub(crate) fn mark_key(tag: u8, name: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(name.len() + 2);
     key.push(tag);
     key.push(0);

@@ -309,6 +309,80 @@ fn rebuild_equals_the_incremental_fold_and_verify_finds_tampering() {
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
 }
 
+/// `domain_state` reads a domain's records by key; it says what the listing queries say of
+/// that domain, now and as of earlier instants.
+#[test]
+fn domain_state_agrees_with_the_listings() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    ingest_in(&ledger, &lifecycle());
+    for (name, raw) in crate::support::seed_mails() {
+        ledger.ingest(&raw, Origin::new(name)).unwrap();
+    }
+    // A failed create that names its domain (the seed's names only its order).
+    let failed_create = "<system>\nuser: ExampleUser\ntask: 0101\n\
+        status: E0101 [Domain could not be registered.]\ntransaction: f-1\n\
+        success_value: domain: failed.example\n</system>\n";
+    ledger
+        .ingest(
+            &mail("Mon, 17 May 2010 10:00:00 +0200", "f@a", failed_create),
+            Origin::new("failed"),
+        )
+        .unwrap();
+    let domains: std::collections::BTreeSet<String> =
+        ledger.export(1).filter_map(|e| e.unwrap().domain).collect();
+    assert!(domains.len() >= 4, "{domains:?}");
+    let instants = [
+        Utc::now(),
+        Utc.with_ymd_and_hms(2010, 5, 12, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2010, 6, 1, 0, 0, 0).unwrap(),
+    ];
+    let inventory = ledger.inventory().unwrap();
+    let failed = ledger.failed_creates().unwrap();
+    let mut seen_pending = 0;
+    for at in instants {
+        let pending = ledger.pending_transfers(at).unwrap();
+        for domain in &domains {
+            let state = ledger.domain_state(&domain.to_uppercase(), at).unwrap();
+            assert_eq!(&state.domain, domain);
+            let expected = pending.iter().find(|t| &t.domain == domain);
+            assert_eq!(
+                state.pending_transfer.as_ref(),
+                expected,
+                "{domain} at {at}"
+            );
+            seen_pending += usize::from(expected.is_some());
+            assert_eq!(
+                state.departure.as_ref(),
+                inventory.departed.iter().find(|d| &d.domain == domain)
+            );
+            assert_eq!(
+                state.owner_c_import.as_ref(),
+                inventory
+                    .owner_c_imports
+                    .iter()
+                    .find(|o| o.domain.as_ref() == Some(domain))
+            );
+            let mut expected: Vec<_> = failed
+                .iter()
+                .filter(|f| f.domain.as_ref() == Some(domain))
+                .cloned()
+                .collect();
+            expected.sort_by_key(|f| (f.failed_at, f.seq));
+            assert_eq!(state.failed_creates, expected, "{domain}");
+        }
+    }
+    assert!(seen_pending > 0, "no pending transfer was compared");
+    let states: Vec<_> = domains
+        .iter()
+        .map(|d| ledger.domain_state(d, Utc::now()).unwrap())
+        .collect();
+    assert!(states.iter().any(|s| s.departure.is_some()));
+    assert!(states.iter().any(|s| s.owner_c_import.is_some()));
+    assert!(states.iter().any(|s| !s.failed_creates.is_empty()));
+    assert!(ledger.domain_state("not a domain", Utc::now()).is_err());
+}
+
 /// A rebuild reads the log on one thread and folds on another, handing the decoding to
 /// whichever is free, in chunks of a few hundred events: on a log of many chunks, every
 /// rebuild gives the incremental fold.
