@@ -197,6 +197,10 @@ pub struct Stats {
 /// let pending = ledger.pending_transfers(Utc::now())?;
 /// assert_eq!(pending[0].domain, "example.com");
 /// assert_eq!(pending[0].transaction.as_deref(), Some("1234"));
+/// // One domain's state, read by key.
+/// let state = ledger.domain_state("example.com", Utc::now())?;
+/// assert_eq!(state.pending_transfer.as_ref(), pending.first());
+/// assert!(state.departure.is_none() && state.failed_creates.is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Ledger {
