@@ -1,7 +1,7 @@
 //! Loads files (or mbox files, `*.mbox`) into a ledger in batches of 1,000 and prints the time
 //! and the disk used per event: `cargo run -p ledger --release --example load -- LEDGER FILE…`
 //! (`LEDGER_CACHE_MB` sets sled's cache).
-//! The layout-1 fixture `fixtures/ledgers/v1/` was made with this example as of commit d4f4183
+//! The layout-1 fixture `crates/ledger/tests/ledgers/v1/` was made with this example as of commit d4f4183
 //! (before the layout-2 writer).
 
 use std::path::{Path, PathBuf};

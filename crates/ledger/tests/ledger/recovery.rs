@@ -166,7 +166,7 @@ fn a_crash_between_the_log_and_the_views_is_caught_up_on_open() {
     assert!(report.is_clean(), "{:?}", report.problems);
 }
 
-/// `fixtures/ledgers/v1/`: a layout-1 ledger (one sled tree per kind, uncompressed version-1
+/// `tests/ledgers/v1/`: a layout-1 ledger (one sled tree per kind, uncompressed version-1
 /// stored events) made by an earlier build. This build migrates it on open (to layout 2, then
 /// 3: the inline stored events move to a pack).
 #[test]
@@ -176,7 +176,7 @@ fn a_layout_1_ledger_is_migrated_on_open_and_reads_as_before() {
     assert!(!log.tree_names().iter().any(|n| n.as_ref() == b"events"));
 }
 
-/// `fixtures/ledgers/v2/`: a layout-2 ledger (one locator entry per event, a dedup entry per
+/// `tests/ledgers/v2/`: a layout-2 ledger (one locator entry per event, a dedup entry per
 /// event) made by the build before layout 3. This build migrates it on open.
 #[test]
 fn a_layout_2_ledger_is_migrated_on_open_and_reads_as_before() {
@@ -249,16 +249,16 @@ fn a_layout_2_migration_cut_short_is_finished_on_the_next_open() {
     assert!(tree.scan_prefix(b"c").all(|e| e.unwrap().1.len() == 32));
 }
 
-/// `fixtures/ledgers/NAME`.
+/// `tests/ledgers/NAME`.
 fn ledger_fixture(name: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/ledgers"
+        "/tests/ledgers"
     ))
     .join(name)
 }
 
-/// Copies `fixtures/ledgers/NAME` (the 17 seed mails, a bare body and a quarantined input,
+/// Copies `tests/ledgers/NAME` (the 17 seed mails, a bare body and a quarantined input,
 /// loaded by an earlier build), opens it with this build, and checks that it reads, event for
 /// event, as a fresh ingest of the same files, that its duplicates are still recognised and
 /// that it takes new events. Returns the migrated ledger's directory and path (closed).
