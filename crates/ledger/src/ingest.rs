@@ -80,8 +80,10 @@ pub(crate) fn dedup_key(
 /// The event already in the log whose dedup key is `key`, for an item whose event would have
 /// `ctid`. Layout 3 keeps an event's key in its `by_ctid` entry when it has a ctid, and in
 /// `dedup` only when it has none; equal keys mean equal ctids (the key covers the
-/// notification's ctid, or the one `record_response` was given), so the ctid's entries (an
-/// order has a handful) are the only place to look.
+/// notification's ctid, or the one `record_response` was given), so the ctid's entries are
+/// the only place to look. This assumes an order has a handful of events (AutoDNS: a job's
+/// results; CentralNic: one response per command): a ctid with thousands would make each
+/// delivery for it scan them all.
 fn stored_duplicate(log: &Log, key: &[u8; 32], ctid: Option<&str>) -> Result<Option<u64>> {
     let Some(ctid) = ctid else {
         return match log.dedup.get(key).map_err(storage("reading dedup keys"))? {
@@ -92,7 +94,13 @@ fn stored_duplicate(log: &Log, key: &[u8; 32], ctid: Option<&str>) -> Result<Opt
     for entry in log.by_ctid.scan_prefix(&index_prefix(ctid)) {
         let (index, value) = entry.map_err(storage("reading by_ctid"))?;
         if value.as_ref() == key {
-            return Ok(split_index_key(&index).map(|(_, seq)| seq));
+            return match split_index_key(&index) {
+                Some((_, seq)) => Ok(Some(seq)),
+                None => Err(LedgerError::Corrupt {
+                    what: "by_ctid".into(),
+                    reason: format!("malformed key {index:?}"),
+                }),
+            };
         }
     }
     Ok(None)

@@ -213,8 +213,10 @@ pub struct Ledger {
 /// Opens the log and the views at once, on two threads: sled's open grows with a database, so
 /// the views' open is then hidden behind the log's. When another process holds either, both
 /// are closed again and opened in the usual order (log, then views), waiting up to
-/// `options.wait`: a process never keeps the views while it waits for the log, so two
-/// processes can never each hold one database and wait for the other.
+/// `options.wait`. The first attempt waits at most sled's short lock grace (250 ms) with the
+/// views held, so two processes can never each hold one database and wait for the other for
+/// longer than that (another process opening with no wait may see `Locked` meanwhile). The
+/// views are opened even when the log then fails to open (they are derived data).
 fn open_both(options: &Options) -> Result<(Log, Views)> {
     let quick = Options {
         wait: Duration::ZERO,

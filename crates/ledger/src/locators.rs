@@ -25,9 +25,9 @@ fn place(seq: u64) -> (u64, usize) {
     (index / BUCKET, (index % BUCKET) as usize)
 }
 
-/// The first seq of `bucket`.
-fn first_seq(bucket: u64) -> u64 {
-    bucket * BUCKET + 1
+/// The first seq of `bucket`; `None` for a key no log can reach (a damaged one).
+fn first_seq(bucket: u64) -> Option<u64> {
+    bucket.checked_mul(BUCKET)?.checked_add(1)
 }
 
 fn corrupt(bucket: u64, reason: String) -> LedgerError {
@@ -110,7 +110,8 @@ pub(crate) fn append(
 }
 
 /// The events `from..=to` (`to`: `None` for the head) with their references, in seq order.
-/// A bucket that is not whole before the last one, or a malformed bucket, is an error item.
+/// A missing bucket, a bucket short of 64 references that is not the last, or a malformed
+/// bucket is an error item (a gap in the log: `verify` reports it), and reading goes on.
 pub(crate) fn range(
     log: &Log,
     from: u64,
@@ -119,7 +120,10 @@ pub(crate) fn range(
     let from = from.max(1);
     let start = place(from).0;
     let end = to.map(|to| place(to.max(1)).0);
-    let mut expected = start;
+    // The bucket expected next, and whether the previous one was short (then it had to be
+    // the last).
+    let mut expected = Some(start);
+    let mut short: Option<u64> = None;
     let end = end.map(u64::to_be_bytes);
     log.locators
         .range(&start.to_be_bytes(), end.as_ref().map(|k| &k[..]))
@@ -132,28 +136,39 @@ pub(crate) fn range(
                 Ok(bucket) => bucket,
                 Err(e) => return vec![Err(e)],
             };
-            if bucket != expected {
-                expected = bucket + 1;
-                return vec![Err(corrupt(
-                    bucket,
-                    format!(
-                        "follows bucket {} (a gap in the log)",
-                        bucket.wrapping_sub(1)
-                    ),
-                ))];
+            let gap = if let Some(previous) = short {
+                Some(format!(
+                    "follows bucket {previous}, which is short of {BUCKET} references"
+                ))
+            } else if Some(bucket) != expected {
+                Some("does not follow the bucket before it".to_string())
+            } else {
+                None
+            };
+            expected = bucket.checked_add(1);
+            // A gap is reported once, before the bucket after it, which is then read as usual
+            // (its seqs come from its key, so they are still right).
+            let mut items: Vec<Result<(u64, RawRef)>> = Vec::new();
+            if let Some(gap) = gap {
+                items.push(Err(corrupt(bucket, gap)));
             }
-            expected = bucket + 1;
+            let Some(first) = first_seq(bucket) else {
+                items.push(Err(corrupt(bucket, "is beyond any seq".into())));
+                return items;
+            };
+            short = (value.len() < BUCKET as usize * REF).then_some(bucket);
             match refs(bucket, &value) {
-                Ok(refs) => refs
-                    .enumerate()
-                    .map(|(i, r)| r.map(|r| (first_seq(bucket) + i as u64, r)))
-                    .filter(|item| match item {
-                        Ok((seq, _)) => *seq >= from && to.is_none_or(|to| *seq <= to),
-                        Err(_) => true,
-                    })
-                    .collect(),
-                Err(e) => vec![Err(e)],
+                Ok(refs) => items.extend(
+                    refs.enumerate()
+                        .map(|(i, r)| r.map(|r| (first + i as u64, r)))
+                        .filter(|item| match item {
+                            Ok((seq, _)) => *seq >= from && to.is_none_or(|to| *seq <= to),
+                            Err(_) => true,
+                        }),
+                ),
+                Err(e) => items.push(Err(e)),
             }
+            items
         })
 }
 
@@ -166,6 +181,7 @@ mod tests {
         assert_eq!(place(1), (0, 0));
         assert_eq!(place(64), (0, 63));
         assert_eq!(place(65), (1, 0));
-        assert_eq!(first_seq(1), 65);
+        assert_eq!(first_seq(1), Some(65));
+        assert_eq!(first_seq(u64::MAX / 64 + 1), None);
     }
 }

@@ -62,51 +62,42 @@ fn is_marker_draft(name: &std::ffi::OsStr) -> bool {
         .is_some_and(|n| n.starts_with(MARKER) && n.ends_with(MARKER_DRAFT_SUFFIX))
 }
 
-/// Writes this build's layout into a draft beside the marker, whole, and returns the draft's
-/// path. Readers never see the draft's content until it is moved into place.
-fn write_marker_draft(path: &Path) -> Result<PathBuf> {
+/// Writes the `LEDGER` marker file for this build's layout: the content is written whole to a
+/// draft and synced, then renamed into place (replacing an older layout's marker after a
+/// migration) and the directory synced, so a reader sees no marker, the old one or the new one,
+/// never a part of one, even after a power loss. Two processes creating the same new ledger
+/// both rename a draft of the same content into place, so either way the marker is complete
+/// and both open the same ledger.
+pub(crate) fn write_marker(path: &Path) -> Result<()> {
     let draft = marker_draft(path);
-    std::fs::write(&draft, format!("{MARKER_PREFIX}{LAYOUT_VERSION}\n")).map_err(|source| {
-        LedgerError::Io {
-            operation: "writing",
-            path: draft.clone(),
+    let io = |operation: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LedgerError::Io {
+            operation,
+            path,
             source,
         }
-    })?;
-    Ok(draft)
-}
-
-/// Rewrites the `LEDGER` marker file for this build's layout (after a migration): the new
-/// content is written whole, then renamed over the old one, so a reader sees one or the other.
-pub(crate) fn write_marker(path: &Path) -> Result<()> {
-    let draft = write_marker_draft(path)?;
-    let marker = path.join(MARKER);
-    std::fs::rename(&draft, &marker).map_err(|source| LedgerError::Io {
-        operation: "renaming",
-        path: draft,
-        source,
-    })
-}
-
-/// Writes the marker of a new ledger unless one is already there: the content is written to
-/// a draft and hard-linked into place, which fails when another process got there first (its
-/// marker is then the one that counts, and is complete). Two `ledger ingest` started together
-/// on a new directory both end up opening the same ledger.
-fn create_marker(path: &Path) -> Result<()> {
-    let draft = write_marker_draft(path)?;
-    let marker = path.join(MARKER);
-    let linked = std::fs::hard_link(&draft, &marker);
-    // The draft is only a name; a leftover one is ignored by the emptiness check.
-    let _ = std::fs::remove_file(&draft);
-    match linked {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(source) => Err(LedgerError::Io {
-            operation: "creating",
-            path: marker,
-            source,
-        }),
+    };
+    let written = (|| {
+        let mut file = std::fs::File::create(&draft)?;
+        std::io::Write::write_all(
+            &mut file,
+            format!("{MARKER_PREFIX}{LAYOUT_VERSION}\n").as_bytes(),
+        )?;
+        file.sync_all()
+    })();
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&draft);
+        return Err(io("writing", &draft)(source));
     }
+    let marker = path.join(MARKER);
+    if let Err(source) = std::fs::rename(&draft, &marker) {
+        let _ = std::fs::remove_file(&draft);
+        return Err(io("renaming", &draft)(source));
+    }
+    std::fs::File::open(path)
+        .and_then(|dir| dir.sync_all())
+        .map_err(io("syncing", path))
 }
 
 /// Checks (or, for a new ledger, writes) the `LEDGER` marker file and returns the layout
@@ -165,7 +156,7 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
                 path: path.into(),
                 source,
             })?;
-            create_marker(path)?;
+            write_marker(path)?;
             check_marker(path, false)
         }
         Err(source) => Err(LedgerError::Io {
@@ -435,14 +426,16 @@ impl Log {
                     }
                     log.db.flush().map_err(storage("flushing the log"))?;
                 }
-                write_marker(&options.path)?;
                 version
             }
         };
         if version == 2 {
+            // The marker says 3 before anything moves: a layout-2 build reads it and refuses
+            // the ledger, so none writes layout-2 records into a log half way to 3. The meta
+            // key says 2 until the migration is done, so this build resumes it.
+            write_marker(&options.path)?;
             crate::migrate::layout_2_to_3(&log)?;
             log.set_layout(3)?;
-            write_marker(&options.path)?;
         }
         crate::quarantine::index_unindexed(&log)?;
         Ok((log, migrated))
