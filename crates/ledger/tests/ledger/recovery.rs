@@ -181,8 +181,7 @@ fn a_layout_1_ledger_is_migrated_on_open_and_reads_as_before() {
 #[test]
 fn a_layout_2_ledger_is_migrated_on_open_and_reads_as_before() {
     let (_dir, path) = migrated_fixture_reads_as_before("v2");
-    let log = sled::open(path.join("log")).unwrap();
-    let tree = log.open_tree("log").unwrap();
+    let (_db, tree) = raw_log(&path);
     // No layout-2 locators left; dedup entries only for the events without a ctid.
     assert_eq!(tree.scan_prefix(b"e").count(), 0);
     assert_eq!(tree.scan_prefix(b"E").count(), 1);
@@ -195,12 +194,9 @@ fn a_layout_2_ledger_is_migrated_on_open_and_reads_as_before() {
 /// dedup keys (and their `k` entries gone), the layout key still 2.
 #[test]
 fn a_layout_2_migration_cut_short_is_finished_on_the_next_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger");
-    copy_dir(&ledger_fixture("v2"), &path);
+    let (_dir, path) = fixture_copy("v2");
     {
-        let db = sled::open(path.join("log")).unwrap();
-        let tree = db.open_tree("log").unwrap();
+        let (db, tree) = raw_log(&path);
         let mut batch = sled::Batch::default();
         let mut bucket = Vec::new();
         for entry in tree.scan_prefix(b"e") {
@@ -233,7 +229,7 @@ fn a_layout_2_migration_cut_short_is_finished_on_the_next_open() {
     let report = ledger.verify().unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     assert_eq!(ledger.stats().unwrap().events, 18);
-    // Every input again: each event's is a duplicate of that event, the bad one is its entry.
+    // Every event's input again: a duplicate of that event, found through either form of key.
     for event in ledger.export(1).map(|e| e.unwrap()) {
         let file = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
             .join(&event.source.origin.0);
@@ -243,8 +239,7 @@ fn a_layout_2_migration_cut_short_is_finished_on_the_next_open() {
         assert_eq!(again, IngestOutcome::Duplicate { of: event.seq });
     }
     drop(ledger);
-    let db = sled::open(path.join("log")).unwrap();
-    let tree = db.open_tree("log").unwrap();
+    let (_db, tree) = raw_log(&path);
     assert_eq!(tree.scan_prefix(b"e").count(), 0);
     assert!(tree.scan_prefix(b"c").all(|e| e.unwrap().1.len() == 32));
 }
@@ -253,12 +248,9 @@ fn a_layout_2_migration_cut_short_is_finished_on_the_next_open() {
 /// shorter log), not migrated around the hole.
 #[test]
 fn a_layout_2_log_with_a_gap_is_not_migrated() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger");
-    copy_dir(&ledger_fixture("v2"), &path);
+    let (_dir, path) = fixture_copy("v2");
     {
-        let db = sled::open(path.join("log")).unwrap();
-        let tree = db.open_tree("log").unwrap();
+        let (db, tree) = raw_log(&path);
         let mut key = vec![b'e'];
         key.extend_from_slice(&5u64.to_be_bytes());
         assert!(tree.remove(key).unwrap().is_some());
@@ -294,8 +286,7 @@ fn a_short_locator_bucket_before_the_last_is_reported_not_skipped() {
         assert_eq!(ledger.export(1).filter(|e| e.is_ok()).count(), 130);
     }
     {
-        let db = sled::open(path.join("log")).unwrap();
-        let tree = db.open_tree("log").unwrap();
+        let (db, tree) = raw_log(&path);
         let mut key = vec![b'E'];
         key.extend_from_slice(&0u64.to_be_bytes());
         let bucket = tree.get(&key).unwrap().unwrap();
@@ -321,6 +312,22 @@ fn a_short_locator_bucket_before_the_last_is_reported_not_skipped() {
     );
 }
 
+/// A copy of `tests/ledgers/NAME` in a temporary directory, and its path.
+fn fixture_copy(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    copy_dir(&ledger_fixture(name), &path);
+    (dir, path)
+}
+
+/// The log database of the (closed) ledger at `path` and its one tree, opened with sled
+/// directly, to make what a crash or a damaged disk leaves.
+fn raw_log(path: &std::path::Path) -> (sled::Db, sled::Tree) {
+    let db = sled::open(path.join("log")).unwrap();
+    let tree = db.open_tree("log").unwrap();
+    (db, tree)
+}
+
 /// `tests/ledgers/NAME`.
 fn ledger_fixture(name: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ledgers")).join(name)
@@ -331,9 +338,7 @@ fn ledger_fixture(name: &str) -> std::path::PathBuf {
 /// event, as a fresh ingest of the same files, that its duplicates are still recognised and
 /// that it takes new events. Returns the migrated ledger's directory and path (closed).
 fn migrated_fixture_reads_as_before(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger");
-    copy_dir(&ledger_fixture(name), &path);
+    let (dir, path) = fixture_copy(name);
     let layout = name.trim_start_matches('v');
     assert!(
         std::fs::read_to_string(path.join("LEDGER"))
