@@ -13,7 +13,7 @@ use crate::{RebuildReport, Result};
 /// Events folded per views batch while catching up.
 const CATCH_UP_CHUNK: usize = 5_000;
 /// Records per batch written during a rebuild.
-const WRITE_CHUNK: usize = 50_000;
+const WRITE_CHUNK: usize = 4_096;
 /// Events per message from the rebuild's decoding thread.
 const DECODE_CHUNK: usize = 256;
 
@@ -143,26 +143,13 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
     views.mark_dirty(head)?;
     let mut projections = Projections::new(None);
     let mut events = 0u64;
-    // The second thread reads the stored forms (log order, packs, decompression), then the
-    // stored views; this one decodes, folds and drops the events, except the chunks the
-    // second thread decodes when this one is behind (see `read_log`).
+    // The second thread reads the stored forms (log order, packs, decompression); this one
+    // decodes, folds and drops the events, except the chunks the second thread decodes when
+    // this one is behind (see `read_log`).
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Chunk>>(2);
-    let stored_views = std::thread::scope(|scope| -> Result<Vec<Vec<(sled::IVec, sled::IVec)>>> {
+    std::thread::scope(|scope| -> Result<()> {
         let mut packs = log.event_reader()?;
-        let reader = scope.spawn(move || {
-            read_log(log, head, &mut packs, &sender);
-            drop(sender);
-            views
-                .trees
-                .iter()
-                .map(|space| {
-                    space
-                        .iter()
-                        .collect::<sled::Result<Vec<_>>>()
-                        .map_err(storage("reading a view"))
-                })
-                .collect::<Result<Vec<_>>>()
-        });
+        let reader = scope.spawn(move || read_log(log, head, &mut packs, &sender));
         for chunk in receiver {
             match chunk? {
                 Chunk::Stored(stored) => {
@@ -181,26 +168,26 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
         }
         reader
             .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Ok(())
     })?;
 
-    // Only what differs from the fresh fold is written: a merge of the stored records (in key
-    // order) with the fold's (sorted by key).
+    // Only what differs from the fresh fold is written: a merge of the stored records (read in
+    // key order as the merge goes, never all held at once) with the fold's (sorted by key).
     let mut batch = sled::Batch::default();
     let mut in_batch = 0;
-    for ((space, changes), stored) in views
-        .trees
-        .iter()
-        .zip(projections.into_encoded()?)
-        .zip(stored_views)
-    {
+    for (space, changes) in views.trees.iter().zip(projections.into_encoded()?) {
         let mut fresh = changes
             .into_iter()
             .filter_map(|(key, value)| value.map(|v| (key, v)))
             .peekable();
-        let mut stored = stored.into_iter().peekable();
+        // The stored records, read as the merge goes (writes below only touch keys at or
+        // before the one read last, which sled's iterator has passed).
+        let mut stored = space.iter();
+        let mut next_stored = || stored.next().transpose().map_err(storage("reading a view"));
+        let mut current = next_stored()?;
         loop {
-            let order = match (stored.peek(), fresh.peek()) {
+            let order = match (&current, fresh.peek()) {
                 (None, None) => break,
                 (Some((key, _)), Some((want, _))) => key.as_ref().cmp(want.as_slice()),
                 (Some(_), None) => std::cmp::Ordering::Less,
@@ -208,10 +195,11 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
             };
             match order {
                 std::cmp::Ordering::Less => {
-                    if let Some((key, _)) = stored.next() {
+                    if let Some((key, _)) = current.take() {
                         batch.remove(space.key(&key));
                         in_batch += 1;
                     }
+                    current = next_stored()?;
                 }
                 std::cmp::Ordering::Greater => {
                     if let Some((key, value)) = fresh.next() {
@@ -220,12 +208,13 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
                     }
                 }
                 std::cmp::Ordering::Equal => {
-                    if let (Some((_, old)), Some((key, value))) = (stored.next(), fresh.next())
+                    if let (Some((_, old)), Some((key, value))) = (current.take(), fresh.next())
                         && old.as_ref() != value.as_slice()
                     {
                         batch.insert(space.key(&key), value);
                         in_batch += 1;
                     }
+                    current = next_stored()?;
                 }
             }
             if in_batch >= WRITE_CHUNK {
