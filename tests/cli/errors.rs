@@ -58,27 +58,24 @@ fn an_unknown_zone_and_a_bad_instant() {
         .arg(fixture("autodns/seed/05-1403-transfer-out-start.eml"))
         .run()
         .success();
-    let zone = sandbox
-        .ledger()
-        .args(["--source-tz", "Mars/Olympus", "pending-transfers"])
-        .run()
-        .expect_code(1);
-    assert_one_clear_line(&zone.stderr(), "unknown time zone \"Mars/Olympus\"");
-    let at = sandbox
-        .ledger()
-        .args(["pending-transfers", "--at", "next tuesday"])
-        .run()
-        .expect_code(1);
-    assert_one_clear_line(&at.stderr(), "--at \"next tuesday\" is not an instant");
-    let within = sandbox
-        .ledger()
-        .args(["pending-transfers", "--due-within", "soonish"])
-        .run()
-        .expect_code(1);
-    assert_one_clear_line(
-        &within.stderr(),
-        "--due-within \"soonish\" is not a duration",
-    );
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--source-tz", "Mars/Olympus", "pending-transfers"],
+            "unknown time zone \"Mars/Olympus\"",
+        ),
+        (
+            &["pending-transfers", "--at", "next tuesday"],
+            "--at \"next tuesday\" is not an instant",
+        ),
+        (
+            &["pending-transfers", "--due-within", "soonish"],
+            "--due-within \"soonish\" is not a duration",
+        ),
+    ];
+    for (args, message) in cases {
+        let done = sandbox.ledger().args(args).run().expect_code(1);
+        assert_one_clear_line(&done.stderr(), message);
+    }
 }
 
 #[test]
