@@ -336,34 +336,22 @@ fn centralnic_responses_drive_order_states_including_resubmit() {
     assert_eq!(failures[0].resolved_by, None);
 
     // AutoDNS orders beside them: N… in progress, then S….
-    ledger
-        .ingest(
-            &mail(
-                "Mon, 10 May 2010 10:00:00 +0200",
-                "n@x",
-                &update("N0102", "4bed8920b56fb"),
-            ),
-            Origin::new("m1"),
-        )
-        .unwrap();
-    assert_eq!(
-        ledger.order("4bed8920b56fb").unwrap().unwrap().state,
-        OrderState::InProgress
-    );
-    ledger
-        .ingest(
-            &mail(
-                "Mon, 10 May 2010 10:05:00 +0200",
-                "s@x",
-                &update("S0102", "4bed8920b56fb"),
-            ),
-            Origin::new("m2"),
-        )
-        .unwrap();
-    assert_eq!(
-        ledger.order("4bed8920b56fb").unwrap().unwrap().state,
-        OrderState::Succeeded
-    );
+    for (date, status, state) in [
+        (
+            "Mon, 10 May 2010 10:00:00 +0200",
+            "N0102",
+            OrderState::InProgress,
+        ),
+        (
+            "Mon, 10 May 2010 10:05:00 +0200",
+            "S0102",
+            OrderState::Succeeded,
+        ),
+    ] {
+        let raw = mail(date, status, &update(status, "4bed8920b56fb"));
+        ledger.ingest(&raw, Origin::new(status)).unwrap();
+        assert_eq!(ledger.order("4bed8920b56fb").unwrap().unwrap().state, state);
+    }
     let orders: Vec<String> = ledger
         .orders()
         .unwrap()
