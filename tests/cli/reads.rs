@@ -39,11 +39,32 @@ fn show_a_domain_in_both_forms() {
     let mut sorted = times.clone();
     sorted.sort();
     assert_eq!(times, sorted);
-    assert!(
-        json["state"].get("pending_transfer").is_some(),
-        "{:#}",
-        json["state"]
+    // The domain's state, from its own records: the XML transfer started in May 2021 is
+    // still open (and overdue), the domain has not left, no create of it failed.
+    let state = &json["state"];
+    assert_eq!(
+        state["pending_transfer"]["domain"], "example.com",
+        "{state:#}"
     );
+    assert_eq!(
+        state["pending_transfer"]["default_action"], "nack",
+        "{state:#}"
+    );
+    assert_eq!(state["pending_transfer"]["overdue"], true, "{state:#}");
+    assert_eq!(state["in_inventory"], true, "{state:#}");
+    assert_eq!(
+        state["open_failed_creates"],
+        serde_json::json!([]),
+        "{state:#}"
+    );
+
+    // A domain that left: the transfer was answered ACK on 19 May 2010, nothing pending.
+    let gone = sandbox.ok_json(["--json", "show", "--domain", "example.at"]);
+    let state = &gone["state"];
+    assert_eq!(state["in_inventory"], false, "{state:#}");
+    assert_eq!(state["departed"]["reason"], "answered_ack", "{state:#}");
+    assert_eq!(state["departed"]["at"], "2010-05-19T09:05:12Z", "{state:#}");
+    assert!(state["pending_transfer"].is_null(), "{state:#}");
 }
 
 #[test]
