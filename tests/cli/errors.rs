@@ -42,11 +42,7 @@ fn reading_a_ledger_that_does_not_exist() {
         .run()
         .expect_code(1);
     assert_one_clear_line(&done.stderr(), "no ledger at");
-    assert!(
-        done.stderr().contains("hint: run `ledger ingest"),
-        "{}",
-        done.stderr()
-    );
+    done.expect_stderr("hint: run `ledger ingest");
 }
 
 #[test]
@@ -81,16 +77,12 @@ fn an_unknown_zone_and_a_bad_instant() {
 #[test]
 fn a_usage_mistake_exits_64_not_2() {
     let sandbox = Sandbox::new();
-    let done = sandbox
+    sandbox
         .ledger()
         .args(["pending-transfers", "--no-such-flag"])
         .run()
-        .expect_code(64);
-    assert!(
-        done.stderr().contains("--no-such-flag"),
-        "{}",
-        done.stderr()
-    );
+        .expect_code(64)
+        .expect_stderr("--no-such-flag");
 }
 
 #[test]
@@ -133,7 +125,7 @@ fn a_ledger_held_by_another_running_ledger() {
 
     let done = sandbox.ledger().arg("orders").run().expect_code(1);
     assert_one_clear_line(&done.stderr(), "locked by another process");
-    assert!(done.stderr().contains("--wait"), "{}", done.stderr());
+    done.expect_stderr("--wait");
 
     // With --wait, the reader waits for the holder to finish.
     let stdin = holder.stdin.take();

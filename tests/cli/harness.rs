@@ -161,6 +161,17 @@ impl Done {
         self
     }
 
+    /// Asserts that standard error contains `needle`, showing it when not.
+    #[track_caller]
+    pub fn expect_stderr(self, needle: &str) -> Self {
+        let stderr = self.stderr();
+        assert!(
+            stderr.contains(needle),
+            "{needle:?} not in stderr:\n{stderr}"
+        );
+        self
+    }
+
     /// Asserts success (exit 0).
     #[track_caller]
     pub fn success(self) -> Self {
