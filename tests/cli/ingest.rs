@@ -50,27 +50,25 @@ fn the_same_mails_from_a_directory_an_mbox_and_a_maildir_are_one_set_of_events()
 #[test]
 fn standard_input_one_mail_or_an_mbox() {
     let sandbox = Sandbox::new();
-    let mail =
-        std::fs::read(fixture("autodns/seed/05-1403-transfer-out-start.eml")).expect("fixture");
-    let one = sandbox
-        .ledger()
-        .args(["--json", "ingest", "-"])
-        .stdin(mail)
-        .run()
-        .success()
-        .json();
+    // One mail, then an mbox of the seed mails (the first of which is now a duplicate).
+    let [one, many] = [
+        "autodns/seed/05-1403-transfer-out-start.eml",
+        "mailboxes/seed.mbox",
+    ]
+    .map(|input| {
+        let bytes = std::fs::read(fixture(input)).expect("fixture");
+        let args = ["--json", "ingest", "-"];
+        sandbox
+            .ledger()
+            .args(args)
+            .stdin(bytes)
+            .run()
+            .success()
+            .json()
+    });
     assert_eq!(one["ingested"], 1);
     assert_eq!(one["items"][0]["path"], "-");
     assert_eq!(one["items"][0]["kind"], "transfer_out_started");
-
-    let mbox = std::fs::read(fixture("mailboxes/seed.mbox")).expect("fixture");
-    let many = sandbox
-        .ledger()
-        .args(["--json", "ingest", "-"])
-        .stdin(mbox)
-        .run()
-        .success()
-        .json();
     assert_eq!(many["ingested"], 16);
     assert_eq!(many["duplicates"], 1);
 }

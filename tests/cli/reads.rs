@@ -70,17 +70,12 @@ fn show_a_domain_in_both_forms() {
 #[test]
 fn show_an_unknown_order_says_so() {
     let sandbox = loaded();
-    let done = sandbox
+    sandbox
         .ledger()
         .args(["show", "--ctid", "no-such-order"])
         .run()
-        .expect_code(1);
-    assert!(
-        done.stderr()
-            .contains("no events for order (ctid) \"no-such-order\""),
-        "{}",
-        done.stderr()
-    );
+        .expect_code(1)
+        .expect_stderr("no events for order (ctid) \"no-such-order\"");
 }
 
 #[test]
