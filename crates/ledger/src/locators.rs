@@ -18,6 +18,8 @@ use crate::{LedgerError, Result};
 pub(crate) const BUCKET: u64 = 64;
 /// Bytes of one reference.
 const REF: usize = 16;
+/// Bytes of a whole bucket.
+pub(crate) const BUCKET_BYTES: usize = BUCKET as usize * REF;
 
 /// The bucket holding `seq` (≥ 1) and its position in it.
 fn place(seq: u64) -> (u64, usize) {
@@ -25,8 +27,13 @@ fn place(seq: u64) -> (u64, usize) {
     (index / BUCKET, (index % BUCKET) as usize)
 }
 
+/// The bucket holding `seq` (≥ 1).
+pub(crate) fn bucket_of(seq: u64) -> u64 {
+    place(seq).0
+}
+
 /// The first seq of `bucket`; `None` for a key no log can reach (a damaged one).
-fn first_seq(bucket: u64) -> Option<u64> {
+pub(crate) fn first_seq(bucket: u64) -> Option<u64> {
     bucket.checked_mul(BUCKET)?.checked_add(1)
 }
 
@@ -76,7 +83,7 @@ pub(crate) fn append(
         return Ok(());
     }
     let (mut bucket, position) = place(first);
-    let mut bytes = Vec::with_capacity(BUCKET as usize * REF);
+    let mut bytes = Vec::with_capacity(BUCKET_BYTES);
     if position > 0 {
         let stored = log
             .locators
@@ -97,7 +104,7 @@ pub(crate) fn append(
     }
     for place in places {
         bytes.extend_from_slice(&encode_ref(*place));
-        if bytes.len() == BUCKET as usize * REF {
+        if bytes.len() == BUCKET_BYTES {
             batch.insert(log.locators.key(&bucket.to_be_bytes()), bytes.as_slice());
             bytes.clear();
             bucket += 1;
@@ -156,7 +163,7 @@ pub(crate) fn range(
                 items.push(Err(corrupt(bucket, "is beyond any seq".into())));
                 return items;
             };
-            short = (value.len() < BUCKET as usize * REF).then_some(bucket);
+            short = (value.len() < BUCKET_BYTES).then_some(bucket);
             match refs(bucket, &value) {
                 Ok(refs) => items.extend(
                     refs.enumerate()

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use crate::codec::{be_u64, load_stored, split_index_key};
 use crate::ingest::event_dedup_key;
-use crate::locators::BUCKET;
+use crate::locators::{self, BUCKET, BUCKET_BYTES};
 use crate::raw::{self, PackWriter};
 use crate::store::{Log, storage};
 use crate::{LedgerError, Result};
@@ -49,7 +49,7 @@ fn move_locators(log: &Log) -> Result<()> {
         Some(entry) => {
             let (key, value) = entry.map_err(storage("reading event locators"))?;
             let bucket = be_u64(&key, "event locator key")?;
-            if value.len() != 16 * BUCKET as usize && entries.peek().is_some() {
+            if value.len() != BUCKET_BYTES && entries.peek().is_some() {
                 return Err(LedgerError::Corrupt {
                     what: format!("event locator bucket {bucket}"),
                     reason: "a migration left it short, with layout-2 events after it".into(),
@@ -57,8 +57,7 @@ fn move_locators(log: &Log) -> Result<()> {
             }
             bucket
                 .checked_add(1)
-                .and_then(|b| b.checked_mul(BUCKET))
-                .and_then(|s| s.checked_add(1))
+                .and_then(locators::first_seq)
                 .ok_or_else(|| LedgerError::Corrupt {
                     what: format!("event locator bucket {bucket}"),
                     reason: "beyond any seq".into(),
@@ -73,7 +72,7 @@ fn move_locators(log: &Log) -> Result<()> {
             (Ok((key, _)), Some((last, _))) => {
                 chunk.len() < EVENTS_PER_BATCH
                     || be_u64(key, "event key")
-                        .is_ok_and(|seq| seq.saturating_sub(1) / BUCKET == (last - 1) / BUCKET)
+                        .is_ok_and(|seq| locators::bucket_of(seq) == locators::bucket_of(*last))
             }
             (Err(_), Some(_)) => true,
         }) {
@@ -87,53 +86,43 @@ fn move_locators(log: &Log) -> Result<()> {
             }
             chunk.push((seq, value));
         }
+        // The log must go on without a gap from where it stands.
+        let mut batch = sled::Batch::default();
+        for (seq, _) in &chunk {
+            if *seq != expected {
+                return Err(LedgerError::Corrupt {
+                    what: format!("layout-2 event {seq}"),
+                    reason: format!("the log has a gap before it (expected event {expected})"),
+                });
+            }
+            expected += 1;
+            batch.remove(log.legacy_events.key(&seq.to_be_bytes()));
+        }
         // Inline stored events go to a pack first (written and synced before the batch).
         let inline = chunk
             .iter()
             .any(|(_, value)| value.starts_with(&ledger_event::stored::MAGIC));
-        let mut places = Vec::with_capacity(chunk.len());
+        let mut pack = None;
         if inline {
             if packs.is_none() {
                 packs = Some(PackWriter::open(&log.raw_dir)?);
             }
-            let writer = packs.as_mut().expect("opened just above");
-            let mut pack = writer.begin()?;
-            for (seq, value) in &chunk {
-                places.push(if value.starts_with(&ledger_event::stored::MAGIC) {
-                    pack.add(value, &raw::sha256(value))?
-                } else {
-                    reference(value, *seq)?
-                });
-            }
-            pack.commit()?;
-        } else {
-            for (seq, value) in &chunk {
-                places.push(reference(value, *seq)?);
-            }
+            pack = packs.as_mut().map(PackWriter::begin).transpose()?;
         }
-        let mut batch = sled::Batch::default();
-        let mut start = 0;
-        while start < chunk.len() {
-            let bucket = (chunk[start].0 - 1) / BUCKET;
-            let end = chunk[start..]
-                .iter()
-                .position(|(seq, _)| (seq - 1) / BUCKET != bucket)
-                .map_or(chunk.len(), |n| start + n);
-            let mut bytes = Vec::with_capacity((end - start) * 16);
-            for ((seq, _), place) in chunk[start..end].iter().zip(&places[start..end]) {
-                if *seq != expected {
-                    return Err(LedgerError::Corrupt {
-                        what: format!("layout-2 event {seq}"),
-                        reason: format!("the log has a gap before it (expected event {expected})"),
-                    });
+        let places = chunk
+            .iter()
+            .map(|(seq, value)| match pack.as_mut() {
+                Some(pack) if value.starts_with(&ledger_event::stored::MAGIC) => {
+                    pack.add(value, &raw::sha256(value))
                 }
-                expected += 1;
-                bytes.extend_from_slice(&raw::encode_ref(*place));
-                batch.remove(log.legacy_events.key(&seq.to_be_bytes()));
-            }
-            batch.insert(log.locators.key(&bucket.to_be_bytes()), bytes);
-            start = end;
+                _ => reference(value, *seq),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(pack) = pack {
+            pack.commit()?;
         }
+        // The chunk starts a bucket (the migration goes bucket by bucket): whole buckets.
+        locators::append(log, &mut batch, chunk[0].0, &places)?;
         log.tree
             .apply_batch(batch)
             .map_err(storage("migrating event locators"))?;
