@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::codec::{be_u64, decode, index_prefix, load_event, micros};
 use crate::ingest::{self, Item};
-use crate::projections::{failed_creates, inventory, orders, transfers};
+use crate::projections::{Entity, entity_key, failed_creates, inventory, orders, transfers};
 use crate::quarantine::QuarantineRecord;
 use crate::raw::{self, PackReader, PackWriter};
 use crate::store::{self, Log, Space, Views, storage};
@@ -433,6 +433,31 @@ impl Ledger {
         self.scan_index(&log.by_domain, name.as_str())
     }
 
+    /// One record of a projection tree, decoded.
+    fn view_record<R: bincode::Decode<()>>(
+        &self,
+        name: &'static str,
+        key: &[u8],
+    ) -> Result<Option<R>> {
+        match self
+            .views
+            .tree(name)
+            .get(key)
+            .map_err(storage("reading a view"))?
+        {
+            Some(bytes) => Ok(Some(decode::<R>(&bytes, name)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether the open transfers answer "pending at `at`": `at` is at or after every known
+    /// transfer fact (the everyday "now"). For an earlier `at`, domains' histories do.
+    fn open_set_answers(&self, at_micros: i64) -> Result<bool> {
+        let latest: Option<i64> =
+            self.view_record(transfers::LATEST_TREE, transfers::LATEST_KEY)?;
+        Ok(latest.is_none_or(|latest| latest <= at_micros))
+    }
+
     fn view_records<R: bincode::Decode<()>>(
         &self,
         name: &'static str,
@@ -457,17 +482,8 @@ impl Ledger {
     pub fn pending_transfers(&self, at: DateTime<Utc>) -> Result<Vec<PendingTransfer>> {
         let at_micros = micros(at);
         let open_tree = self.views.tree(transfers::OPEN_TREE);
-        let latest = match self
-            .views
-            .tree(transfers::LATEST_TREE)
-            .get(transfers::LATEST_KEY)
-            .map_err(storage("reading a view"))?
-        {
-            Some(bytes) => Some(decode::<i64>(&bytes, transfers::LATEST_TREE)?),
-            None => None,
-        };
         let mut pending = Vec::new();
-        if latest.is_none_or(|latest| latest <= at_micros) {
+        if self.open_set_answers(at_micros)? {
             for entry in open_tree.iter() {
                 let (key, value) = entry.map_err(storage("reading a view"))?;
                 let open = decode::<transfers::OpenTransfer>(&value, transfers::OPEN_TREE)?;
@@ -489,12 +505,12 @@ impl Ledger {
                     candidates.insert(domain.to_vec());
                 }
             }
-            let records = self.views.tree(transfers::TREE);
             for domain in candidates {
-                let Some(bytes) = records.get(&domain).map_err(storage("reading a view"))? else {
+                let Some(record) =
+                    self.view_record::<transfers::TransferRecord>(transfers::TREE, &domain)?
+                else {
                     continue;
                 };
-                let record = decode::<transfers::TransferRecord>(&bytes, transfers::TREE)?;
                 if let Some(open) = record.open_at(Some(at_micros)) {
                     pending.push(open.pending(&String::from_utf8_lossy(&domain))?);
                 }
@@ -517,64 +533,39 @@ impl Ledger {
             LedgerError::InvalidArgument(format!("{domain:?} is not a domain name"))
         })?;
         let domain = name.as_str();
-        let get = |tree: &'static str, key: &[u8]| {
-            self.views
-                .tree(tree)
-                .get(key)
-                .map_err(storage("reading a view"))
-        };
+        let key = domain.as_bytes();
         let at_micros = micros(at);
-        let latest = match get(transfers::LATEST_TREE, transfers::LATEST_KEY)? {
-            Some(bytes) => Some(decode::<i64>(&bytes, transfers::LATEST_TREE)?),
-            None => None,
-        };
         // As `pending_transfers`: the open set answers for "now", the history for the past.
-        let pending_transfer = if latest.is_none_or(|latest| latest <= at_micros) {
-            match get(transfers::OPEN_TREE, domain.as_bytes())? {
-                Some(bytes) => Some(
-                    decode::<transfers::OpenTransfer>(&bytes, transfers::OPEN_TREE)?
-                        .pending(domain)?,
-                ),
-                None => None,
-            }
+        let pending_transfer = if self.open_set_answers(at_micros)? {
+            self.view_record::<transfers::OpenTransfer>(transfers::OPEN_TREE, key)?
         } else {
-            match get(transfers::TREE, domain.as_bytes())? {
-                Some(bytes) => decode::<transfers::TransferRecord>(&bytes, transfers::TREE)?
-                    .open_at(Some(at_micros))
-                    .map(|open| open.pending(domain))
-                    .transpose()?,
-                None => None,
-            }
-        };
-        let departure = match get(inventory::DEPARTURES_TREE, domain.as_bytes())? {
-            Some(bytes) => Some(
-                decode::<inventory::DepartureRecord>(&bytes, inventory::DEPARTURES_TREE)?
-                    .departure(domain)?,
-            ),
-            None => None,
-        };
-        let owner_c_import = match get(
-            inventory::IMPORTS_TREE,
-            &[b"d\0", domain.as_bytes()].concat(),
-        )? {
-            Some(bytes) => {
-                Some(decode::<inventory::ImportRecord>(&bytes, inventory::IMPORTS_TREE)?.import()?)
-            }
-            None => None,
-        };
+            self.view_record::<transfers::TransferRecord>(transfers::TREE, key)?
+                .and_then(|record| record.open_at(Some(at_micros)))
+        }
+        .map(|open| open.pending(domain))
+        .transpose()?;
+        let departure = self
+            .view_record::<inventory::DepartureRecord>(inventory::DEPARTURES_TREE, key)?
+            .map(|record| record.departure(domain))
+            .transpose()?;
+        let owner_c_import = self
+            .view_record::<inventory::ImportRecord>(
+                inventory::IMPORTS_TREE,
+                &entity_key(Entity::Domain, domain),
+            )?
+            .map(|record| record.import())
+            .transpose()?;
         let mut failed_creates = Vec::new();
-        if let Some(bytes) = get(
+        let marks = self.view_record::<failed_creates::CreateMarks>(
             failed_creates::MARKS_TREE,
-            &failed_creates::mark_key(b'd', domain),
-        )? {
-            let marks = decode::<failed_creates::CreateMarks>(&bytes, failed_creates::MARKS_TREE)?;
-            for seq in marks.failure_seqs() {
-                if let Some(bytes) = get(failed_creates::TREE, &seq.to_be_bytes())? {
-                    failed_creates.push(
-                        decode::<failed_creates::FailureRecord>(&bytes, failed_creates::TREE)?
-                            .failed_create()?,
-                    );
-                }
+            &entity_key(Entity::Domain, domain),
+        )?;
+        for seq in marks.iter().flat_map(|marks| marks.failure_seqs()) {
+            if let Some(record) = self.view_record::<failed_creates::FailureRecord>(
+                failed_creates::TREE,
+                &seq.to_be_bytes(),
+            )? {
+                failed_creates.push(record.failed_create()?);
             }
         }
         Ok(DomainState {
@@ -605,17 +596,9 @@ impl Ledger {
     /// One order.
     pub fn order(&self, ctid: &str) -> Result<Option<Order>> {
         let ctid = ctid.trim();
-        match self
-            .views
-            .tree(orders::TREE)
-            .get(ctid)
-            .map_err(storage("reading a view"))?
-        {
-            Some(bytes) => Ok(Some(
-                decode::<orders::OrderRecord>(&bytes, orders::TREE)?.order(ctid)?,
-            )),
-            None => Ok(None),
-        }
+        self.view_record::<orders::OrderRecord>(orders::TREE, ctid.as_bytes())?
+            .map(|record| record.order(ctid))
+            .transpose()
     }
 
     /// Domains that left (by domain) and OwnerC imports (latest per domain, else per order).

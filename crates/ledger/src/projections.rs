@@ -23,6 +23,29 @@ use serde::Serialize;
 use crate::Result;
 use crate::table::{Changes, Table};
 
+/// What a record keyed by [`entity_key`] is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Entity {
+    /// A domain (`d\0domain`).
+    Domain,
+    /// An order, by ctid (`c\0ctid`).
+    Order,
+}
+
+/// The key of a domain's or an order's record in a projection tree that holds both (create
+/// marks, OwnerC imports).
+pub(crate) fn entity_key(entity: Entity, name: &str) -> Vec<u8> {
+    let tag = match entity {
+        Entity::Domain => b'd',
+        Entity::Order => b'c',
+    };
+    let mut key = Vec::with_capacity(name.len() + 2);
+    key.push(tag);
+    key.push(0);
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
 /// What happens at a pending transfer's deadline if nobody answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -9,6 +9,7 @@
 use ledger_event::{Event, EventKind};
 
 use super::stamp::Stamp;
+use super::{Entity, entity_key};
 use crate::codec::{StoredStatus, micros, time};
 use crate::table::Table;
 use crate::{FailedCreate, Result};
@@ -45,15 +46,6 @@ impl CreateMarks {
     }
 }
 
-/// The marks of a domain (`b'd'`) or a ctid (`b'c'`).
-pub(crate) fn mark_key(tag: u8, name: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(name.len() + 2);
-    key.push(tag);
-    key.push(0);
-    key.extend_from_slice(name.as_bytes());
-    key
-}
-
 /// The earliest success at or after a failure.
 fn resolution(successes: &[Stamp], failure: Stamp) -> Option<u64> {
     successes
@@ -79,8 +71,8 @@ pub(crate) fn apply(
     match event.kind {
         EventKind::DomainCreateFailed => {
             let key = match (&event.domain, &event.ctid) {
-                (Some(domain), _) => mark_key(b'd', domain),
-                (None, Some(ctid)) => mark_key(b'c', ctid),
+                (Some(domain), _) => entity_key(Entity::Domain, domain),
+                (None, Some(ctid)) => entity_key(Entity::Order, ctid),
                 (None, None) => Vec::new(),
             };
             let mut resolved_by = None;
@@ -103,8 +95,11 @@ pub(crate) fn apply(
         }
         EventKind::DomainCreated => {
             let keys = [
-                event.domain.as_deref().map(|d| mark_key(b'd', d)),
-                event.ctid.as_deref().map(|c| mark_key(b'c', c)),
+                event
+                    .domain
+                    .as_deref()
+                    .map(|d| entity_key(Entity::Domain, d)),
+                event.ctid.as_deref().map(|c| entity_key(Entity::Order, c)),
             ];
             for key in keys.into_iter().flatten() {
                 let mark = marks.entry(&key)?.get_or_insert_with(CreateMarks::default);

@@ -1,6 +1,7 @@
 //! Inventory changes: departures by domain (latest per domain) and OwnerC imports (notice
 //! `MSG01050`, latest per domain, else per ctid).
 
+use super::{Entity, entity_key};
 use ledger_event::{Event, EventKind, TransferAnswer};
 
 use super::stamp::Stamp;
@@ -56,8 +57,8 @@ pub(crate) fn apply(
     }
     if event.notification.has_notice(OWNER_C_IMPORTED) {
         let key = match (event.domain.as_deref(), event.ctid.as_deref()) {
-            (Some(domain), _) => Some([b"d\0", domain.as_bytes()].concat()),
-            (None, Some(ctid)) => Some([b"c\0", ctid.as_bytes()].concat()),
+            (Some(domain), _) => Some(entity_key(Entity::Domain, domain)),
+            (None, Some(ctid)) => Some(entity_key(Entity::Order, ctid)),
             (None, None) => None,
         };
         if let Some(key) = key {
