@@ -312,6 +312,51 @@ fn a_short_locator_bucket_before_the_last_is_reported_not_skipped() {
     );
 }
 
+/// Index entries that point at the wrong event, or at none, are each reported by `verify`
+/// (which checks them against the events it has just read, not by reading them again).
+#[test]
+fn stray_index_entries_are_reported() {
+    let (_dir, path) = fixture_copy("v2");
+    let ledger = Ledger::open(Options::new(&path)).unwrap();
+    assert!(ledger.verify().unwrap().is_clean());
+    let seq1 = ledger.export(1).next().unwrap().unwrap();
+    drop(ledger);
+    {
+        let (db, tree) = raw_log(&path);
+        let entry = |space: u8, name: &str, seq: u64| {
+            let mut key = vec![space];
+            key.extend_from_slice(name.as_bytes());
+            key.push(0);
+            key.extend_from_slice(&seq.to_be_bytes());
+            key
+        };
+        tree.insert(entry(b'c', "not-its-ctid", 1), &[7u8; 32])
+            .unwrap();
+        tree.insert(entry(b'd', "not-its-domain.example", 1), &[])
+            .unwrap();
+        tree.insert(entry(b'c', "no-such-event", 999), &[7u8; 32])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let ledger = Ledger::open(Options::new(&path)).unwrap();
+    let problems = ledger.verify().unwrap().problems;
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    let expected = [
+        format!(
+            "by_ctid[\"not-its-ctid\"]: points at event 1, which has {:?}",
+            seq1.ctid
+        ),
+        "by_ctid[\"no-such-event\"]: points at missing event 999".to_string(),
+        format!(
+            "by_domain[\"not-its-domain.example\"]: points at event 1, which has {:?}",
+            seq1.domain
+        ),
+    ];
+    for line in expected {
+        assert!(problems.contains(&line), "{line} not in {problems:?}");
+    }
+}
+
 /// A copy of `tests/ledgers/NAME` in a temporary directory, and its path.
 fn fixture_copy(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
