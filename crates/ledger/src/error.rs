@@ -1,6 +1,6 @@
 //! [`LedgerError`]: why a ledger operation failed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The result of a ledger operation.
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
@@ -64,4 +64,17 @@ pub enum LedgerError {
     /// A caller's argument is wrong (an empty ctid…).
     #[error("{0}")]
     InvalidArgument(String),
+}
+
+/// An I/O error while `operation` on `path`, for `map_err`.
+pub(crate) fn io(
+    operation: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> LedgerError {
+    let path = path.to_path_buf();
+    move |source| LedgerError::Io {
+        operation,
+        path,
+        source,
+    }
 }

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use ledger_event::RawRef;
 use sha2::{Digest, Sha256};
 
+use crate::error::io;
 use crate::{LedgerError, Result};
 
 /// The magic bytes at the start of a single record (layout 1).
@@ -49,15 +50,6 @@ pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// The file name of pack `n`.
 fn pack_path(dir: &Path, pack: u32) -> PathBuf {
     dir.join(format!("pack-{pack:06}.zst"))
-}
-
-fn io(operation: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError {
-    let path = path.to_path_buf();
-    move |source| LedgerError::Io {
-        operation,
-        path,
-        source,
-    }
 }
 
 /// The writer of the current pack.
@@ -199,11 +191,10 @@ impl PackBatch<'_> {
         writer
             .compressor
             .compress_to_buffer(&self.block, compressed)
-            .map_err(|e| LedgerError::Io {
-                operation: "compressing a block for",
-                path: pack_path(&writer.dir, writer.pack),
-                source: e,
-            })?;
+            .map_err(io(
+                "compressing a block for",
+                &pack_path(&writer.dir, writer.pack),
+            ))?;
         let len = u32::try_from(compressed.len()).map_err(|_| {
             LedgerError::InvalidArgument(format!(
                 "a block compresses to {} bytes, over the pack record limit",

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::codec::be_u64;
+use crate::error::io;
 use crate::projections::{TREE_COUNT, TREES};
 use crate::{LedgerError, Options, Result};
 
@@ -70,14 +71,6 @@ fn is_marker_draft(name: &std::ffi::OsStr) -> bool {
 /// and both open the same ledger.
 pub(crate) fn write_marker(path: &Path) -> Result<()> {
     let draft = marker_draft(path);
-    let io = |operation: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| LedgerError::Io {
-            operation,
-            path,
-            source,
-        }
-    };
     let written = (|| {
         let mut file = std::fs::File::create(&draft)?;
         std::io::Write::write_all(
@@ -134,13 +127,7 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
                     .filter_map(|entry| entry.ok())
                     .any(|entry| !is_marker_draft(&entry.file_name())),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-                Err(source) => {
-                    return Err(LedgerError::Io {
-                        operation: "listing",
-                        path: path.into(),
-                        source,
-                    });
-                }
+                Err(source) => return Err(io("listing", path)(source)),
             };
             if occupied {
                 // Another process may have put its marker in place since we looked.
@@ -151,19 +138,11 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
                     "the directory is not empty and has no LEDGER marker".into(),
                 ));
             }
-            std::fs::create_dir_all(path).map_err(|source| LedgerError::Io {
-                operation: "creating",
-                path: path.into(),
-                source,
-            })?;
+            std::fs::create_dir_all(path).map_err(io("creating", path))?;
             write_marker(path)?;
             check_marker(path, false)
         }
-        Err(source) => Err(LedgerError::Io {
-            operation: "reading",
-            path: marker,
-            source,
-        }),
+        Err(source) => Err(io("reading", &marker)(source)),
     }
 }
 
