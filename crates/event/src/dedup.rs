@@ -112,7 +112,7 @@ impl Canonical {
 
 #[cfg(test)]
 mod tests {
-    use ledger_parser::{Field, Format, MailMeta, Notice, Notification, codes};
+    use ledger_parser::{Field, Format, MailMeta, Notice, Notification};
 
     use super::*;
 
@@ -125,25 +125,17 @@ mod tests {
         }
     }
 
-    /// The seed's S1403 transfer-out notification, as a text reader would leave it.
+    /// The seed's S1403 transfer-out notification, as the text reader reads it. Fields:
+    /// user, task, status, success_value, transaction (4), kk_start (5).
     fn transfer_out() -> Notification {
-        let mut n = Notification::new(Format::AutoDnsText);
-        n.fields = vec![
-            field("system", "user", "ExampleUser", 2),
-            field("system", "task", "1403", 3),
-            field(
-                "system",
-                "status",
-                "S1403 [Outgoing domain transfer has been started successfully.]",
-                4,
-            ),
-            field("system", "success_value", "domain: example.com", 6),
-            field("system", "transaction", "1234", 7),
-            field("reply", "kk_start", "2010-05-17 08:43:53", 10),
-        ];
-        n.task = Some("1403".into());
-        n.status = codes::autodns_status("S1403", None);
-        n.ctid = Some("1234".into());
+        let text = "<system>\nuser: ExampleUser\ntask: 1403\n\
+            status: S1403 [Outgoing domain transfer has been started successfully.]\n\
+            success_value: domain: example.com\ntransaction: 1234\n</system>\n\
+            <reply>\nkk_start: 2010-05-17 08:43:53\n</reply>\n";
+        let n = ledger_parser::parse(text.as_bytes(), &ledger_parser::ParseOptions::default())
+            .expect("the seed's S1403 parses");
+        let keys: Vec<&str> = n.fields.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys[4..], ["transaction", "kk_start"]);
         n
     }
 
