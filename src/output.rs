@@ -35,6 +35,11 @@ pub fn human_opt(t: Option<DateTime<Utc>>, tz: Tz) -> String {
     t.map_or_else(|| "-".to_string(), |t| human_time(t, tz))
 }
 
+/// An optional text for a table cell (`-` when absent).
+pub fn cell(text: Option<&str>) -> String {
+    text.unwrap_or("-").to_string()
+}
+
 /// A status as JSON: `{"code", "class", "text"}`.
 pub fn status_json(status: Option<&Status>) -> Value {
     match status {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::cli::{FailedCreatesArgs, OrderStatusArg, OrdersArgs};
 use crate::context::Context;
 use crate::error::{CliResult, EXIT_OK};
-use crate::output::{Table, human_time, rfc3339, status_human, status_json};
+use crate::output::{Table, cell, human_time, rfc3339, status_human, status_json};
 
 pub fn failed_creates(ctx: &Context, args: &FailedCreatesArgs) -> CliResult {
     let ledger = ctx.open_views()?;
@@ -51,10 +51,10 @@ pub fn failed_creates(ctx: &Context, args: &FailedCreatesArgs) -> CliResult {
             table.row(vec![
                 f.seq.to_string(),
                 human_time(f.failed_at, ctx.tz),
-                f.ctid.clone().unwrap_or_else(|| "-".into()),
-                f.domain.clone().unwrap_or_else(|| "-".into()),
+                cell(f.ctid.as_deref()),
+                cell(f.domain.as_deref()),
                 status_human(f.status.as_ref()),
-                f.error.clone().unwrap_or_else(|| "-".into()),
+                cell(f.error.as_deref()),
                 f.resolved_by
                     .map_or_else(|| "-".into(), |s| format!("event {s}")),
             ]);
@@ -105,7 +105,7 @@ pub fn orders(ctx: &Context, args: &OrdersArgs) -> CliResult {
                 o.ctid.clone(),
                 o.state.name().to_string(),
                 status_human(o.last_status.as_ref()),
-                o.domain.clone().unwrap_or_else(|| "-".into()),
+                cell(o.domain.as_deref()),
                 o.events.to_string(),
             ]);
         }
@@ -145,9 +145,9 @@ pub fn inventory(ctx: &Context) -> CliResult {
     let mut table = Table::new(vec!["DOMAIN", "CTID", "NEW OWNER-C", "WHEN", "SEQ"]);
     for o in &inventory.owner_c_imports {
         table.row(vec![
-            o.domain.clone().unwrap_or_else(|| "-".into()),
-            o.ctid.clone().unwrap_or_else(|| "-".into()),
-            o.owner_c.clone().unwrap_or_else(|| "-".into()),
+            cell(o.domain.as_deref()),
+            cell(o.ctid.as_deref()),
+            cell(o.owner_c.as_deref()),
             human_time(o.at, ctx.tz),
             o.seq.to_string(),
         ]);

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::cli::ShowArgs;
 use crate::context::Context;
 use crate::error::{CliError, CliResult, EXIT_OK};
-use crate::output::{Table, event_json, human_opt, status_human, status_json};
+use crate::output::{Table, cell, event_json, human_opt, status_human, status_json};
 
 pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
     let ledger = ctx.open_existing()?;
@@ -145,8 +145,8 @@ fn history(ctx: &Context, events: &[Event], out: &mut impl Write) -> std::io::Re
             human_opt(e.occurred_at, ctx.tz),
             e.kind.name().to_string(),
             status_human(e.status()),
-            e.ctid.clone().unwrap_or_else(|| "-".into()),
-            e.domain.clone().unwrap_or_else(|| "-".into()),
+            cell(e.ctid.as_deref()),
+            cell(e.domain.as_deref()),
             notices.join(","),
         ]);
     }

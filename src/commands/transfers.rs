@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::cli::PendingTransfersArgs;
 use crate::context::{Context, parse_duration, parse_instant};
 use crate::error::{CliError, CliResult, EXIT_DUE, EXIT_OK};
-use crate::output::{Table, human_opt, json_time};
+use crate::output::{Table, cell, human_opt, json_time};
 
 pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
     let at = match &args.at {
@@ -64,7 +64,7 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
                 human_opt(t.deadline_at, ctx.tz),
                 action_human(t.default_action).to_string(),
                 human_opt(t.started_at, ctx.tz),
-                t.transaction.clone().unwrap_or_else(|| "-".into()),
+                cell(t.transaction.as_deref()),
                 if t.overdue(at) {
                     "OVERDUE".into()
                 } else {
