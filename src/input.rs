@@ -32,7 +32,7 @@ enum Source {
     Path(PathBuf, bool),
     /// Something found inside a directory that is reported, not read.
     Refused(PathBuf, &'static str),
-    Mbox(Mbox<Box<dyn BufRead>>, String),
+    Mbox(Mbox<Box<dyn BufRead + Send>>, String),
 }
 
 /// Why a symbolic link found inside a directory is not read.
@@ -134,7 +134,11 @@ impl Inputs {
     }
 
     /// A file or stdin: an mbox if it starts with `From `, else one item.
-    fn open_stream(&mut self, mut reader: Box<dyn BufRead>, origin: String) -> Option<Input> {
+    fn open_stream(
+        &mut self,
+        mut reader: Box<dyn BufRead + Send>,
+        origin: String,
+    ) -> Option<Input> {
         let is_mbox = match reader.fill_buf() {
             Ok(head) => head.starts_with(b"From "),
             Err(e) => return Some(unreadable(origin, &e)),

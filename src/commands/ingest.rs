@@ -1,6 +1,7 @@
 //! `ledger ingest`.
 
 use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -79,50 +80,46 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     // Human output lists only the rejected items: keep the rest only for --json, so a run over
     // a million mails does not hold a million reports.
     let mut run = Batches {
-        ledger: &ledger,
-        batch: Vec::with_capacity(args.batch.max(1)),
-        batch_bytes: 0,
         reports: Vec::new(),
         tally: Tally::default(),
         keep_all: ctx.json,
         commit_log: commit_log.as_mut(),
+        failed: None,
     };
 
     // Read up to the default limit even under a smaller --max-size, so an item rejected for size
     // is kept whole and a later `reparse` (with the default limit) can read it.
     let read_limit = args.max_size.max(ledger_parser::DEFAULT_MAX_SIZE);
     let mut inputs = Inputs::new(&args.paths, read_limit);
-    for input in inputs.by_ref() {
-        match input {
-            Input::Item { origin, bytes } => {
-                run.batch_bytes += bytes.len();
-                run.batch.push((bytes, Origin::new(origin)));
-            }
-            Input::Unreadable { origin, reason } => {
-                run.tally.unreadable += 1;
-                run.reports.push(ItemReport {
-                    origin,
-                    outcome: Outcome::Unreadable(reason),
-                });
-            }
+    // Inputs are read and parsed on the ledger's second thread while the batch before is
+    // written (`Ledger::ingest_stream`); each batch carries its origins and the unreadable
+    // inputs met while gathering it.
+    let batches = Gathered {
+        inputs: &mut inputs,
+        size: args.batch.max(1),
+    };
+    ledger.ingest_stream(batches, |gathered, outcomes| {
+        if let Err(error) = run.commit(gathered, outcomes) {
+            run.failed = Some(error);
+            return ControlFlow::Break(());
         }
-        if run.batch.len() >= args.batch.max(1) || run.batch_bytes >= BATCH_BYTES {
-            run.commit()?;
-            let tally = &run.tally;
-            progress.set_position(tally.total);
-            let rate = tally.total as f64 / started.elapsed().as_secs_f64().max(1e-3);
-            progress.set_message(format!(
-                "{rate:.0}/s: {} new, {} duplicates, {} rejected",
-                tally.ingested, tally.duplicates, tally.rejected
-            ));
-        }
+        let tally = &run.tally;
+        progress.set_position(tally.total + tally.unreadable);
+        let rate = tally.total as f64 / started.elapsed().as_secs_f64().max(1e-3);
+        progress.set_message(format!(
+            "{rate:.0}/s: {} new, {} duplicates, {} rejected",
+            tally.ingested, tally.duplicates, tally.rejected
+        ));
         if !shown && started.elapsed() > PROGRESS_AFTER {
             progress.set_draw_target(ProgressDrawTarget::stderr());
             progress.enable_steady_tick(Duration::from_millis(200));
             shown = true;
         }
+        ControlFlow::Continue(())
+    })?;
+    if let Some(error) = run.failed.take() {
+        return Err(error);
     }
-    run.commit()?;
     let Batches { reports, tally, .. } = run;
     progress.finish_and_clear();
     let Tally {
@@ -190,29 +187,72 @@ struct Tally {
     unreadable: u64,
 }
 
-/// The batch being gathered, and what the committed ones came to.
+/// One batch of inputs as read: the items, their origins, and the inputs that could not be
+/// read while it was gathered.
+struct Batch {
+    items: Vec<(Vec<u8>, Origin)>,
+    origins: Vec<String>,
+    unreadable: Vec<ItemReport>,
+}
+
+/// Gathers inputs into batches of `size` items (or [`BATCH_BYTES`]), for
+/// `Ledger::ingest_stream`.
+struct Gathered<'a> {
+    inputs: &'a mut Inputs,
+    size: usize,
+}
+
+impl Iterator for Gathered<'_> {
+    type Item = (Vec<(Vec<u8>, Origin)>, Batch);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut batch = Batch {
+            items: Vec::with_capacity(self.size),
+            origins: Vec::with_capacity(self.size),
+            unreadable: Vec::new(),
+        };
+        let mut bytes = 0;
+        while batch.items.len() < self.size && bytes < BATCH_BYTES {
+            let Some(input) = self.inputs.next() else {
+                if batch.items.is_empty() && batch.unreadable.is_empty() {
+                    return None;
+                }
+                break;
+            };
+            match input {
+                Input::Item { origin, bytes: raw } => {
+                    bytes += raw.len();
+                    batch.origins.push(origin.clone());
+                    batch.items.push((raw, Origin::new(origin)));
+                }
+                Input::Unreadable { origin, reason } => batch.unreadable.push(ItemReport {
+                    origin,
+                    outcome: Outcome::Unreadable(reason),
+                }),
+            }
+        }
+        Some((std::mem::take(&mut batch.items), batch))
+    }
+}
+
+/// What the committed batches came to.
 struct Batches<'a> {
-    ledger: &'a ledger::Ledger,
-    batch: Vec<(Vec<u8>, Origin)>,
-    batch_bytes: usize,
     reports: Vec<ItemReport>,
     tally: Tally,
     /// Keep a report for every item (`--json`), not only the rejected ones.
     keep_all: bool,
     commit_log: Option<&'a mut std::io::BufWriter<std::fs::File>>,
+    /// Why the run stopped (the commit log could not be written), if it did.
+    failed: Option<CliError>,
 }
 
 impl Batches<'_> {
-    /// Ingests the gathered batch (one write, one flush), counts the outcomes and writes them
-    /// to the commit log.
-    fn commit(&mut self) -> Result<(), CliError> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        self.batch_bytes = 0;
-        let origins: Vec<String> = self.batch.iter().map(|(_, o)| o.0.clone()).collect();
-        let outcomes = self.ledger.ingest_batch(std::mem::take(&mut self.batch))?;
-        for (origin, outcome) in origins.into_iter().zip(outcomes) {
+    /// Counts a committed batch's outcomes (one write, one flush) and writes them to the
+    /// commit log.
+    fn commit(&mut self, batch: Batch, outcomes: Vec<IngestOutcome>) -> Result<(), CliError> {
+        self.tally.unreadable += batch.unreadable.len() as u64;
+        self.reports.extend(batch.unreadable);
+        for (origin, outcome) in batch.origins.into_iter().zip(outcomes) {
             self.tally.total += 1;
             match outcome {
                 IngestOutcome::Appended { .. } => self.tally.ingested += 1,

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use ledger_event::stored::encode_event;
 use ledger_event::{Event, Origin, RawRef, Source, classify, content_key};
 use ledger_parser::{DomainName, Format, Notification, ParseOptions};
@@ -141,74 +141,156 @@ enum Kept {
     InBatch(usize),
 }
 
-/// What parsing an item gave, and why it is not trusted (when a policy applies and it fails).
-type Parsed = (
-    std::result::Result<Notification, ledger_parser::ParseError>,
-    Option<String>,
-);
+/// What an item came to before any storage is read: a keyed event (its seq, recorded time
+/// and raw place still to set), or why it is rejected.
+enum Pre {
+    Event(Box<Event>, [u8; 32]),
+    Rejected {
+        reason: String,
+        /// True when it parsed but failed the trust policy.
+        untrusted: bool,
+    },
+}
 
-/// Parses one item and checks the trust policy.
-fn parse_one(options: &Options, item: &Item) -> Parsed {
+/// A batch parsed, checked and keyed: everything of the write path that reads no storage, so it
+/// can be done on another thread while the previous batch is written ([`prepare`]).
+pub(crate) struct PreparedBatch {
+    items: Vec<Item>,
+    shas: Vec<[u8; 32]>,
+    pres: Vec<Pre>,
+}
+
+/// Hashes, parses and checks one item, and keys and classifies its event.
+fn prepare_one(options: &Options, item: &Item, now: DateTime<Utc>) -> ([u8; 32], Pre) {
+    let sha = raw::sha256(&item.raw);
     let parse_options = ParseOptions {
         format: item.response.as_ref().map(|_| Format::CentralNic),
         source_tz: options.source_tz,
         max_size: options.max_input_size,
     };
-    let parsed = ledger_parser::parse(&item.raw, &parse_options);
-    let untrusted = match (&parsed, &options.trust) {
-        (Ok(notification), Some(policy)) if !item.trusted => {
-            policy.check(notification.mail.as_ref()).err()
+    let notification = match ledger_parser::parse(&item.raw, &parse_options) {
+        Ok(notification) => notification,
+        Err(error) => {
+            let reason = error.to_string();
+            return (
+                sha,
+                Pre::Rejected {
+                    reason,
+                    untrusted: false,
+                },
+            );
         }
-        _ => None,
     };
-    (parsed, untrusted)
+    if let Some(policy) = options.trust.as_ref().filter(|_| !item.trusted)
+        && let Err(reason) = policy.check(notification.mail.as_ref())
+    {
+        return (
+            sha,
+            Pre::Rejected {
+                reason,
+                untrusted: true,
+            },
+        );
+    }
+    let ctx = item.response.as_ref();
+    let command = ctx.and_then(|c| c.command.clone());
+    let ctid = ctx
+        .map(|c| c.ctid.clone())
+        .or_else(|| notification.ctid.clone());
+    let domain = notification
+        .domain
+        .as_ref()
+        .map(|d| d.as_str().to_string())
+        .or_else(|| ctx.and_then(|c| c.domain.clone()));
+    let key = dedup_key(
+        &notification,
+        ctid.as_deref(),
+        command.as_deref(),
+        domain.as_deref(),
+    );
+    let event = Event {
+        seq: 0,
+        recorded_at: now,
+        occurred_at: notification.occurred_at(),
+        kind: classify(&notification, command.as_deref()),
+        provider: notification.provider,
+        ctid,
+        domain,
+        command,
+        source: Source {
+            sha256: sha,
+            message_id: notification
+                .mail
+                .as_ref()
+                .and_then(|m| m.message_id.clone()),
+            origin: item.origin.clone(),
+            raw: RawRef {
+                pack: 0,
+                offset: 0,
+                len: 0,
+            },
+        },
+        notification,
+    };
+    (sha, Pre::Event(Box::new(event), key))
 }
 
-/// Items from which a batch is parsed on two threads.
+/// Items from which [`prepare`] uses two threads when asked to.
 const PARALLEL_PARSE: usize = 64;
 
-/// Parses every item, in order: the second half on another thread for a large batch
-/// (parsing is pure and the largest share of the per-item work outside sled).
-fn parse_all(options: &Options, items: &[Item]) -> Vec<Parsed> {
-    if items.len() < PARALLEL_PARSE {
-        return items.iter().map(|item| parse_one(options, item)).collect();
-    }
-    let (first, second) = items.split_at(items.len() / 2);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| {
-            second
+/// Hashes, parses, checks and keys every item (no storage is read). With `two_threads`, a
+/// large batch's second half is done on another thread: parsing is the largest share of the
+/// per-item work outside sled. (A pipelined ingest prepares the next batch on its own thread
+/// while this one is written, and asks for two threads only when nothing is being written.)
+pub(crate) fn prepare(options: &Options, items: Vec<Item>, two_threads: bool) -> PreparedBatch {
+    let now = Utc::now();
+    let prepared: Vec<([u8; 32], Pre)> = if !two_threads || items.len() < PARALLEL_PARSE {
+        items
+            .iter()
+            .map(|item| prepare_one(options, item, now))
+            .collect()
+    } else {
+        let (first, second) = items.split_at(items.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| {
+                second
+                    .iter()
+                    .map(|item| prepare_one(options, item, now))
+                    .collect::<Vec<_>>()
+            });
+            let mut out: Vec<_> = first
                 .iter()
-                .map(|item| parse_one(options, item))
-                .collect::<Vec<_>>()
-        });
-        let mut out: Vec<Parsed> = first.iter().map(|item| parse_one(options, item)).collect();
-        out.extend(
-            other
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        );
-        out
-    })
+                .map(|item| prepare_one(options, item, now))
+                .collect();
+            out.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+            out
+        })
+    };
+    let (shas, pres) = prepared.into_iter().unzip();
+    PreparedBatch { items, shas, pres }
 }
 
-/// Writes one batch (see the module docs). A quarantined item that still fails keeps its entry
+/// Writes one prepared batch. A quarantined item that still fails keeps its entry
 /// (rewritten only when its reason changed) and is reported `Rejected` with its id. So is a
 /// rejected item already in the quarantine (found by the SHA-256 of its raw bytes, and for
 /// `record_response` its context), or earlier in the batch: no entry or raw bytes are added.
-pub(crate) fn write_batch(
-    options: &Options,
+pub(crate) fn write_prepared(
     log: &Log,
     views: &Views,
     packs: &mut PackWriter,
-    items: Vec<Item>,
+    batch: PreparedBatch,
 ) -> Result<Vec<Option<IngestOutcome>>> {
+    let PreparedBatch { items, shas, pres } = batch;
     if items.is_empty() {
         return Ok(Vec::new());
     }
     let now = Utc::now();
-    let shas: Vec<[u8; 32]> = items.iter().map(|i| raw::sha256(&i.raw)).collect();
 
-    // Parse, classify, key; decide which raw bytes must be written.
+    // Look the keys up; decide which raw bytes must be written.
     let mut events: Vec<Option<Event>> = Vec::with_capacity(items.len());
     let mut prepared = Vec::with_capacity(items.len());
     let mut refs: Vec<Option<RawRef>> = vec![None; items.len()];
@@ -217,75 +299,23 @@ pub(crate) fn write_batch(
     let mut keys_in_batch: HashMap<[u8; 32], ()> = HashMap::new();
     let mut kept: Vec<Kept> = Vec::with_capacity(items.len());
     let mut rejects_in_batch: HashMap<([u8; 32], ResponseTuple), usize> = HashMap::new();
-    for ((i, item), (parsed, untrusted)) in items.iter().enumerate().zip(parse_all(options, &items))
-    {
-        let (mut needs_raw, prep, event) = match parsed {
-            Ok(_) if untrusted.is_some() => (
+    for ((i, item), pre) in items.iter().enumerate().zip(pres) {
+        let (mut needs_raw, prep, event) = match pre {
+            Pre::Event(mut event, key) => {
+                event.recorded_at = now;
+                let stored = stored_duplicate(log, &key, event.ctid.as_deref())?;
+                let duplicate = keys_in_batch.insert(key, ()).is_some() || stored.is_some();
+                (!duplicate, Prepared::Parsed { key, stored }, Some(*event))
+            }
+            Pre::Rejected { reason, untrusted } => (
                 item.quarantined.is_none(),
                 Prepared::Failed {
-                    reason: untrusted.unwrap_or_default(),
-                    untrusted: true,
+                    reason,
+                    untrusted,
                     record: None,
                 },
                 None,
             ),
-            Ok(notification) => {
-                let ctx = item.response.as_ref();
-                let command = ctx.and_then(|c| c.command.clone());
-                let ctid = ctx
-                    .map(|c| c.ctid.clone())
-                    .or_else(|| notification.ctid.clone());
-                let domain = notification
-                    .domain
-                    .as_ref()
-                    .map(|d| d.as_str().to_string())
-                    .or_else(|| ctx.and_then(|c| c.domain.clone()));
-                let key = dedup_key(
-                    &notification,
-                    ctid.as_deref(),
-                    command.as_deref(),
-                    domain.as_deref(),
-                );
-                let stored = stored_duplicate(log, &key, ctid.as_deref())?;
-                let duplicate = keys_in_batch.insert(key, ()).is_some() || stored.is_some();
-                let event = Event {
-                    seq: 0,
-                    recorded_at: now,
-                    occurred_at: notification.occurred_at(),
-                    kind: classify(&notification, command.as_deref()),
-                    provider: notification.provider,
-                    ctid,
-                    domain,
-                    command,
-                    source: Source {
-                        sha256: shas[i],
-                        message_id: notification
-                            .mail
-                            .as_ref()
-                            .and_then(|m| m.message_id.clone()),
-                        origin: item.origin.clone(),
-                        raw: RawRef {
-                            pack: 0,
-                            offset: 0,
-                            len: 0,
-                        },
-                    },
-                    notification,
-                };
-                (!duplicate, Prepared::Parsed { key, stored }, Some(event))
-            }
-            Err(error) => {
-                let reason = error.to_string();
-                (
-                    item.quarantined.is_none(),
-                    Prepared::Failed {
-                        reason,
-                        untrusted: false,
-                        record: None,
-                    },
-                    None,
-                )
-            }
         };
         let mut keep = Kept::New;
         if matches!(prep, Prepared::Failed { .. }) && item.quarantined.is_none() {

@@ -2,6 +2,7 @@
 //! two sled databases), [`crate::raw`] (raw packs), [`crate::ingest`] (the write path),
 //! [`crate::views`] (catch-up and rebuild), [`crate::verify`].
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -311,6 +312,11 @@ impl Ledger {
     }
 
     fn write(&self, items: Vec<Item>) -> Result<Vec<Option<IngestOutcome>>> {
+        self.write_prepared(ingest::prepare(&self.options, items, true))
+    }
+
+    /// Writes a batch [`ingest::prepare`] made, holding the writer lock.
+    fn write_prepared(&self, batch: ingest::PreparedBatch) -> Result<Vec<Option<IngestOutcome>>> {
         let log = self.log()?;
         let mut writer = self.writer();
         if writer.is_none() {
@@ -319,7 +325,7 @@ impl Ledger {
         let packs = writer
             .as_mut()
             .expect("the pack writer was opened just above");
-        ingest::write_batch(&self.options, log, &self.views, packs, items)
+        ingest::write_prepared(log, &self.views, packs, batch)
     }
 
     fn write_one(&self, item: Item) -> Result<IngestOutcome> {
@@ -345,25 +351,114 @@ impl Ledger {
     }
 
     /// Ingests many items with one sled write and one flush per batch of 1,000 items.
-    /// Outcomes come back in input order.
+    /// Outcomes come back in input order. The next batch is parsed on a second thread while
+    /// one is written ([`Ledger::ingest_stream`]).
     pub fn ingest_batch(&self, items: Vec<(Vec<u8>, Origin)>) -> Result<Vec<IngestOutcome>> {
         let mut outcomes = Vec::with_capacity(items.len());
-        let mut items = items.into_iter().peekable();
-        while items.peek().is_some() {
-            let chunk: Vec<Item> = items
-                .by_ref()
-                .take(ingest::BATCH)
-                .map(|(raw, origin)| Item {
-                    raw,
-                    origin,
-                    response: None,
-                    quarantined: None,
-                    trusted: false,
-                })
-                .collect();
-            outcomes.extend(self.write(chunk)?.into_iter().flatten());
-        }
+        self.ingest_stream(std::iter::once((items, ())), |(), batch| {
+            outcomes.extend(batch);
+            ControlFlow::Continue(())
+        })?;
         Ok(outcomes)
+    }
+
+    /// Ingests a stream of batches, each with a tag of the caller's, and hands each batch's
+    /// outcomes (in input order) to `committed` with its tag once they are durable. Batches
+    /// are read from `batches` and parsed on a second thread while the previous one is
+    /// written, so reading and parsing overlap with sled (one sled write and one flush per
+    /// 1,000 items: a larger batch is written in pieces, its outcomes handed over together).
+    /// `committed` returning [`ControlFlow::Break`] stops the stream after that batch; an
+    /// error stops it before the failing write, whose batch leaves the ledger as it was.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use ledger::{IngestOutcome, Ledger, Options};
+    /// use ledger_event::Origin;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::open(Options::new(dir.path().join("ledger")))?;
+    /// let mail = |ctid: &str| {
+    ///     format!("<system>\nuser: ExampleUser\ntask: 0101\nstatus: S0101 [Domain has been \
+    ///              registered successfully.]\ntransaction: {ctid}\n</system>\n")
+    ///     .into_bytes()
+    /// };
+    /// let batches = (0..3).map(|n| {
+    ///     let items = vec![(mail(&format!("order-{n}")), Origin::new(format!("mail/{n}.eml")))];
+    ///     (items, n)
+    /// });
+    /// let mut seen = Vec::new();
+    /// ledger.ingest_stream(batches, |n, outcomes| {
+    ///     assert!(matches!(outcomes[..], [IngestOutcome::Appended { .. }]));
+    ///     seen.push(n);
+    ///     ControlFlow::Continue(())
+    /// })?;
+    /// assert_eq!(seen, [0, 1, 2]);
+    /// assert_eq!(ledger.events_by_ctid("order-2")?.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ingest_stream<B, T, F>(&self, batches: B, mut committed: F) -> Result<()>
+    where
+        B: IntoIterator<Item = (Vec<(Vec<u8>, Origin)>, T)>,
+        B::IntoIter: Send,
+        T: Send,
+        F: FnMut(T, Vec<IngestOutcome>) -> ControlFlow<()>,
+    {
+        self.log()?;
+        let options = &self.options;
+        let batches = batches.into_iter();
+        std::thread::scope(|scope| {
+            // One prepared batch waits while one is written: memory stays at two batches.
+            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+            let preparer = scope.spawn(move || {
+                // Nothing is being written while the first piece is prepared: it gets two
+                // threads, the rest one (the other core is writing).
+                let mut idle_writer = true;
+                for (items, tag) in batches {
+                    let mut items = items.into_iter().map(|(raw, origin)| Item {
+                        raw,
+                        origin,
+                        response: None,
+                        quarantined: None,
+                        trusted: false,
+                    });
+                    let mut tag = Some(tag);
+                    let mut piece: Vec<Item> = items.by_ref().take(ingest::BATCH).collect();
+                    loop {
+                        let next: Vec<Item> = items.by_ref().take(ingest::BATCH).collect();
+                        let last = next.is_empty();
+                        let prepared = ingest::prepare(options, piece, idle_writer);
+                        idle_writer = false;
+                        let tag = if last { tag.take() } else { None };
+                        if sender.send((prepared, tag)).is_err() {
+                            return;
+                        }
+                        if last {
+                            break;
+                        }
+                        piece = next;
+                    }
+                }
+            });
+            let mut outcomes = Vec::new();
+            let mut written = || -> Result<()> {
+                for (prepared, tag) in &receiver {
+                    outcomes.extend(self.write_prepared(prepared)?.into_iter().flatten());
+                    if let Some(tag) = tag
+                        && committed(tag, std::mem::take(&mut outcomes)).is_break()
+                    {
+                        break;
+                    }
+                }
+                Ok(())
+            };
+            let result = written();
+            // Dropping the receiver stops the preparing thread at its next batch.
+            drop(receiver);
+            preparer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            result
+        })
     }
 
     /// Records a CentralNic Reseller command response for the order `ctid`. The response is

@@ -30,6 +30,9 @@ pub(crate) struct Table<R> {
     /// FxHash: keys are the ledger's own (ctids, domains, seqs), and a rebuild hashes each
     /// a few times per event (SipHash was 4 % of a rebuild).
     entries: FxHashMap<Vec<u8>, Option<R>>,
+    /// The stored bytes of the records loaded from `base`, so an unchanged record is not
+    /// written back.
+    stored: FxHashMap<Vec<u8>, sled::IVec>,
 }
 
 impl<R: Record> Table<R> {
@@ -39,6 +42,7 @@ impl<R: Record> Table<R> {
             name,
             base,
             entries: FxHashMap::default(),
+            stored: FxHashMap::default(),
         }
     }
 
@@ -50,7 +54,11 @@ impl<R: Record> Table<R> {
                     operation: "reading a projection record",
                     source,
                 })? {
-                    Some(bytes) => Some(decode::<R>(&bytes, self.name)?),
+                    Some(bytes) => {
+                        let record = decode::<R>(&bytes, self.name)?;
+                        self.stored.insert(key.to_vec(), bytes);
+                        Some(record)
+                    }
                     None => None,
                 },
                 None => None,
@@ -68,14 +76,24 @@ impl<R: Record> Table<R> {
         self.entries.len()
     }
 
-    /// Every changed entry, encoded and sorted by key: `None` removes the key.
+    /// Every changed entry, encoded and sorted by key: `None` removes the key. An entry that
+    /// is as it was stored (or was not stored and still is not) is left out: a fold looks up
+    /// more records than it changes (a close of a transfer that was never open, say), and each
+    /// write costs sled as much as a change.
     pub(crate) fn into_encoded(self) -> Result<Changes> {
         let mut out = Vec::with_capacity(self.entries.len());
         for (key, value) in self.entries {
+            let stored = self.stored.get(&key);
             let bytes = match value {
                 Some(record) => Some(encode(&record, self.name)?),
+                None if stored.is_none() => continue,
                 None => None,
             };
+            if let (Some(new), Some(old)) = (&bytes, stored)
+                && new.as_slice() == old.as_ref()
+            {
+                continue;
+            }
             out.push((key, bytes));
         }
         // Keys are unique: an unstable sort gives the same order.

@@ -1,5 +1,7 @@
 //! Ingest: events, indexes, de-duplication, quarantine and reparse, CentralNic responses.
 
+use std::ops::ControlFlow;
+
 use ledger::{IngestOutcome, Ledger, LedgerError, Options, OrderState, QuarantineReason};
 use ledger_event::{EventKind, Origin};
 
@@ -317,4 +319,105 @@ fn centralnic_responses_drive_order_states_including_resubmit() {
         Err(LedgerError::InvalidArgument(_))
     ));
     assert!(ledger.verify().unwrap().is_clean());
+}
+
+/// A stream of batches: each batch's outcomes come back with its tag, in order, once written; a
+/// batch larger than a write (1,000 items) is written in pieces and handed back whole; a
+/// duplicate of an item in the batch before (prepared while that one was being written) is
+/// still found; the views hold every batch when the stream returns.
+#[test]
+fn ingest_stream_hands_back_each_batch_with_its_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let item = |n: usize| {
+        let ctid = format!("stream-{n:05}");
+        let status = if n % 2 == 0 { "S0102" } else { "N0102" };
+        (
+            mail(
+                "Mon, 10 May 2010 10:00:00 +0200",
+                &format!("{ctid}@autodns.example"),
+                &update(status, &ctid),
+            ),
+            Origin::new(format!("stream/{n}")),
+        )
+    };
+    let big: Vec<_> = (0..2_500).map(item).collect();
+    // The parent-notify copy of the big batch's last item, and a new order.
+    let (last, _) = item(2_499);
+    let copy = [
+        b"X-Forwarded-For: parent@reseller.example\n".as_slice(),
+        &last,
+    ]
+    .concat();
+    let batches = vec![
+        (vec![item(10_000)], "first"),
+        (big, "big"),
+        (
+            vec![(copy, Origin::new("stream/copy")), item(10_001)],
+            "after",
+        ),
+        (Vec::new(), "empty"),
+    ];
+    let mut handed = Vec::new();
+    ledger
+        .ingest_stream(batches, |tag, outcomes| {
+            handed.push((tag, outcomes));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    let tags: Vec<&str> = handed.iter().map(|(tag, _)| *tag).collect();
+    assert_eq!(tags, ["first", "big", "after", "empty"]);
+    let counts: Vec<usize> = handed.iter().map(|(_, o)| o.len()).collect();
+    assert_eq!(counts, [1, 2_500, 2, 0]);
+    // Seqs follow input order across the pieces of the big batch.
+    let seqs: Vec<u64> = handed[1]
+        .1
+        .iter()
+        .map(|outcome| match outcome {
+            IngestOutcome::Appended { seq, .. } => *seq,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(seqs, (2..=2_501).collect::<Vec<u64>>());
+    assert_eq!(handed[2].1[0], IngestOutcome::Duplicate { of: 2_501 });
+    assert!(matches!(
+        handed[2].1[1],
+        IngestOutcome::Appended { seq: 2_502, .. }
+    ));
+    let stats = ledger.stats().unwrap();
+    assert_eq!(stats.events, 2_502);
+    let order = ledger.order("stream-02499").unwrap().unwrap();
+    assert_eq!((order.state, order.events), (OrderState::InProgress, 1));
+    assert_eq!(ledger.verify().unwrap().problems, Vec::<String>::new());
+}
+
+/// `ControlFlow::Break` from the callback stops the stream after that batch: the batches after
+/// it are not written, even the one already prepared.
+#[test]
+fn ingest_stream_stops_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let batches = (0..5).map(|n| {
+        let ctid = format!("stop-{n}");
+        let raw = mail(
+            "Mon, 10 May 2010 10:00:00 +0200",
+            &format!("{ctid}@autodns.example"),
+            &update("S0102", &ctid),
+        );
+        (vec![(raw, Origin::new(format!("stop/{n}")))], n)
+    });
+    let mut seen = Vec::new();
+    ledger
+        .ingest_stream(batches, |n, _| {
+            seen.push(n);
+            if n == 1 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!(seen, [0, 1]);
+    assert_eq!(ledger.stats().unwrap().events, 2);
+    assert!(ledger.events_by_ctid("stop-2").unwrap().is_empty());
 }
