@@ -274,19 +274,62 @@ pub(crate) fn prepare(options: &Options, items: Vec<Item>, two_threads: bool) ->
     PreparedBatch { items, shas, pres }
 }
 
-/// Writes one prepared batch. A quarantined item that still fails keeps its entry
-/// (rewritten only when its reason changed) and is reported `Rejected` with its id. So is a
-/// rejected item already in the quarantine (found by the SHA-256 of its raw bytes, and for
+/// Where the next batch's seqs and quarantine ids start, and what the batch staged before it
+/// added (its dedup keys and new quarantine entries), which the log does not show until that
+/// batch is committed. A pipelined ingest stages batch n + 1 while batch n is committed
+/// (never further ahead: see [`crate::Ledger::ingest_stream`]), so the batch before is the
+/// only one the log may not show yet.
+pub(crate) struct Cursor {
+    next_seq: u64,
+    next_quarantine: u64,
+    recent_keys: HashMap<[u8; 32], u64>,
+    recent_rejects: HashMap<([u8; 32], ResponseTuple), (u64, QuarantineRecord)>,
+}
+
+impl Cursor {
+    /// The cursor of a log with nothing staged: its counters as stored.
+    pub(crate) fn read(log: &Log) -> Result<Cursor> {
+        Ok(Cursor {
+            next_seq: log.next_seq()?,
+            next_quarantine: log.meta_counter(META_NEXT_QUARANTINE)?,
+            recent_keys: HashMap::new(),
+            recent_rejects: HashMap::new(),
+        })
+    }
+}
+
+/// A batch staged: its raw bytes and stored events written to the pack and synced, its log
+/// entries gathered, not yet committed ([`commit`]).
+pub(crate) struct Staged {
+    batch: sled::Batch,
+    /// The seq of the first new event, and where each new event's stored form is.
+    first_seq: u64,
+    places: Vec<RawRef>,
+    appended: Vec<Event>,
+    outcomes: Vec<Option<IngestOutcome>>,
+}
+
+/// Stages one prepared batch: looks its keys up (in the log and in what `cursor` says the
+/// batch before added), assigns seqs and quarantine ids, writes and syncs the pack, and
+/// gathers the log entries. A quarantined item that still fails keeps its entry (rewritten
+/// only when its reason changed) and is reported `Rejected` with its id. So is a rejected item
+/// already in the quarantine (found by the SHA-256 of its raw bytes, and for
 /// `record_response` its context), or earlier in the batch: no entry or raw bytes are added.
-pub(crate) fn write_prepared(
+pub(crate) fn stage(
     log: &Log,
-    views: &Views,
     packs: &mut PackWriter,
     batch: PreparedBatch,
-) -> Result<Vec<Option<IngestOutcome>>> {
+    cursor: &mut Cursor,
+) -> Result<Staged> {
     let PreparedBatch { items, shas, pres } = batch;
     if items.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Staged {
+            batch: sled::Batch::default(),
+            first_seq: cursor.next_seq,
+            places: Vec::new(),
+            appended: Vec::new(),
+            outcomes: Vec::new(),
+        });
     }
     let now = Utc::now();
 
@@ -303,7 +346,10 @@ pub(crate) fn write_prepared(
         let (mut needs_raw, prep, event) = match pre {
             Pre::Event(mut event, key) => {
                 event.recorded_at = now;
-                let stored = stored_duplicate(log, &key, event.ctid.as_deref())?;
+                let stored = match stored_duplicate(log, &key, event.ctid.as_deref())? {
+                    Some(seq) => Some(seq),
+                    None => cursor.recent_keys.get(&key).copied(),
+                };
                 let duplicate = keys_in_batch.insert(key, ()).is_some() || stored.is_some();
                 (!duplicate, Prepared::Parsed { key, stored }, Some(*event))
             }
@@ -325,6 +371,8 @@ pub(crate) fn write_prepared(
                 keep = Kept::InBatch(j);
             } else if let Some((id, record)) = quarantine::find(log, &shas[i], &in_batch.1)? {
                 keep = Kept::Stored(id, record);
+            } else if let Some((id, record)) = cursor.recent_rejects.get(&in_batch) {
+                keep = Kept::Stored(*id, record.clone());
             } else {
                 rejects_in_batch.insert(in_batch, i);
             }
@@ -356,18 +404,16 @@ pub(crate) fn write_prepared(
         write_raw[i] = true;
     }
 
-    // 2. Dirty marker (once per writing session).
-    views.mark_dirty(log.next_seq()? - 1)?;
-
-    // 3. The log batch: one atomic `apply_batch` on the log's single tree. Seqs and quarantine
-    // ids are assigned here from the counters read now: only one process holds the log (sled's
-    // lock) and the ledger's writer mutex serialises writers inside it, so nothing else can
-    // move the counters between this read and the write.
-    let mut next_seq = log.next_seq()?;
+    // 2. The log batch, committed by `commit`. Seqs and quarantine ids are assigned here from
+    // the cursor: only one process holds the log (sled's lock) and the ledger's writer mutex
+    // serialises writers inside it (a pipelined ingest holds it throughout), so nothing else
+    // can move the counters.
+    let mut next_seq = cursor.next_seq;
     let first_seq = next_seq;
     // Where the new events' stored forms are, in seq order (see `locators`).
     let mut places = Vec::with_capacity(items.len());
-    let mut next_quarantine = log.meta_counter(META_NEXT_QUARANTINE)?;
+    let mut next_quarantine = cursor.next_quarantine;
+    let mut new_rejects = HashMap::new();
     let mut batch = sled::Batch::default();
     let mut seen: HashMap<[u8; 32], u64> = HashMap::new();
     let mut outcomes = Vec::with_capacity(items.len());
@@ -403,18 +449,18 @@ pub(crate) fn write_prepared(
                 }
                 (None, Kept::New, Some(raw)) => {
                     let response = response_tuple(&items[i]);
-                    *record = Some(
-                        QuarantineRecord::new(
-                            &items[i].origin,
-                            reason.clone(),
-                            shas[i],
-                            items[i].raw.len() as u64,
-                            raw,
-                            response,
-                            *untrusted,
-                        )
-                        .to_bytes()?,
+                    let new = QuarantineRecord::new(
+                        &items[i].origin,
+                        reason.clone(),
+                        shas[i],
+                        items[i].raw.len() as u64,
+                        raw,
+                        response.clone(),
+                        *untrusted,
                     );
+                    *record = Some(new.to_bytes()?);
+                    // Its id is known once assigned below.
+                    new_rejects.insert((shas[i], response), (0, new));
                 }
                 (None, Kept::New, None) | (None, Kept::InBatch(_), _) => {}
             }
@@ -435,6 +481,9 @@ pub(crate) fn write_prepared(
                     }
                     (None, Kept::New) => {
                         next_quarantine += 1;
+                        if let Some(entry) = new_rejects.get_mut(&(shas[i], response_tuple(item))) {
+                            entry.0 = next_quarantine - 1;
+                        }
                         next_quarantine - 1
                     }
                 };
@@ -495,7 +544,6 @@ pub(crate) fn write_prepared(
             }
         }
     }
-    crate::locators::append(log, &mut batch, first_seq, &places)?;
     batch.insert(log.meta.key(META_NEXT_SEQ), &next_seq.to_be_bytes());
     batch.insert(
         log.meta.key(META_NEXT_QUARANTINE),
@@ -513,14 +561,51 @@ pub(crate) fn write_prepared(
         }
     }
     pack.commit()?;
+    *cursor = Cursor {
+        next_seq,
+        next_quarantine,
+        recent_keys: seen,
+        recent_rejects: new_rejects,
+    };
+    Ok(Staged {
+        batch,
+        first_seq,
+        places,
+        appended,
+        outcomes,
+    })
+}
+
+/// Commits a staged batch: the dirty marker (once per writing session), the log batch with the
+/// new events' locators in one atomic `apply_batch` and a flush (from here the outcomes are
+/// durable), then the views. Batches are committed in the order they were staged.
+pub(crate) fn commit(
+    log: &Log,
+    views: &Views,
+    staged: Staged,
+) -> Result<Vec<Option<IngestOutcome>>> {
+    let Staged {
+        mut batch,
+        first_seq,
+        places,
+        appended,
+        outcomes,
+    } = staged;
+    if outcomes.is_empty() {
+        return Ok(outcomes);
+    }
+    views.mark_dirty(first_seq - 1)?;
+    // The last locator bucket is read here, not when staging: the batch before may have been
+    // committed since.
+    crate::locators::append(log, &mut batch, first_seq, &places)?;
     log.tree
         .apply_batch(batch)
         .map_err(storage("appending to the log"))?;
     log.db.flush().map_err(storage("flushing the log"))?;
 
-    // 4. The views. (Folding them on another thread while the log is written was tried: sled
+    // 3. The views. (Folding them on another thread while the log is written was tried: sled
     // 0.34's concurrency control is one process-wide lock, so it only added contention.)
-    views::fold_and_commit(views, &appended, next_seq - 1)?;
+    views::fold_and_commit(views, &appended, first_seq + appended.len() as u64 - 1)?;
     Ok(outcomes)
 }
 

@@ -312,20 +312,22 @@ impl Ledger {
     }
 
     fn write(&self, items: Vec<Item>) -> Result<Vec<Option<IngestOutcome>>> {
-        self.write_prepared(ingest::prepare(&self.options, items, true))
+        let log = self.log()?;
+        let prepared = ingest::prepare(&self.options, items, true);
+        let mut writer = self.writer();
+        let packs = Self::pack_writer(&mut writer, log)?;
+        let staged = ingest::stage(log, packs, prepared, &mut ingest::Cursor::read(log)?)?;
+        ingest::commit(log, &self.views, staged)
     }
 
-    /// Writes a batch [`ingest::prepare`] made, holding the writer lock.
-    fn write_prepared(&self, batch: ingest::PreparedBatch) -> Result<Vec<Option<IngestOutcome>>> {
-        let log = self.log()?;
-        let mut writer = self.writer();
+    /// The pack writer behind the writer lock, opened on first use.
+    fn pack_writer<'w>(writer: &'w mut Writer<'_>, log: &Log) -> Result<&'w mut PackWriter> {
         if writer.is_none() {
-            *writer = Some(PackWriter::open(&log.raw_dir)?);
+            **writer = Some(PackWriter::open(&log.raw_dir)?);
         }
-        let packs = writer
+        Ok(writer
             .as_mut()
-            .expect("the pack writer was opened just above");
-        ingest::write_prepared(log, &self.views, packs, batch)
+            .expect("the pack writer was opened just above"))
     }
 
     fn write_one(&self, item: Item) -> Result<IngestOutcome> {
@@ -403,12 +405,19 @@ impl Ledger {
         T: Send,
         F: FnMut(T, Vec<IngestOutcome>) -> ControlFlow<()>,
     {
-        self.log()?;
+        let log = self.log()?;
         let options = &self.options;
         let batches = batches.into_iter();
+        // The writer lock is held for the whole stream: the preparing thread assigns seqs and
+        // quarantine ids ahead of the commits (see `ingest::Cursor`).
+        let mut writer = self.writer();
+        let packs = Self::pack_writer(&mut writer, log)?;
+        let mut cursor = ingest::Cursor::read(log)?;
         std::thread::scope(|scope| {
-            // One prepared batch waits while one is written: memory stays at two batches.
-            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+            // A rendezvous channel: the preparing thread stages batch n + 1 while batch n is
+            // committed, and hands it over only once batch n is done, so it is never more than
+            // one batch ahead (what `Cursor` assumes).
+            let (sender, receiver) = std::sync::mpsc::sync_channel(0);
             let preparer = scope.spawn(move || {
                 // Nothing is being written while the first piece is prepared: it gets two
                 // threads, the rest one (the other core is writing).
@@ -428,8 +437,10 @@ impl Ledger {
                         let last = next.is_empty();
                         let prepared = ingest::prepare(options, piece, idle_writer);
                         idle_writer = false;
+                        let staged = ingest::stage(log, packs, prepared, &mut cursor);
+                        let failed = staged.is_err();
                         let tag = if last { tag.take() } else { None };
-                        if sender.send((prepared, tag)).is_err() {
+                        if sender.send((staged, tag)).is_err() || failed {
                             return;
                         }
                         if last {
@@ -441,8 +452,9 @@ impl Ledger {
             });
             let mut outcomes = Vec::new();
             let mut written = || -> Result<()> {
-                for (prepared, tag) in &receiver {
-                    outcomes.extend(self.write_prepared(prepared)?.into_iter().flatten());
+                for (staged, tag) in &receiver {
+                    let done = ingest::commit(log, &self.views, staged?)?;
+                    outcomes.extend(done.into_iter().flatten());
                     if let Some(tag) = tag
                         && committed(tag, std::mem::take(&mut outcomes)).is_break()
                     {
@@ -452,7 +464,8 @@ impl Ledger {
                 Ok(())
             };
             let result = written();
-            // Dropping the receiver stops the preparing thread at its next batch.
+            // Dropping the receiver stops the preparing thread at its next batch (a batch it
+            // staged meanwhile leaves unreferenced bytes in the pack, nothing else).
             drop(receiver);
             preparer
                 .join()
@@ -914,5 +927,106 @@ impl Drop for Ledger {
         // Errors cannot be reported here; the dirty marker left behind is then handled by the
         // next open (a catch-up).
         let _ = self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(raw: &[u8], origin: &str) -> Item {
+        Item {
+            raw: raw.to_vec(),
+            origin: Origin::new(origin),
+            response: None,
+            quarantined: None,
+            trusted: false,
+        }
+    }
+
+    fn update(ctid: &str) -> Vec<u8> {
+        format!(
+            "Date: Mon, 10 May 2010 10:00:00 +0200\nMessage-ID: <{ctid}@autodns.example>\n\n\
+             <system>\nuser: ExampleUser\ntask: 0102\n\
+             status: S0102 [Domain has been updated successfully.]\ntransaction: {ctid}\n</system>\n"
+        )
+        .into_bytes()
+    }
+
+    /// A pipelined ingest stages batch n + 1 before batch n is committed (`ingest_stream`).
+    /// What batch n adds must count for batch n + 1 all the same: a copy of its event is a
+    /// duplicate of it, its rejected bytes keep their quarantine id, seqs and ids follow on,
+    /// and the locator bucket both write ends up whole.
+    #[test]
+    fn a_batch_staged_before_the_one_ahead_is_committed_sees_what_that_one_adds() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ledger = Ledger::open(Options::new(dir.path().join("ledger"))).expect("open");
+        let log = ledger.log().expect("a full open");
+        let garbage = b"\x00\x01 not a notification at all \xff".to_vec();
+        let first = vec![item(&update("first-1"), "a/1"), item(&garbage, "a/2")];
+        // The parent-notify copy of the first batch's event, its garbage again, a new order.
+        let copy = [
+            b"X-Forwarded-For: parent@reseller.example\n".as_slice(),
+            &update("first-1"),
+        ]
+        .concat();
+        let second = vec![
+            item(&copy, "b/1"),
+            item(&garbage, "b/2"),
+            item(&update("second-1"), "b/3"),
+        ];
+
+        let mut writer = ledger.writer();
+        let packs = Ledger::pack_writer(&mut writer, log).expect("pack writer");
+        let mut cursor = ingest::Cursor::read(log).expect("cursor");
+        let options = &ledger.options;
+        let staged_first = ingest::stage(
+            log,
+            packs,
+            ingest::prepare(options, first, false),
+            &mut cursor,
+        )
+        .expect("stage the first");
+        let staged_second = ingest::stage(
+            log,
+            packs,
+            ingest::prepare(options, second, false),
+            &mut cursor,
+        )
+        .expect("stage the second before the first is committed");
+        let first = ingest::commit(log, &ledger.views, staged_first).expect("commit the first");
+        let second = ingest::commit(log, &ledger.views, staged_second).expect("commit the second");
+        drop(writer);
+
+        let first: Vec<IngestOutcome> = first.into_iter().flatten().collect();
+        let second: Vec<IngestOutcome> = second.into_iter().flatten().collect();
+        assert!(
+            matches!(first[0], IngestOutcome::Appended { seq: 1, .. }),
+            "{first:?}"
+        );
+        let IngestOutcome::Rejected { id, .. } = first[1] else {
+            panic!("{first:?}")
+        };
+        assert_eq!(second[0], IngestOutcome::Duplicate { of: 1 });
+        assert!(
+            matches!(second[1], IngestOutcome::Rejected { id: again, .. } if again == id),
+            "{second:?}"
+        );
+        assert!(
+            matches!(second[2], IngestOutcome::Appended { seq: 2, .. }),
+            "{second:?}"
+        );
+        assert_eq!(ledger.quarantine().expect("quarantine").len(), 1);
+        assert_eq!(ledger.events_by_ctid("second-1").expect("by ctid").len(), 1);
+        let report = ledger.verify().expect("verify");
+        assert!(report.is_clean(), "{:?}", report.problems);
+        // The next plain write follows on.
+        let outcome = ledger
+            .ingest(&update("third-1"), Origin::new("c/1"))
+            .expect("ingest");
+        assert!(
+            matches!(outcome, IngestOutcome::Appended { seq: 3, .. }),
+            "{outcome:?}"
+        );
     }
 }

@@ -331,7 +331,11 @@ fn ingest_stream_hands_back_each_batch_with_its_tag() {
     let ledger = open(dir.path());
     let item = |n: usize| {
         let ctid = format!("stream-{n:05}");
-        let status = if n.is_multiple_of(2) { "S0102" } else { "N0102" };
+        let status = if n.is_multiple_of(2) {
+            "S0102"
+        } else {
+            "N0102"
+        };
         (
             mail(
                 "Mon, 10 May 2010 10:00:00 +0200",
