@@ -138,44 +138,47 @@ fn ingest(c: &mut Criterion) {
         records[1].len()
     );
     let batches = n.div_ceil(1_000);
-    group.bench_function(format!("raw_sled_apply_batch_of_the_ledgers_records/{n}"), |b| {
-        b.iter_batched(
-            || {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let open = |name: &str| {
-                    sled::Config::new()
-                        .path(dir.path().join(name))
-                        .cache_capacity(Options::new("unused").cache_capacity)
-                        .mode(sled::Mode::HighThroughput)
-                        // The ledger's own flusher: without it sled wrote these twice as slowly.
-                        .flush_every_ms(Some(20))
-                        .open()
-                        .expect("sled")
-                };
-                let (log, views) = (open("log"), open("views"));
-                let trees = [
-                    log.open_tree("log").expect("tree"),
-                    views.open_tree("views").expect("tree"),
-                ];
-                (dir, log, views, trees)
-            },
-            |(dir, log, views, trees)| {
-                for batch in 0..batches {
-                    for (tree, records) in trees.iter().zip(&records) {
-                        let per = records.len().div_ceil(batches);
-                        let mut sled_batch = sled::Batch::default();
-                        for (key, value) in records.iter().skip(batch * per).take(per) {
-                            sled_batch.insert(key.as_slice(), value.as_slice());
+    group.bench_function(
+        format!("raw_sled_apply_batch_of_the_ledgers_records/{n}"),
+        |b| {
+            b.iter_batched(
+                || {
+                    let dir = tempfile::tempdir().expect("temp dir");
+                    let open = |name: &str| {
+                        sled::Config::new()
+                            .path(dir.path().join(name))
+                            .cache_capacity(Options::new("unused").cache_capacity)
+                            .mode(sled::Mode::HighThroughput)
+                            // The ledger's own flusher: without it sled wrote these twice as slowly.
+                            .flush_every_ms(Some(20))
+                            .open()
+                            .expect("sled")
+                    };
+                    let (log, views) = (open("log"), open("views"));
+                    let trees = [
+                        log.open_tree("log").expect("tree"),
+                        views.open_tree("views").expect("tree"),
+                    ];
+                    (dir, log, views, trees)
+                },
+                |(dir, log, views, trees)| {
+                    for batch in 0..batches {
+                        for (tree, records) in trees.iter().zip(&records) {
+                            let per = records.len().div_ceil(batches);
+                            let mut sled_batch = sled::Batch::default();
+                            for (key, value) in records.iter().skip(batch * per).take(per) {
+                                sled_batch.insert(key.as_slice(), value.as_slice());
+                            }
+                            tree.apply_batch(sled_batch).expect("apply");
                         }
-                        tree.apply_batch(sled_batch).expect("apply");
+                        log.flush().expect("flush");
                     }
-                    log.flush().expect("flush");
-                }
-                (dir, log, views)
-            },
-            BatchSize::PerIteration,
-        )
-    });
+                    (dir, log, views)
+                },
+                BatchSize::PerIteration,
+            )
+        },
+    );
     group.finish();
 }
 

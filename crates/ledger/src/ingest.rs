@@ -1,16 +1,23 @@
 //! The write path: raw bytes in, events (or duplicates, or quarantine entries) out, appended to
 //! the log in one atomic sled batch, then folded into the views in one views batch.
 //!
+//! Three steps per batch: [`prepare`] (hash, parse, trust check, dedup key, classify: no
+//! storage is read, so it can run on any thread), [`stage`] (look the keys up, assign seqs and
+//! quarantine ids from a [`Cursor`], write and sync the pack, gather the log entries) and
+//! [`commit`] (the writes below that follow the pack). A pipelined ingest
+//! (`Ledger::ingest_stream`) stages batch n + 1 while batch n is committed.
+//!
 //! Order of writes for one batch, and what a crash between them leaves:
 //! 1. new raw blobs and the new events (stored form) appended to the current pack in one
 //!    write and synced: at worst unreferenced bytes;
-//! 2. `views/meta/dirty` set and flushed: the views are now known to be possibly behind;
-//! 3. the log batch (event references, both indexes, dedup keys, raw refs, quarantine entries
-//!    and their SHA-256 index entries, next seq / next quarantine id / quarantine indexed),
-//!    then `log.flush()`: from here the outcomes are reported;
-//! 4. the views batch (every changed projection record, `checkpoint`, `dirty` removed),
-//!    then `views.flush()`. A crash before it leaves `dirty` set; whoever opens the ledger next
-//!    catches the views up from `checkpoint`.
+//! 2. `views/meta/dirty` set and flushed (once per writing session): the views are now known to
+//!    be possibly behind;
+//! 3. the log batch (event locators, both indexes, dedup keys, quarantine entries and their
+//!    SHA-256 index entries, next seq / next quarantine id / quarantine indexed), then
+//!    `log.flush()`: from here the outcomes are reported;
+//! 4. the views batch (every changed projection record, `checkpoint`), not flushed. A crash
+//!    before it leaves `dirty` set; whoever opens the ledger next catches the views up from
+//!    `checkpoint`.
 
 use std::collections::HashMap;
 

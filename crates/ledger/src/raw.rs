@@ -31,10 +31,13 @@ const RAW_MAGIC: &[u8; 4] = b"LRW1";
 const BLOCK_MAGIC: &[u8; 4] = b"LBK1";
 /// A block's header: magic, compressed length, record count.
 const BLOCK_HEADER: usize = 4 + 4 + 4;
-/// Records per block at most (an item's raw bytes and its event are two).
-pub(crate) const BLOCK_RECORDS: u32 = 32;
+/// Records per block at most (an item's raw bytes and its event are two). 64 items' mails
+/// compress together far better than 16 (the 1M corpus: 424 → 333 B per event in the packs);
+/// reading one event decompresses its whole block (about 0.1 ms), which a read of the log in
+/// order pays once per block.
+pub(crate) const BLOCK_RECORDS: u32 = 128;
 /// A block is sealed once its records reach this many bytes.
-const BLOCK_BYTES: usize = 64 * 1024;
+const BLOCK_BYTES: usize = 256 * 1024;
 /// The header: magic, sha256, length.
 const HEADER: usize = 4 + 32 + 4;
 /// A pack is rolled over once it reaches this size.
