@@ -78,8 +78,13 @@ fn dir_size(path: &Path) -> u64 {
     total
 }
 
+/// How often the commit log is looked at while an ingest runs.
+const SAMPLE_EVERY: Duration = Duration::from_millis(10);
+
 /// Throughput over the first and the last tenth of the items, from (elapsed, items committed)
-/// samples; `None` when the run was too short to sample.
+/// samples; `None` when the tenth took fewer than 20 sampling periods (the rate would be mostly
+/// the sampling step: a tenth seen in two samples 100 ms apart reads as 10 × its size per
+/// second, whatever the speed).
 fn decile_rates(samples: &[(Duration, u64)], n: u64) -> (Option<f64>, Option<f64>) {
     let at = |items: u64| {
         samples
@@ -88,7 +93,9 @@ fn decile_rates(samples: &[(Duration, u64)], n: u64) -> (Option<f64>, Option<f64
             .map(|(t, _)| t.as_secs_f64())
     };
     let rate = |from: u64, to: u64| match (at(from), at(to)) {
-        (Some(a), Some(b)) if b > a => Some((to - from) as f64 / (b - a)),
+        (Some(a), Some(b)) if b - a >= 20.0 * SAMPLE_EVERY.as_secs_f64() => {
+            Some((to - from) as f64 / (b - a))
+        }
         _ => None,
     };
     (rate(1, n / 10), rate(n - n / 10, n))
@@ -127,7 +134,7 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
                 let mut samples = Vec::new();
                 let (mut file, mut lines, mut buf) = (None, 0u64, Vec::new());
                 while watching.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(100));
+                    std::thread::sleep(SAMPLE_EVERY);
                     if file.is_none() {
                         file = std::fs::File::open(&log).ok();
                     }
@@ -221,4 +228,30 @@ pub fn run(sizes: &[u64], work: Option<PathBuf>, repeat: usize) -> Result<(), St
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An ingest committing 1,000 items per 10 ms sample: 100,000 items/s.
+    fn steady(n: u64) -> Vec<(Duration, u64)> {
+        (1..=n / 1_000)
+            .map(|k| (SAMPLE_EVERY * k as u32, k * 1_000))
+            .collect()
+    }
+
+    #[test]
+    fn a_tenth_long_enough_to_sample_gives_its_rate() {
+        let (first, last) = decile_rates(&steady(1_000_000), 1_000_000);
+        for rate in [first, last] {
+            let rate = rate.expect("a tenth of 1 s is sampled");
+            assert!((rate - 100_000.0).abs() < 2_000.0, "{rate}");
+        }
+    }
+
+    #[test]
+    fn a_tenth_over_in_a_few_samples_is_too_fast_to_sample() {
+        assert_eq!(decile_rates(&steady(100_000), 100_000), (None, None));
+    }
 }
