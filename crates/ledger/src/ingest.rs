@@ -124,8 +124,9 @@ pub(crate) fn event_dedup_key(event: &Event) -> [u8; 32] {
 }
 
 enum Prepared {
-    /// `stored`: the seq of the event already holding this key in the log (read before the
-    /// batch; the writer lock and sled's process lock keep it true until the commit).
+    /// `stored`: the seq of the event already holding this key, in the log or in the batch
+    /// staged just before (the cursor's `recent_keys`); the writer lock and sled's process
+    /// lock keep it true until the commit.
     Parsed { key: [u8; 32], stored: Option<u64> },
     Failed {
         /// Why, for the quarantine record.

@@ -369,8 +369,17 @@ impl Ledger {
     /// are read from `batches` and parsed on a second thread while the previous one is
     /// written, so reading and parsing overlap with sled (one sled write and one flush per
     /// 1,000 items: a larger batch is written in pieces, its outcomes handed over together).
-    /// `committed` returning [`ControlFlow::Break`] stops the stream after that batch; an
-    /// error stops it before the failing write, whose batch leaves the ledger as it was.
+    /// `committed` returning [`ControlFlow::Break`] stops the stream after that batch. An error
+    /// stops it too and is returned: the write that failed leaves the log as it was, but the
+    /// pieces of a batch over 1,000 items written before it stay committed without being
+    /// handed to `committed`, and a failure of the views step comes after the log was flushed
+    /// (its events are durable, the views are caught up on the next open). The preparing
+    /// thread stops once it has read its current batch: an input that blocks (a pipe that is
+    /// never closed) holds the return until it yields that batch or ends.
+    ///
+    /// The writer lock is held for the whole stream: neither `committed` nor the `batches`
+    /// iterator may write to this ledger (`ingest`, `record_response`, `reparse`, `release`,
+    /// `flush`, `rebuild`, `verify`), which would wait for the stream forever. Reads are fine.
     ///
     /// ```
     /// use std::ops::ControlFlow;

@@ -61,6 +61,8 @@ pub(crate) struct PackWriter {
     pack: u32,
     file: File,
     end: u64,
+    /// Set when a write failed part-way: `end` is read from the file before the next batch.
+    end_unknown: bool,
     compressor: zstd::bulk::Compressor<'static>,
     /// Buffers kept from one batch to the next (see [`PackWriter::begin`]): the sealed blocks,
     /// the open block, and one compressed block.
@@ -94,6 +96,7 @@ impl PackWriter {
             pack,
             file,
             end,
+            end_unknown: false,
             compressor,
             buffer: Vec::new(),
             block: Vec::new(),
@@ -114,6 +117,15 @@ impl PackWriter {
 
     /// Starts a batch of records, written in one go by [`PackBatch::commit`].
     pub(crate) fn begin(&mut self) -> Result<PackBatch<'_>> {
+        if self.end_unknown {
+            let path = pack_path(&self.dir, self.pack);
+            self.end = self
+                .file
+                .metadata()
+                .map_err(io("reading size of", &path))?
+                .len();
+            self.end_unknown = false;
+        }
         if self.end >= PACK_LIMIT {
             let (pack, file, end) = Self::open_pack(&self.dir, self.pack + 1)?;
             (self.pack, self.file, self.end) = (pack, file, end);
@@ -221,11 +233,17 @@ impl PackBatch<'_> {
         }
         let writer = self.writer;
         let path = pack_path(&writer.dir, writer.pack);
-        writer
+        let written = writer
             .file
             .write_all(&self.buffer)
-            .map_err(io("writing pack", &path))?;
-        writer.file.sync_data().map_err(io("syncing pack", &path))?;
+            .map_err(io("writing pack", &path))
+            .and_then(|()| writer.file.sync_data().map_err(io("syncing pack", &path)));
+        if let Err(error) = written {
+            // Part of the batch may be in the file: the next batch's references must count
+            // from where the file really ends (it is opened for appending).
+            writer.end_unknown = true;
+            return Err(error);
+        }
         writer.end += self.buffer.len() as u64;
         writer.buffer = std::mem::take(&mut self.buffer);
         writer.block = std::mem::take(&mut self.block);
