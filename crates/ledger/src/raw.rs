@@ -502,6 +502,28 @@ pub(crate) fn disk_bytes(dir: &Path) -> u64 {
 mod tests {
     use super::*;
 
+    /// After a write that failed part-way (some of its bytes may be in the file), the next
+    /// batch's references count from where the file really ends, not from where the writer
+    /// thought it did.
+    #[test]
+    fn after_a_failed_write_references_follow_the_file_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = PackWriter::open(dir.path()).unwrap();
+        let first = b"first".to_vec();
+        writer.append(&[(&first, sha256(&first))]).unwrap();
+        // What a failed `commit` leaves: bytes the writer did not count.
+        writer
+            .file
+            .write_all(b"torn tail of a failed write")
+            .unwrap();
+        writer.end_unknown = true;
+        let second = b"second".to_vec();
+        let refs = writer.append(&[(&second, sha256(&second))]).unwrap();
+        let file_len = std::fs::metadata(pack_path(dir.path(), 1)).unwrap().len();
+        assert_eq!(writer.end, file_len);
+        assert_eq!(read(dir.path(), refs[0], 1 << 20).unwrap(), second);
+    }
+
     #[test]
     fn append_then_read_round_trips_and_detects_corruption() {
         let dir = tempfile::tempdir().unwrap();
