@@ -15,7 +15,9 @@ use serde::Serialize;
 
 use crate::codec::{be_u64, decode, index_prefix, load_event, micros};
 use crate::ingest::{self, Item};
-use crate::projections::{Entity, entity_key, failed_creates, inventory, orders, transfers};
+use crate::projections::{
+    Entity, counts, entity_key, failed_creates, inventory, orders, transfers,
+};
 use crate::quarantine::QuarantineRecord;
 use crate::raw::{self, PackReader, PackWriter};
 use crate::store::{self, Log, Space, Views, storage};
@@ -884,11 +886,11 @@ impl Ledger {
     pub fn stats(&self) -> Result<Stats> {
         let log = self.log()?;
         let pending_transfers = self.pending_transfers(Utc::now())?.len() as u64;
-        let failed_creates = self
-            .view_records::<failed_creates::FailureRecord>(failed_creates::TREE)?
-            .iter()
-            .filter(|(_, record)| record.is_open())
-            .count() as u64;
+        // Kept by the folds (`projections::counts`): no walk of the orders or failures.
+        let count = |name: &[u8]| -> Result<u64> {
+            Ok(self.view_record::<u64>(counts::TREE, name)?.unwrap_or(0))
+        };
+        let failed_creates = count(counts::OPEN_FAILED_CREATES)?;
         let mut kinds: Vec<(String, u64)> = self
             .view_records::<u64>(crate::projections::kinds::TREE)?
             .into_iter()
@@ -908,7 +910,7 @@ impl Ledger {
         Ok(Stats {
             events: log.next_seq()? - 1,
             quarantined: log.quarantine.len() as u64,
-            orders: self.views.tree(orders::TREE).len() as u64,
+            orders: count(counts::ORDERS)?,
             pending_transfers,
             failed_creates,
             disk_bytes,

@@ -8,6 +8,7 @@
 //! [`Event::effective_time`] with seq as tie-break), so the answer does not depend on the order
 //! the notifications arrived in.
 
+pub(crate) mod counts;
 pub(crate) mod failed_creates;
 pub(crate) mod inventory;
 pub(crate) mod kinds;
@@ -213,7 +214,7 @@ pub struct Inventory {
 }
 
 /// How many projection trees there are.
-pub(crate) const TREE_COUNT: usize = 10;
+pub(crate) const TREE_COUNT: usize = 11;
 
 /// The names of every projection tree, in the order [`Projections::encoded`] lists them.
 pub(crate) const TREES: [&str; TREE_COUNT] = [
@@ -227,6 +228,7 @@ pub(crate) const TREES: [&str; TREE_COUNT] = [
     transfers::OPEN_TREE,
     transfers::CLOSED_TREE,
     transfers::LATEST_TREE,
+    counts::TREE,
 ];
 
 /// The working set of every projection while events are folded.
@@ -241,6 +243,7 @@ pub(crate) struct Projections {
     pub(crate) open_transfers: Table<transfers::OpenTransfer>,
     pub(crate) closed_transfers: Table<()>,
     pub(crate) latest_transfer_fact: Table<i64>,
+    pub(crate) counts: Table<u64>,
 }
 
 impl Projections {
@@ -259,6 +262,7 @@ impl Projections {
             open_transfers: Table::new(TREES[7], tree(7)),
             closed_transfers: Table::new(TREES[8], tree(8)),
             latest_transfer_fact: Table::new(TREES[9], tree(9)),
+            counts: Table::new(TREES[10], tree(10)),
         }
     }
 
@@ -273,8 +277,8 @@ impl Projections {
             },
             event,
         )?;
-        orders::apply(&mut self.orders, event)?;
-        failed_creates::apply(&mut self.failures, &mut self.marks, event)?;
+        orders::apply(&mut self.orders, &mut self.counts, event)?;
+        failed_creates::apply(&mut self.failures, &mut self.marks, &mut self.counts, event)?;
         inventory::apply(&mut self.departures, &mut self.imports, event)?;
         kinds::apply(&mut self.kinds, event)
     }
@@ -292,6 +296,7 @@ impl Projections {
             open_transfers,
             closed_transfers,
             latest_transfer_fact,
+            counts,
         } = self;
         // After a rebuild's fold, encoding and sorting the two largest working sets (one
         // record per ctid) on a second thread saves a good part of what is left; an ingest
@@ -319,6 +324,7 @@ impl Projections {
             open_transfers.into_encoded()?,
             closed_transfers.into_encoded()?,
             latest_transfer_fact.into_encoded()?,
+            counts.into_encoded()?,
         ])
     }
 }

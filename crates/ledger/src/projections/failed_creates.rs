@@ -8,6 +8,7 @@
 
 use ledger_event::{Event, EventKind};
 
+use super::counts;
 use super::stamp::Stamp;
 use super::{Entity, entity_key};
 use crate::codec::{StoredStatus, micros, time};
@@ -61,10 +62,11 @@ fn insert_sorted(list: &mut Vec<Stamp>, stamp: Stamp) {
     }
 }
 
-/// Folds one event.
+/// Folds one event (failed creates not resolved are counted in `counts`).
 pub(crate) fn apply(
     failures: &mut Table<FailureRecord>,
     marks: &mut Table<CreateMarks>,
+    counts: &mut Table<u64>,
     event: &Event,
 ) -> Result<()> {
     let stamp = Stamp::of(event);
@@ -80,6 +82,9 @@ pub(crate) fn apply(
                 let mark = marks.entry(&key)?.get_or_insert_with(CreateMarks::default);
                 insert_sorted(&mut mark.failures, stamp);
                 resolved_by = resolution(&mark.successes, stamp);
+            }
+            if resolved_by.is_none() {
+                counts::increment(counts, counts::OPEN_FAILED_CREATES)?;
             }
             let n = &event.notification;
             *failures.entry(&event.seq.to_be_bytes())? = Some(FailureRecord {
@@ -108,6 +113,15 @@ pub(crate) fn apply(
                 for failure in mark.failures.iter().filter(|f| f.at <= stamp.at) {
                     let resolved = resolution(&mark.successes, *failure);
                     if let Some(record) = failures.entry(&failure.seq.to_be_bytes())?.as_mut() {
+                        match (record.resolved_by.is_some(), resolved.is_some()) {
+                            (false, true) => {
+                                counts::decrement(counts, counts::OPEN_FAILED_CREATES)?
+                            }
+                            (true, false) => {
+                                counts::increment(counts, counts::OPEN_FAILED_CREATES)?
+                            }
+                            _ => {}
+                        }
                         record.resolved_by = resolved;
                     }
                 }
@@ -131,10 +145,5 @@ impl FailureRecord {
             failed_at: time(self.failed_at, "failed create record")?,
             resolved_by: self.resolved_by,
         })
-    }
-
-    /// True when no later create resolved it.
-    pub(crate) fn is_open(&self) -> bool {
-        self.resolved_by.is_none()
     }
 }

@@ -6,6 +6,7 @@
 use ledger_event::Event;
 use ledger_parser::StatusClass;
 
+use super::counts;
 use super::stamp::{Stamp, keep_latest};
 use crate::codec::StoredStatus;
 use crate::table::Table;
@@ -23,8 +24,12 @@ pub(crate) struct OrderRecord {
     latest: Option<Stamp>,
 }
 
-/// Folds one event.
-pub(crate) fn apply(table: &mut Table<OrderRecord>, event: &Event) -> Result<()> {
+/// Folds one event (a new order counts in `counts`).
+pub(crate) fn apply(
+    table: &mut Table<OrderRecord>,
+    counts: &mut Table<u64>,
+    event: &Event,
+) -> Result<()> {
     if event.kind.is_transfer_out() {
         return Ok(());
     }
@@ -32,9 +37,11 @@ pub(crate) fn apply(table: &mut Table<OrderRecord>, event: &Event) -> Result<()>
         return Ok(());
     };
     let stamp = Stamp::of(event);
-    let record = table
-        .entry(ctid.as_bytes())?
-        .get_or_insert_with(OrderRecord::default);
+    let entry = table.entry(ctid.as_bytes())?;
+    if entry.is_none() {
+        counts::increment(counts, counts::ORDERS)?;
+    }
+    let record = entry.get_or_insert_with(OrderRecord::default);
     record.events += 1;
     keep_latest(&mut record.latest, stamp);
     if let Some(status) = event.status()

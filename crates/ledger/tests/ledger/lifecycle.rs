@@ -148,7 +148,21 @@ fn projections(ledger: &Ledger) -> String {
         i.seq = 0;
         out += &format!("import {by} {i:?}\n");
     }
-    let mut kinds = ledger.stats().unwrap().kinds;
+    let stats = ledger.stats().unwrap();
+    // The counts `stats` keeps agree with the listings they count.
+    assert_eq!(stats.orders, ledger.orders().unwrap().len() as u64);
+    let open_failures = ledger
+        .failed_creates()
+        .unwrap()
+        .iter()
+        .filter(|f| f.resolved_by.is_none())
+        .count();
+    assert_eq!(stats.failed_creates, open_failures as u64);
+    out += &format!(
+        "orders {} open failed creates {}\n",
+        stats.orders, stats.failed_creates
+    );
+    let mut kinds = stats.kinds;
     kinds.sort();
     out += &format!("kinds {kinds:?}\n");
     out
@@ -468,4 +482,55 @@ proptest! {
         prop_assert_eq!(projections(&ledger), expected);
         prop_assert!(ledger.verify().unwrap().is_clean());
     }
+}
+
+/// `stats` reads kept counts: a failed create counts as open until a create of the same order
+/// resolves it, each ctid counts once as an order, and a rebuild gives the same counts.
+#[test]
+fn stats_counts_follow_failures_and_their_resolution() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let deliver = |date: &str, id: &str, body: String| {
+        ledger
+            .ingest(&mail(date, id, &body), Origin::new(id))
+            .unwrap();
+    };
+    let counts = || {
+        let stats = ledger.stats().unwrap();
+        (stats.orders, stats.failed_creates)
+    };
+    assert_eq!(counts(), (0, 0));
+    deliver(
+        "Mon, 10 May 2010 10:00:00 +0200",
+        "1@a",
+        create(false, "order-1"),
+    );
+    deliver(
+        "Mon, 10 May 2010 10:01:00 +0200",
+        "2@a",
+        create(false, "order-2"),
+    );
+    assert_eq!(counts(), (2, 2));
+    // order-1 is retried and succeeds: resolved. An update of order-1 is no new order.
+    deliver(
+        "Mon, 10 May 2010 11:00:00 +0200",
+        "3@a",
+        create(true, "order-1"),
+    );
+    deliver(
+        "Mon, 10 May 2010 11:05:00 +0200",
+        "4@a",
+        update("S0102", "order-1"),
+    );
+    assert_eq!(counts(), (2, 1));
+    // A success dated before order-2's failure does not resolve it.
+    deliver(
+        "Mon, 10 May 2010 09:00:00 +0200",
+        "5@a",
+        create(true, "order-2"),
+    );
+    assert_eq!(counts(), (2, 1));
+    ledger.rebuild().unwrap();
+    assert_eq!(counts(), (2, 1));
+    assert!(ledger.verify().unwrap().is_clean());
 }
