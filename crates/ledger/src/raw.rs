@@ -464,27 +464,6 @@ pub(crate) fn decode_ref(bytes: &[u8]) -> Result<RawRef> {
     })
 }
 
-/// Checks that a reference points inside an existing pack (cheap: the record itself is not
-/// read); `Err` says what is wrong.
-pub(crate) fn check_place(dir: &Path, raw: RawRef) -> std::result::Result<(), String> {
-    let path = pack_path(dir, raw.pack);
-    match std::fs::metadata(&path) {
-        // A block reference's `len` is an index; a layout-1 record's, its compressed length.
-        Ok(meta) if raw.offset.saturating_add(BLOCK_HEADER as u64) <= meta.len() => Ok(()),
-        Ok(meta) => Err(format!(
-            "at {}:{} (+{}) are past the pack's end ({})",
-            path.display(),
-            raw.offset,
-            raw.len,
-            meta.len()
-        )),
-        Err(e) => Err(format!(
-            "are in {}, which cannot be read: {e}",
-            path.display()
-        )),
-    }
-}
-
 /// Bytes used by the packs.
 pub(crate) fn disk_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)

@@ -24,7 +24,7 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
     let mut named: Vec<(u64, Option<[u64; 2]>)> = Vec::new();
 
     // Every event: decodes, is in sequence, is in its indexes and its dedup key, and its raw
-    // bytes' place is inside a pack.
+    // bytes read back whole.
     for entry in crate::locators::range(log, 1, None) {
         let (seq, place) = match entry {
             Ok(entry) => entry,
@@ -99,8 +99,14 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
                 None => problems.push(format!("event {seq}: its dedup key is missing")),
             }
         }
-        if let Err(reason) = raw::check_place(&log.raw_dir, event.source.raw) {
-            problems.push(format!("event {seq}: its raw bytes {reason}"));
+        // The raw bytes are read back (they share a block with the event, mostly: the block
+        // just decompressed) and must be the bytes the event was recorded from.
+        match packs.read(event.source.raw) {
+            Ok(bytes) if raw::sha256(&bytes) == event.source.sha256 => {}
+            Ok(_) => problems.push(format!(
+                "event {seq}: its raw bytes are not the ones it was recorded from (SHA-256)"
+            )),
+            Err(e) => problems.push(format!("event {seq}: its raw bytes cannot be read: {e}")),
         }
         if let Err(e) = fresh.apply(&event) {
             problems.push(format!("event {seq}: does not fold: {e}"));
