@@ -609,18 +609,24 @@ impl Ledger {
                 pending.push(open.pending(&String::from_utf8_lossy(&key))?);
             }
         } else {
+            // The candidates: the open set's domains whose open start is at or before `at`
+            // (a later open start leaves the earlier ones in the weeks below), and the domains
+            // with an ended transfer pending in `at`'s week. Each is answered from its history.
             let mut candidates = std::collections::BTreeSet::new();
             for entry in open_tree.iter() {
-                let (key, _) = entry.map_err(storage("reading a view"))?;
-                candidates.insert(key.to_vec());
+                let (key, value) = entry.map_err(storage("reading a view"))?;
+                let open = decode::<transfers::OpenTransfer>(&value, transfers::OPEN_TREE)?;
+                if open.started_at() <= at_micros {
+                    candidates.insert(key.to_vec());
+                }
             }
             for entry in self
                 .views
-                .tree(transfers::CLOSED_TREE)
-                .range(&transfers::closed_after(at_micros), None)
+                .tree(transfers::BY_WEEK_TREE)
+                .scan_prefix(&transfers::week_prefix(at_micros))
             {
                 let (key, _) = entry.map_err(storage("reading a view"))?;
-                if let Some(domain) = transfers::closed_domain(&key) {
+                if let Some(domain) = transfers::week_domain(&key) {
                     candidates.insert(domain.to_vec());
                 }
             }

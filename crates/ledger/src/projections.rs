@@ -226,7 +226,7 @@ pub(crate) const TREES: [&str; TREE_COUNT] = [
     inventory::IMPORTS_TREE,
     kinds::TREE,
     transfers::OPEN_TREE,
-    transfers::CLOSED_TREE,
+    transfers::BY_WEEK_TREE,
     transfers::LATEST_TREE,
     counts::TREE,
 ];
@@ -241,7 +241,7 @@ pub(crate) struct Projections {
     pub(crate) imports: Table<inventory::ImportRecord>,
     pub(crate) kinds: Table<u64>,
     pub(crate) open_transfers: Table<transfers::OpenTransfer>,
-    pub(crate) closed_transfers: Table<()>,
+    pub(crate) transfer_weeks: Table<()>,
     pub(crate) latest_transfer_fact: Table<i64>,
     pub(crate) counts: Table<u64>,
 }
@@ -260,7 +260,7 @@ impl Projections {
             imports: Table::new(TREES[5], tree(5)),
             kinds: Table::new(TREES[6], tree(6)),
             open_transfers: Table::new(TREES[7], tree(7)),
-            closed_transfers: Table::new(TREES[8], tree(8)),
+            transfer_weeks: Table::new(TREES[8], tree(8)),
             latest_transfer_fact: Table::new(TREES[9], tree(9)),
             counts: Table::new(TREES[10], tree(10)),
         }
@@ -272,7 +272,7 @@ impl Projections {
             transfers::TransferTables {
                 records: &mut self.transfers,
                 open: &mut self.open_transfers,
-                closed: &mut self.closed_transfers,
+                by_week: &mut self.transfer_weeks,
                 latest: &mut self.latest_transfer_fact,
             },
             event,
@@ -294,7 +294,7 @@ impl Projections {
             imports,
             kinds,
             open_transfers,
-            closed_transfers,
+            transfer_weeks,
             latest_transfer_fact,
             counts,
         } = self;
@@ -322,7 +322,7 @@ impl Projections {
             imports.into_encoded()?,
             kinds.into_encoded()?,
             open_transfers.into_encoded()?,
-            closed_transfers.into_encoded()?,
+            transfer_weeks.into_encoded()?,
             latest_transfer_fact.into_encoded()?,
             counts.into_encoded()?,
         ])

@@ -16,8 +16,10 @@
 //!   older than the 16th-latest fact of a domain may miss a transfer that far back;
 //! * [`OPEN_TREE`]: domain → [`OpenTransfer`], the domains whose latest start is not closed
 //!   (the answer for any `at` at or after every known fact);
-//! * [`CLOSED_TREE`]: latest close time (order-preserving µs, 8 bytes BE) ++ domain → empty,
-//!   so the domains closed after a past `at` are one range scan;
+//! * [`BY_WEEK_TREE`]: week (order-preserving, 8 bytes BE) ++ domain → empty, for every week
+//!   in which a transfer of the domain was pending and is known to have stopped pending (a
+//!   close, or a later start, ended it: see [`TransferRecord::pending_weeks`]), so the
+//!   candidates for a past `at` are one prefix scan plus the open set;
 //! * [`LATEST_TREE`]: `latest` → the latest time any transfer fact mentions (µs): an `at` at or
 //!   after it is answered from [`OPEN_TREE`] alone.
 
@@ -32,8 +34,10 @@ use crate::{DefaultAction, PendingTransfer, Result};
 pub(crate) const TREE: &str = "transfers";
 /// The open transfers (latest start not closed).
 pub(crate) const OPEN_TREE: &str = "transfers_open";
-/// The domains by the time of their latest close.
-pub(crate) const CLOSED_TREE: &str = "transfers_by_close";
+/// The domains by the weeks their ended transfers were pending in.
+pub(crate) const BY_WEEK_TREE: &str = "transfers_by_week";
+/// A week, in µs: the bucket of [`BY_WEEK_TREE`].
+const WEEK: i64 = 7 * 86_400 * 1_000_000;
 /// The latest time any transfer fact mentions.
 pub(crate) const LATEST_TREE: &str = "transfers_latest";
 /// The only key of [`LATEST_TREE`].
@@ -110,6 +114,11 @@ pub(crate) struct OpenTransfer {
 }
 
 impl OpenTransfer {
+    /// When it started (µs).
+    pub(crate) fn started_at(&self) -> i64 {
+        self.started_at
+    }
+
     /// The public shape.
     pub(crate) fn pending(&self, domain: &str) -> Result<PendingTransfer> {
         let t = |m: Option<i64>| m.map(|m| time(m, "open transfer")).transpose();
@@ -135,7 +144,7 @@ impl OpenTransfer {
 pub(crate) struct TransferTables<'a> {
     pub(crate) records: &'a mut Table<TransferRecord>,
     pub(crate) open: &'a mut Table<OpenTransfer>,
-    pub(crate) closed: &'a mut Table<()>,
+    pub(crate) by_week: &'a mut Table<()>,
     pub(crate) latest: &'a mut Table<i64>,
 }
 
@@ -144,21 +153,21 @@ fn time_key(at: i64) -> [u8; 8] {
     ((at as u64) ^ (1 << 63)).to_be_bytes()
 }
 
-/// The [`CLOSED_TREE`] key of a domain's latest close.
-pub(crate) fn closed_key(at: i64, domain: &str) -> Vec<u8> {
+/// The [`BY_WEEK_TREE`] key of a domain pending in `week`.
+fn week_key(week: i64, domain: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(8 + domain.len());
-    key.extend_from_slice(&time_key(at));
+    key.extend_from_slice(&time_key(week));
     key.extend_from_slice(domain.as_bytes());
     key
 }
 
-/// The first [`CLOSED_TREE`] key of closes strictly after `at`.
-pub(crate) fn closed_after(at: i64) -> [u8; 8] {
-    time_key(at.saturating_add(1))
+/// The [`BY_WEEK_TREE`] prefix of the week holding `at` (µs).
+pub(crate) fn week_prefix(at: i64) -> [u8; 8] {
+    time_key(at.div_euclid(WEEK))
 }
 
-/// Splits a [`CLOSED_TREE`] key into its domain.
-pub(crate) fn closed_domain(key: &[u8]) -> Option<&[u8]> {
+/// Splits a [`BY_WEEK_TREE`] key into its domain.
+pub(crate) fn week_domain(key: &[u8]) -> Option<&[u8]> {
     key.get(8..)
 }
 
@@ -188,7 +197,7 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
         .records
         .entry(domain.as_bytes())?
         .get_or_insert_with(TransferRecord::default);
-    let close_before = record.closes.last().map(|c| c.at);
+    let weeks_before = record.pending_weeks();
     let mut latest = stamp.at;
     match event.kind {
         EventKind::TransferOutStarted => {
@@ -203,15 +212,13 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
         | EventKind::DomainAway => insert_bounded(&mut record.closes, stamp, |s| *s),
         _ => return Ok(()),
     }
-    let close_after = record.closes.last().map(|c| c.at);
     let open = record.open_at(None);
-    if close_before != close_after {
-        if let Some(at) = close_before {
-            *tables.closed.entry(&closed_key(at, domain))? = None;
-        }
-        if let Some(at) = close_after {
-            *tables.closed.entry(&closed_key(at, domain))? = Some(());
-        }
+    let weeks_after = record.pending_weeks();
+    for week in weeks_before.difference(&weeks_after) {
+        *tables.by_week.entry(&week_key(*week, domain))? = None;
+    }
+    for week in weeks_after.difference(&weeks_before) {
+        *tables.by_week.entry(&week_key(*week, domain))? = Some(());
     }
     *tables.open.entry(domain.as_bytes())? = open;
     let slot = tables.latest.entry(LATEST_KEY)?;
@@ -222,6 +229,35 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
 }
 
 impl TransferRecord {
+    /// Every week in which a start of this record was pending and then stopped pending. A
+    /// start is the one [`TransferRecord::open_at`] picks from its start time until the next
+    /// start's, and pending until the first close at or after its start time: pending over
+    /// `[start, min(first close, next start))`. A start pending to this day is in the open set
+    /// instead. So whenever `open_at(Some(at))` answers, the domain is in the open set with a
+    /// start at or before `at`, or in `at`'s week here.
+    pub(crate) fn pending_weeks(&self) -> std::collections::BTreeSet<i64> {
+        let mut weeks = std::collections::BTreeSet::new();
+        for (i, start) in self.starts.iter().enumerate() {
+            let from = start.started();
+            let closed = self
+                .closes
+                .iter()
+                .map(|c| c.at)
+                .filter(|at| *at >= from)
+                .min();
+            let next = self.starts.get(i + 1).map(StartFact::started);
+            let until = match (closed, next) {
+                (Some(c), Some(n)) => c.min(n),
+                (Some(end), None) | (None, Some(end)) => end,
+                (None, None) => continue,
+            };
+            if until > from {
+                weeks.extend(from.div_euclid(WEEK)..=(until - 1).div_euclid(WEEK));
+            }
+        }
+        weeks
+    }
+
     /// The transfer open at `at` (µs; `None`: as of every known fact), if any.
     pub(crate) fn open_at(&self, at: Option<i64>) -> Option<OpenTransfer> {
         let at = at.unwrap_or(i64::MAX);
@@ -263,13 +299,66 @@ mod tests {
     use super::*;
 
     #[test]
-    fn close_keys_sort_by_time_including_before_1970() {
-        let early = closed_key(-5, "b.example");
-        let later = closed_key(3, "a.example");
+    fn week_keys_sort_by_time_including_before_1970() {
+        let early = week_key(-1, "b.example");
+        let later = week_key(0, "a.example");
         assert!(early < later);
-        assert!(closed_after(-5).as_slice() > early.as_slice());
-        assert!(closed_after(-6).as_slice() <= early.as_slice());
-        assert_eq!(closed_domain(&later), Some(&b"a.example"[..]));
+        assert!(early.starts_with(&week_prefix(-1)));
+        assert!(later.starts_with(&week_prefix(WEEK - 1)));
+        assert!(!later.starts_with(&week_prefix(WEEK)));
+        assert_eq!(week_domain(&later), Some(&b"a.example"[..]));
+    }
+
+    fn start(started: i64, seq: u64) -> StartFact {
+        StartFact {
+            stamp: Stamp { at: started, seq },
+            transaction: None,
+            kk_start: Some(started),
+            kk_reminder: None,
+            kk_autoack: None,
+            kk_autonack: None,
+            kk_end: None,
+        }
+    }
+
+    /// A start closed two weeks later is pending in three weeks; a start superseded by a later
+    /// start (never closed) is pending until that start; the last start, never closed, is in
+    /// the open set and in no week; a close at the very start time leaves nothing pending.
+    #[test]
+    fn pending_weeks_cover_each_start_until_its_close_or_the_next_start() {
+        let day = WEEK / 7;
+        let record = TransferRecord {
+            starts: vec![
+                start(0, 1),
+                start(30 * day, 3),
+                start(45 * day, 4),
+                start(60 * day, 5),
+            ],
+            reminders: Vec::new(),
+            closes: vec![
+                Stamp {
+                    at: 15 * day,
+                    seq: 2,
+                },
+                Stamp {
+                    at: 45 * day,
+                    seq: 6,
+                },
+            ],
+        };
+        let weeks: Vec<i64> = record.pending_weeks().into_iter().collect();
+        // [0, 15 d) → weeks 0..=2; [30 d, 45 d) → weeks 4..=6; [45 d, 45 d) → none;
+        // [60 d, ∞) → open.
+        assert_eq!(weeks, [0, 1, 2, 4, 5, 6]);
+        // Every instant `open_at` answers for lies in the open set or in its week.
+        for at in (0..80 * day).step_by(day as usize / 2) {
+            if let Some(open) = record.open_at(Some(at)) {
+                let in_open_set = record
+                    .open_at(None)
+                    .is_some_and(|o| o.seq == open.seq && o.started_at <= at);
+                assert!(in_open_set || weeks.contains(&at.div_euclid(WEEK)), "{at}");
+            }
+        }
     }
 
     #[test]
