@@ -229,7 +229,8 @@ fn reads(c: &mut Criterion) {
     group.bench_function(format!("pending_transfers/{n}"), |b| {
         b.iter(|| ledger.pending_transfers(Utc::now()).expect("query"))
     });
-    // A past instant: the open transfers, plus the history of every domain closed since.
+    // A past instant: the open transfers started by then, plus the history of every domain
+    // with a transfer pending in that week.
     let past = Utc
         .with_ymd_and_hms(2024, 3, 1, 12, 0, 0)
         .single()
