@@ -610,8 +610,9 @@ impl Ledger {
             }
         } else {
             // The candidates: the open set's domains whose open start is at or before `at`
-            // (a later open start leaves the earlier ones in the weeks below), and the domains
-            // with an ended transfer pending in `at`'s week. Each is answered from its history.
+            // (a later open start leaves the earlier ones in the weeks below), the domains
+            // with an ended transfer pending in `at`'s week, and those with a span too long to
+            // index by week. Each is answered from its history.
             let mut candidates = std::collections::BTreeSet::new();
             for entry in open_tree.iter() {
                 let (key, value) = entry.map_err(storage("reading a view"))?;
@@ -620,14 +621,16 @@ impl Ledger {
                     candidates.insert(key.to_vec());
                 }
             }
-            for entry in self
-                .views
-                .tree(transfers::BY_WEEK_TREE)
-                .scan_prefix(&transfers::week_prefix(at_micros))
-            {
-                let (key, _) = entry.map_err(storage("reading a view"))?;
-                if let Some(domain) = transfers::week_domain(&key) {
-                    candidates.insert(domain.to_vec());
+            let by_week = self.views.tree(transfers::BY_WEEK_TREE);
+            for prefix in [
+                transfers::week_prefix(at_micros),
+                transfers::long_spans_prefix(),
+            ] {
+                for entry in by_week.scan_prefix(&prefix) {
+                    let (key, _) = entry.map_err(storage("reading a view"))?;
+                    if let Some(domain) = transfers::week_domain(&key) {
+                        candidates.insert(domain.to_vec());
+                    }
                 }
             }
             for domain in candidates {

@@ -38,6 +38,13 @@ pub(crate) const OPEN_TREE: &str = "transfers_open";
 pub(crate) const BY_WEEK_TREE: &str = "transfers_by_week";
 /// A week, in µs: the bucket of [`BY_WEEK_TREE`].
 const WEEK: i64 = 7 * 86_400 * 1_000_000;
+/// A span over more weeks than this (a start dated in year 1 by a garbled `kk_start`, say) is
+/// not written week by week: its domain goes in the [`LONG_SPANS`] bucket, which every past
+/// question reads.
+const MAX_SPAN_WEEKS: i64 = 104;
+/// The bucket of the domains with a span over [`MAX_SPAN_WEEKS`] (no real week: those are
+/// within ±300,000 years of 1970).
+const LONG_SPANS: i64 = i64::MAX;
 /// The latest time any transfer fact mentions.
 pub(crate) const LATEST_TREE: &str = "transfers_latest";
 /// The only key of [`LATEST_TREE`].
@@ -166,6 +173,12 @@ pub(crate) fn week_prefix(at: i64) -> [u8; 8] {
     time_key(at.div_euclid(WEEK))
 }
 
+/// The [`BY_WEEK_TREE`] prefix of the domains whose spans are too long to write week by week:
+/// candidates for every past instant.
+pub(crate) fn long_spans_prefix() -> [u8; 8] {
+    time_key(LONG_SPANS)
+}
+
 /// Splits a [`BY_WEEK_TREE`] key into its domain.
 pub(crate) fn week_domain(key: &[u8]) -> Option<&[u8]> {
     key.get(8..)
@@ -229,12 +242,13 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
 }
 
 impl TransferRecord {
-    /// Every week in which a start of this record was pending and then stopped pending. A
+    /// Every week in which a start of this record was pending and then stopped pending (or
+    /// [`LONG_SPANS`] for a span over [`MAX_SPAN_WEEKS`] weeks, instead of its weeks). A
     /// start is the one [`TransferRecord::open_at`] picks from its start time until the next
     /// start's, and pending until the first close at or after its start time: pending over
     /// `[start, min(first close, next start))`. A start pending to this day is in the open set
     /// instead. So whenever `open_at(Some(at))` answers, the domain is in the open set with a
-    /// start at or before `at`, or in `at`'s week here.
+    /// start at or before `at`, in `at`'s week here, or in [`LONG_SPANS`].
     pub(crate) fn pending_weeks(&self) -> std::collections::BTreeSet<i64> {
         let mut weeks = std::collections::BTreeSet::new();
         for (i, start) in self.starts.iter().enumerate() {
@@ -252,7 +266,12 @@ impl TransferRecord {
                 (None, None) => continue,
             };
             if until > from {
-                weeks.extend(from.div_euclid(WEEK)..=(until - 1).div_euclid(WEEK));
+                let (first, last) = (from.div_euclid(WEEK), (until - 1).div_euclid(WEEK));
+                if last - first >= MAX_SPAN_WEEKS {
+                    weeks.insert(LONG_SPANS);
+                } else {
+                    weeks.extend(first..=last);
+                }
             }
         }
         weeks
@@ -359,6 +378,24 @@ mod tests {
                 assert!(in_open_set || weeks.contains(&at.div_euclid(WEEK)), "{at}");
             }
         }
+    }
+
+    #[test]
+    fn span_over_two_years_is_one_long_spans_key_not_one_per_week() {
+        let year = 52 * WEEK;
+        // A garbled `kk_start` in year 1, then a close in 2026.
+        let record = TransferRecord {
+            starts: vec![start(-1969 * year, 1)],
+            reminders: Vec::new(),
+            closes: vec![Stamp {
+                at: 56 * year,
+                seq: 2,
+            }],
+        };
+        let weeks: Vec<i64> = record.pending_weeks().into_iter().collect();
+        assert_eq!(weeks, [LONG_SPANS]);
+        assert!(record.open_at(Some(0)).is_some());
+        assert!(week_key(LONG_SPANS, "a.example").starts_with(&long_spans_prefix()));
     }
 
     #[test]

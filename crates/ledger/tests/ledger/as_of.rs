@@ -307,3 +307,48 @@ proptest! {
         prop_assert!(ledger.verify().unwrap().is_clean());
     }
 }
+
+/// A start whose pending span is too long to index week by week (a `kk_start` in the year
+/// 1900, superseded by a start in 2010) is still found for an instant inside that span, and
+/// a question about an ordinary week does not need to read its weeks.
+#[test]
+fn a_transfer_pending_for_a_century_is_found_in_the_middle_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let start = |date: &str, id: &str, kk_start: &str, autonack: &str| {
+        mail(
+            date,
+            id,
+            &crate::support::transfer_start("century.example", id, kk_start, autonack),
+        )
+    };
+    for (raw, origin) in [
+        (
+            start(
+                "Mon, 1 Jan 1900 12:00:00 +0100",
+                "old@a",
+                "1900-01-01 12:00:00",
+                "1900-01-06 12:00:00",
+            ),
+            "old",
+        ),
+        (
+            start(
+                "Mon, 10 May 2010 12:00:00 +0200",
+                "new@a",
+                "2010-05-10 12:00:00",
+                "2010-05-15 12:00:00",
+            ),
+            "new",
+        ),
+    ] {
+        ledger.ingest(&raw, Origin::new(origin)).unwrap();
+    }
+    let in_1950 = ledger.pending_transfers(utc(1950, 6, 1, 0, 0, 0)).unwrap();
+    assert_eq!(in_1950.len(), 1, "{in_1950:?}");
+    assert_eq!(in_1950[0].started_at, Some(utc(1900, 1, 1, 11, 0, 0)));
+    let in_2010 = ledger.pending_transfers(utc(2010, 5, 12, 0, 0, 0)).unwrap();
+    assert_eq!(in_2010.len(), 1);
+    assert_eq!(in_2010[0].started_at, Some(utc(2010, 5, 10, 10, 0, 0)));
+    assert!(ledger.verify().unwrap().is_clean());
+}
