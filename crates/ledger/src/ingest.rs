@@ -611,9 +611,16 @@ pub(crate) fn commit(
         .map_err(storage("appending to the log"))?;
     log.db.flush().map_err(storage("flushing the log"))?;
 
-    // 3. The views. (Folding them on another thread while the log is written was tried: sled
+    // 3. The views. They are at the batch before this one unless an earlier views step failed
+    // after its log batch was committed (an I/O error, a record that would not decode): then
+    // they are caught up from the log through this batch, so no committed event is left out
+    // of them. (Folding them on another thread while the log is written was tried: sled
     // 0.34's concurrency control is one process-wide lock, so it only added contention.)
-    views::fold_and_commit(views, &appended, first_seq + appended.len() as u64 - 1)?;
+    if views.checkpoint()? == Some(first_seq - 1) {
+        views::fold_and_commit(views, &appended, first_seq + appended.len() as u64 - 1)?;
+    } else {
+        views::catch_up(log, views)?;
+    }
     Ok(outcomes)
 }
 

@@ -372,10 +372,13 @@ impl Ledger {
     /// written, so reading and parsing overlap with sled (one sled write and one flush per
     /// 1,000 items: a larger batch is written in pieces, its outcomes handed over together).
     /// `committed` returning [`ControlFlow::Break`] stops the stream after that batch. An error
-    /// stops it too and is returned: the write that failed leaves the log as it was, but the
-    /// pieces of a batch over 1,000 items written before it stay committed without being
-    /// handed to `committed`, and a failure of the views step comes after the log was flushed
-    /// (its events are durable, the views are caught up on the next open). The preparing
+    /// stops it too and is returned, with the batch that failed unreported: an error before
+    /// its log batch is applied leaves the log as it was; a failed flush of the log leaves the
+    /// batch applied but not known to be durable (later reads in this process see it, and a
+    /// crash may lose it); a failure of the views step comes after the log was flushed (its
+    /// events are durable, and the views are caught up by the next write, `flush`, drop or
+    /// open). The pieces of a batch over 1,000 items written before the error stay committed
+    /// without being handed to `committed`. The preparing
     /// thread stops once it has read its current batch: an input that blocks (a pipe that is
     /// never closed) holds the return until it yields that batch or ends.
     ///
@@ -927,16 +930,19 @@ impl Ledger {
         })
     }
 
-    /// Flushes both databases and clears the views' dirty marker. Every write method already
-    /// flushes the log before it returns: once it has reported an outcome, a crash of the
-    /// process loses nothing (the views are derived and caught up on the next open). sled's
-    /// flush writes and fsyncs its log, but sled 0.34 makes no promise against power loss
-    /// beyond that. Dropping the ledger does the same.
+    /// Flushes both databases and clears the views' dirty marker, after catching the views up
+    /// to the log if a views step of an earlier write failed (they are at the log's head
+    /// otherwise, and nothing is folded). Every write method already flushes the log before
+    /// it returns: once it has reported an outcome, a crash of the process loses nothing (the
+    /// views are derived and caught up on the next open). sled's flush writes and fsyncs its
+    /// log, but sled 0.34 makes no promise against power loss beyond that. Dropping the ledger
+    /// does the same; when the catch-up fails there, the marker stays and the next open
+    /// catches up.
     pub fn flush(&self) -> Result<()> {
         if let Some(log) = &self.log {
             let _writer = self.writer();
             log.db.flush().map_err(storage("flushing the log"))?;
-            self.views.clear_dirty()?;
+            crate::views::catch_up(log, &self.views)?;
         }
         Ok(())
     }
@@ -971,6 +977,101 @@ mod tests {
              status: S0102 [Domain has been updated successfully.]\ntransaction: {ctid}\n</system>\n"
         )
         .into_bytes()
+    }
+
+    /// AutoDNS's outgoing-transfer start (S1403) for `domain`, or its AUTO-ACK (S1403008).
+    fn transfer_out(domain: &str, auto_ack: bool) -> Vec<u8> {
+        let body = if auto_ack {
+            format!(
+                "<system>\nuser: ExampleUser\ntask: 1403008\nstatus: S1403008 [The request \
+                 was not answered in time. AUTO-ACK was processed.]\n\
+                 success_value: domain: {domain}\n</system>\n"
+            )
+        } else {
+            format!(
+                "<system>\nuser: ExampleUser\ntask: 1403\nstatus: S1403 [Outgoing domain \
+                 transfer has been started successfully.]\nsuccess_value: domain: {domain}\n\
+                 transaction: t-{domain}\n</system>\n<reply>\nkk_start: 2010-05-17 08:43:53\n\
+                 kk_autoack: 2010-05-22 02:43:53\nkk_end: 2010-05-22 08:43:53\n</reply>\n"
+            )
+        };
+        let (date, id) = if auto_ack {
+            ("Sat, 22 May 2010 02:44:00 +0200", "ack")
+        } else {
+            ("Mon, 17 May 2010 08:43:53 +0200", "start")
+        };
+        format!(
+            "From: robot@autodns.example\nDate: {date}\nMessage-ID: <{id}.{domain}@autodns.example>\n\n{body}"
+        )
+        .into_bytes()
+    }
+
+    /// A views step that fails after its log batch was committed (here a projection record
+    /// that does not decode; in life an I/O error) must not leave its events out of the
+    /// views for good: the next write of the same process catches them up instead of moving
+    /// the checkpoint past them, and so does the drop when no write follows (a reader that
+    /// opens the views alone, as `pending-transfers` does, must not see the transfer open).
+    #[test]
+    fn a_failed_views_step_is_caught_up_by_the_next_write_or_the_drop() {
+        for next_write in [true, false] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("ledger");
+            {
+                let ledger = Ledger::open(Options::new(&path)).expect("open");
+                let start = ledger
+                    .ingest(&transfer_out("x.example", false), Origin::new("start.eml"))
+                    .expect("ingest the start");
+                assert!(matches!(start, IngestOutcome::Appended { seq: 1, .. }));
+                let space = ledger.views.tree(transfers::TREE);
+                let good = space.get(b"x.example").expect("read").expect("a record");
+                let damage = |bytes: &[u8]| {
+                    ledger
+                        .views
+                        .tree
+                        .insert(space.key(b"x.example"), bytes)
+                        .expect("write the record");
+                };
+                damage(b"\xff\xff not a transfer record");
+                let failed =
+                    ledger.ingest(&transfer_out("x.example", true), Origin::new("ack.eml"));
+                assert!(
+                    matches!(failed, Err(LedgerError::Corrupt { .. })),
+                    "{failed:?}"
+                );
+                // The AUTO-ACK is in the log all the same.
+                assert_eq!(ledger.events_by_domain("x.example").expect("read").len(), 2);
+                damage(&good);
+                if next_write {
+                    let next = ledger
+                        .ingest(&transfer_out("y.example", false), Origin::new("y.eml"))
+                        .expect("ingest another start");
+                    assert!(matches!(next, IngestOutcome::Appended { seq: 3, .. }));
+                    let pending: Vec<String> = ledger
+                        .pending_transfers(Utc::now())
+                        .expect("pending")
+                        .into_iter()
+                        .map(|p| p.domain)
+                        .collect();
+                    assert_eq!(pending, ["y.example"], "next_write: {next_write}");
+                }
+            }
+            let reader = Ledger::open_views(Options::new(&path)).expect("open the views");
+            assert!(reader.log.is_none(), "the views alone were opened");
+            let pending: Vec<String> = reader
+                .pending_transfers(Utc::now())
+                .expect("pending")
+                .into_iter()
+                .map(|p| p.domain)
+                .collect();
+            let want: &[&str] = if next_write { &["y.example"] } else { &[] };
+            assert_eq!(pending, want, "next_write: {next_write}");
+            drop(reader);
+            let report = Ledger::open(Options::new(&path))
+                .expect("open")
+                .verify()
+                .expect("verify");
+            assert!(report.is_clean(), "{:?}", report.problems);
+        }
     }
 
     /// A pipelined ingest stages batch n + 1 before batch n is committed (`ingest_stream`).
