@@ -599,8 +599,10 @@ impl Ledger {
     /// last), then domain.
     ///
     /// For an `at` at or after every known transfer fact (the everyday "now") this reads only
-    /// the open transfers; for an earlier `at` it also reads the history of the domains closed
-    /// after `at`. A domain's history keeps its latest 16 starts, reminders and closes.
+    /// the open transfers; for an earlier `at` it also reads the history of the domains with a
+    /// transfer pending in `at`'s week, and of those with a pending span over two years (kept
+    /// apart: such a span is not indexed week by week). A domain's history keeps its latest 16
+    /// starts, reminders and closes.
     pub fn pending_transfers(&self, at: DateTime<Utc>) -> Result<Vec<PendingTransfer>> {
         let at_micros = micros(at);
         let open_tree = self.views.tree(transfers::OPEN_TREE);

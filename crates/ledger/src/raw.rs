@@ -492,12 +492,17 @@ mod tests {
         let mut writer = PackWriter::open(dir.path()).unwrap();
         let first = b"first".to_vec();
         writer.append(&[(&first, sha256(&first))]).unwrap();
-        // What a failed `commit` leaves: bytes the writer did not count.
+        // A write that fails: the pack open for reading only.
+        let path = pack_path(dir.path(), 1);
+        let appending = std::mem::replace(&mut writer.file, File::open(&path).unwrap());
+        let lost = b"lost".to_vec();
+        assert!(writer.append(&[(&lost, sha256(&lost))]).is_err());
+        // What a write that failed part-way leaves: bytes the writer did not count.
+        writer.file = appending;
         writer
             .file
             .write_all(b"torn tail of a failed write")
             .unwrap();
-        writer.end_unknown = true;
         let second = b"second".to_vec();
         let refs = writer.append(&[(&second, sha256(&second))]).unwrap();
         let file_len = std::fs::metadata(pack_path(dir.path(), 1)).unwrap().len();
