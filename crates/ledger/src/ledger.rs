@@ -1076,6 +1076,103 @@ mod tests {
         }
     }
 
+    /// `pending_transfers` at a past instant reads only candidates (the open set, the instant's
+    /// week of `transfers_by_week`, the long spans): its answer must equal asking every
+    /// domain's record. Random starts and AUTO-ACKs over three domains between 1955 and 2035,
+    /// a quarter of the `kk_start`s up to 30 years before their mail (spans over the
+    /// long-span threshold), more facts per domain than the history keeps; asked at every
+    /// fact's time and a microsecond either side, and at random instants. An LCG draws them,
+    /// so a failure names its seed.
+    #[test]
+    fn pending_transfers_at_any_instant_equal_a_scan_of_every_record() {
+        use chrono::TimeZone;
+        let berlin = |t: DateTime<Utc>| {
+            t.with_timezone(&chrono_tz::Europe::Berlin)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        for seed in 1..=6u64 {
+            let mut state = seed;
+            let mut below = |n: u64| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 33) % n
+            };
+            let dir = tempfile::tempdir().expect("temp dir");
+            let ledger = Ledger::open(Options::new(dir.path().join("ledger"))).expect("open");
+            let base = Utc
+                .with_ymd_and_hms(1955, 1, 1, 0, 0, 0)
+                .single()
+                .expect("an instant");
+            let minutes = 80 * 365 * 24 * 60;
+            let mut times = Vec::new();
+            for n in 0..200 {
+                let domain = format!("d{}.example", below(3));
+                let sent = base + chrono::Duration::minutes(below(minutes) as i64);
+                times.push(sent);
+                let body = if below(3) == 0 {
+                    format!(
+                        "<system>\nuser: ExampleUser\ntask: 1403008\nstatus: S1403008 [AUTO-ACK \
+                         was processed.]\nsuccess_value: domain: {domain}\nlast_transaction: t{n}\n\
+                         kk_answer: AUTOACK\n</system>\n"
+                    )
+                } else {
+                    let start = if below(4) == 0 {
+                        sent - chrono::Duration::days(below(30 * 365) as i64)
+                    } else {
+                        sent - chrono::Duration::minutes(below(600) as i64)
+                    };
+                    times.push(start);
+                    let deadline = berlin(start + chrono::Duration::days(5));
+                    format!(
+                        "<system>\nuser: ExampleUser\ntask: 1403\nstatus: S1403 [Outgoing \
+                         domain transfer has been started successfully.]\n\
+                         success_value: domain: {domain}\ntransaction: t{n}\n</system>\n\
+                         <reply>\nkk_start: {}\nkk_autonack: {deadline}\nkk_end: {deadline}\n\
+                         </reply>\n",
+                        berlin(start)
+                    )
+                };
+                let raw = format!(
+                    "From: robot@autodns.example\nDate: {}\nMessage-ID: <{seed}-{n}@autodns.example>\n\n{body}",
+                    sent.format("%a, %d %b %Y %H:%M:%S +0000")
+                );
+                let outcome = ledger
+                    .ingest(raw.as_bytes(), Origin::new(format!("{n}.eml")))
+                    .expect("ingest");
+                assert!(
+                    matches!(outcome, IngestOutcome::Appended { .. }),
+                    "seed {seed}, mail {n}: {outcome:?}"
+                );
+            }
+            let mut instants: Vec<DateTime<Utc>> = times
+                .iter()
+                .flat_map(|t| [-1, 0, 1].map(|d| *t + chrono::Duration::microseconds(d)))
+                .collect();
+            instants
+                .extend((0..300).map(|_| base + chrono::Duration::minutes(below(minutes) as i64)));
+            let records = ledger
+                .view_records::<transfers::TransferRecord>(transfers::TREE)
+                .expect("the records");
+            for at in instants {
+                let mut got = ledger.pending_transfers(at).expect("pending");
+                got.sort_by(|a, b| a.domain.cmp(&b.domain));
+                let want: Vec<PendingTransfer> = records
+                    .iter()
+                    .filter_map(|(domain, record)| {
+                        let open = record.open_at(Some(micros(at)))?;
+                        Some(open.pending(&String::from_utf8_lossy(domain)))
+                    })
+                    .collect::<Result<_>>()
+                    .expect("the records' answers");
+                assert_eq!(got, want, "seed {seed} at {at}");
+            }
+            let report = ledger.verify().expect("verify");
+            assert!(report.is_clean(), "seed {seed}: {:?}", report.problems);
+        }
+    }
+
     /// A pipelined ingest stages batch n + 1 before batch n is committed (`ingest_stream`).
     /// What batch n adds must count for batch n + 1 all the same: a copy of its event is a
     /// duplicate of it, its rejected bytes keep their quarantine id, seqs and ids follow on,

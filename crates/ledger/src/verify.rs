@@ -262,6 +262,11 @@ fn show_key(tree: &str, key: &[u8]) -> String {
     {
         return format!("seq {seq}");
     }
+    if tree == crate::projections::transfers::BY_WEEK_TREE
+        && let Some(described) = crate::projections::transfers::describe_week_key(key)
+    {
+        return described;
+    }
     String::from_utf8_lossy(key).replace('\0', ":")
 }
 

@@ -184,6 +184,19 @@ pub(crate) fn week_domain(key: &[u8]) -> Option<&[u8]> {
     key.get(8..)
 }
 
+/// A [`BY_WEEK_TREE`] key as a person reads it: `week from 2024-05-30:example.com` (weeks
+/// count from 1970-01-01, UTC), or `long spans:example.com`; `None` when it is not such a key.
+pub(crate) fn describe_week_key(key: &[u8]) -> Option<String> {
+    let (week, domain) = key.split_first_chunk::<8>()?;
+    let week = (u64::from_be_bytes(*week) ^ (1 << 63)) as i64;
+    let domain = String::from_utf8_lossy(domain);
+    if week == LONG_SPANS {
+        return Some(format!("long spans:{domain}"));
+    }
+    let start = chrono::DateTime::from_timestamp_micros(week.checked_mul(WEEK)?)?;
+    Some(format!("week from {}:{domain}", start.format("%Y-%m-%d")))
+}
+
 /// Inserts `item` into a sorted, bounded history (keeps the latest [`HISTORY`]).
 fn insert_bounded<T: Clone, K: Ord>(list: &mut Vec<T>, item: T, key: impl Fn(&T) -> K) {
     let k = key(&item);
@@ -396,6 +409,28 @@ mod tests {
         assert_eq!(weeks, [LONG_SPANS]);
         assert!(record.open_at(Some(0)).is_some());
         assert!(week_key(LONG_SPANS, "a.example").starts_with(&long_spans_prefix()));
+    }
+
+    /// `verify` names a week key by its week's first day, or as a long span.
+    #[test]
+    fn week_keys_read_as_their_week() {
+        // 2024-05-30 00:00 UTC is a Thursday: weeks count from Thursday 1970-01-01.
+        let thursday = 1_717_027_200 * 1_000_000;
+        for at in [thursday, thursday + WEEK - 1] {
+            assert_eq!(
+                describe_week_key(&week_key(at.div_euclid(WEEK), "a.example")).as_deref(),
+                Some("week from 2024-05-30:a.example")
+            );
+        }
+        assert_eq!(
+            describe_week_key(&week_key(-1, "b.example")).as_deref(),
+            Some("week from 1969-12-25:b.example")
+        );
+        assert_eq!(
+            describe_week_key(&week_key(LONG_SPANS, "a.example")).as_deref(),
+            Some("long spans:a.example")
+        );
+        assert_eq!(describe_week_key(b"short"), None);
     }
 
     #[test]
