@@ -428,6 +428,9 @@ fn ingest_stream_stops_when_asked() {
     assert!(ledger.events_by_ctid("stop-2").unwrap().is_empty());
 }
 
+/// Items of one batch: raw bytes and origin.
+type Items = Vec<(Vec<u8>, Origin)>;
+
 /// A pipelined stream gives exactly the outcomes of ingesting the same items one by one: the
 /// same seqs, the same `Duplicate { of }` and the same quarantine ids, whatever the batch sizes
 /// (empty, one, around the 1,000-item write, over two writes) and however the copies and the
@@ -468,7 +471,7 @@ fn a_stream_gives_the_outcomes_of_one_by_one_ingest() {
                 .wrapping_add(1_442_695_040_888_963_407);
             (state >> 33) % n
         };
-        let batches: Vec<(Vec<(Vec<u8>, Origin)>, usize)> = (0..8)
+        let batches: Vec<(Items, usize)> = (0..8)
             .map(|b| {
                 let len = [0, 1, 3, 999, 1_000, 1_001, 2_100][below(7) as usize];
                 let items = (0..len)
