@@ -160,6 +160,11 @@ fn time_key(at: i64) -> [u8; 8] {
     ((at as u64) ^ (1 << 63)).to_be_bytes()
 }
 
+/// The time a [`time_key`] stands for.
+fn key_time(key: [u8; 8]) -> i64 {
+    (u64::from_be_bytes(key) ^ (1 << 63)) as i64
+}
+
 /// The [`BY_WEEK_TREE`] key of a domain pending in `week`.
 fn week_key(week: i64, domain: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(8 + domain.len());
@@ -188,7 +193,7 @@ pub(crate) fn week_domain(key: &[u8]) -> Option<&[u8]> {
 /// count from 1970-01-01, UTC), or `long spans:example.com`; `None` when it is not such a key.
 pub(crate) fn describe_week_key(key: &[u8]) -> Option<String> {
     let (week, domain) = key.split_first_chunk::<8>()?;
-    let week = (u64::from_be_bytes(*week) ^ (1 << 63)) as i64;
+    let week = key_time(*week);
     let domain = String::from_utf8_lossy(domain);
     if week == LONG_SPANS {
         return Some(format!("long spans:{domain}"));
