@@ -1015,6 +1015,10 @@ mod tests {
     /// opens the views alone, as `pending-transfers` does, must not see the transfer open).
     #[test]
     fn a_failed_views_step_is_caught_up_by_the_next_write_or_the_drop() {
+        let pending_now = |ledger: &Ledger| -> Vec<String> {
+            let pending = ledger.pending_transfers(Utc::now()).expect("pending");
+            pending.into_iter().map(|p| p.domain).collect()
+        };
         for next_write in [true, false] {
             let dir = tempfile::tempdir().expect("temp dir");
             let path = dir.path().join("ledger");
@@ -1048,25 +1052,13 @@ mod tests {
                         .ingest(&transfer_out("y.example", false), Origin::new("y.eml"))
                         .expect("ingest another start");
                     assert!(matches!(next, IngestOutcome::Appended { seq: 3, .. }));
-                    let pending: Vec<String> = ledger
-                        .pending_transfers(Utc::now())
-                        .expect("pending")
-                        .into_iter()
-                        .map(|p| p.domain)
-                        .collect();
-                    assert_eq!(pending, ["y.example"], "next_write: {next_write}");
+                    assert_eq!(pending_now(&ledger), ["y.example"]);
                 }
             }
             let reader = Ledger::open_views(Options::new(&path)).expect("open the views");
             assert!(reader.log.is_none(), "the views alone were opened");
-            let pending: Vec<String> = reader
-                .pending_transfers(Utc::now())
-                .expect("pending")
-                .into_iter()
-                .map(|p| p.domain)
-                .collect();
             let want: &[&str] = if next_write { &["y.example"] } else { &[] };
-            assert_eq!(pending, want, "next_write: {next_write}");
+            assert_eq!(pending_now(&reader), want, "next_write: {next_write}");
             drop(reader);
             let report = Ledger::open(Options::new(&path))
                 .expect("open")
