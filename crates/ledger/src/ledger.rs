@@ -378,9 +378,9 @@ impl Ledger {
     /// crash may lose it); a failure of the views step comes after the log was flushed (its
     /// events are durable, and the views are caught up by the next write, `flush`, drop or
     /// open). The pieces of a batch over 1,000 items written before the error stay committed
-    /// without being handed to `committed`. The preparing
-    /// thread stops once it has read its current batch: an input that blocks (a pipe that is
-    /// never closed) holds the return until it yields that batch or ends.
+    /// without being handed to `committed`. The preparing thread stops once it has read its
+    /// current batch: an input that blocks (a pipe that is never closed) holds the return
+    /// until it yields that batch or ends.
     ///
     /// The writer lock is held for the whole stream: neither `committed` nor the `batches`
     /// iterator may write to this ledger (`ingest`, `record_response`, `reparse`, `release`,
