@@ -934,17 +934,18 @@ impl Ledger {
 
     /// Flushes both databases and clears the views' dirty marker, after catching the views up
     /// to the log if a views step of an earlier write failed (they are at the log's head
-    /// otherwise, and nothing is folded). Every write method already flushes the log before
-    /// it returns: once it has reported an outcome, a crash of the process loses nothing (the
-    /// views are derived and caught up on the next open). sled's flush writes and fsyncs its
-    /// log, but sled 0.34 makes no promise against power loss beyond that. Dropping the ledger
-    /// does the same; when the catch-up fails there, the marker stays and the next open
-    /// catches up.
+    /// otherwise, and nothing is folded). Views left without a checkpoint by a rebuild cut
+    /// short keep the marker: the next open rebuilds them. Every write method already flushes
+    /// the log before it returns: once it has reported an outcome, a crash of the process
+    /// loses nothing (the views are derived and caught up on the next open). sled's flush
+    /// writes and fsyncs its log, but sled 0.34 makes no promise against power loss beyond
+    /// that. Dropping the ledger does the same; when the catch-up fails there, the marker
+    /// stays and the next open catches up.
     pub fn flush(&self) -> Result<()> {
         if let Some(log) = &self.log {
             let _writer = self.writer();
             log.db.flush().map_err(storage("flushing the log"))?;
-            crate::views::catch_up(log, &self.views)?;
+            crate::views::settle(log, &self.views)?;
         }
         Ok(())
     }
@@ -1066,6 +1067,38 @@ mod tests {
                 .expect("verify");
             assert!(report.is_clean(), "{:?}", report.problems);
         }
+    }
+
+    /// A rebuild cut short leaves the views without a checkpoint: the drop must neither clear
+    /// the dirty marker (a reader of the views alone would then trust half-written views) nor
+    /// rebuild them itself; the next open does.
+    #[test]
+    fn views_without_a_checkpoint_keep_the_marker_for_the_next_open() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ledger");
+        {
+            let ledger = Ledger::open(Options::new(&path)).expect("open");
+            ledger
+                .ingest(&transfer_out("x.example", false), Origin::new("start.eml"))
+                .expect("ingest the start");
+            // What a rebuild leaves when it stops after its first step.
+            ledger
+                .views
+                .meta
+                .remove(store::VIEWS_CHECKPOINT)
+                .expect("remove the checkpoint");
+            ledger.flush().expect("flush");
+            assert!(ledger.views.is_dirty().expect("read the marker"));
+            assert_eq!(ledger.views.checkpoint().expect("read"), None, "no rebuild");
+        }
+        let reader = Ledger::open_views(Options::new(&path)).expect("open the views");
+        assert!(
+            reader.log.is_some(),
+            "a dirty ledger is opened whole and caught up"
+        );
+        assert_eq!(reader.views.checkpoint().expect("read"), Some(1));
+        let pending = reader.pending_transfers(Utc::now()).expect("pending");
+        assert_eq!(pending.len(), 1, "{pending:?}");
     }
 
     /// `pending_transfers` at a past instant reads only candidates (the open set, the instant's

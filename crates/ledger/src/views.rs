@@ -129,6 +129,22 @@ pub(crate) fn catch_up(log: &Log, views: &Views) -> Result<u64> {
     Ok(folded)
 }
 
+/// Settles the views when a writer is done (`Ledger::flush`, drop): at the log's head, the
+/// dirty marker is cleared; behind it (a views step failed after its log batch was
+/// committed), they are caught up first. Without a checkpoint (a rebuild cut short), beyond
+/// the head or of another version, nothing is done and the marker stays: the next open
+/// rebuilds, not a drop.
+pub(crate) fn settle(log: &Log, views: &Views) -> Result<()> {
+    let head = log.next_seq()? - 1;
+    match views.checkpoint()? {
+        Some(checkpoint) if checkpoint == head => views.clear_dirty(),
+        Some(checkpoint) if checkpoint < head && !views.is_outdated()? => {
+            catch_up(log, views).map(|_| ())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Re-folds every event of the log in memory (events are decoded on a second thread while
 /// this one folds), then makes the stored views equal to the fold, writing only the records
 /// that differ, in big batches. The checkpoint is removed first, so a rebuild cut short is
