@@ -41,6 +41,7 @@ fn notification(i: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The first `n` mails of the corpus, each with its origin (`bench/i`).
 pub fn corpus(n: usize) -> Vec<(Vec<u8>, Origin)> {
     (0..n)
         .map(|i| (notification(i), Origin::new(format!("bench/{i}"))))
