@@ -35,6 +35,7 @@
 //! assert!(ledger.pending_transfers(Utc::now())?.is_empty());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![warn(missing_docs)]
 
 mod codec;
 mod error;

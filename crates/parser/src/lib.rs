@@ -22,6 +22,7 @@
 //! assert_eq!(status.code, "E0101");
 //! assert_eq!(status.class, StatusClass::Permanent);
 //! ```
+#![warn(missing_docs)]
 
 mod centralnic;
 pub mod codes;
