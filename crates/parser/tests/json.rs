@@ -120,8 +120,9 @@ fn bare_job_messages_get_a_synthesised_status() {
     check(&Document {
         file: "0104-transfer-start-poll-json.json",
         task: "0104",
-        code: "N0104",
-        class: StatusClass::InProgress,
+        // A running transfer job at START: the incoming transfer has started, as XML's S0104.
+        code: "S0104",
+        class: StatusClass::Success,
         text: None,
         synthesised: true,
         stid: "20220405-app3-dev-9652",

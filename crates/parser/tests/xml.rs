@@ -288,10 +288,14 @@ fn notify_without_type_takes_its_telling_element_and_says_so() {
                <status><code>S0905</code></status></result></response>";
     let n = XML.parse_str(xml).expect("parses");
     assert_eq!(n.event_type.as_deref(), Some("transfer"));
-    assert!(
-        n.diagnostics
-            .iter()
-            .any(|d| d.message.contains("no <type>"))
+    assert!(n.is_untyped_transfer_start());
+    let messages: Vec<&str> = n.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "notify has no <type>; it carries a transfer timetable with a start and no answer, \
+             so it is read as the start (or an update) of an outgoing transfer"
+        ]
     );
     // Winter: CET, +01:00.
     let start = n
