@@ -3,7 +3,9 @@
 //! The order of the decision:
 //!
 //! 1. an event type (`transfer_start`, CentralNic `DOMAIN_TRANSFER/FOREIGN_TRANSFER_PENDING`)
-//!    names the fact directly, whatever envelope status (`S0905` poll info) it came in;
+//!    names the fact directly, whatever envelope status (`S0905` poll info) it came in; an
+//!    event notification without a type that carries a transfer timetable with a start and no
+//!    answer ([`Notification::is_untyped_transfer_start`]) is a transfer start;
 //! 2. a CentralNic response is decided by its return code and the command it answers;
 //! 3. an AutoDNS notification is decided by its status prefix (`S`/`E`/`N`), its task code and,
 //!    for some tasks, its notices or `kk_answer`.
@@ -44,6 +46,9 @@ pub fn classify(notification: &Notification, command: Option<&str>) -> EventKind
     if let Some(kind) = notification.event_type.as_deref().and_then(event_type_kind) {
         return kind;
     }
+    if notification.is_untyped_transfer_start() {
+        return EventKind::TransferOutStarted;
+    }
     match notification.provider {
         Provider::CentralNic => centralnic_kind(notification, command),
         Provider::AutoDns => autodns_kind(notification),
@@ -60,6 +65,8 @@ fn event_type_kind(event_type: &str) -> Option<EventKind> {
         "transfer_autoack" => EventKind::TransferOutAutoAcked,
         "transfer_autonack" => EventKind::TransferOutAutoNacked,
         "domain_away" => EventKind::DomainAway,
+        // The AUTOUPDATE after a transfer set the domain's name servers: a domain update.
+        "autoupdate_dns_success" => EventKind::DomainUpdated,
         "domain_transfer/foreign_transfer_pending" => EventKind::TransferOutStarted,
         "domain_transfer/transfer_pending" => EventKind::TransferInStarted,
         _ => return None,
@@ -384,7 +391,9 @@ mod tests {
             (Format::AutoDnsJson, "transfer_autoack", K::TransferOutAutoAcked),
             (Format::AutoDnsJson, "transfer_autonack", K::TransferOutAutoNacked),
             (Format::AutoDnsXml, "domain_away", K::DomainAway),
-            (Format::AutoDnsJson, "autoupdate_dns_success", K::Unknown),
+            (Format::AutoDnsJson, "autoupdate_dns_success", K::DomainUpdated),
+            (Format::AutoDnsXml, "autoupdate_dns_success", K::DomainUpdated),
+            (Format::AutoDnsJson, "contact_deleted", K::Unknown),
             (Format::CentralNic, "DOMAIN_TRANSFER/FOREIGN_TRANSFER_PENDING", K::TransferOutStarted),
             (Format::CentralNic, "DOMAIN_TRANSFER/TRANSFER_PENDING", K::TransferInStarted),
             (Format::CentralNic, "DOMAIN_TRANSFER/SOMETHING_ELSE", K::CommandSucceeded),
@@ -402,6 +411,34 @@ mod tests {
                 "event type {event_type}"
             );
         }
+    }
+
+    #[test]
+    fn an_untyped_notify_with_an_open_timetable_is_a_transfer_start() {
+        let start =
+            ledger_parser::read_time("2021-05-03 11:05:56", ledger_parser::DEFAULT_SOURCE_TZ);
+        for format in [Format::AutoDnsXml, Format::AutoDnsJson] {
+            let mut n = autodns("S0905", Some("0905"), &[], None);
+            n.format = format;
+            n.timetable.start = Some(start.clone());
+            assert_eq!(classify(&n, None), K::TransferOutStarted, "{format:?}");
+            // XML names the event after its one telling element.
+            n.event_type = Some("transfer".into());
+            assert_eq!(classify(&n, None), K::TransferOutStarted, "{format:?}");
+            // An answer, a type of its own, or no start: not inferred.
+            n.kk_answer = Some("NACK".into());
+            assert_eq!(classify(&n, None), K::Unknown, "{format:?} answered");
+            n.kk_answer = None;
+            n.event_type = Some("transfer_cancelled".into());
+            assert_eq!(classify(&n, None), K::Unknown, "{format:?} typed");
+            n.event_type = None;
+            n.timetable.start = None;
+            assert_eq!(classify(&n, None), K::Unknown, "{format:?} no start");
+        }
+        // A text notification is decided by its codes, never inferred.
+        let mut text = autodns("S0905", Some("0905"), &[], None);
+        text.timetable.start = Some(start);
+        assert_eq!(classify(&text, None), K::Unknown);
     }
 
     #[test]

@@ -643,6 +643,13 @@ pub(crate) fn response_context(
             "the ctid of a response must not be empty".into(),
         ));
     }
+    // The index keys are the ctid and a NUL: a control character (a NUL above all) would make
+    // one order's key a prefix of another's. The parser refuses them in notifications.
+    if let Some(c) = ctid.chars().find(|c| c.is_control()) {
+        return Err(LedgerError::InvalidArgument(format!(
+            "the ctid {ctid:?} holds the control character {c:?}; a ctid must not"
+        )));
+    }
     let domain = match domain {
         Some(text) => Some(
             DomainName::parse(text)

@@ -11,6 +11,7 @@
 
 use percent_encoding::percent_decode_str;
 
+use crate::domain::check_key_at;
 use crate::time::read_time;
 use crate::{
     CentralNicResponse, Diagnostic, DomainName, Field, Format, Notification, ParseError,
@@ -86,7 +87,7 @@ pub(crate) fn parse(body: &str, options: &ParseOptions) -> Result<Notification> 
             "queuetime" => queuetime = Some(value.to_string()),
             _ if lower.starts_with("property[") => match read_property(key, value) {
                 Ok(mut property) => {
-                    if property.name == "info" {
+                    if property.name == "info" || property.name == "data" {
                         property.value = url_decode(&property.value, line_no, &mut n);
                     }
                     properties.push(property);
@@ -129,9 +130,9 @@ pub(crate) fn parse(body: &str, options: &ParseOptions) -> Result<Notification> 
         queuetime,
         properties,
     };
-    read_event(&response, &mut n, options);
+    read_event(&response, &mut n, options)?;
     if n.domain.is_none() {
-        n.domain = single_domain(&response);
+        n.domain = single_domain(&response)?;
     }
     n.centralnic = Some(response);
     Ok(n)
@@ -145,7 +146,8 @@ fn diag(line: u32, message: String) -> Diagnostic {
     }
 }
 
-/// URL-decodes a value the server encoded (`property[info]` of StatusEvent).
+/// URL-decodes a value the server encoded (`property[info]` and `property[data]` of
+/// StatusEvent: `domain%3aexample.com`).
 fn url_decode(value: &str, line: u32, n: &mut Notification) -> String {
     match percent_decode_str(value).decode_utf8() {
         Ok(text) => text.into_owned(),
@@ -195,12 +197,16 @@ fn read_property(key: &str, value: &str) -> std::result::Result<Property, String
 }
 
 /// A `StatusEvent` answer: `class` and `subclass` with the event's `data` or `date`.
-fn read_event(response: &CentralNicResponse, n: &mut Notification, options: &ParseOptions) {
+fn read_event(
+    response: &CentralNicResponse,
+    n: &mut Notification,
+    options: &ParseOptions,
+) -> Result<()> {
     let (Some(class), Some(subclass)) = (
         response.property("class", 0),
         response.property("subclass", 0),
     ) else {
-        return;
+        return Ok(());
     };
     let data: Vec<&str> = response
         .properties
@@ -211,7 +217,7 @@ fn read_event(response: &CentralNicResponse, n: &mut Notification, options: &Par
     let date = response.property("date", 0);
     if data.is_empty() && date.is_none() {
         // `StatusDomain` has a class (DOMAIN) and subclass (the TLD) too, but is no event.
-        return;
+        return Ok(());
     }
     n.event_type = Some(format!(
         "{}/{}",
@@ -226,6 +232,11 @@ fn read_event(response: &CentralNicResponse, n: &mut Notification, options: &Par
     });
     let named = named.or_else(|| response.property("object id", 0));
     if let Some(name) = named {
+        check_key_at(
+            "domain",
+            name,
+            " in the event's property[data] or property[object id]",
+        )?;
         n.domain = DomainName::parse(name);
         if n.domain.is_none() {
             n.diagnostics.push(Diagnostic {
@@ -246,18 +257,22 @@ fn read_event(response: &CentralNicResponse, n: &mut Notification, options: &Par
             });
         }
     }
+    Ok(())
 }
 
 /// The domain of a single-object answer: exactly one `property[domain]` row, and not a page of
 /// a list (no `count`/`total`).
-fn single_domain(response: &CentralNicResponse) -> Option<DomainName> {
+fn single_domain(response: &CentralNicResponse) -> Result<Option<DomainName>> {
     let is_list = response
         .properties
         .iter()
         .any(|p| p.name == "count" || p.name == "total");
     let mut domains = response.properties.iter().filter(|p| p.name == "domain");
     match (domains.next(), domains.next()) {
-        (Some(only), None) if !is_list => DomainName::parse(&only.value),
-        _ => None,
+        (Some(only), None) if !is_list => {
+            check_key_at("domain", &only.value, " in property[domain][0]")?;
+            Ok(DomainName::parse(&only.value))
+        }
+        _ => Ok(None),
     }
 }

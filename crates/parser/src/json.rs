@@ -23,8 +23,9 @@ use crate::{
     Status, TimeReading, TransferTimetable,
 };
 
-/// The task code of the poll envelope (`S0905`: the notification was polled).
-const POLL_TASK: &str = "0905";
+use crate::domain::check_key_at;
+use crate::notification::POLL_TASK;
+use crate::xml::UNTYPED_TRANSFER_START;
 
 /// Parses an AutoDNS JSON body.
 pub(crate) fn parse(body: &str, options: &ParseOptions) -> Result<Notification> {
@@ -264,6 +265,7 @@ fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Resul
         Some(job) if envelope.is_none() || is_poll => job_status(
             job,
             message.and_then(|m| m.text_at(&["object", "type"])),
+            message.and_then(|m| m.text_at(&["object", "data", "status"])),
             &prefix,
             n,
         ),
@@ -292,6 +294,15 @@ fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Resul
         if let Some(data) = notify.at(&["object", "data"]) {
             n.timetable = timetable(data, &format!("{prefix}notify.object.data"), options, n);
         }
+        if n.event_type.is_none() {
+            let message = if n.is_untyped_transfer_start() {
+                format!("notify has no type; {UNTYPED_TRANSFER_START}")
+            } else {
+                "notify has no type; event type unknown".to_string()
+            };
+            n.diagnostics
+                .push(diagnostic(&format!("{prefix}notify"), message));
+        }
     }
     let scopes: Vec<&Json> = [job, message, Some(root)].into_iter().flatten().collect();
     n.ctid = scopes
@@ -309,7 +320,7 @@ fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Resul
     if let Some(created) = created {
         n.created = time(created, &prefix, options, n).utc;
     }
-    read_domain(message, root, n);
+    read_domain(message, root, &prefix, n)?;
     for scope in [Some(root), message].into_iter().flatten() {
         if let Some(Json::Array(messages)) = scope.get("messages") {
             for m in messages {
@@ -332,6 +343,7 @@ fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Resul
 fn job_status(
     job: &Json,
     object_type: Option<&str>,
+    object_status: Option<&str>,
     prefix: &str,
     n: &mut Notification,
 ) -> Option<Status> {
@@ -376,12 +388,24 @@ fn job_status(
         "FAILED" | "ERROR" | "CANCELED" | "CANCELLED" => 'E',
         _ => 'N',
     };
+    // A running transfer job whose transfer is at START: the incoming transfer has started,
+    // what XML says with `S0104` for the same job.
+    let started = task == "0104"
+        && letter == 'N'
+        && object_status.is_some_and(|s| s.eq_ignore_ascii_case("start"));
+    let letter = if started { 'S' } else { letter };
     let status = autodns_status(&format!("{letter}{task}"), None)?;
+    let also = match object_status {
+        Some(object_status) if started => {
+            format!(", object.data.status {object_status:?} (the incoming transfer has started)")
+        }
+        _ => String::new(),
+    };
     n.diagnostics.push(diagnostic(
         &block,
         format!(
-            "status {} synthesised from job.action {:?} and job.status {word:?} (the JSON job \
-             carries no AutoDNS status code)",
+            "status {} synthesised from job.action {:?} and job.status {word:?}{also} (the JSON \
+             job carries no AutoDNS status code)",
             status.code,
             action.unwrap_or_default()
         ),
@@ -425,18 +449,23 @@ fn time(raw: &str, block: &str, options: &ParseOptions, n: &mut Notification) ->
 
 /// The domain: the message's object, else the top-level object, when of type Domain or
 /// Transfer; the owner-c from that object's `data.ownerc.id`.
-fn read_domain(message: Option<&Json>, root: &Json, n: &mut Notification) {
+fn read_domain(
+    message: Option<&Json>,
+    root: &Json,
+    prefix: &str,
+    n: &mut Notification,
+) -> Result<()> {
     let is_domain = |object: &&Json| {
         object
             .text_at(&["type"])
             .is_some_and(|t| t.eq_ignore_ascii_case("domain") || t.eq_ignore_ascii_case("transfer"))
     };
-    let object = message
-        .and_then(|m| m.get("object"))
-        .filter(is_domain)
-        .or_else(|| root.get("object").filter(is_domain));
-    let Some(object) = object else { return };
+    let in_message = message.and_then(|m| m.get("object")).filter(is_domain);
+    let object = in_message.or_else(|| root.get("object").filter(is_domain));
+    let Some(object) = object else { return Ok(()) };
+    let path = if in_message.is_some() { prefix } else { "" };
     if let Some(name) = object.text_at(&["value"]) {
+        check_key_at("domain", name, &format!(" at {path}object.value"))?;
         n.domain = DomainName::parse(name);
         if n.domain.is_none() {
             n.diagnostics.push(diagnostic(
@@ -448,6 +477,7 @@ fn read_domain(message: Option<&Json>, root: &Json, n: &mut Notification) {
     if let Some(owner_c) = object.text_at(&["data", "ownerc", "id"]) {
         n.owner_c = Some(owner_c.to_string());
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -86,9 +86,16 @@ pub fn parse(input: &[u8], options: &ParseOptions) -> Result<Notification> {
             limit: options.max_size,
         });
     }
-    let (mail, body) = mime::split(input)?;
+    let (mail, body, from_html) = mime::split_mail(input)?;
     let mut notification = parse_body(&body, options)?;
     notification.mail = mail;
+    if from_html {
+        notification.diagnostics.push(Diagnostic {
+            block: None,
+            line: None,
+            message: "the mail has no plain-text notification; read from its text/html part".into(),
+        });
+    }
     Ok(notification)
 }
 
@@ -98,10 +105,30 @@ pub fn parse_body(body: &str, options: &ParseOptions) -> Result<Notification> {
         Some(format) => format,
         None => sniff::sniff(body)?,
     };
-    match format {
+    let notification = match format {
         Format::AutoDnsText => text::parse(body, options),
         Format::AutoDnsXml => xml::parse(body, options),
         Format::AutoDnsJson => json::parse(body, options),
         Format::CentralNic => centralnic::parse(body, options),
+    }?;
+    check_ctid(&notification)?;
+    Ok(notification)
+}
+
+/// Refuses a ctid with a control character ([`ParseError::ControlCharacter`], naming the field
+/// it was read from). Domains are checked where each format reads them.
+fn check_ctid(n: &Notification) -> Result<()> {
+    let Some(ctid) = &n.ctid else {
+        return Ok(());
+    };
+    if !ctid.chars().any(char::is_control) {
+        return Ok(());
     }
+    let place = match n.fields.iter().find(|f| f.value == *ctid) {
+        Some(f) if f.line > 0 => format!(" on line {}", f.line),
+        Some(f) if f.block.is_empty() => format!(" at {}", f.key),
+        Some(f) => format!(" at {}.{}", f.block, f.key),
+        None => String::new(),
+    };
+    domain::check_key_at("ctid", ctid, &place)
 }

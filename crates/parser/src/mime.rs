@@ -7,8 +7,10 @@
 //!
 //! In a mail, every leaf part that can hold text is a candidate (`text/*` except HTML,
 //! `application/xml`, `application/json`, and any part named `*.txt`, `*.xml`, `*.json`); the
-//! first candidate whose text sniffs as a notification is the body. Transfer encodings
-//! (7bit, 8bit, quoted-printable, base64) and charsets are decoded by mail-parser.
+//! first candidate whose text sniffs as a notification is the body. When none does, the
+//! `text/html` parts are read as text ([`html_to_text`]: tags dropped, line breaks kept,
+//! entities decoded) and the first that sniffs is the body. Transfer encodings (7bit, 8bit,
+//! quoted-printable, base64) and charsets are decoded by mail-parser.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -68,19 +70,28 @@ static PARSER: LazyLock<MessageParser> = LazyLock::new(MessageParser::default);
 /// [`ParseError::Unrecognised`] when no part of a mail holds a notification (the reason lists
 /// the parts), [`ParseError::Mime`] when the mail headers cannot be read.
 pub fn split(input: &[u8]) -> Result<(Option<MailMeta>, String)> {
+    split_mail(input).map(|(meta, body, _)| (meta, body))
+}
+
+/// [`split`], and whether the body was read from a `text/html` part.
+pub(crate) fn split_mail(input: &[u8]) -> Result<(Option<MailMeta>, String, bool)> {
     if !looks_like_mail(input) {
-        return Ok((None, decode_bytes(input).into_owned()));
+        return Ok((None, decode_bytes(input).into_owned(), false));
     }
     let message = PARSER.parse(input).ok_or_else(|| ParseError::Mime {
         reason: "no mail header could be read".to_string(),
     })?;
     let meta = meta(&message);
     let mut seen = Vec::new();
-    match find_body(&message, 0, &mut seen) {
-        Some(body) => Ok((Some(meta), body)),
-        None => Err(ParseError::Unrecognised {
-            reason: no_body_reason(&seen),
-        }),
+    let mut html = None;
+    match find_body(&message, 0, &mut seen, &mut html) {
+        Some(body) => Ok((Some(meta), body, false)),
+        None => match html {
+            Some(body) => Ok((Some(meta), body, true)),
+            None => Err(ParseError::Unrecognised {
+                reason: no_body_reason(&seen),
+            }),
+        },
     }
 }
 
@@ -180,17 +191,33 @@ fn to_chrono(date: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
 }
 
 /// The first candidate part of a message whose text sniffs as a notification; every part
-/// looked at is described in `seen`.
-fn find_body(message: &Message<'_>, depth: usize, seen: &mut Vec<String>) -> Option<String> {
+/// looked at is described in `seen`, and the text of the first HTML part that sniffs is kept in
+/// `html` (for a mail with no other candidate).
+fn find_body(
+    message: &Message<'_>,
+    depth: usize,
+    seen: &mut Vec<String>,
+    html: &mut Option<String>,
+) -> Option<String> {
     for part in &message.parts {
         match &part.body {
             PartType::Multipart(_) => {}
             PartType::Message(inner) => {
                 seen.push("message/rfc822".to_string());
                 if depth < MAX_NESTING
-                    && let Some(body) = find_body(inner, depth + 1, seen)
+                    && let Some(body) = find_body(inner, depth + 1, seen, html)
                 {
                     return Some(body);
+                }
+            }
+            PartType::Html(text) if html.is_none() && !named_like_text(part) => {
+                let text = html_to_text(text);
+                if sniff::sniff_format(&text).is_some() {
+                    *html = Some(text);
+                } else if text.trim().is_empty() {
+                    seen.push("text/html (empty)".to_string());
+                } else {
+                    seen.push(format!("text/html ({})", sniff::describe(&text)));
                 }
             }
             _ => {
@@ -226,10 +253,7 @@ fn candidate<'a>(
     if let Some(name) = name {
         what.push_str(&format!(" {name:?}"));
     }
-    let named_like_text = name.is_some_and(|n| {
-        let n = n.to_ascii_lowercase();
-        n.ends_with(".txt") || n.ends_with(".xml") || n.ends_with(".json")
-    });
+    let named_like_text = named_like_text(part);
     let eligible = match ctype.as_str() {
         "text" => subtype != "html" || named_like_text,
         "application" => matches!(subtype.as_str(), "xml" | "json") || named_like_text,
@@ -266,6 +290,116 @@ fn candidate<'a>(
         what.push_str(&format!(" ({})", sniff::describe(&text)));
     }
     (Some(text), what)
+}
+
+/// True for a part named `*.txt`, `*.xml` or `*.json`.
+fn named_like_text(part: &MessagePart<'_>) -> bool {
+    part.attachment_name().is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        n.ends_with(".txt") || n.ends_with(".xml") || n.ends_with(".json")
+    })
+}
+
+/// The text of an HTML part, line by line: tags dropped (and the content of `head`, `script`,
+/// `style`), a line break for `<br>` and the end of a block element (`p`, `div`, `pre`, `tr`,
+/// `li`, headings), the line breaks of the source kept, entities decoded (`&lt;system&gt;`
+/// reads `<system>`).
+fn html_to_text(html: &str) -> String {
+    const BREAKS: &[&str] = &[
+        "br", "/p", "p", "/div", "div", "/pre", "pre", "/tr", "/li", "/h1", "/h2", "/h3", "/table",
+    ];
+    const HIDDEN: &[&str] = &["head", "script", "style", "title"];
+    let mut out = String::with_capacity(html.len());
+    let mut hidden: Option<&str> = None;
+    let mut rest = html;
+    loop {
+        if let Some(open) = hidden {
+            // Skip to the end tag: `<` inside a script is no tag.
+            let at = rest.match_indices("</").map(|(i, _)| i).find(|&i| {
+                rest.as_bytes()
+                    .get(i + 2..i + 2 + open.len())
+                    .is_some_and(|name| name.eq_ignore_ascii_case(open.as_bytes()))
+            });
+            let Some(at) = at else {
+                rest = "";
+                break;
+            };
+            let after = rest.get(at..).unwrap_or("");
+            rest = after
+                .find('>')
+                .and_then(|e| after.get(e + 1..))
+                .unwrap_or("");
+            hidden = None;
+            continue;
+        }
+        let Some(start) = rest.find(['<', '&']) else {
+            break;
+        };
+        let (text, tail) = rest.split_at(start);
+        out.push_str(text);
+        if let Some(tag_tail) = tail.strip_prefix('<') {
+            let Some(end) = tag_tail.find('>') else {
+                // A `<` that opens no tag: text.
+                out.push('<');
+                rest = tag_tail;
+                continue;
+            };
+            let tag = tag_tail.get(..end).unwrap_or("");
+            rest = tag_tail.get(end + 1..).unwrap_or("");
+            let name: String = tag
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '/')
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if let Some(open) = HIDDEN.iter().find(|h| **h == name) {
+                hidden = Some(open);
+            } else if BREAKS.contains(&name.as_str()) && !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+        } else {
+            let (decoded, used) = entity(tail);
+            out.push_str(&decoded);
+            rest = tail.get(used..).unwrap_or("");
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The entity at the start of `text` (which starts with `&`): its text and how many bytes it
+/// took; a lone `&` stands for itself.
+fn entity(text: &str) -> (Cow<'static, str>, usize) {
+    let end = text
+        .char_indices()
+        .take(12)
+        .find(|(_, c)| *c == ';')
+        .map(|(i, _)| i);
+    let Some(end) = end else {
+        return (Cow::Borrowed("&"), 1);
+    };
+    let name = text.get(1..end).unwrap_or("");
+    let named = match name {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        "nbsp" => Some(' '),
+        _ => None,
+    };
+    let numeric = || {
+        let digits = name.strip_prefix('#')?;
+        let code = match digits.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => digits.parse().ok()?,
+        };
+        char::from_u32(code)
+    };
+    match named.or_else(numeric) {
+        Some(c) => (Cow::Owned(c.to_string()), end + 1),
+        None => (Cow::Borrowed("&"), 1),
+    }
 }
 
 /// The undecoded bytes of a part's body, as they stand in the message.
@@ -308,6 +442,19 @@ mod tests {
         assert!(!looks_like_mail(b"  From: a@b.example\n\n"));
         assert!(!looks_like_mail(b"[RESPONSE]\ncode = 200\n"));
         assert!(!looks_like_mail(b""));
+    }
+
+    #[test]
+    fn html_reads_as_lines_of_text() {
+        assert_eq!(
+            html_to_text(
+                "<html><head><title>x</title></head><body><p>Hi &amp; bye</p><pre>\n\
+                 &lt;system&gt;\nuser: A&#x42;&#67;\n&lt;/system&gt;\n</pre>a<br>b &c; &</body></html>"
+            ),
+            "Hi & bye\n\n<system>\nuser: ABC\n</system>\na\nb &c; &"
+        );
+        assert_eq!(html_to_text("<unclosed"), "<unclosed");
+        assert_eq!(html_to_text("<script>if (a < b) {}</script>ok"), "ok");
     }
 
     #[test]

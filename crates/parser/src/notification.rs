@@ -5,6 +5,9 @@ use serde::Serialize;
 
 use crate::DomainName;
 
+/// The task code of the AutoDNS poll envelope (`S0905`: the notification was polled).
+pub(crate) const POLL_TASK: &str = "0905";
+
 /// Who sent a notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -222,7 +225,7 @@ pub struct Property {
     pub name: String,
     /// The row index.
     pub index: u32,
-    /// The value (URL-decoded for `info`).
+    /// The value (URL-decoded for `info` and `data`).
     pub value: String,
 }
 
@@ -334,6 +337,22 @@ impl Notification {
         self.notices
             .iter()
             .any(|n| n.code.eq_ignore_ascii_case(code))
+    }
+
+    /// True for an AutoDNS XML/JSON event notification (polled, `S0905`) that names no type
+    /// (no `notify/type`; in XML, the event type then is the name of its one telling element,
+    /// `transfer`) but carries a transfer timetable with a start and no answer: it opens or
+    /// updates the outgoing transfer, the fact a typed `transfer_start` names. The parser says
+    /// so in a diagnostic; `ledger_event::classify` reads it as that fact.
+    pub fn is_untyped_transfer_start(&self) -> bool {
+        matches!(self.format, Format::AutoDnsXml | Format::AutoDnsJson)
+            && self.task.as_deref() == Some(POLL_TASK)
+            && self
+                .event_type
+                .as_deref()
+                .is_none_or(|t| t.eq_ignore_ascii_case("transfer"))
+            && self.timetable.start.is_some()
+            && self.kk_answer.is_none()
     }
 
     /// The time the notification itself says it was made: the mail's `Date`, else the

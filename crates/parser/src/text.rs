@@ -22,6 +22,7 @@ use std::borrow::Cow;
 use chrono_tz::Tz;
 
 use crate::codes::{autodns_status, is_notice_code, notice_meaning, task_meaning};
+use crate::domain::check_key;
 use crate::time::read_time;
 use crate::{
     Diagnostic, DomainName, Field, Format, Notice, Notification, ParseError, ParseOptions, Result,
@@ -79,6 +80,13 @@ pub(crate) fn parse(body: &str, options: &ParseOptions) -> Result<Notification> 
             line: open.line,
         });
     }
+    reader.tally.check()?;
+    if reader.systems.len() > 1 {
+        return Err(ParseError::SeveralNotifications {
+            block: SYSTEM.to_string(),
+            lines: reader.systems,
+        });
+    }
     let mut n = Notification::new(Format::AutoDnsText);
     n.fields = reader.fields;
     n.diagnostics = reader.diagnostics;
@@ -128,6 +136,84 @@ struct Reader {
     nic_response: String,
     /// The lines of the first `<system>` block (opened, closed).
     system: Option<(u32, u32)>,
+    /// The line every `<system>` block opened on.
+    systems: Vec<u32>,
+    /// How many lines of the blocks' span read as `key: value` and how many do not.
+    tally: Tally,
+}
+
+/// The count behind [`ParseError::NotANotification`]: over the span from the first block's
+/// opening tag to the last block's closing tag, the lines that read as `key: value` (or continue
+/// a value, or are a flattened block) against those that do not. `<nic_response>` is free text
+/// and not counted; a non-empty line between two blocks counts as stray, one before the first
+/// block or after the last (a greeting, a signature, a disclaimer) never counts.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Lines that read.
+    good: u32,
+    /// Lines that do not.
+    stray: u32,
+    /// The first of them.
+    first_stray: Option<u32>,
+    /// Non-empty lines since the last block closed: stray if another block opens.
+    between: u32,
+    /// The first of those.
+    first_between: Option<u32>,
+    /// The line the first block opened on.
+    first_open: Option<u32>,
+    /// The line the last block closed on.
+    last_close: u32,
+}
+
+impl Tally {
+    /// A line outside any block.
+    fn outside(&mut self, number: u32) {
+        if self.first_open.is_some() {
+            self.between += 1;
+            self.first_between.get_or_insert(number);
+        }
+    }
+
+    /// A block opens: the lines since the last one closed were between two blocks.
+    fn open(&mut self, number: u32) {
+        if self.first_open.is_none() {
+            self.first_open = Some(number);
+        }
+        if self.between > 0 {
+            self.stray += self.between;
+            if self.first_stray.is_none() {
+                self.first_stray = self.first_between;
+            }
+        }
+        self.between = 0;
+        self.first_between = None;
+    }
+
+    /// A line inside a block that reads (or not).
+    fn line(&mut self, number: u32, reads: bool) {
+        if reads {
+            self.good += 1;
+        } else {
+            self.stray += 1;
+            self.first_stray.get_or_insert(number);
+        }
+    }
+
+    /// [`ParseError::NotANotification`] when the stray lines outnumber those that read.
+    fn check(&self) -> Result<()> {
+        match (self.first_open, self.first_stray) {
+            (Some(first), Some(first_stray)) if self.stray > self.good => {
+                Err(ParseError::NotANotification {
+                    stray: self.stray,
+                    counted: self.stray.saturating_add(self.good),
+                    first,
+                    last: self.last_close.max(first),
+                    first_stray,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Reader {
@@ -164,6 +250,7 @@ impl Reader {
             return Ok(());
         }
         let Some((name, rest)) = open_tag(trimmed) else {
+            self.tally.outside(number);
             let message = match close_tag(trimmed) {
                 Some((_, name)) => format!("closing tag </{name}> outside any block, ignored"),
                 None => format!("line outside any block, ignored: {:?}", clip(trimmed)),
@@ -182,6 +269,10 @@ impl Reader {
                 line: Some(number),
                 message: format!("unknown block <{name}>, its fields are kept"),
             });
+        }
+        self.tally.open(number);
+        if name == SYSTEM {
+            self.systems.push(number);
         }
         self.open = Some(OpenBlock { name, line: number });
         // Whatever follows the tag on the same line: the flattened form, or `</notify>`.
@@ -230,12 +321,16 @@ impl Reader {
             if brackets_balanced(&field.value) {
                 self.wrapping = None;
             }
+            self.tally.line(number, true);
             return;
         }
         if inline && self.flattened(block, content, number) {
+            self.tally.line(number, true);
             return;
         }
-        match key_value(content) {
+        let read = key_value(content);
+        self.tally.line(number, read.is_some());
+        match read {
             Some((key, value)) => self.push(block, key, value, number),
             None => self.diagnostics.push(Diagnostic {
                 block: Some(block.to_string()),
@@ -303,6 +398,7 @@ impl Reader {
 
     /// Closes the open block on a line.
     fn close(&mut self, number: u32) {
+        self.tally.last_close = number;
         if let Some(open) = self.open.take()
             && open.name == SYSTEM
             && self.system.is_none()
@@ -339,6 +435,7 @@ fn interpret(n: &mut Notification, tz: Tz) -> Result<()> {
     let fields = std::mem::take(&mut n.fields);
     let mut sld: Option<&str> = None;
     let mut tld: Option<&str> = None;
+    let mut sld_line: Option<u32> = None;
     for field in &fields {
         let value = field.value.as_str();
         let key = lower(&field.key);
@@ -347,16 +444,17 @@ fn interpret(n: &mut Notification, tz: Tz) -> Result<()> {
         match key.as_ref() {
             "status" if in_system => status(n, field)?,
             "task" if in_system => set_once(&mut n.task, value),
-            "transaction" if in_system => set_once(&mut n.ctid, value),
+            "transaction" if in_system => transaction(n, field),
             "last_transaction" if in_system => set_once(&mut n.last_transaction, value),
             "error" if in_system => set_once(&mut n.error, value),
             "kk_answer" if in_system => set_once(&mut n.kk_answer, &value.to_ascii_uppercase()),
             "notice" if in_system => notice(n, field),
-            "success_value" if in_system => success_value(n, field),
+            "success_value" if in_system => success_value(n, field)?,
             "autoupdate" if in_system => autoupdate(n, field),
             "owner-c" if in_order_block => set_once(&mut n.owner_c, value),
             "sld" if in_order_block && !value.is_empty() => {
                 sld.get_or_insert(value);
+                sld_line.get_or_insert(field.line);
             }
             "tld" if in_order_block && !value.is_empty() => {
                 tld.get_or_insert(value);
@@ -370,15 +468,28 @@ fn interpret(n: &mut Notification, tz: Tz) -> Result<()> {
             _ => {}
         }
     }
-    if n.domain.is_none()
-        && let (Some(sld), Some(tld)) = (sld, tld)
-    {
+    if let (Some(sld), Some(tld)) = (sld, tld) {
         let name = format!(
             "{}.{}",
             sld.trim_end_matches('.'),
             tld.trim_start_matches('.')
         );
-        n.domain = DomainName::parse(&name);
+        check_key("domain", &name, sld_line)?;
+        let parsed = DomainName::parse(&name);
+        match (&n.domain, &parsed) {
+            (Some(first), Some(other)) if first != other => n.diagnostics.push(Diagnostic {
+                block: Some(REPLY.to_string()),
+                line: sld_line,
+                message: format!(
+                    "sld + tld name the domain {other}, but success_value names {first}; \
+                     {first} stands"
+                ),
+            }),
+            _ => {}
+        }
+        if n.domain.is_none() {
+            n.domain = parsed;
+        }
         if n.domain.is_none() {
             n.diagnostics.push(Diagnostic {
                 block: Some(REPLY.to_string()),
@@ -440,13 +551,44 @@ fn notice(n: &mut Notification, field: &Field) {
     });
 }
 
+/// `transaction: 201005061621`: the first stands; a second that differs is a diagnostic.
+fn transaction(n: &mut Notification, field: &Field) {
+    let value = field.value.as_str();
+    match &n.ctid {
+        Some(first) if first != value && !value.is_empty() => n.diagnostics.push(Diagnostic {
+            block: Some(field.block.clone()),
+            line: Some(field.line),
+            message: format!(
+                "a second transaction {value:?} ignored; the first, {first:?}, stands"
+            ),
+        }),
+        Some(_) => {}
+        None => set_once(&mut n.ctid, value),
+    }
+}
+
 /// `success_value: domain: example.org`.
-fn success_value(n: &mut Notification, field: &Field) {
+fn success_value(n: &mut Notification, field: &Field) -> Result<()> {
     let Some((kind, value)) = field.value.split_once(':') else {
-        return;
+        return Ok(());
     };
-    if !kind.trim().eq_ignore_ascii_case("domain") || n.domain.is_some() {
-        return;
+    if !kind.trim().eq_ignore_ascii_case("domain") {
+        return Ok(());
+    }
+    check_key("domain", value.trim(), Some(field.line))?;
+    if let Some(first) = &n.domain {
+        if let Some(other) = DomainName::parse(value)
+            && &other != first
+        {
+            n.diagnostics.push(Diagnostic {
+                block: Some(field.block.clone()),
+                line: Some(field.line),
+                message: format!(
+                    "a second success_value domain {other} ignored; the first, {first}, stands"
+                ),
+            });
+        }
+        return Ok(());
     }
     n.domain = DomainName::parse(value);
     if n.domain.is_none() {
@@ -459,6 +601,7 @@ fn success_value(n: &mut Notification, field: &Field) {
             ),
         });
     }
+    Ok(())
 }
 
 /// `autoupdate: true`.

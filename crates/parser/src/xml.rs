@@ -11,14 +11,18 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::codes::autodns_status;
+use crate::domain::check_key;
 use crate::time::{dst_note, read_time};
 use crate::{
     Diagnostic, DomainName, Field, Format, Notice, Notification, ParseError, ParseOptions, Result,
     Status, TimeReading,
 };
 
-/// The task code of the poll envelope (`S0905`: the notification was polled).
-const POLL_TASK: &str = "0905";
+use crate::notification::POLL_TASK;
+
+/// The diagnostic of a notify without a type that is read as a transfer start.
+pub(crate) const UNTYPED_TRANSFER_START: &str = "it carries a transfer timetable with a start \
+    and no answer, so it is read as the start (or an update) of an outgoing transfer";
 
 /// Parses an AutoDNS XML body.
 pub(crate) fn parse(body: &str, options: &ParseOptions) -> Result<Notification> {
@@ -333,7 +337,7 @@ fn interpret(root: &Element, options: &ParseOptions, n: &mut Notification) -> Re
         .find_map(|s| s.text_at("stid"))
         .map(str::to_string);
 
-    read_domain(item, status_el, envelope_el, n);
+    read_domain(item, status_el, envelope_el, n)?;
     if let Some(created) = message.and_then(|m| m.at("created")) {
         let reading = time(created, options, n);
         n.created = reading.utc;
@@ -349,6 +353,15 @@ fn interpret(root: &Element, options: &ParseOptions, n: &mut Notification) -> Re
             new: None,
         };
         n.timetable = timetable;
+    }
+    if let Some(notify) = item.filter(|_| is_notify)
+        && n.is_untyped_transfer_start()
+    {
+        n.diagnostics.push(Diagnostic {
+            block: None,
+            line: Some(notify.line),
+            message: format!("notify has no <type>; {UNTYPED_TRANSFER_START}"),
+        });
     }
     if let Some(result) = result {
         collect_notices(result, false, n);
@@ -367,6 +380,10 @@ fn event_type(notify: &Element, n: &mut Notification) -> Option<String> {
         .iter()
         .filter(|c| !CONTEXT.contains(&c.name.as_str()));
     match (telling.next(), telling.next()) {
+        // A transfer timetable with a start: said once the timetable is read.
+        (Some(only), None) if only.name == "transfer" && only.child("start").is_some() => {
+            Some(only.name.clone())
+        }
         (Some(only), None) => {
             n.diagnostics.push(Diagnostic {
                 block: None,
@@ -396,18 +413,42 @@ fn read_domain(
     status_el: Option<&Element>,
     envelope_el: Option<&Element>,
     n: &mut Notification,
-) {
+) -> Result<()> {
     let domain_el = item.and_then(|i| i.child("domain"));
     if let Some(owner_c) = domain_el.and_then(|d| d.text_at("ownerc")) {
         n.owner_c = Some(owner_c.to_string());
     }
-    let named = domain_el
-        .and_then(|d| d.at("name"))
-        .or_else(|| object_value(status_el))
-        .or_else(|| object_value(envelope_el));
-    if let Some(el) = named {
+    let candidates: Vec<&Element> = [
+        domain_el.and_then(|d| d.at("name")),
+        object_value(status_el),
+        object_value(envelope_el),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for el in &candidates {
+        check_key("domain", el.text.trim(), Some(el.line))?;
+    }
+    if let Some(el) = candidates.first() {
         let name = el.text.trim();
         n.domain = DomainName::parse(name);
+        if let Some(first) = &n.domain {
+            for other_el in candidates.iter().skip(1) {
+                if let Some(other) = DomainName::parse(other_el.text.trim())
+                    && &other != first
+                {
+                    n.diagnostics.push(Diagnostic {
+                        block: None,
+                        line: Some(other_el.line),
+                        message: format!(
+                            "<{}> names the domain {other}, but line {} names {first}; {first} \
+                             stands",
+                            other_el.name, el.line
+                        ),
+                    });
+                }
+            }
+        }
         if n.domain.is_none() {
             n.diagnostics.push(Diagnostic {
                 block: None,
@@ -416,6 +457,7 @@ fn read_domain(
             });
         }
     }
+    Ok(())
 }
 
 /// The `object/value` of a status whose object is a domain (or a transfer of one).

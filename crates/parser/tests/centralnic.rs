@@ -235,7 +235,69 @@ const RESPONSES: &[Row] = &[
         14,
         Some("example-away.com"),
     ),
+    (
+        "own_statusevent_urlencoded_data.txt",
+        200,
+        Success,
+        OK,
+        10,
+        Some("example-encoded.com"),
+    ),
 ];
+
+#[test]
+fn url_encoded_event_data_is_decoded() {
+    // `property[data][0] = domain%3aexample%2dencoded.com`: the domain is read once decoded.
+    let n = CENTRALNIC.read("own_statusevent_urlencoded_data.txt");
+    assert_eq!(
+        n.event_type.as_deref(),
+        Some("DOMAIN_TRANSFER/FOREIGN_TRANSFER_PENDING")
+    );
+    assert_eq!(
+        n.domain.as_ref().map(|d| d.as_str()),
+        Some("example-encoded.com")
+    );
+    let response = n.centralnic.as_ref().expect("the response is kept");
+    let data: Vec<&str> = response
+        .properties
+        .iter()
+        .filter(|p| p.name == "data")
+        .map(|p| p.value.as_str())
+        .collect();
+    assert_eq!(
+        data,
+        [
+            "domain:example-encoded.com",
+            "current registrar:ourregistrar",
+            "requesting registrar:otherregistrar",
+            "execute date:2024-04-10 09:30:00",
+            "transfer status:PENDING"
+        ]
+    );
+    // The field keeps the value as written.
+    assert!(
+        n.fields
+            .iter()
+            .any(|f| f.key == "property[data][0]" && f.value == "domain%3aexample%2dencoded.com")
+    );
+    assert!(n.diagnostics.is_empty(), "{:?}", n.diagnostics);
+}
+
+#[test]
+fn a_domain_with_a_control_character_is_refused() {
+    let err = CENTRALNIC
+        .parse_str(
+            "[RESPONSE]\ncode = 200\nproperty[class][0] = DOMAIN_TRANSFER\n\
+                    property[subclass][0] = TRANSFER_PENDING\n\
+                    property[data][0] = domain%3aa%00b.com\nEOF\n",
+        )
+        .expect_err("a NUL in the domain");
+    assert_eq!(
+        err.to_string(),
+        "the domain \"a\\0b.com\" holds the control character '\\0' in the event's \
+         property[data] or property[object id]; a ctid or domain must not"
+    );
+}
 
 #[test]
 fn every_response_reads_with_its_code_class_and_properties() {

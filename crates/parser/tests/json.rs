@@ -25,8 +25,8 @@ fn count_fixture_scalars(bytes: &[u8]) -> usize {
     count_scalars(&value)
 }
 
-fn check(e: &Document) {
-    JSON.check(e, count_fixture_scalars, "scalar");
+fn check(e: &Document) -> ledger_parser::Notification {
+    JSON.check(e, count_fixture_scalars, "scalar")
 }
 
 #[test]
@@ -120,8 +120,9 @@ fn bare_job_messages_get_a_synthesised_status() {
     check(&Document {
         file: "0104-transfer-start-poll-json.json",
         task: "0104",
-        code: "N0104",
-        class: StatusClass::InProgress,
+        // A running transfer job at START: the incoming transfer has started, as XML's S0104.
+        code: "S0104",
+        class: StatusClass::Success,
         text: None,
         synthesised: true,
         stid: "20220405-app3-dev-9652",
@@ -282,5 +283,76 @@ fn jobs_that_are_not_domain_orders_keep_the_envelope_status() {
         n.diagnostics
             .iter()
             .any(|d| d.message.contains("Certificate"))
+    );
+}
+
+#[test]
+fn transfer_start_without_a_type_is_inferred_and_says_so() {
+    let n = check(&Document {
+        file: "transfer_start-untyped-poll.json",
+        stid: "20220119-app3-dev-5021",
+        domain: Some("example-untyped.org"),
+        event_type: None,
+        timetable: [
+            Some("2022-01-19T09:54:42+00:00"),
+            Some("2022-01-22T09:54:42+00:00"),
+            None,
+            Some("2022-01-24T03:54:42+00:00"),
+            Some("2022-01-24T09:54:42+00:00"),
+        ],
+        ..POLLED
+    });
+    assert!(n.is_untyped_transfer_start());
+    let messages: Vec<&str> = n.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "notify has no type; it carries a transfer timetable with a start and no answer, so \
+             it is read as the start (or an update) of an outgoing transfer"
+        ]
+    );
+}
+
+#[test]
+fn a_notify_without_a_type_or_a_timetable_says_so() {
+    let n = JSON
+        .parse_str(
+            r#"{"status":{"code":"S0905"},"data":[{"notify":{},
+                "object":{"type":"Domain","value":"example.net"}}]}"#,
+        )
+        .expect("parses");
+    assert!(!n.is_untyped_transfer_start());
+    let messages: Vec<&str> = n.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(messages, ["notify has no type; event type unknown"]);
+}
+
+#[test]
+fn a_ctid_with_a_nul_is_refused() {
+    // A JSON string may hold `\u0000`; index keys are the ctid and a NUL, so it must not.
+    let err = JSON.refused("bad/0101-ctid-nul-poll.json");
+    assert_eq!(
+        err,
+        ParseError::ControlCharacter {
+            what: "ctid".into(),
+            value: "order-17\0b".into(),
+            character: '\0',
+            place: " at data[0].ctid".into(),
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "the ctid \"order-17\\0b\" holds the control character '\\0' at data[0].ctid; a ctid \
+         or domain must not"
+    );
+    let domain = JSON
+        .parse_str(
+            r#"{"status":{"code":"S0102","text":"ok"},"object":{"type":"Domain","value":"a\u0001b.com"}}"#,
+        )
+        .expect_err("a control character in the domain");
+    assert!(
+        domain
+            .to_string()
+            .starts_with("the domain \"a\\u{1}b.com\" holds the control character"),
+        "{domain}"
     );
 }

@@ -207,12 +207,39 @@ fn a_bare_body_is_not_a_mail() {
 }
 
 #[test]
-fn html_only_mail_is_unrecognised_and_says_so() {
-    let err = check_err("mail/html-only.eml");
+fn html_only_mail_is_read_from_its_text() {
+    // Only a text/html part, the notification in a <pre> with its tags as entities.
+    let n = parsed("mail/html-only.eml");
+    assert_eq!(n.format, Format::AutoDnsText);
+    assert_eq!(n.status.as_ref().map(|s| s.code.as_str()), Some("S0101"));
+    assert_eq!(n.ctid.as_deref(), Some("mime-0101"));
+    let mail = n.mail.as_ref().expect("a mail");
+    assert_eq!(
+        mail.message_id.as_deref(),
+        Some("html-only@autodns.example")
+    );
+    let messages: Vec<&str> = n.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "line outside any block, ignored: \"AutoDNS notification\"",
+            "the mail has no plain-text notification; read from its text/html part"
+        ]
+    );
+}
+
+#[test]
+fn html_only_mail_without_a_notification_is_unrecognised_and_says_so() {
+    let mail = b"From: Shop <news@shop.example>\nDate: Mon, 07 Jun 2010 12:00:00 +0200\n\
+                 Message-ID: <news@shop.example>\nContent-Type: text/html; charset=utf-8\n\n\
+                 <html><body><p>Our offers &amp; news</p></body></html>\n";
+    let err = parse(mail, &ParseOptions::default()).expect_err("no notification");
     assert_eq!(
         err,
         ParseError::Unrecognised {
-            reason: "the mail's only part, text/html, holds no notification".into()
+            reason: "the mail's only part, text/html (the body starts with \"Our offers & \
+                     news\"), holds no notification"
+                .into()
         }
     );
 }

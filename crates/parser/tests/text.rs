@@ -841,3 +841,141 @@ fn bad_garbage_and_empty_inputs_are_unrecognised() {
         "{err:?}"
     );
 }
+
+#[test]
+fn a_script_that_holds_blocks_is_not_a_notification() {
+    // The generator of these fixtures holds `<system>` and `<reply>` lines among its Python:
+    // between its first block and its last, code outnumbers the `key: value` lines.
+    let err = check_err("mail/generate.py");
+    let ParseError::NotANotification {
+        stray,
+        counted,
+        first,
+        first_stray,
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(stray * 2 > counted, "{stray} of {counted}");
+    assert_eq!(first, 117, "the first block: its first `<reply>`");
+    assert_eq!(first_stray, 124, "the Python line after that block");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "not a notification: {stray} of the {counted} lines from line 117 to line "
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn text_around_the_blocks_never_counts_against_a_mail() {
+    // A greeting, a long signature and a disclaimer: more stray lines than the block holds.
+    let mut body = String::from("Dear customer,\n\nplease find the result below.\n\n");
+    body.push_str(
+        "<system>\nuser: ExampleUser\ntask: 0101\n\
+         status: S0101 [Domain has been registered successfully.]\ntransaction: sig-1\n</system>\n\n",
+    );
+    for i in 0..30 {
+        body.push_str(&format!(
+            "Disclaimer line {i}: this mail is confidential.\n"
+        ));
+    }
+    let n = parse_body(&body, &ParseOptions::default()).expect("a notification");
+    assert_eq!(n.ctid.as_deref(), Some("sig-1"));
+    assert_eq!(n.diagnostics.len(), 32, "every stray line is still said");
+
+    // Stray lines inside a block that outnumber its fields: refused, with the count.
+    let inside = "<system>\nstatus: S0101\nnot a field\nnor this\n</system>\n";
+    assert_eq!(
+        parse_body(inside, &ParseOptions::default())
+            .unwrap_err()
+            .to_string(),
+        "not a notification: 2 of the 3 lines from line 1 to line 5 are neither `key: value` \
+         nor a continuation (the first on line 3)"
+    );
+    // As many stray lines as fields: still read.
+    let even = "<system>\nstatus: S0101\ntask: 0101\nnot a field\nnor this\n</system>\n";
+    assert!(parse_body(even, &ParseOptions::default()).is_ok());
+}
+
+#[test]
+fn two_notifications_in_one_body_are_refused_never_merged() {
+    // An S0101 of ctid c-1 and an S1403 of another domain in one mail.
+    let err = check_err("bad/two-notifications.eml");
+    assert_eq!(
+        err,
+        ParseError::SeveralNotifications {
+            block: "system".into(),
+            lines: vec![1, 9],
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "2 notifications in one body: <system> at lines 1 and 9; split them into one item each"
+    );
+}
+
+#[test]
+fn a_second_transaction_and_conflicting_domains_get_diagnostics() {
+    check(
+        "autodns/text/two-transactions-conflicting-domain.eml",
+        Expect {
+            task: Some("0102"),
+            status: "S0102",
+            status_text: Some("Domain has been updated successfully."),
+            ctid: Some("t-1"),
+            domain: Some("example.net"),
+            message_id: Some("20100609091500.0102.t-1@autodns.example"),
+            date: Some("2010-06-09T09:15:00+02:00"),
+            diagnostics: &[
+                (
+                    Some(7),
+                    "a second transaction \"t-2\" ignored; the first, \"t-1\", stands",
+                ),
+                (
+                    Some(10),
+                    "sld + tld name the domain example.org, but success_value names example.net; \
+                     example.net stands",
+                ),
+            ],
+            ..Expect::default()
+        },
+    );
+    // The same transaction twice is no conflict.
+    let same = "<system>\nstatus: S0101\ntransaction: a\ntransaction: a\n</system>\n";
+    let n = parse_body(same, &ParseOptions::default()).expect("parses");
+    assert!(n.diagnostics.is_empty(), "{:?}", n.diagnostics);
+}
+
+#[test]
+fn control_characters_in_a_ctid_or_a_domain_are_refused() {
+    let ctid = "<system>\nstatus: S0101\ntransaction: a\u{1}b\n</system>\n";
+    assert_eq!(
+        parse_body(ctid, &ParseOptions::default()).unwrap_err(),
+        ParseError::ControlCharacter {
+            what: "ctid".into(),
+            value: "a\u{1}b".into(),
+            character: '\u{1}',
+            place: " on line 3".into(),
+        }
+    );
+    let nul = "<system>\nstatus: S0101\nsuccess_value: domain: a\0b.com\n</system>\n";
+    assert_eq!(
+        parse_body(nul, &ParseOptions::default())
+            .unwrap_err()
+            .to_string(),
+        "the domain \"a\\0b.com\" holds the control character '\\0' on line 3; a ctid or domain \
+         must not"
+    );
+    let sld = "<system>\nstatus: S0101\n</system>\n<reply>\nsld: a\u{7f}b\ntld: com\n</reply>\n";
+    assert!(
+        matches!(
+            parse_body(sld, &ParseOptions::default()),
+            Err(ParseError::ControlCharacter { ref what, ref place, character: '\u{7f}', .. })
+                if what == "domain" && place == " on line 5"
+        ),
+        "{:?}",
+        parse_body(sld, &ParseOptions::default())
+    );
+}

@@ -41,8 +41,8 @@ fn count_fixture_leaves(bytes: &[u8]) -> usize {
     count_leaves(std::str::from_utf8(bytes).expect("fixtures are UTF-8"))
 }
 
-fn check(e: &Document) {
-    XML.check(e, count_fixture_leaves, "leaf element");
+fn check(e: &Document) -> ledger_parser::Notification {
+    XML.check(e, count_fixture_leaves, "leaf element")
 }
 
 #[test]
@@ -288,10 +288,14 @@ fn notify_without_type_takes_its_telling_element_and_says_so() {
                <status><code>S0905</code></status></result></response>";
     let n = XML.parse_str(xml).expect("parses");
     assert_eq!(n.event_type.as_deref(), Some("transfer"));
-    assert!(
-        n.diagnostics
-            .iter()
-            .any(|d| d.message.contains("no <type>"))
+    assert!(n.is_untyped_transfer_start());
+    let messages: Vec<&str> = n.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "notify has no <type>; it carries a transfer timetable with a start and no answer, \
+             so it is read as the start (or an update) of an outgoing transfer"
+        ]
     );
     // Winter: CET, +01:00.
     let start = n
@@ -312,5 +316,79 @@ fn entities_are_unescaped_and_attributes_kept() {
         n.fields
             .iter()
             .any(|f| f.block == "response" && f.key == "@lang" && f.value == "de")
+    );
+}
+
+#[test]
+fn the_vendors_untyped_transfer_start_is_inferred_and_says_so() {
+    // The vendor's `transfer_start` example as its page shows it (no `<type>`), completed.
+    let n = check(&Document {
+        file: "transfer_start-untyped-poll.xml",
+        stid: "20210503-app1-test-31811",
+        domain: Some("example.com"),
+        event_type: Some("transfer"),
+        created: Some("2021-05-03T09:05:57+00:00"),
+        timetable: [
+            Some("2021-05-03T09:05:56+00:00"),
+            Some("2021-05-06T09:05:56+00:00"),
+            None,
+            Some("2021-05-08T03:05:56+00:00"),
+            Some("2021-05-08T09:05:56+00:00"),
+        ],
+        ..POLLED
+    });
+    assert!(n.is_untyped_transfer_start());
+    let said: Vec<(Option<u32>, &str)> = n
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        said,
+        [(
+            Some(9),
+            "notify has no <type>; it carries a transfer timetable with a start and no answer, \
+             so it is read as the start (or an update) of an outgoing transfer"
+        )]
+    );
+}
+
+#[test]
+fn conflicting_domains_get_a_diagnostic() {
+    let xml = "<response><result><data><message><job>\n\
+               <domain><name>example.com</name></domain>\n\
+               <status><code>S0102</code><object><type>domain</type>\n\
+               <value>example.net</value></object></status>\n\
+               </job></message></data>\n\
+               <status><code>S0905</code></status></result></response>";
+    let n = XML.parse_str(xml).expect("parses");
+    assert_eq!(n.domain.as_ref().map(|d| d.as_str()), Some("example.com"));
+    let said: Vec<(Option<u32>, &str)> = n
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        said,
+        [(
+            Some(4),
+            "<value> names the domain example.net, but line 2 names example.com; example.com \
+             stands"
+        )]
+    );
+}
+
+#[test]
+fn a_domain_with_a_control_character_is_refused() {
+    let xml = "<response><result><data><message><job>\n\
+               <domain><name>a\u{1}b.com</name></domain>\n\
+               <status><code>S0102</code></status>\n\
+               </job></message></data>\n\
+               <status><code>S0905</code></status></result></response>";
+    let err = XML.parse_str(xml).expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "the domain \"a\\u{1}b.com\" holds the control character '\\u{1}' on line 2; a ctid or \
+         domain must not"
     );
 }

@@ -520,3 +520,56 @@ fn a_stream_gives_the_outcomes_of_one_by_one_ingest() {
         );
     }
 }
+
+/// A polled JSON create job of `ctid` (`ctid` is spliced into the JSON as written).
+fn json_create(ctid_json: &str, domain: &str) -> Vec<u8> {
+    format!(
+        r#"{{"stid":"20240212-app1-1","status":{{"code":"S0905","type":"SUCCESS"}},
+            "data":[{{"id":1,"job":{{"status":"SUCCESS","action":"create"}},
+            "ctid":"{ctid_json}","object":{{"type":"Domain","value":"{domain}"}}}}]}}"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_ctid_with_a_nul_is_rejected_so_no_order_shows_another_orders_events() {
+    // Index keys are the ctid and a NUL: a ctid `a\0b` would be found under `a` too.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let own = ledger
+        .ingest(&json_create("a", "example-a.com"), Origin::new("a.json"))
+        .unwrap();
+    assert!(matches!(own, IngestOutcome::Appended { .. }), "{own:?}");
+    let nul = ledger
+        .ingest(
+            &json_create("a\\u0000b", "example-b.com"),
+            Origin::new("nul.json"),
+        )
+        .unwrap();
+    let IngestOutcome::Rejected { reason, .. } = &nul else {
+        panic!("a NUL ctid must be rejected: {nul:?}")
+    };
+    assert_eq!(
+        reason,
+        "the ctid \"a\\0b\" holds the control character '\\0' at data[0].ctid; a ctid or domain \
+         must not"
+    );
+    let events = ledger.events_by_ctid("a").unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.domain.as_deref())
+            .collect::<Vec<_>>(),
+        [Some("example-a.com")],
+        "only order a's own event"
+    );
+    assert_eq!(ledger.quarantine().unwrap().len(), 1, "the reject is kept");
+    assert!(ledger.verify().unwrap().is_clean());
+
+    // `record_response` refuses such a ctid too.
+    let ok = fixture("centralnic/hxdoc_adddomain_200.txt");
+    assert!(matches!(
+        ledger.record_response(&ok, "a\0b", Some("AddDomain"), None, Origin::new("api")),
+        Err(LedgerError::InvalidArgument(message)) if message.contains("control character")
+    ));
+}
