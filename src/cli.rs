@@ -184,7 +184,8 @@ pub struct FailedCreatesArgs {
 /// An order state, for `--status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OrderStatusArg {
-    /// Accepted and still running.
+    /// Accepted and still running (`in_progress`, as `orders` shows the state, is accepted too).
+    #[value(alias = "in_progress")]
     InProgress,
     /// Done.
     Succeeded,

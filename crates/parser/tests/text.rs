@@ -902,7 +902,7 @@ fn text_around_the_blocks_never_counts_against_a_mail() {
 #[test]
 fn two_notifications_in_one_body_are_refused_never_merged() {
     // An S0101 of ctid c-1 and an S1403 of another domain in one mail.
-    let err = check_err("bad/two-notifications.eml");
+    let err = check_err("autodns/text/bad/two-notifications.eml");
     assert_eq!(
         err,
         ParseError::SeveralNotifications {
