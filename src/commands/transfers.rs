@@ -31,13 +31,15 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
     let ledger = ctx.open_views()?;
     let mut transfers = ledger.pending_transfers(at)?;
     if let Some(window) = due_within {
-        transfers.retain(|t| t.deadline_at.is_some_and(|d| d <= at + window));
+        transfers.retain(|t| due_by(t, at + window));
     }
-    let due = fail_within.is_some_and(|window| {
-        transfers
+    let due: Vec<&PendingTransfer> = match fail_within {
+        Some(window) => transfers
             .iter()
-            .any(|t| t.deadline_at.is_some_and(|d| d <= at + window))
-    });
+            .filter(|t| due_by(t, at + window))
+            .collect(),
+        None => Vec::new(),
+    };
 
     let mut out = std::io::stdout().lock();
     if ctx.json {
@@ -61,12 +63,17 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
         for t in &transfers {
             table.row(vec![
                 t.domain.clone(),
-                human_opt(t.deadline_at, ctx.tz),
+                match t.deadline_at {
+                    Some(_) => human_opt(t.deadline_at, ctx.tz),
+                    None => "deadline unknown".into(),
+                },
                 action_human(t.default_action).to_string(),
                 human_opt(t.started_at, ctx.tz),
                 cell(t.transaction.as_deref()),
                 if t.overdue(at) {
                     "OVERDUE".into()
+                } else if t.deadline_at.is_none() {
+                    "DEADLINE UNKNOWN".into()
                 } else {
                     String::new()
                 },
@@ -74,15 +81,40 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
         }
         table.write(&mut out)?;
     }
-    if due {
+    if !due.is_empty() {
+        let within = args.fail_if_due_within.as_deref().unwrap_or_default();
+        let mut err = std::io::stderr().lock();
+        for t in &due {
+            let _ = match t.deadline_at {
+                Some(_) => writeln!(err, "{}: deadline within {within} (or overdue)", t.domain),
+                None => writeln!(err, "{}: deadline unknown, act on it", t.domain),
+            };
+        }
         let _ = writeln!(
-            std::io::stderr(),
-            "a pending transfer's deadline is within {}",
-            args.fail_if_due_within.as_deref().unwrap_or_default()
+            err,
+            "{} pending transfer(s) due within {within} or with an unknown deadline",
+            due.len()
         );
         return Ok(EXIT_DUE);
     }
     Ok(EXIT_OK)
+}
+
+/// True when a pending transfer needs acting on by `by`: its deadline is at or before `by`, or
+/// it is unknown (a reseller must act on a transfer whose deadline nobody can tell; silence is
+/// the wrong default).
+fn due_by(t: &PendingTransfer, by: chrono::DateTime<Utc>) -> bool {
+    t.deadline_at.is_none_or(|d| d <= by)
+}
+
+/// The flags of a pending transfer, as JSON lists them: `deadline_unknown` when the deadline
+/// is not known.
+fn flags(t: &PendingTransfer) -> Vec<&'static str> {
+    let mut flags = Vec::new();
+    if t.deadline_at.is_none() {
+        flags.push("deadline_unknown");
+    }
+    flags
 }
 
 fn action_human(action: Option<DefaultAction>) -> &'static str {
@@ -104,6 +136,7 @@ pub fn transfer_json(t: &PendingTransfer, at: chrono::DateTime<Utc>) -> Value {
         "default_action": t.default_action.map(|a| match a { DefaultAction::Ack => "ack", DefaultAction::Nack => "nack" }),
         "end_at": json_time(t.end_at),
         "overdue": t.overdue(at),
+        "flags": flags(t),
         "seq": t.seq,
     })
 }

@@ -1,6 +1,7 @@
 //! Each read command, in human and JSON form, over the fixtures.
 
 use crate::harness::{Sandbox, fixture};
+use serde_json::Value;
 
 fn loaded() -> Sandbox {
     let sandbox = Sandbox::new();
@@ -191,4 +192,54 @@ fn empty_answers_say_so() {
     assert_eq!(rejects, "no rejected input\n");
     let pending = sandbox.ok_json(["--json", "pending-transfers"]);
     assert_eq!(pending, serde_json::json!([]));
+}
+
+/// A pending transfer whose deadline nobody can tell (a CentralNic FOREIGN_TRANSFER_PENDING
+/// carries no timetable) is listed by any `--due-within` and trips `--fail-if-due-within`:
+/// the reseller must act, and silence is the wrong default.
+#[test]
+fn an_unknown_deadline_is_listed_and_alarms() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .ledger()
+        .arg("ingest")
+        .arg(fixture(
+            "centralnic/own_statusevent_foreign_transfer_pending.txt",
+        ))
+        .run()
+        .success();
+    let at = "2024-03-02 12:00";
+
+    let listed = sandbox.ok_json([
+        "--json",
+        "pending-transfers",
+        "--at",
+        at,
+        "--due-within",
+        "1h",
+    ]);
+    let listed = listed.as_array().expect("array");
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    assert_eq!(listed[0]["domain"], "example-away.com");
+    assert_eq!(listed[0]["deadline_at"], Value::Null);
+    assert_eq!(listed[0]["flags"], serde_json::json!(["deadline_unknown"]));
+
+    let table = sandbox.ok_stdout(["pending-transfers", "--at", at, "--due-within", "90m"]);
+    assert!(
+        table.contains("example-away.com") && table.contains("deadline unknown"),
+        "{table}"
+    );
+
+    sandbox
+        .ledger()
+        .args([
+            "pending-transfers",
+            "--at",
+            at,
+            "--fail-if-due-within",
+            "1h",
+        ])
+        .run()
+        .expect_code(2)
+        .expect_stderr("example-away.com: deadline unknown");
 }
