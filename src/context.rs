@@ -1,6 +1,7 @@
 //! What every command needs: the ledger's path, the source zone, output mode, lock wait; and
 //! reading of the values people type (durations, instants).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -151,7 +152,22 @@ pub fn parse_instant(text: &str, tz: Tz, flag: &str) -> Result<DateTime<Utc>, Cl
                 .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
         });
     match naive {
-        Ok(naive) => Ok(ledger_parser::local_to_utc(naive, tz).0),
+        Ok(naive) => match ledger_parser::local_to_utc(naive, tz) {
+            (_, ledger_parser::DstFlag::Gap) => Err(CliError::usage(format!(
+                "{flag} {text:?} falls in a DST gap of {tz}: that wall-clock time never happened"
+            ))
+            .hint("write the instant in RFC 3339 (2026-03-29T01:30:00Z) or a time outside the gap")),
+            (utc, ledger_parser::DstFlag::Overlap) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: {flag} {text:?} happened twice in {tz} (DST overlap); taking the \
+                     earlier, {}",
+                    utc.to_rfc3339()
+                );
+                Ok(utc)
+            }
+            (utc, _) => Ok(utc),
+        },
         Err(_) => Err(CliError::user(format!("{flag} {text:?} is not an instant")).hint(
             "write RFC 3339 (2010-05-20T12:00:00Z) or a time in the source zone (2010-05-20 14:00)",
         )),
@@ -169,6 +185,15 @@ mod tests {
         assert_eq!(utc.to_rfc3339(), "2010-05-20T12:00:00+00:00");
         let local = parse_instant("2010-05-20 14:00", berlin, "--at").expect("local");
         assert_eq!(local, utc);
+        let gap = parse_instant("2026-03-29 02:30", berlin, "--at").expect_err("in the gap");
+        assert_eq!(gap.exit_code(), crate::error::EXIT_USAGE);
+        assert!(
+            gap.message.contains("DST gap of Europe/Berlin"),
+            "{}",
+            gap.message
+        );
+        let overlap = parse_instant("2026-10-25 02:30", berlin, "--at").expect("the earlier");
+        assert_eq!(overlap.to_rfc3339(), "2026-10-25T00:30:00+00:00");
         let err = parse_instant("tomorrow-ish", berlin, "--at").expect_err("not an instant");
         assert!(
             err.message.contains("--at \"tomorrow-ish\""),

@@ -85,6 +85,35 @@ fn a_usage_mistake_exits_64_not_2() {
         .expect_stderr("--no-such-flag");
 }
 
+/// An `--at` that never happened (inside the spring DST gap in the source zone) is refused with
+/// exit 64; one that happened twice (the autumn overlap) is taken as the earlier, with a warning.
+#[test]
+fn an_at_inside_a_dst_gap_is_refused() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .ledger()
+        .arg("ingest")
+        .arg(fixture("autodns/seed"))
+        .run()
+        // The folder's README.md is no notification: kept as a reject.
+        .expect_code(3);
+    let done = sandbox
+        .ledger()
+        .args(["pending-transfers", "--at", "2026-03-29 02:30"])
+        .run()
+        .expect_code(64);
+    assert_one_clear_line(
+        &done.stderr(),
+        "--at \"2026-03-29 02:30\" falls in a DST gap of Europe/Berlin",
+    );
+    sandbox
+        .ledger()
+        .args(["pending-transfers", "--at", "2026-10-25 02:30"])
+        .run()
+        .success()
+        .expect_stderr("DST overlap); taking the earlier, 2026-10-25T00:30:00+00:00");
+}
+
 #[test]
 fn a_directory_without_permission() {
     if is_root() {
