@@ -1,5 +1,7 @@
-//! [`content_key`]: de-duplication on content.
+//! [`content_key`]: de-duplication on content; [`own_time`] and [`is_copy`]: the same content
+//! far apart in time is a new fact.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use ledger_parser::Notification;
 use sha2::{Digest, Sha256};
 
@@ -72,6 +74,65 @@ pub fn content_key(notification: &Notification) -> [u8; 32] {
         None => hash.0.update([0]),
     }
     hash.0.finalize().into()
+}
+
+/// How far apart the own times ([`own_time`]) of two notifications of the same content may be
+/// for the second to be a copy of the first: 24 hours. AutoDNS's parent-notify copies are sent
+/// together (seconds to minutes apart); an answer that carries no time of its own (an S0106:
+/// `kk_answer`, `sld`, `tld`, nothing else) sent again months later for a second transfer of
+/// the same domain is a new fact.
+pub const COPY_WINDOW: TimeDelta = TimeDelta::hours(24);
+
+/// The notification's own time, for de-duplication: the provider's `created` (XML/JSON) where
+/// there is one, else the mail's `Date`; `None` for a bare body or a mail without `Date`.
+///
+/// `created` comes first (unlike [`Notification::occurred_at`], which orders facts by the mail's
+/// `Date` first): it is the provider's time of the fact and the same in every copy of it,
+/// whereas a copy's `Date` is when that mail was sent (a mail re-sent a day later is still the
+/// same notification). `created` is also one of the fields the [`content_key`] covers, so two
+/// notifications with the same key and a `created` have the same `created`.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use ledger_event::own_time;
+/// use ledger_parser::{Format, MailMeta, Notification};
+///
+/// let mut n = Notification::new(Format::AutoDnsJson);
+/// assert_eq!(own_time(&n), None);
+/// let date = chrono::DateTime::parse_from_rfc2822("Tue, 09 Jun 2026 16:45:30 +0200").unwrap();
+/// n.mail = Some(MailMeta { date: Some(date), ..MailMeta::default() });
+/// assert_eq!(own_time(&n), Some(date.with_timezone(&Utc)));
+/// n.created = Some(Utc.with_ymd_and_hms(2026, 6, 9, 14, 40, 0).unwrap());
+/// assert_eq!(own_time(&n), n.created);
+/// ```
+pub fn own_time(notification: &Notification) -> Option<DateTime<Utc>> {
+    notification.created.or_else(|| {
+        notification
+            .mail
+            .as_ref()
+            .and_then(|m| m.date)
+            .map(|d| d.with_timezone(&Utc))
+    })
+}
+
+/// Whether a notification whose own time is `new` is a copy of an event of the same content
+/// whose own time is `existing`: when either has no own time (de-duplication on content alone,
+/// as before own times counted), or they are at most [`COPY_WINDOW`] apart.
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use ledger_event::is_copy;
+///
+/// let january = Utc.with_ymd_and_hms(2026, 1, 13, 9, 2, 41).unwrap();
+/// assert!(is_copy(Some(january + TimeDelta::minutes(2)), Some(january)));
+/// assert!(!is_copy(Some(january + TimeDelta::days(147)), Some(january)));
+/// assert!(is_copy(None, Some(january)));
+/// ```
+pub fn is_copy(new: Option<DateTime<Utc>>, existing: Option<DateTime<Utc>>) -> bool {
+    match (new, existing) {
+        (Some(new), Some(existing)) => (new - existing).abs() <= COPY_WINDOW,
+        _ => true,
+    }
 }
 
 /// The provider's stable name (the `Provider` type has no name method of its own).
@@ -184,6 +245,42 @@ mod tests {
             change(&mut n);
             assert_ne!(content_key(&n), base, "change #{i} must change the key");
         }
+    }
+
+    #[test]
+    fn copies_are_within_a_day_of_each_other() {
+        use chrono::TimeZone;
+        let t = Utc.with_ymd_and_hms(2026, 6, 9, 14, 45, 30).unwrap();
+        assert!(is_copy(Some(t), Some(t)));
+        assert!(is_copy(Some(t + COPY_WINDOW), Some(t)));
+        assert!(is_copy(Some(t - COPY_WINDOW), Some(t)));
+        assert!(!is_copy(
+            Some(t + COPY_WINDOW + TimeDelta::seconds(1)),
+            Some(t)
+        ));
+        assert!(!is_copy(
+            Some(t),
+            Some(t + COPY_WINDOW + TimeDelta::seconds(1))
+        ));
+        assert!(is_copy(None, None));
+        assert!(is_copy(Some(t), None));
+    }
+
+    #[test]
+    fn created_comes_before_the_mail_date() {
+        use chrono::TimeZone;
+        let mut n = transfer_out();
+        assert_eq!(own_time(&n), None);
+        let date = chrono::DateTime::parse_from_rfc2822("Mon, 17 May 2010 08:44:00 +0200")
+            .expect("a date");
+        n.mail = Some(MailMeta {
+            date: Some(date),
+            ..MailMeta::default()
+        });
+        assert_eq!(own_time(&n), Some(date.with_timezone(&Utc)));
+        let created = Utc.with_ymd_and_hms(2010, 5, 17, 6, 43, 53).unwrap();
+        n.created = Some(created);
+        assert_eq!(own_time(&n), Some(created));
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod kind;
 pub mod stored;
 
 pub use classify::classify;
-pub use dedup::content_key;
+pub use dedup::{COPY_WINDOW, content_key, is_copy, own_time};
 pub use error::{EventError, Result};
 pub use event::{Event, Origin, RawRef, Source};
 pub use kind::{EventKind, TransferAnswer};

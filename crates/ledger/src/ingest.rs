@@ -84,33 +84,189 @@ pub(crate) fn dedup_key(
     }
 }
 
-/// The event already in the log whose dedup key is `key`, for an item whose event would have
-/// `ctid`. Layout 3 keeps an event's key in its `by_ctid` entry when it has a ctid, and in
-/// `dedup` only when it has none; equal keys mean equal ctids (the key covers the
-/// notification's ctid, or the one `record_response` was given), so the ctid's entries are
-/// the only place to look. This assumes an order has a handful of events (AutoDNS: a job's
-/// results; CentralNic: one response per command): a ctid with thousands would make each
-/// delivery for it scan them all.
-fn stored_duplicate(log: &Log, key: &[u8; 32], ctid: Option<&str>) -> Result<Option<u64>> {
-    let Some(ctid) = ctid else {
-        return match log.dedup.get(key).map_err(storage("reading dedup keys"))? {
-            Some(bytes) => Ok(Some(be_u64(&bytes, "dedup entry")?)),
-            None => Ok(None),
-        };
+/// What a dedup entry says of its event's own time ([`ledger_event::own_time`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryTime {
+    /// Written by this build: the event's own time, `None` when it has none.
+    Known(Option<DateTime<Utc>>),
+    /// Written by an earlier build (a bare key): the own time is read from the event.
+    Unrecorded,
+}
+
+/// The tags of a dedup entry's own-time part (after the 32-byte key in a `by_ctid` value, the
+/// whole value of a `dedup` entry): `0` no own time, `1` then the time in µs (i64 BE).
+const NO_OWN_TIME: u8 = 0;
+const OWN_TIME: u8 = 1;
+
+/// The own-time part of a dedup entry (see [`EntryTime`]).
+pub(crate) fn encode_own_time(time: Option<DateTime<Utc>>) -> Vec<u8> {
+    match time {
+        None => vec![NO_OWN_TIME],
+        Some(time) => {
+            let mut out = Vec::with_capacity(9);
+            out.push(OWN_TIME);
+            out.extend_from_slice(&time.timestamp_micros().to_be_bytes());
+            out
+        }
+    }
+}
+
+/// Reads the own-time part of a dedup entry; `what` names it in errors.
+pub(crate) fn decode_own_time(bytes: &[u8], what: &str) -> Result<Option<DateTime<Utc>>> {
+    let corrupt = |reason: String| LedgerError::Corrupt {
+        what: what.to_string(),
+        reason,
     };
-    for entry in log.by_ctid.scan_prefix(&index_prefix(ctid)) {
-        let (index, value) = entry.map_err(storage("reading by_ctid"))?;
-        if value.as_ref() == key {
-            return match split_index_key(&index) {
-                Some((_, seq)) => Ok(Some(seq)),
-                None => Err(LedgerError::Corrupt {
-                    what: "by_ctid".into(),
-                    reason: format!("malformed key {index:?}"),
-                }),
-            };
+    match bytes {
+        [NO_OWN_TIME] => Ok(None),
+        [OWN_TIME, micros @ ..] => {
+            let micros: [u8; 8] = micros
+                .try_into()
+                .map_err(|_| corrupt(format!("own time of {} bytes", micros.len())))?;
+            DateTime::from_timestamp_micros(i64::from_be_bytes(micros))
+                .map(Some)
+                .ok_or_else(|| corrupt("own time out of range".into()))
+        }
+        _ => Err(corrupt(format!("own-time part {bytes:?}"))),
+    }
+}
+
+/// The `by_ctid` value of an event: its dedup key, then its own time.
+fn by_ctid_value(key: &[u8; 32], own_time: Option<DateTime<Utc>>) -> Vec<u8> {
+    let mut value = key.to_vec();
+    value.extend(encode_own_time(own_time));
+    value
+}
+
+/// A `by_ctid` value's dedup key and own time: 32 bytes (an earlier build) or 33 / 41 bytes.
+pub(crate) fn split_by_ctid_value(value: &[u8]) -> Result<([u8; 32], EntryTime)> {
+    let key: [u8; 32] = value
+        .get(..32)
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| LedgerError::Corrupt {
+            what: "by_ctid".into(),
+            reason: format!("a value of {} bytes", value.len()),
+        })?;
+    if value.len() == 32 {
+        return Ok((key, EntryTime::Unrecorded));
+    }
+    Ok((
+        key,
+        EntryTime::Known(decode_own_time(&value[32..], "by_ctid value")?),
+    ))
+}
+
+/// The `dedup` key of an event without a ctid: its dedup key ++ seq BE (several events may
+/// share a content key when their own times are far apart). An earlier build wrote the dedup
+/// key alone, with the seq as the value.
+pub(crate) fn dedup_entry_key(key: &[u8; 32], seq: u64) -> Vec<u8> {
+    let mut out = key.to_vec();
+    out.extend_from_slice(&seq.to_be_bytes());
+    out
+}
+
+/// A `dedup` entry's seq and own time, from its key (after the prefix) and value.
+pub(crate) fn split_dedup_entry(key: &[u8], value: &[u8]) -> Result<(u64, EntryTime)> {
+    match key.len() {
+        32 => Ok((be_u64(value, "dedup entry")?, EntryTime::Unrecorded)),
+        40 => Ok((
+            be_u64(&key[32..], "dedup key")?,
+            EntryTime::Known(decode_own_time(value, "dedup entry")?),
+        )),
+        n => Err(LedgerError::Corrupt {
+            what: "dedup".into(),
+            reason: format!("a key of {n} bytes"),
+        }),
+    }
+}
+
+/// The own time of event `seq`, for an entry an earlier build wrote without it.
+fn own_time_of_event(log: &Log, seq: u64) -> Result<Option<DateTime<Utc>>> {
+    let place = crate::locators::locate(log, seq)?.ok_or_else(|| LedgerError::Corrupt {
+        what: "dedup".into(),
+        reason: format!("an entry points at missing event {seq}"),
+    })?;
+    log.with_query_reader(|packs| {
+        let event = crate::codec::load_event(place, seq, packs)?;
+        Ok(ledger_event::own_time(&event.notification))
+    })
+}
+
+/// The event already in the log of which an item with dedup key `key`, own time `own_time`
+/// and ctid `ctid` is a copy: the first (lowest seq) with that key whose own time is within
+/// [`ledger_event::COPY_WINDOW`] of the item's, or that has none, or the item has none (see
+/// [`ledger_event::is_copy`]).
+///
+/// Layout 3 keeps an event's key in its `by_ctid` entry when it has a ctid, and in `dedup`
+/// only when it has none; equal keys mean equal ctids (the key covers the notification's ctid,
+/// or the one `record_response` was given), so the ctid's entries are the only place to look.
+/// This assumes an order has a handful of events (AutoDNS: a job's results; CentralNic: one
+/// response per command): a ctid with thousands would make each delivery for it scan them all.
+/// Without a ctid, the events of one key are one prefix scan of `dedup`. An entry written by
+/// an earlier build has no own time beside it: the event is read (only when its key matches).
+fn stored_duplicate(
+    log: &Log,
+    key: &[u8; 32],
+    own_time: Option<DateTime<Utc>>,
+    ctid: Option<&str>,
+) -> Result<Option<u64>> {
+    let mut candidates: Vec<(u64, EntryTime)> = Vec::new();
+    match ctid {
+        None => {
+            for entry in log.dedup.scan_prefix(key) {
+                let (entry_key, value) = entry.map_err(storage("reading dedup keys"))?;
+                candidates.push(split_dedup_entry(&entry_key, &value)?);
+            }
+        }
+        Some(ctid) => {
+            for entry in log.by_ctid.scan_prefix(&index_prefix(ctid)) {
+                let (index, value) = entry.map_err(storage("reading by_ctid"))?;
+                if value.get(..32) != Some(key.as_slice()) {
+                    continue;
+                }
+                let (_, time) = split_by_ctid_value(&value)?;
+                match split_index_key(&index) {
+                    Some((_, seq)) => candidates.push((seq, time)),
+                    None => {
+                        return Err(LedgerError::Corrupt {
+                            what: "by_ctid".into(),
+                            reason: format!("malformed key {index:?}"),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    candidates.sort_by_key(|(seq, _)| *seq);
+    for (seq, time) in candidates {
+        let existing = match time {
+            EntryTime::Known(time) => time,
+            EntryTime::Unrecorded if own_time.is_none() => None,
+            EntryTime::Unrecorded => own_time_of_event(log, seq)?,
+        };
+        if ledger_event::is_copy(own_time, existing) {
+            return Ok(Some(seq));
         }
     }
     Ok(None)
+}
+
+/// The events of a batch (or of the batch staged before it) by dedup key: their seqs and own
+/// times, in seq order.
+type RecentKeys = HashMap<[u8; 32], Vec<(u64, Option<DateTime<Utc>>)>>;
+
+/// The first of `recent`'s events with `key` of which an item with `own_time` is a copy.
+fn recent_duplicate(
+    recent: &RecentKeys,
+    key: &[u8; 32],
+    own_time: Option<DateTime<Utc>>,
+) -> Option<u64> {
+    recent.get(key).and_then(|events| {
+        events
+            .iter()
+            .find(|(_, time)| ledger_event::is_copy(own_time, *time))
+            .map(|(seq, _)| *seq)
+    })
 }
 
 /// The dedup key of a stored event (what `verify` recomputes).
@@ -125,9 +281,14 @@ pub(crate) fn event_dedup_key(event: &Event) -> [u8; 32] {
 
 enum Prepared {
     /// `stored`: the seq of the event already holding this key, in the log or in the batch
-    /// staged just before (the cursor's `recent_keys`); the writer lock and sled's process
-    /// lock keep it true until the commit.
-    Parsed { key: [u8; 32], stored: Option<u64> },
+    /// staged just before (the cursor's `recent_keys`) of which it is a copy; the writer lock
+    /// and sled's process lock keep it true until the commit. `own_time`: the notification's
+    /// own time ([`ledger_event::own_time`]).
+    Parsed {
+        key: [u8; 32],
+        own_time: Option<DateTime<Utc>>,
+        stored: Option<u64>,
+    },
     Failed {
         /// Why, for the quarantine record.
         reason: String,
@@ -290,7 +451,7 @@ pub(crate) fn prepare(options: &Options, items: Vec<Item>, two_threads: bool) ->
 pub(crate) struct Cursor {
     next_seq: u64,
     next_quarantine: u64,
-    recent_keys: HashMap<[u8; 32], u64>,
+    recent_keys: RecentKeys,
     recent_rejects: HashMap<([u8; 32], ResponseTuple), (u64, QuarantineRecord)>,
 }
 
@@ -347,19 +508,38 @@ pub(crate) fn stage(
     let mut refs: Vec<Option<RawRef>> = vec![None; items.len()];
     let mut known_raw: HashMap<[u8; 32], usize> = HashMap::new();
     let mut to_write: Vec<usize> = Vec::new();
-    let mut keys_in_batch: HashMap<[u8; 32], ()> = HashMap::new();
+    // The own times of the items of this batch that will be appended, by key (the same
+    // decisions as `seen` below makes).
+    let mut keys_in_batch: HashMap<[u8; 32], Vec<Option<DateTime<Utc>>>> = HashMap::new();
     let mut kept: Vec<Kept> = Vec::with_capacity(items.len());
     let mut rejects_in_batch: HashMap<([u8; 32], ResponseTuple), usize> = HashMap::new();
     for ((i, item), pre) in items.iter().enumerate().zip(pres) {
         let (mut needs_raw, prep, event) = match pre {
             Pre::Event(mut event, key) => {
                 event.recorded_at = now;
-                let stored = match stored_duplicate(log, &key, event.ctid.as_deref())? {
+                let own_time = ledger_event::own_time(&event.notification);
+                let stored = match stored_duplicate(log, &key, own_time, event.ctid.as_deref())? {
                     Some(seq) => Some(seq),
-                    None => cursor.recent_keys.get(&key).copied(),
+                    None => recent_duplicate(&cursor.recent_keys, &key, own_time),
                 };
-                let duplicate = keys_in_batch.insert(key, ()).is_some() || stored.is_some();
-                (!duplicate, Prepared::Parsed { key, stored }, Some(*event))
+                let in_batch = keys_in_batch.get(&key).is_some_and(|times| {
+                    times
+                        .iter()
+                        .any(|time| ledger_event::is_copy(own_time, *time))
+                });
+                let duplicate = in_batch || stored.is_some();
+                if !duplicate {
+                    keys_in_batch.entry(key).or_default().push(own_time);
+                }
+                (
+                    !duplicate,
+                    Prepared::Parsed {
+                        key,
+                        own_time,
+                        stored,
+                    },
+                    Some(*event),
+                )
             }
             Pre::Rejected { reason, untrusted } => (
                 item.quarantined.is_none(),
@@ -423,7 +603,7 @@ pub(crate) fn stage(
     let mut next_quarantine = cursor.next_quarantine;
     let mut new_rejects = HashMap::new();
     let mut batch = sled::Batch::default();
-    let mut seen: HashMap<[u8; 32], u64> = HashMap::new();
+    let mut seen: RecentKeys = HashMap::new();
     let mut outcomes = Vec::with_capacity(items.len());
     let mut reject_ids: Vec<Option<u64>> = vec![None; items.len()];
     for (i, item) in items.iter().enumerate() {
@@ -513,7 +693,11 @@ pub(crate) fn stage(
                 };
                 outcomes.push(Some(IngestOutcome::Rejected { id, reason }));
             }
-            Prepared::Parsed { key, stored } => {
+            Prepared::Parsed {
+                key,
+                own_time,
+                stored,
+            } => {
                 if let Some((id, old)) = &item.quarantined {
                     batch.remove(log.quarantine.key(&id.to_be_bytes()));
                     batch.remove(
@@ -521,7 +705,7 @@ pub(crate) fn stage(
                             .key(&quarantine::index_key(&old.sha256, *id)),
                     );
                 }
-                let existing = stored.or_else(|| seen.get(key).copied());
+                let existing = stored.or_else(|| recent_duplicate(&seen, key, *own_time));
                 if let Some(of) = existing {
                     if let Some(event) = events[i].as_mut() {
                         event.seq = 0;
@@ -535,16 +719,22 @@ pub(crate) fn stage(
                 event.seq = seq;
                 let stored = encode_event(event);
                 places.push(pack.add(&stored, &raw::sha256(&stored))?);
-                // The dedup key goes with the ctid entry when there is one (see
+                // The dedup key and the own time go with the ctid entry when there is one (see
                 // `stored_duplicate`), else into `dedup`.
                 match &event.ctid {
-                    Some(ctid) => batch.insert(log.by_ctid.key(&index_key(ctid, seq)), key),
-                    None => batch.insert(log.dedup.key(key), &seq.to_be_bytes()),
+                    Some(ctid) => batch.insert(
+                        log.by_ctid.key(&index_key(ctid, seq)),
+                        by_ctid_value(key, *own_time),
+                    ),
+                    None => batch.insert(
+                        log.dedup.key(&dedup_entry_key(key, seq)),
+                        encode_own_time(*own_time),
+                    ),
                 }
                 if let Some(domain) = &event.domain {
                     batch.insert(log.by_domain.key(&index_key(domain, seq)), &[]);
                 }
-                seen.insert(*key, seq);
+                seen.entry(*key).or_default().push((seq, *own_time));
                 outcomes.push(Some(IngestOutcome::Appended {
                     seq,
                     kind: event.kind,

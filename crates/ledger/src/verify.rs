@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use crate::codec::{be_u64, hex, index_key, load_event, split_index_key};
-use crate::ingest::event_dedup_key;
+use crate::ingest::{
+    EntryTime, decode_own_time, dedup_entry_key, event_dedup_key, split_by_ctid_value,
+    split_dedup_entry,
+};
 use crate::projections::{Projections, TREES};
 use crate::quarantine::{self, QuarantineRecord};
 use crate::raw;
@@ -63,19 +66,27 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
             ));
         }
         let dedup_key = event_dedup_key(&event);
-        // An event with a ctid keeps its dedup key in its by_ctid entry; one without, in dedup.
+        let own_time = ledger_event::own_time(&event.notification);
+        // An event with a ctid keeps its dedup key and own time in its by_ctid entry (an
+        // earlier build's entry: the key alone); one without, in dedup.
         if let Some(ctid) = &event.ctid {
             match log
                 .by_ctid
                 .get(index_key(ctid, seq))
                 .map_err(storage("reading by_ctid"))?
             {
-                Some(value) if value.as_ref() == dedup_key => {}
-                Some(value) => problems.push(format!(
-                    "event {seq}: its by_ctid entry under {ctid:?} holds dedup key {} instead of {}",
-                    hex(&value),
-                    hex(&dedup_key)
-                )),
+                Some(value) => match split_by_ctid_value(&value) {
+                    Ok((key, _)) if key != dedup_key => problems.push(format!(
+                        "event {seq}: its by_ctid entry under {ctid:?} holds dedup key {} instead of {}",
+                        hex(&key),
+                        hex(&dedup_key)
+                    )),
+                    Ok((_, EntryTime::Known(time))) if time != own_time => problems.push(format!(
+                        "event {seq}: its by_ctid entry under {ctid:?} holds own time {time:?} instead of {own_time:?}"
+                    )),
+                    Ok(_) => {}
+                    Err(e) => problems.push(format!("event {seq}: {e}")),
+                },
                 None => problems.push(format!("event {seq}: missing from by_ctid under {ctid:?}")),
             }
         }
@@ -90,13 +101,28 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
             ));
         }
         if event.ctid.is_none() {
-            match log.dedup.get(dedup_key).map_err(storage("reading dedup"))? {
-                Some(bytes) if bytes.as_ref() == seq.to_be_bytes() => {}
-                Some(bytes) => problems.push(format!(
-                    "event {seq}: its dedup key points at {}",
-                    be_u64(&bytes, "dedup entry").map_or_else(|e| e.to_string(), |s| s.to_string())
-                )),
-                None => problems.push(format!("event {seq}: its dedup key is missing")),
+            // This build's entry (key ++ seq → own time), else an earlier build's (key → seq).
+            match log
+                .dedup
+                .get(dedup_entry_key(&dedup_key, seq))
+                .map_err(storage("reading dedup"))?
+            {
+                Some(value) => match decode_own_time(&value, "dedup entry") {
+                    Ok(time) if time == own_time => {}
+                    Ok(time) => problems.push(format!(
+                        "event {seq}: its dedup entry holds own time {time:?} instead of {own_time:?}"
+                    )),
+                    Err(e) => problems.push(format!("event {seq}: {e}")),
+                },
+                None => match log.dedup.get(dedup_key).map_err(storage("reading dedup"))? {
+                    Some(bytes) if bytes.as_ref() == seq.to_be_bytes() => {}
+                    Some(bytes) => problems.push(format!(
+                        "event {seq}: its dedup key points at {}",
+                        be_u64(&bytes, "dedup entry")
+                            .map_or_else(|e| e.to_string(), |s| s.to_string())
+                    )),
+                    None => problems.push(format!("event {seq}: its dedup key is missing")),
+                },
             }
         }
         // The raw bytes are read back (they share a block with the event, mostly: the block
@@ -151,10 +177,10 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
         }
     }
     for entry in log.dedup.iter() {
-        let (_, value) = entry.map_err(storage("reading dedup"))?;
-        match be_u64(&value, "dedup entry") {
-            Ok(seq) if seq >= 1 && seq <= head => {}
-            Ok(seq) => problems.push(format!("dedup: an entry points at missing event {seq}")),
+        let (key, value) = entry.map_err(storage("reading dedup"))?;
+        match split_dedup_entry(&key, &value) {
+            Ok((seq, _)) if seq >= 1 && seq <= head => {}
+            Ok((seq, _)) => problems.push(format!("dedup: an entry points at missing event {seq}")),
             Err(e) => problems.push(format!("dedup: {e}")),
         }
     }
