@@ -549,9 +549,18 @@ fn the_same_answer_months_apart_is_two_facts_and_copies_are_one() {
         .iter()
         .map(|(raw, origin)| ledger.ingest(raw, origin.clone()).unwrap())
         .collect();
-    assert!(matches!(outcomes[1], IngestOutcome::Duplicate { of: 1 }), "{outcomes:?}");
-    assert!(matches!(outcomes[4], IngestOutcome::Appended { seq: 4, .. }), "{outcomes:?}");
-    assert!(matches!(outcomes[5], IngestOutcome::Duplicate { of: 4 }), "{outcomes:?}");
+    assert!(
+        matches!(outcomes[1], IngestOutcome::Duplicate { of: 1 }),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[4], IngestOutcome::Appended { seq: 4, .. }),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[5], IngestOutcome::Duplicate { of: 4 }),
+        "{outcomes:?}"
+    );
     assert_eq!(ledger.stats().unwrap().events, 4);
     assert!(ledger.pending_transfers(june_end).unwrap().is_empty());
     let january_end = Utc.with_ymd_and_hms(2026, 1, 31, 0, 0, 0).unwrap();

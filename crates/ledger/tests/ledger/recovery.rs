@@ -626,8 +626,14 @@ fn a_ledger_of_the_build_before_own_times_still_finds_every_duplicate() {
         ledger.ingest(&raw, Origin::new(*f)).unwrap()
     })
     .collect();
-    assert!(matches!(june[0], IngestOutcome::Appended { seq: 21, .. }), "{june:?}");
-    assert!(matches!(june[1], IngestOutcome::Appended { seq: 22, .. }), "{june:?}");
+    assert!(
+        matches!(june[0], IngestOutcome::Appended { seq: 21, .. }),
+        "{june:?}"
+    );
+    assert!(
+        matches!(june[1], IngestOutcome::Appended { seq: 22, .. }),
+        "{june:?}"
+    );
     assert_eq!(june[2], IngestOutcome::Duplicate { of: 22 });
     let after_june = Utc.with_ymd_and_hms(2026, 6, 20, 0, 0, 0).unwrap();
     let pending: Vec<_> = ledger
