@@ -573,3 +573,101 @@ fn a_ctid_with_a_nul_is_rejected_so_no_order_shows_another_orders_events() {
         Err(LedgerError::InvalidArgument(message)) if message.contains("control character")
     ));
 }
+
+/// `fixtures/autodns/repeat/`: example-shop.de transferred out in January and again in June,
+/// each answered NACK by an S0106 with a byte-identical body (no transaction, no time of its
+/// own) but a new `Date` and Message-ID; the January start and the June answer each have a
+/// parent-notify copy (other headers, seconds and minutes later). Both transfers close, the
+/// copies are duplicates, and the same holds in any order of delivery and in one batch.
+#[test]
+fn the_same_answer_months_apart_is_two_facts_and_copies_are_one() {
+    use chrono::{TimeZone, Utc};
+    let files = [
+        "01-1403-start-2026-01.eml",
+        "02-1403-start-2026-01-parent-copy.eml",
+        "03-0106-nack-2026-01.eml",
+        "04-1403-start-2026-06.eml",
+        "05-0106-nack-2026-06.eml",
+        "06-0106-nack-2026-06-parent-copy.eml",
+    ];
+    let items: Vec<_> = files
+        .iter()
+        .map(|f| (fixture(&format!("autodns/repeat/{f}")), Origin::new(*f)))
+        .collect();
+    let june_end = Utc.with_ymd_and_hms(2026, 6, 20, 0, 0, 0).unwrap();
+    // One by one, in order.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let outcomes: Vec<_> = items
+        .iter()
+        .map(|(raw, origin)| ledger.ingest(raw, origin.clone()).unwrap())
+        .collect();
+    assert!(
+        matches!(outcomes[1], IngestOutcome::Duplicate { of: 1 }),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[4], IngestOutcome::Appended { seq: 4, .. }),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[5], IngestOutcome::Duplicate { of: 4 }),
+        "{outcomes:?}"
+    );
+    assert_eq!(ledger.stats().unwrap().events, 4);
+    assert!(ledger.pending_transfers(june_end).unwrap().is_empty());
+    let january_end = Utc.with_ymd_and_hms(2026, 1, 31, 0, 0, 0).unwrap();
+    assert!(ledger.pending_transfers(january_end).unwrap().is_empty());
+    let answers = ledger.events_by_domain("example-shop.de").unwrap();
+    assert_eq!(answers.len(), 4);
+    assert!(ledger.verify().unwrap().is_clean());
+    drop(ledger);
+
+    // The June mails first, then January's; and everything in one batch.
+    for order in [[3, 4, 5, 0, 1, 2], [0, 1, 2, 3, 4, 5]] {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = open(dir.path());
+        let batch: Vec<_> = order.iter().map(|&i| items[i].clone()).collect();
+        let outcomes = if order[0] == 0 {
+            ledger.ingest_batch(batch).unwrap()
+        } else {
+            batch
+                .into_iter()
+                .map(|(raw, origin)| ledger.ingest(&raw, origin).unwrap())
+                .collect()
+        };
+        let duplicates = outcomes
+            .iter()
+            .filter(|o| matches!(o, IngestOutcome::Duplicate { .. }))
+            .count();
+        assert_eq!(duplicates, 2, "{order:?}: {outcomes:?}");
+        assert_eq!(ledger.stats().unwrap().events, 4, "{order:?}");
+        assert!(ledger.pending_transfers(june_end).unwrap().is_empty());
+        let report = ledger.verify().unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+    }
+}
+
+/// A bare body (no `Date`, no `created`) has no own time: it de-duplicates on content alone,
+/// against an event with or without one, as before own times counted.
+#[test]
+fn an_item_without_its_own_time_dedups_on_content_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let mail = fixture("autodns/repeat/05-0106-nack-2026-06.eml");
+    let text = String::from_utf8(mail).unwrap();
+    let body = text.split_once("\n\n").unwrap().1.as_bytes().to_vec();
+    let first = ledger.ingest(&body, Origin::new("bare")).unwrap();
+    assert!(matches!(first, IngestOutcome::Appended { seq: 1, .. }));
+    for f in ["03-0106-nack-2026-01.eml", "05-0106-nack-2026-06.eml"] {
+        let again = ledger
+            .ingest(&fixture(&format!("autodns/repeat/{f}")), Origin::new(f))
+            .unwrap();
+        assert_eq!(again, IngestOutcome::Duplicate { of: 1 }, "{f}");
+    }
+    assert_eq!(
+        ledger.ingest(&body, Origin::new("bare again")).unwrap(),
+        IngestOutcome::Duplicate { of: 1 }
+    );
+    assert!(ledger.verify().unwrap().is_clean());
+}

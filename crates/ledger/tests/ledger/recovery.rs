@@ -563,3 +563,86 @@ fn a_damaged_pack_block_is_reported_not_misread() {
             .all(|e| matches!(e, LedgerError::Corrupt { .. }))
     );
 }
+
+/// `tests/ledgers/v3/`: a layout-3 ledger written by the build before de-duplication looked at
+/// own times (bare keys in `c`, key → seq in `k`). A re-ingest of the same inputs with this
+/// build finds every one a duplicate of the same event (the seed mbox, a bare body, the
+/// January transfer of example-shop.de and its parent-notify copy), and verify passes; the June
+/// transfer then closes, its S0106 (the January answer's body, months later) being a new fact.
+#[test]
+fn a_ledger_of_the_build_before_own_times_still_finds_every_duplicate() {
+    let (_dir, path) = fixture_copy("v3");
+    let ledger = Ledger::open(Options::new(&path)).unwrap();
+    let stats = ledger.stats().unwrap();
+    assert_eq!((stats.events, stats.quarantined), (20, 1));
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let mut inputs: Vec<(Vec<u8>, Origin)> = Vec::new();
+    let mbox = std::fs::read(root.join("fixtures/mailboxes/seed.mbox")).unwrap();
+    let mut current: Option<Vec<u8>> = None;
+    for line in mbox.split_inclusive(|b| *b == b'\n') {
+        if line.starts_with(b"From ") {
+            inputs.extend(current.take().map(|m| (m, Origin::new("mbox"))));
+            current = Some(Vec::new());
+        } else if let Some(message) = current.as_mut() {
+            message.extend_from_slice(line);
+        }
+    }
+    inputs.extend(current.map(|m| (m, Origin::new("mbox"))));
+    assert_eq!(inputs.len(), 17);
+    for file in [
+        "fixtures/autodns/text/ref-1403-start-text.txt",
+        "fixtures/autodns/repeat/01-1403-start-2026-01.eml",
+        "fixtures/autodns/repeat/02-1403-start-2026-01-parent-copy.eml",
+        "fixtures/autodns/repeat/03-0106-nack-2026-01.eml",
+    ] {
+        inputs.push((std::fs::read(root.join(file)).unwrap(), Origin::new(file)));
+    }
+    // One by one and in a batch (the pipelined stream).
+    let one_by_one: Vec<_> = inputs
+        .iter()
+        .map(|(raw, origin)| ledger.ingest(raw, origin.clone()).unwrap())
+        .collect();
+    let batched = ledger.ingest_batch(inputs.clone()).unwrap();
+    assert_eq!(one_by_one, batched);
+    assert!(
+        one_by_one
+            .iter()
+            .all(|o| matches!(o, IngestOutcome::Duplicate { .. })),
+        "{one_by_one:?}"
+    );
+    assert_eq!(ledger.stats().unwrap().events, 20);
+    let report = ledger.verify().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+
+    // June: a new start, the same S0106 body months later (a new fact), its parent copy.
+    let june: Vec<_> = [
+        "04-1403-start-2026-06.eml",
+        "05-0106-nack-2026-06.eml",
+        "06-0106-nack-2026-06-parent-copy.eml",
+    ]
+    .iter()
+    .map(|f| {
+        let raw = std::fs::read(root.join("fixtures/autodns/repeat").join(f)).unwrap();
+        ledger.ingest(&raw, Origin::new(*f)).unwrap()
+    })
+    .collect();
+    assert!(
+        matches!(june[0], IngestOutcome::Appended { seq: 21, .. }),
+        "{june:?}"
+    );
+    assert!(
+        matches!(june[1], IngestOutcome::Appended { seq: 22, .. }),
+        "{june:?}"
+    );
+    assert_eq!(june[2], IngestOutcome::Duplicate { of: 22 });
+    let after_june = Utc.with_ymd_and_hms(2026, 6, 20, 0, 0, 0).unwrap();
+    let pending: Vec<_> = ledger
+        .pending_transfers(after_june)
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.domain == "example-shop.de")
+        .collect();
+    assert!(pending.is_empty(), "{pending:?}");
+    let report = ledger.verify().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+}
