@@ -262,3 +262,41 @@ fn the_commit_log_records_each_committed_item() {
             .is_some_and(|p| p.ends_with("seed.mbox#17"))
     );
 }
+
+/// `fixtures/autodns/repeat/`: one domain transferred out in January and again in June, each
+/// answered NACK by a byte-identical S0106 body in a new mail (new `Date`, new Message-ID), and
+/// two parent-notify copies minutes apart. Through the real binary: the June answer is a new
+/// fact that closes the June transfer, the copies are duplicates, nothing stays pending.
+#[test]
+fn the_same_answer_months_apart_closes_both_transfers() {
+    let sandbox = Sandbox::new();
+    let done = sandbox
+        .ledger()
+        .args(["--json", "ingest"])
+        .arg(fixture("autodns/repeat"))
+        .run()
+        .success()
+        .json();
+    assert_eq!(done["ingested"], 4, "{done:#}");
+    assert_eq!(done["duplicates"], 2, "{done:#}");
+    let shown = sandbox.ok_json(["--json", "show", "--domain", "example-shop.de"]);
+    let kinds: Vec<String> = shown["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "transfer_out_started",
+            "transfer_out_answered_nack",
+            "transfer_out_started",
+            "transfer_out_answered_nack"
+        ]
+    );
+    for at in ["2026-01-31 12:00", "2026-07-01 12:00", "2026-12-01 12:00"] {
+        let pending = sandbox.ok_json(["--json", "pending-transfers", "--at", at]);
+        assert_eq!(pending, serde_json::json!([]), "pending at {at}");
+    }
+}
