@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Environment,
     /// The stored data is damaged or of an unknown version.
     Corrupt,
+    /// A flag's value can never be right (a negative duration): exit 64, like clap's own
+    /// usage errors.
+    Usage,
 }
 
 /// An error as the user sees it: one line, optional hints.
@@ -49,6 +52,15 @@ impl CliError {
         }
     }
 
+    /// A flag value that can never be right (exit 64).
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            kind: ErrorKind::Usage,
+            message: message.into(),
+            hints: Vec::new(),
+        }
+    }
+
     /// An environment failure.
     pub fn environment(message: impl Into<String>) -> Self {
         CliError {
@@ -66,7 +78,10 @@ impl CliError {
 
     /// The exit status for this error.
     pub fn exit_code(&self) -> u8 {
-        EXIT_ERROR
+        match self.kind {
+            ErrorKind::Usage => EXIT_USAGE,
+            _ => EXIT_ERROR,
+        }
     }
 }
 
@@ -78,7 +93,9 @@ impl fmt::Display for CliError {
                 "error: the ledger's stored data is damaged: {}",
                 self.message
             )?,
-            ErrorKind::User | ErrorKind::Environment => write!(f, "error: {}", self.message)?,
+            ErrorKind::User | ErrorKind::Environment | ErrorKind::Usage => {
+                write!(f, "error: {}", self.message)?
+            }
         }
         for hint in &self.hints {
             write!(f, "\nhint: {hint}")?;

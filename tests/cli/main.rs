@@ -4,6 +4,7 @@ mod harness;
 
 mod errors;
 mod ingest;
+mod newcomer;
 mod reads;
 mod reliability;
 mod seed;
