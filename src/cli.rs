@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// An event-sourced order ledger for domain resellers.
 ///
@@ -20,7 +20,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command takes.
+/// Flags every command takes. They are listed once, in `ledger --help`; a command's own help
+/// names them in one line ([`command`]).
 #[derive(Debug, Args)]
 pub struct Global {
     /// The ledger's directory. Created on first ingest.
@@ -55,8 +56,8 @@ pub struct Global {
     #[arg(long, global = true, env = "LEDGER_TRUST_POLICY", value_name = "FILE")]
     pub trust_policy: Option<PathBuf>,
 
-    /// How long to wait for a ledger held by another running `ledger` before giving up
-    /// (`0s`, `30s`, `5m`).
+    /// How long to wait for a ledger held by another running `ledger` before giving up: a
+    /// duration such as `0s`, `30s`, `5m` (units `s`, `m`, `h`, `d`; `1h 30m` works too).
     #[arg(long, global = true, value_name = "DURATION", default_value = "0s")]
     pub wait: String,
 }
@@ -164,12 +165,14 @@ pub struct PendingTransfersArgs {
     /// in the source zone. Default: now.
     #[arg(long, value_name = "INSTANT")]
     pub at: Option<String>,
-    /// Only transfers whose deadline is within this long of `--at` (overdue ones included).
-    #[arg(long, value_name = "DURATION")]
+    /// Only transfers whose deadline is within this long of `--at` (overdue ones included):
+    /// a duration such as `90m`, `48h`, `2d` (units `s`, `m`, `h`, `d`; never negative).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub due_within: Option<String>,
     /// Exit 2 when any deadline is within this long of `--at` (or overdue), for cron and
-    /// monitoring.
-    #[arg(long, value_name = "DURATION")]
+    /// monitoring: a duration such as `90m`, `48h`, `2d` (units `s`, `m`, `h`, `d`; never
+    /// negative).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub fail_if_due_within: Option<String>,
 }
 
@@ -217,4 +220,36 @@ pub struct ExportArgs {
     /// Start at this position (inclusive).
     #[arg(long, value_name = "SEQ", default_value_t = 0)]
     pub since: u64,
+}
+
+/// The ids of the [`Global`] flags, hidden from each command's own help.
+const GLOBAL_FLAGS: [&str; 5] = ["db", "source_tz", "json", "trust_policy", "wait"];
+
+/// A command's own help, for `ledger COMMAND --help` (`long`) or `-h`: its flags only, and one
+/// line naming the global ones, which `ledger --help` lists once. `None` when `name` is not a
+/// command. (Only for showing help: the command line is parsed with [`Cli`] as defined, where
+/// the global flags are accepted after a command's name too.)
+pub fn command_help(name: &str, long: bool) -> Option<String> {
+    let mut cmd = Cli::command();
+    // Propagate the global flags into the commands, then hide them there.
+    cmd.build();
+    let sub = cmd.find_subcommand_mut(name)?;
+    let mut sub = GLOBAL_FLAGS
+        .iter()
+        .fold(sub.clone(), |sub, id| {
+            if sub.get_arguments().any(|arg| arg.get_id() == *id) {
+                sub.mut_arg(*id, |arg| arg.hide(true))
+            } else {
+                sub
+            }
+        })
+        .after_help(
+            "Global options (--db, --json, --source-tz, --trust-policy, --wait): see \
+             `ledger --help`.",
+        );
+    Some(if long {
+        sub.render_long_help().to_string()
+    } else {
+        sub.render_help().to_string()
+    })
 }

@@ -129,11 +129,18 @@ fn default_db() -> Result<PathBuf, CliError> {
     ))
 }
 
-/// Reads a duration people type: `90s`, `72h`, `3days`, `1h 30m`.
+/// Reads a duration people type: `90s`, `72h`, `3days`, `1h 30m`. A negative one (`-5h`) is
+/// refused with its own message.
 pub fn parse_duration(text: &str, flag: &str) -> Result<Duration, CliError> {
+    if text.trim_start().starts_with('-') {
+        return Err(
+            CliError::usage(format!("{flag} {text:?}: a duration cannot be negative"))
+                .hint("write how long ahead to look, like 90m, 48h or 2d"),
+        );
+    }
     humantime::parse_duration(text.trim()).map_err(|e| {
         CliError::user(format!("{flag} {text:?} is not a duration: {e}"))
-            .hint("write it like 30s, 15m, 72h or 3days")
+            .hint("write it like 90m, 48h or 2d (units s, m, h, d)")
     })
 }
 

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 
 use crate::error::{EXIT_OK, EXIT_USAGE};
 
@@ -24,6 +25,12 @@ fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            if e.kind() == ErrorKind::DisplayHelp
+                && let Some(help) = subcommand_help()
+            {
+                let _ = write!(std::io::stdout(), "{help}");
+                return ExitCode::from(EXIT_OK);
+            }
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
@@ -39,4 +46,25 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// The help of the command named on the command line (`ledger [FLAGS] COMMAND … --help`), with
+/// the global flags named in one line instead of listed again: `None` for `ledger --help`.
+fn subcommand_help() -> Option<String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let long = !args.iter().any(|a| a == "-h");
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            // The global flags that take a value in the next argument.
+            "--db" | "--source-tz" | "--trust-policy" | "--wait" => {
+                rest.next();
+            }
+            a if a.starts_with('-') => {}
+            // `ledger help COMMAND`
+            "help" => return rest.next().and_then(|name| cli::command_help(name, true)),
+            name => return cli::command_help(name, long),
+        }
+    }
+    None
 }

@@ -4,6 +4,7 @@ mod harness;
 
 mod errors;
 mod ingest;
+mod newcomer;
 mod parsing;
 mod reads;
 mod reliability;
