@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use ledger_event::Event;
-use ledger_parser::Status;
+use ledger_parser::{DstFlag, Status};
 use serde_json::{Value, json};
 
 /// An RFC 3339 UTC instant, as in the JSON contract (`2010-05-22T00:43:53Z`).
@@ -56,6 +56,44 @@ pub fn status_human(status: Option<&Status>) -> String {
     )
 }
 
+/// The flags of an event, as JSON and `show` list them: `dst_gap` / `dst_overlap` when a time of
+/// its transfer timetable fell in a DST gap or overlap of the source zone, `time_recorded` when
+/// it has no time of its own (a mail without `Date`, no `created`) and is ordered by when it
+/// was recorded.
+pub fn event_flags(event: &Event) -> Vec<&'static str> {
+    let tt = &event.notification.timetable;
+    let readings = [&tt.start, &tt.reminder, &tt.autoack, &tt.autonack, &tt.end];
+    let mut flags = Vec::new();
+    if readings
+        .iter()
+        .filter_map(|r| r.as_ref())
+        .any(|r| r.dst == DstFlag::Gap)
+    {
+        flags.push("dst_gap");
+    }
+    if readings
+        .iter()
+        .filter_map(|r| r.as_ref())
+        .any(|r| r.dst == DstFlag::Overlap)
+    {
+        flags.push("dst_overlap");
+    }
+    if event.occurred_at.is_none() {
+        flags.push("time_recorded");
+    }
+    flags
+}
+
+/// Where an event's time comes from, as JSON's `time_source` says: `notification` (the mail's
+/// `Date`, else the provider's `created`), or `recorded` (neither: when the ledger recorded it).
+pub fn time_source(event: &Event) -> &'static str {
+    if event.occurred_at.is_some() {
+        "notification"
+    } else {
+        "recorded"
+    }
+}
+
 /// An event as JSON, as the README's contract says (and a few more keys).
 pub fn event_json(event: &Event) -> Value {
     let n = &event.notification;
@@ -84,6 +122,8 @@ pub fn event_json(event: &Event) -> Value {
         },
         "occurred_at": json_time(event.occurred_at),
         "recorded_at": rfc3339(event.recorded_at),
+        "time_source": time_source(event),
+        "flags": event_flags(event),
         "source": {
             "sha256": hex(&event.source.sha256),
             "message_id": event.source.message_id,

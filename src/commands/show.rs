@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::cli::ShowArgs;
 use crate::context::Context;
 use crate::error::{CliError, CliResult, EXIT_OK};
-use crate::output::{Table, cell, event_json, human_opt, status_human, status_json};
+use crate::output::{Table, cell, event_flags, event_json, human_time, status_human, status_json};
 
 pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
     let ledger = ctx.open_existing()?;
@@ -131,7 +131,7 @@ fn domain_state(ledger: &Ledger, domain: &str, events: &[Event]) -> Result<Value
 /// The history table: oldest first.
 fn history(ctx: &Context, events: &[Event], out: &mut impl Write) -> std::io::Result<()> {
     let mut table = Table::new(vec![
-        "SEQ", "OCCURRED", "KIND", "STATUS", "CTID", "DOMAIN", "NOTICES",
+        "SEQ", "OCCURRED", "KIND", "STATUS", "CTID", "DOMAIN", "NOTICES", "FLAGS",
     ]);
     for e in events {
         let notices: Vec<&str> = e
@@ -140,14 +140,28 @@ fn history(ctx: &Context, events: &[Event], out: &mut impl Write) -> std::io::Re
             .iter()
             .map(|n| n.code.as_str())
             .collect();
+        let occurred = match e.occurred_at {
+            Some(t) => human_time(t, ctx.tz),
+            None => format!("{} (time: recorded)", human_time(e.recorded_at, ctx.tz)),
+        };
+        let flags: Vec<&str> = event_flags(e)
+            .into_iter()
+            .filter_map(|flag| match flag {
+                "dst_gap" => Some("DST gap"),
+                "dst_overlap" => Some("DST overlap"),
+                // Said in the OCCURRED column.
+                _ => None,
+            })
+            .collect();
         table.row(vec![
             e.seq.to_string(),
-            human_opt(e.occurred_at, ctx.tz),
+            occurred,
             e.kind.name().to_string(),
             status_human(e.status()),
             cell(e.ctid.as_deref()),
             cell(e.domain.as_deref()),
             notices.join(","),
+            flags.join(", "),
         ]);
     }
     table.write(out)

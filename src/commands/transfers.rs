@@ -70,13 +70,7 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
                 action_human(t.default_action).to_string(),
                 human_opt(t.started_at, ctx.tz),
                 cell(t.transaction.as_deref()),
-                if t.overdue(at) {
-                    "OVERDUE".into()
-                } else if t.deadline_at.is_none() {
-                    "DEADLINE UNKNOWN".into()
-                } else {
-                    String::new()
-                },
+                notes(t, at),
             ]);
         }
         table.write(&mut out)?;
@@ -108,13 +102,39 @@ fn due_by(t: &PendingTransfer, by: chrono::DateTime<Utc>) -> bool {
 }
 
 /// The flags of a pending transfer, as JSON lists them: `deadline_unknown` when the deadline
-/// is not known.
+/// is not known, `dst_gap` / `dst_overlap` when a time of its timetable fell in a DST gap or
+/// overlap of the source zone, `time_recorded` when its start has no time of its own.
 fn flags(t: &PendingTransfer) -> Vec<&'static str> {
-    let mut flags = Vec::new();
-    if t.deadline_at.is_none() {
-        flags.push("deadline_unknown");
+    [
+        (t.deadline_at.is_none(), "deadline_unknown"),
+        (t.dst_gap, "dst_gap"),
+        (t.dst_overlap, "dst_overlap"),
+        (t.time_recorded, "time_recorded"),
+    ]
+    .into_iter()
+    .filter_map(|(set, flag)| set.then_some(flag))
+    .collect()
+}
+
+/// The notes of a pending transfer for people: OVERDUE or DEADLINE UNKNOWN, then what its
+/// times are worth (a DST gap or overlap, a start time that is only when it was recorded).
+fn notes(t: &PendingTransfer, at: chrono::DateTime<Utc>) -> String {
+    let mut notes = Vec::new();
+    if t.overdue(at) {
+        notes.push("OVERDUE");
+    } else if t.deadline_at.is_none() {
+        notes.push("DEADLINE UNKNOWN");
     }
-    flags
+    if t.dst_gap {
+        notes.push("DST gap: a time read one hour later");
+    }
+    if t.dst_overlap {
+        notes.push("DST overlap: the earlier instant taken");
+    }
+    if t.time_recorded {
+        notes.push("time: recorded");
+    }
+    notes.join("; ")
 }
 
 fn action_human(action: Option<DefaultAction>) -> &'static str {
@@ -137,6 +157,7 @@ pub fn transfer_json(t: &PendingTransfer, at: chrono::DateTime<Utc>) -> Value {
         "end_at": json_time(t.end_at),
         "overdue": t.overdue(at),
         "flags": flags(t),
+        "time_source": if t.time_recorded { "recorded" } else { "notification" },
         "seq": t.seq,
     })
 }

@@ -9,4 +9,5 @@ mod parsing;
 mod reads;
 mod reliability;
 mod seed;
+mod times;
 mod trust;

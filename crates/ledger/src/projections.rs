@@ -76,6 +76,15 @@ pub struct PendingTransfer {
     pub end_at: Option<DateTime<Utc>>,
     /// The seq of the event that opened it.
     pub seq: u64,
+    /// A time of its timetable fell in a DST gap of the source zone (it never happened on the
+    /// wall clock; read one hour later).
+    pub dst_gap: bool,
+    /// A time of its timetable fell in a DST overlap (it happened twice; the earlier instant
+    /// is taken).
+    pub dst_overlap: bool,
+    /// The start carries no time of its own (no `kk_start`, a mail without `Date`): it is
+    /// ordered by when it was recorded.
+    pub time_recorded: bool,
 }
 
 impl PendingTransfer {

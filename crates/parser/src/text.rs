@@ -23,7 +23,7 @@ use chrono_tz::Tz;
 
 use crate::codes::{autodns_status, is_notice_code, notice_meaning, task_meaning};
 use crate::domain::check_key;
-use crate::time::read_time;
+use crate::time::{dst_note, read_time};
 use crate::{
     Diagnostic, DomainName, Field, Format, Notice, Notification, ParseError, ParseOptions, Result,
     TimeReading,
@@ -640,6 +640,13 @@ fn time(
             block: Some(field.block.clone()),
             line: Some(field.line),
             message: format!("{} {:?} is not a time", field.key, field.value),
+        });
+    }
+    if let Some(note) = dst_note(&reading) {
+        n.diagnostics.push(Diagnostic {
+            block: Some(field.block.clone()),
+            line: Some(field.line),
+            message: format!("{} {note}", field.key),
         });
     }
     let slot = slot(&mut n.timetable);

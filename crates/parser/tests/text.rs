@@ -551,7 +551,19 @@ fn idn_domain_and_dst_gap_overlap_and_unreadable_times() {
                 new: Some("17"),
                 ..Times::default()
             },
-            diagnostics: &[(Some(14), "kk_end \"not yet known\" is not a time")],
+            diagnostics: &[
+                (
+                    Some(11),
+                    "kk_start \"2010-03-28 02:30:00\" falls in a DST gap of the source zone; \
+                     read one hour later",
+                ),
+                (
+                    Some(13),
+                    "kk_autonack \"2010-10-31 02:30:00\" occurs twice in the source zone (DST \
+                     overlap); the earlier instant is taken",
+                ),
+                (Some(14), "kk_end \"not yet known\" is not a time"),
+            ],
             ..Expect::default()
         },
     );

@@ -8,6 +8,13 @@
 //! event's effective time) at or before `at` — the latest such start counts — and no close has
 //! an effective time in `[start time, at]`. Facts later than `at` do not count.
 //!
+//! An *undated* start (no `kk_start`, and a mail without `Date` and no `created`) has only the
+//! time it was recorded, which is no time at all when ten years of mail are ingested at once.
+//! Its recorded time orders it, but it cannot be shown to be later than a departure (an
+//! AUTO-ACK, an ACK answer, a domain gone away): a departure at or before `at` ends it whatever
+//! their times, so a domain is never both departed and pending (a transfer out of a domain
+//! that left needs a domain that came back, and nothing undated can show that).
+//!
 //! Four trees keep this, each a function of the *set* of events (arrival order does not
 //! matter):
 //!
@@ -23,7 +30,8 @@
 //! * [`LATEST_TREE`]: `latest` → the latest time any transfer fact mentions (µs): an `at` at or
 //!   after it is answered from [`OPEN_TREE`] alone.
 
-use ledger_event::{Event, EventKind};
+use ledger_event::{Event, EventKind, TransferAnswer};
+use ledger_parser::DstFlag;
 
 use super::stamp::Stamp;
 use crate::codec::{micros, time};
@@ -60,8 +68,20 @@ pub(crate) struct TransferRecord {
     /// Sorted by stamp, oldest first.
     reminders: Vec<Stamp>,
     /// Sorted by stamp, oldest first.
-    closes: Vec<Stamp>,
+    closes: Vec<CloseFact>,
 }
+
+/// A close: when, and whether the domain left with it (AUTO-ACK, ACK, domain away) or stayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+struct CloseFact {
+    stamp: Stamp,
+    departs: bool,
+}
+
+/// [`StartFact::dst`] / [`OpenTransfer::dst`]: a time of the timetable fell in a DST gap.
+const DST_GAP: u8 = 1;
+/// A time of the timetable fell in a DST overlap.
+const DST_OVERLAP: u8 = 2;
 
 /// A start with its timetable (µs).
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
@@ -73,6 +93,10 @@ struct StartFact {
     kk_autoack: Option<i64>,
     kk_autonack: Option<i64>,
     kk_end: Option<i64>,
+    /// [`DST_GAP`] | [`DST_OVERLAP`] over the timetable's times.
+    dst: u8,
+    /// No `kk_start` and no own time: the start time is when it was recorded.
+    undated: bool,
 }
 
 impl StartFact {
@@ -88,7 +112,24 @@ impl StartFact {
             kk_autoack: at(&tt.autoack),
             kk_autonack: at(&tt.autonack),
             kk_end: at(&tt.end),
+            dst: [&tt.start, &tt.reminder, &tt.autoack, &tt.autonack, &tt.end]
+                .into_iter()
+                .flatten()
+                .fold(0, |bits, r| {
+                    bits | match r.dst {
+                        DstFlag::Unambiguous => 0,
+                        DstFlag::Gap => DST_GAP,
+                        DstFlag::Overlap => DST_OVERLAP,
+                    }
+                }),
+            undated: tt.start.as_ref().and_then(|r| r.utc).is_none() && event.occurred_at.is_none(),
         }
+    }
+
+    /// True when `close` ends this start if it happened by the instant asked about: a close at
+    /// or after the start time, or a departure, whatever its time, for an undated start.
+    fn ended_by(&self, close: &CloseFact) -> bool {
+        close.stamp.at >= self.started() || (self.undated && close.departs)
     }
 
     /// `kk_start`, else the start event's effective time.
@@ -118,6 +159,10 @@ pub(crate) struct OpenTransfer {
     action: u8,
     end_at: Option<i64>,
     seq: u64,
+    /// [`DST_GAP`] | [`DST_OVERLAP`].
+    dst: u8,
+    /// The start is undated (its time is when it was recorded).
+    undated: bool,
 }
 
 impl OpenTransfer {
@@ -143,6 +188,9 @@ impl OpenTransfer {
             },
             end_at: t(self.end_at)?,
             seq: self.seq,
+            dst_gap: self.dst & DST_GAP != 0,
+            dst_overlap: self.dst & DST_OVERLAP != 0,
+            time_recorded: self.undated,
         })
     }
 }
@@ -237,10 +285,22 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
             insert_bounded(&mut record.starts, fact, StartFact::order_key);
         }
         EventKind::TransferOutReminded => insert_bounded(&mut record.reminders, stamp, |s| *s),
-        EventKind::TransferOutAnswered(_)
+        EventKind::TransferOutAnswered(TransferAnswer::Ack)
         | EventKind::TransferOutAutoAcked
-        | EventKind::TransferOutAutoNacked
-        | EventKind::DomainAway => insert_bounded(&mut record.closes, stamp, |s| *s),
+        | EventKind::DomainAway => {
+            let close = CloseFact {
+                stamp,
+                departs: true,
+            };
+            insert_bounded(&mut record.closes, close, |c| c.stamp);
+        }
+        EventKind::TransferOutAnswered(TransferAnswer::Nack) | EventKind::TransferOutAutoNacked => {
+            let close = CloseFact {
+                stamp,
+                departs: false,
+            };
+            insert_bounded(&mut record.closes, close, |c| c.stamp);
+        }
         _ => return Ok(()),
     }
     let open = record.open_at(None);
@@ -271,11 +331,15 @@ impl TransferRecord {
         let mut weeks = std::collections::BTreeSet::new();
         for (i, start) in self.starts.iter().enumerate() {
             let from = start.started();
+            if start.undated && self.closes.iter().any(|c| c.departs && c.stamp.at < from) {
+                // Ended from its start on: never pending (see the module doc).
+                continue;
+            }
             let closed = self
                 .closes
                 .iter()
-                .map(|c| c.at)
-                .filter(|at| *at >= from)
+                .filter(|c| start.ended_by(c))
+                .map(|c| c.stamp.at)
                 .min();
             let next = self.starts.get(i + 1).map(StartFact::started);
             let until = match (closed, next) {
@@ -303,7 +367,7 @@ impl TransferRecord {
         if self
             .closes
             .iter()
-            .any(|close| close.at >= started && close.at <= at)
+            .any(|close| close.stamp.at <= at && start.ended_by(close))
         {
             return None;
         }
@@ -327,6 +391,8 @@ impl TransferRecord {
             action,
             end_at: start.kk_end,
             seq: start.stamp.seq,
+            dst: start.dst,
+            undated: start.undated,
         })
     }
 }
@@ -355,6 +421,15 @@ mod tests {
             kk_autoack: None,
             kk_autonack: None,
             kk_end: None,
+            dst: 0,
+            undated: false,
+        }
+    }
+
+    fn close(at: i64, seq: u64) -> CloseFact {
+        CloseFact {
+            stamp: Stamp { at, seq },
+            departs: false,
         }
     }
 
@@ -372,16 +447,7 @@ mod tests {
                 start(60 * day, 5),
             ],
             reminders: Vec::new(),
-            closes: vec![
-                Stamp {
-                    at: 15 * day,
-                    seq: 2,
-                },
-                Stamp {
-                    at: 45 * day,
-                    seq: 6,
-                },
-            ],
+            closes: vec![close(15 * day, 2), close(45 * day, 6)],
         };
         let weeks: Vec<i64> = record.pending_weeks().into_iter().collect();
         // [0, 15 d) → weeks 0..=2; [30 d, 45 d) → weeks 4..=6; [45 d, 45 d) → none;
@@ -398,6 +464,39 @@ mod tests {
         }
     }
 
+    /// An undated start recorded after a departure is ended by it (the domain had left);
+    /// after a NACK (the domain stayed) it is pending from its recorded time on. A dated start
+    /// at the same time is not ended by the earlier departure.
+    #[test]
+    fn an_undated_start_is_ended_by_any_departure_and_only_by_later_other_closes() {
+        let day = WEEK / 7;
+        let undated = StartFact {
+            undated: true,
+            kk_start: None,
+            ..start(20 * day, 2)
+        };
+        let departure = CloseFact {
+            departs: true,
+            ..close(10 * day, 1)
+        };
+        let record = |start: StartFact, close: CloseFact| TransferRecord {
+            starts: vec![start],
+            reminders: Vec::new(),
+            closes: vec![close],
+        };
+        let left = record(undated.clone(), departure);
+        assert!(left.pending_weeks().is_empty());
+        assert!((0..40).all(|d| left.open_at(Some(d * day)).is_none()));
+        assert!(left.open_at(None).is_none());
+
+        let stayed = record(undated, close(10 * day, 1));
+        assert_eq!(stayed.open_at(Some(25 * day)).map(|o| o.seq), Some(2));
+        assert!(stayed.open_at(None).is_some_and(|o| o.undated));
+
+        let dated = record(start(20 * day, 2), departure);
+        assert!(dated.open_at(None).is_some());
+    }
+
     #[test]
     fn span_over_two_years_is_one_long_spans_key_not_one_per_week() {
         let year = 52 * WEEK;
@@ -405,10 +504,7 @@ mod tests {
         let record = TransferRecord {
             starts: vec![start(-1969 * year, 1)],
             reminders: Vec::new(),
-            closes: vec![Stamp {
-                at: 56 * year,
-                seq: 2,
-            }],
+            closes: vec![close(56 * year, 2)],
         };
         let weeks: Vec<i64> = record.pending_weeks().into_iter().collect();
         assert_eq!(weeks, [LONG_SPANS]);
