@@ -204,7 +204,7 @@ fn an_unknown_deadline_is_listed_and_alarms() {
         .ledger()
         .arg("ingest")
         .arg(fixture(
-            "centralnic/own_statusevent_foreign_transfer_pending.txt",
+            "centralnic/own_statusevent_foreign_transfer_pending_no_dates.txt",
         ))
         .run()
         .success();
@@ -242,4 +242,42 @@ fn an_unknown_deadline_is_listed_and_alarms() {
         .run()
         .expect_code(2)
         .expect_stderr("example-away.com: deadline unknown");
+}
+
+/// A CentralNic `FOREIGN_TRANSFER_PENDING` event with its dates: `execute date` is the deadline
+/// (the registry approves an unanswered transfer, the domain leaves), `requested date` the start.
+#[test]
+fn a_centralnic_foreign_transfer_has_its_execute_date_as_deadline() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .ledger()
+        .arg("ingest")
+        .arg(fixture(
+            "centralnic/own_statusevent_foreign_transfer_pending.txt",
+        ))
+        .run()
+        .success();
+    let listed = sandbox.ok_json(["--json", "pending-transfers", "--at", "2024-03-02 12:00"]);
+    let listed = listed.as_array().expect("array");
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    assert_eq!(listed[0]["domain"], "example-away.com");
+    assert_eq!(listed[0]["started_at"], "2024-03-01T09:15:00Z");
+    assert_eq!(listed[0]["deadline_at"], "2024-03-06T09:15:00Z");
+    assert_eq!(listed[0]["default_action"], "ack");
+    assert_eq!(listed[0]["flags"], serde_json::json!([]));
+    // Four days before the deadline: not due within a day, due within five.
+    let within = |window: &str| {
+        sandbox
+            .ok_json([
+                "--json",
+                "pending-transfers",
+                "--at",
+                "2024-03-02 12:00",
+                "--due-within",
+                window,
+            ])
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!((within("1d"), within("5d")), (0, 1));
 }

@@ -12,7 +12,7 @@
 use percent_encoding::percent_decode_str;
 
 use crate::domain::check_key_at;
-use crate::time::read_time;
+use crate::time::{dst_note, read_time};
 use crate::{
     CentralNicResponse, Diagnostic, DomainName, Field, Format, Notification, ParseError,
     ParseOptions, Property, Result, Status, return_codes,
@@ -246,6 +246,12 @@ fn read_event(
             });
         }
     }
+    if subclass
+        .trim()
+        .eq_ignore_ascii_case("FOREIGN_TRANSFER_PENDING")
+    {
+        read_foreign_transfer_timetable(&data, n, options);
+    }
     if let Some(date) = date {
         let reading = read_time(date, options.source_tz);
         n.created = reading.utc;
@@ -258,6 +264,44 @@ fn read_event(
         }
     }
     Ok(())
+}
+
+/// The timetable of an outgoing transfer from its event data: `requested date` (or `request
+/// date`) is the start, `execute date` the time by which the transfer is answered, else the
+/// registry approves it (the domain leaves): the auto-ACK deadline. A date that is not a time
+/// is kept with a diagnostic, so the deadline is unknown rather than wrong.
+fn read_foreign_transfer_timetable(data: &[&str], n: &mut Notification, options: &ParseOptions) {
+    for entry in data {
+        let Some((key, value)) = entry.split_once(':') else {
+            continue;
+        };
+        let key = key.trim().to_ascii_lowercase();
+        let slot = match key.as_str() {
+            "requested date" | "request date" => &mut n.timetable.start,
+            "execute date" => &mut n.timetable.autoack,
+            _ => continue,
+        };
+        let value = value.trim();
+        if value.is_empty() || slot.is_some() {
+            continue;
+        }
+        let reading = read_time(value, options.source_tz);
+        if reading.utc.is_none() {
+            n.diagnostics.push(Diagnostic {
+                block: Some(BLOCK.into()),
+                line: None,
+                message: format!("event {key} {value:?} is not a time"),
+            });
+        }
+        if let Some(note) = dst_note(&reading) {
+            n.diagnostics.push(Diagnostic {
+                block: Some(BLOCK.into()),
+                line: None,
+                message: format!("event {key} {note}"),
+            });
+        }
+        *slot = Some(reading);
+    }
 }
 
 /// The domain of a single-object answer: exactly one `property[domain]` row, and not a page of

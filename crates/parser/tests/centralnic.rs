@@ -236,6 +236,14 @@ const RESPONSES: &[Row] = &[
         Some("example-away.com"),
     ),
     (
+        "own_statusevent_foreign_transfer_pending_no_dates.txt",
+        200,
+        Success,
+        OK,
+        12,
+        Some("example-away.com"),
+    ),
+    (
         "own_statusevent_urlencoded_data.txt",
         200,
         Success,
@@ -416,6 +424,25 @@ fn status_events_carry_type_domain_date_and_decoded_info() {
     assert_eq!(
         n.created.map(|c| c.to_rfc3339()).as_deref(),
         Some("2024-03-01T09:15:02+00:00")
+    );
+    // The outgoing transfer's timetable: requested, and the execute date by which it is
+    // answered or the registry approves it (the domain leaves).
+    let utc = |t: &Option<ledger_parser::TimeReading>| {
+        t.as_ref().and_then(|t| t.utc).map(|t| t.to_rfc3339())
+    };
+    assert_eq!(
+        utc(&n.timetable.start).as_deref(),
+        Some("2024-03-01T09:15:00+00:00")
+    );
+    assert_eq!(
+        utc(&n.timetable.autoack).as_deref(),
+        Some("2024-03-06T09:15:00+00:00")
+    );
+    assert_eq!(n.timetable.autonack, None);
+    let undated = CENTRALNIC.read("own_statusevent_foreign_transfer_pending_no_dates.txt");
+    assert_eq!(
+        (undated.timetable.start, undated.timetable.autoack),
+        (None, None)
     );
     let response = n.centralnic.as_ref().expect("response");
     assert_eq!(
