@@ -84,10 +84,10 @@ pub enum Command {
     /// Domains that left the inventory and OwnerC imports.
     Inventory,
     /// Input that could not be read as a notification, kept with the reason.
-    Rejects,
+    Rejects(RejectsArgs),
     /// Re-read every rejected item with this build's parser (and the current trust policy);
-    /// those that now pass become events.
-    Reparse,
+    /// those that now pass become events. Dismissed items are not re-read.
+    Reparse(ReparseArgs),
     /// Vouch for rejected items (by id, see `ledger rejects`): they are ingested without the
     /// trust check, if they parse.
     Release(ReleaseArgs),
@@ -108,8 +108,8 @@ pub struct IngestArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// The largest single item accepted, in bytes; larger ones are rejected and kept (cut to
-    /// 16 MiB plus one byte, if larger).
+    /// The largest single item accepted, in bytes; larger ones are rejected and kept whole
+    /// (`ledger reparse --max-size` admits them later).
     #[arg(long, value_name = "BYTES", default_value_t = ledger_parser::DEFAULT_MAX_SIZE)]
     pub max_size: usize,
 
@@ -212,6 +212,32 @@ pub struct ReleaseArgs {
     /// The ids of the rejects to release.
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<u64>,
+}
+
+/// `ledger rejects`.
+#[derive(Debug, Args)]
+pub struct RejectsArgs {
+    /// Dismiss this reject: a person has looked at it and sets it aside. It stays, with its
+    /// bytes and the reason given, but `reparse` no longer re-reads it (nor exits 3 for it).
+    #[arg(long, value_name = "ID", requires = "reason")]
+    pub dismiss: Option<u64>,
+
+    /// Why it is dismissed (with --dismiss).
+    #[arg(long, value_name = "TEXT", requires = "dismiss")]
+    pub reason: Option<String>,
+
+    /// List dismissed rejects too.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `ledger reparse`.
+#[derive(Debug, Args)]
+pub struct ReparseArgs {
+    /// The largest single item accepted, in bytes: a reject over the limit it was ingested
+    /// with is admitted by a larger one.
+    #[arg(long, value_name = "BYTES", default_value_t = ledger_parser::DEFAULT_MAX_SIZE)]
+    pub max_size: usize,
 }
 
 /// `ledger export`.

@@ -77,7 +77,7 @@ impl Context {
         Ok(Ledger::open_views(self.options())?)
     }
 
-    fn require_existing(&self) -> Result<(), CliError> {
+    pub fn require_existing(&self) -> Result<(), CliError> {
         if self.db.exists() {
             return Ok(());
         }

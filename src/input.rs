@@ -2,11 +2,13 @@
 //! (recursively), mbox files (by content), Maildir folders and standard input.
 //!
 //! Everything streams: an mbox is read message by message and a line is never held beyond the
-//! size limit, so a multi-gigabyte mbox (or line) does not fill memory.
+//! size limit, so a multi-gigabyte mbox (or line) does not fill memory. An item over the limit
+//! is written whole to a temporary file in the spill directory ([`Input::Oversize`]), so it can
+//! be kept whole without being held.
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 /// One item read from the input.
@@ -16,8 +18,17 @@ pub enum Input {
     Item {
         /// `PATH`, `PATH#N` for the N-th message of an mbox, `-` for stdin.
         origin: String,
-        /// The bytes, cut to the size limit plus one byte.
+        /// The bytes: all of them, at most the size limit plus one byte.
         bytes: Vec<u8>,
+    },
+    /// An item over the size limit plus one byte, all of it in a temporary file.
+    Oversize {
+        /// As for [`Input::Item`].
+        origin: String,
+        /// The file (removed when this is dropped).
+        file: tempfile::TempPath,
+        /// Its size in bytes.
+        size: u64,
     },
     /// Something that could not be read at all (and so cannot be kept).
     Unreadable {
@@ -32,7 +43,7 @@ enum Source {
     Path(PathBuf, bool),
     /// Something found inside a directory that is reported, not read.
     Refused(PathBuf, &'static str),
-    Mbox(Mbox<Box<dyn BufRead + Send>>, String),
+    Mbox(Box<Mbox<Box<dyn BufRead + Send>>>, String),
 }
 
 /// Why a symbolic link found inside a directory is not read.
@@ -42,19 +53,22 @@ const SYMLINK_NOT_FOLLOWED: &str = "symbolic link inside a directory: not follow
 pub struct Inputs {
     queue: VecDeque<Source>,
     limit: usize,
+    spill: PathBuf,
     /// Hidden files (names starting with `.`) skipped inside directories so far.
     pub hidden: u64,
 }
 
 impl Inputs {
-    /// Items under `paths`, each cut to `max_size + 1` bytes (the ledger rejects larger ones).
-    pub fn new(paths: &[PathBuf], max_size: usize) -> Self {
+    /// Items under `paths`: in memory up to `max_size + 1` bytes (the ledger rejects larger
+    /// ones), whole in a temporary file in `spill` beyond.
+    pub fn new(paths: &[PathBuf], max_size: usize, spill: PathBuf) -> Self {
         Inputs {
             queue: paths
                 .iter()
                 .map(|p| Source::Path(p.clone(), true))
                 .collect(),
             limit: max_size.saturating_add(1),
+            spill,
             hidden: 0,
         }
     }
@@ -144,15 +158,16 @@ impl Inputs {
             Err(e) => return Some(unreadable(origin, &e)),
         };
         if is_mbox {
-            self.queue
-                .push_front(Source::Mbox(Mbox::new(reader, self.limit), origin));
+            let mbox = Mbox::new(reader, self.limit).spill_to(self.spill.clone());
+            self.queue.push_front(Source::Mbox(Box::new(mbox), origin));
             return None;
         }
         // Grow within the limit: `read_to_end` alone doubles, so an item just over 16 MiB
         // would hold 32 MiB.
-        let mut bytes = Vec::new();
-        match read_bounded(&mut reader, &mut bytes, self.limit) {
-            Ok(_) => Some(Input::Item { origin, bytes }),
+        let mut sink = Sink::new(self.limit, Some(&self.spill));
+        let read = copy_all(&mut reader, &mut sink).and_then(|()| sink.finish());
+        match read {
+            Ok(message) => Some(message.into_input(origin)),
             Err(e) => Some(unreadable(origin, &e)),
         }
     }
@@ -185,13 +200,10 @@ impl Iterator for Inputs {
                     }
                 }
                 Source::Mbox(mut mbox, origin) => match mbox.next_message() {
-                    Ok(Some(bytes)) => {
+                    Ok(Some(message)) => {
                         let n = mbox.count;
                         self.queue.push_front(Source::Mbox(mbox, origin.clone()));
-                        return Some(Input::Item {
-                            origin: format!("{origin}#{n}"),
-                            bytes,
-                        });
+                        return Some(message.into_input(format!("{origin}#{n}")));
                     }
                     Ok(None) => {}
                     Err(e) => {
@@ -204,14 +216,132 @@ impl Iterator for Inputs {
     }
 }
 
-/// How much of a line past the size limit is still read: enough to spot `>From ` and `From `.
-const LINE_HEAD: usize = 8;
+/// How much of a line's start is read before it is written on: enough to tell an envelope
+/// (`From `) and an escaped line (`>From `, `>>From `…) from the rest.
+const LINE_HEAD: usize = 256;
+
+/// A message as read: in memory, or (over the limit, with a spill directory) whole in a
+/// temporary file.
+#[derive(Debug)]
+pub enum Message {
+    /// All of it (or, without a spill directory, its first `limit` bytes).
+    Bytes(Vec<u8>),
+    /// All of it, in a temporary file (removed when dropped).
+    Spilled {
+        /// The file.
+        file: tempfile::TempPath,
+        /// Its size in bytes.
+        size: u64,
+    },
+}
+
+impl Message {
+    fn into_input(self, origin: String) -> Input {
+        match self {
+            Message::Bytes(bytes) => Input::Item { origin, bytes },
+            Message::Spilled { file, size } => Input::Oversize { origin, file, size },
+        }
+    }
+}
+
+/// Where a message's bytes go: memory up to the limit, then a temporary file holding all of
+/// them (with a spill directory), or nowhere (without one: the message is cut at the limit).
+enum Sink<'a> {
+    Memory {
+        bytes: Vec<u8>,
+        limit: usize,
+        spill: Option<&'a Path>,
+    },
+    Spill {
+        file: io::BufWriter<tempfile::NamedTempFile>,
+        size: u64,
+    },
+}
+
+impl<'a> Sink<'a> {
+    fn new(limit: usize, spill: Option<&'a Path>) -> Self {
+        Sink::Memory {
+            bytes: Vec::new(),
+            limit,
+            spill,
+        }
+    }
+
+    fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Memory {
+                bytes,
+                limit,
+                spill,
+            } => {
+                if bytes.len() + chunk.len() <= *limit {
+                    extend_bounded(bytes, chunk, *limit);
+                    return Ok(());
+                }
+                let Some(dir) = *spill else {
+                    let room = limit.saturating_sub(bytes.len());
+                    extend_bounded(bytes, &chunk[..room.min(chunk.len())], *limit);
+                    return Ok(());
+                };
+                std::fs::create_dir_all(dir)?;
+                let mut file = io::BufWriter::with_capacity(
+                    1 << 20,
+                    tempfile::Builder::new()
+                        .prefix("oversize-")
+                        .tempfile_in(dir)?,
+                );
+                file.write_all(bytes)?;
+                file.write_all(chunk)?;
+                let size = (bytes.len() + chunk.len()) as u64;
+                *self = Sink::Spill { file, size };
+                Ok(())
+            }
+            Sink::Spill { file, size } => {
+                file.write_all(chunk)?;
+                *size += chunk.len() as u64;
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(self) -> io::Result<Message> {
+        match self {
+            Sink::Memory { bytes, .. } => Ok(Message::Bytes(bytes)),
+            Sink::Spill { file, size } => {
+                let file = file.into_inner().map_err(|e| e.into_error())?;
+                file.as_file().sync_data()?;
+                Ok(Message::Spilled {
+                    file: file.into_temp_path(),
+                    size,
+                })
+            }
+        }
+    }
+}
+
+/// Copies the rest of `reader` into `sink`.
+fn copy_all<R: BufRead>(reader: &mut R, sink: &mut Sink<'_>) -> io::Result<()> {
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let used = buf.len();
+        sink.write(buf)?;
+        reader.consume(used);
+    }
+}
 
 /// A streaming mbox reader (mboxo and mboxrd): a message starts at a `From ` line that opens the
 /// file or follows a blank line; `>From ` lines are unescaped.
 pub struct Mbox<R> {
     reader: R,
     limit: usize,
+    spill: Option<PathBuf>,
     /// Messages returned so far.
     pub count: usize,
     started: bool,
@@ -219,19 +349,26 @@ pub struct Mbox<R> {
 }
 
 impl<R: BufRead> Mbox<R> {
-    /// An mbox over `reader`; each message is cut to `limit` bytes.
+    /// An mbox over `reader`; each message is cut to `limit` bytes (see [`Mbox::spill_to`]).
     pub fn new(reader: R, limit: usize) -> Self {
         Mbox {
             reader,
             limit,
+            spill: None,
             count: 0,
             started: false,
             done: false,
         }
     }
 
+    /// Messages over the limit are written whole to a temporary file in `dir` instead of cut.
+    pub fn spill_to(mut self, dir: PathBuf) -> Self {
+        self.spill = Some(dir);
+        self
+    }
+
     /// The next message, or `None` at the end.
-    pub fn next_message(&mut self) -> io::Result<Option<Vec<u8>>> {
+    pub fn next_message(&mut self) -> io::Result<Option<Message>> {
         if self.done {
             return Ok(None);
         }
@@ -241,46 +378,100 @@ impl<R: BufRead> Mbox<R> {
             read_line_bounded(&mut self.reader, &mut line, 0)?;
             self.started = true;
         }
-        // Lines are read straight into the message (no second copy of a long line), keeping at
-        // most `limit` bytes of it, plus enough of each further line to spot the next envelope.
-        let mut message = Vec::new();
-        let mut previous_blank = false;
+        // Each line's head is read first (to spot an envelope or an escaped line), then the
+        // line goes on to the sink chunk by chunk: no line is held whole. A blank line is held
+        // back until the next line shows it is not the separator before an envelope.
+        let mut sink = Sink::new(self.limit, self.spill.as_deref());
+        let mut head = Vec::with_capacity(LINE_HEAD);
+        let mut blank: Option<Vec<u8>> = None;
         let mut any = false;
         loop {
-            let start = message.len();
-            let keep = self.limit.max(start + LINE_HEAD);
-            let n = read_line_bounded(&mut self.reader, &mut message, keep)?;
-            if n == 0 {
+            head.clear();
+            let ended = read_head(&mut self.reader, &mut head)?;
+            if head.is_empty() {
                 self.done = true;
                 break;
             }
             any = true;
-            let line = &message[start..];
-            if previous_blank && line.starts_with(b"From ") {
-                message.truncate(start);
+            if blank.is_some() && head.starts_with(b"From ") {
+                if !ended {
+                    read_line_bounded(&mut self.reader, &mut Vec::new(), 0)?;
+                }
                 break;
             }
-            previous_blank = line == b"\n" || line == b"\r\n";
-            let escaped = line
+            if let Some(line) = blank.take() {
+                sink.write(&line)?;
+            }
+            if ended && (head == b"\n" || head == b"\r\n") {
+                blank = Some(head.clone());
+                continue;
+            }
+            let escaped = head
                 .iter()
                 .position(|&b| b != b'>')
-                .is_some_and(|i| i > 0 && line[i..].starts_with(b"From "));
-            if escaped {
-                message.remove(start);
+                .is_some_and(|i| i > 0 && head[i..].starts_with(b"From "));
+            sink.write(if escaped { &head[1..] } else { &head })?;
+            if !ended {
+                copy_line(&mut self.reader, &mut sink)?;
             }
-            message.truncate(self.limit);
         }
         if !any {
             return Ok(None);
         }
-        // The blank line before the next envelope (or closing the file) belongs to the separator.
-        if message.ends_with(b"\r\n\r\n") {
-            message.truncate(message.len() - 2);
-        } else if message.ends_with(b"\n\n") {
-            message.truncate(message.len() - 1);
-        }
         self.count += 1;
-        Ok(Some(message))
+        sink.finish().map(Some)
+    }
+}
+
+/// Reads the start of a line into `head` (empty: at the end of the input): up to
+/// [`LINE_HEAD`] bytes, or through its `\n`. True when the whole line was read.
+fn read_head<R: BufRead>(reader: &mut R, head: &mut Vec<u8>) -> io::Result<bool> {
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        let room = LINE_HEAD - head.len();
+        let window = &buf[..buf.len().min(room)];
+        if let Some(i) = window.iter().position(|&b| b == b'\n') {
+            head.extend_from_slice(&window[..=i]);
+            reader.consume(i + 1);
+            return Ok(true);
+        }
+        let used = window.len();
+        head.extend_from_slice(window);
+        reader.consume(used);
+        if head.len() == LINE_HEAD {
+            return Ok(false);
+        }
+    }
+}
+
+/// Copies the rest of a line (through its `\n`) into `sink`.
+fn copy_line<R: BufRead>(reader: &mut R, sink: &mut Sink<'_>) -> io::Result<()> {
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let (chunk, found) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..=i], true),
+            None => (buf, false),
+        };
+        let used = chunk.len();
+        sink.write(chunk)?;
+        reader.consume(used);
+        if found {
+            return Ok(());
+        }
     }
 }
 
@@ -295,25 +486,6 @@ fn extend_bounded(out: &mut Vec<u8>, bytes: &[u8], limit: usize) {
         out.reserve_exact(target - out.len());
     }
     out.extend_from_slice(bytes);
-}
-
-/// Reads `reader` to its end or to `limit` bytes, whichever comes first, into `out` (with
-/// [`extend_bounded`]'s growth).
-fn read_bounded<R: BufRead>(reader: &mut R, out: &mut Vec<u8>, limit: usize) -> io::Result<()> {
-    loop {
-        let buf = match reader.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let room = limit.saturating_sub(out.len());
-        if buf.is_empty() || room == 0 {
-            return Ok(());
-        }
-        let used = buf.len().min(room);
-        extend_bounded(out, &buf[..used], limit);
-        reader.consume(used);
-    }
 }
 
 /// Reads one line (through `\n`), appending it to `out` until `out` holds `keep` bytes (at
@@ -353,11 +525,18 @@ fn read_line_bounded<R: BufRead>(
 mod tests {
     use super::*;
 
+    fn bytes(message: Message) -> Vec<u8> {
+        match message {
+            Message::Bytes(bytes) => bytes,
+            Message::Spilled { file, .. } => std::fs::read(&file).expect("the spill file"),
+        }
+    }
+
     fn messages(text: &[u8], limit: usize) -> Vec<Vec<u8>> {
         let mut mbox = Mbox::new(text, limit);
         let mut out = Vec::new();
         while let Some(m) = mbox.next_message().expect("reading from memory") {
-            out.push(m);
+            out.push(bytes(m));
         }
         out
     }
@@ -392,7 +571,9 @@ mod tests {
         text.extend(std::iter::repeat_n(b'x', 5 * limit));
         text.extend_from_slice(b"\n\nFrom b Mon Jan  1 00:00:00 2024\n>From here\n");
         let mut mbox = Mbox::new(&text[..], limit);
-        let first = mbox.next_message().expect("memory").expect("a message");
+        let Some(Message::Bytes(first)) = mbox.next_message().expect("memory") else {
+            panic!("a message in memory");
+        };
         assert_eq!(first.len(), limit);
         assert!(first.starts_with(b"Subject: long\nX-Long: xxx"));
         assert!(
@@ -400,17 +581,42 @@ mod tests {
             "capacity {} for a limit of {limit}",
             first.capacity()
         );
-        let second = mbox.next_message().expect("memory").expect("a message");
-        assert_eq!(second, b"From here\n".to_vec());
-        assert_eq!(mbox.next_message().expect("memory"), None);
+        let second = mbox.next_message().expect("memory").map(bytes);
+        assert_eq!(second, Some(b"From here\n".to_vec()));
+        assert!(mbox.next_message().expect("memory").is_none());
+    }
 
-        let mut plain = Vec::new();
-        read_bounded(&mut &text[..], &mut plain, limit + 1).expect("memory");
-        assert_eq!(plain.len(), limit + 1);
-        assert!(
-            plain.capacity() <= limit + 1,
-            "capacity {}",
-            plain.capacity()
+    /// With a spill directory, a message over the limit is written whole to a file (its long
+    /// line, its `>From ` unescaped, the separator's blank line left out), and the next
+    /// message is read as usual; a plain file over the limit is spilled whole too.
+    #[test]
+    fn messages_over_the_limit_are_spilled_whole() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let limit = 1000;
+        let mut big = b"Subject: big\n\n".to_vec();
+        big.extend(std::iter::repeat_n(b'y', 5 * limit));
+        big.extend_from_slice(b"\nFrom inside\n");
+        let mut text = b"From a Mon Jan  1 00:00:00 2024\n".to_vec();
+        text.extend_from_slice(&big[..big.len() - 12]);
+        text.extend_from_slice(b">From inside\n\nFrom b Mon Jan  1 00:00:00 2024\nsmall\n");
+        let mut mbox = Mbox::new(&text[..], limit).spill_to(dir.path().to_path_buf());
+        let Some(Message::Spilled { file, size }) = mbox.next_message().expect("reads") else {
+            panic!("the first message spilled");
+        };
+        assert_eq!(std::fs::read(&file).expect("spill file"), big);
+        assert_eq!(size, big.len() as u64);
+        let second = mbox.next_message().expect("reads").map(bytes);
+        assert_eq!(second, Some(b"small\n".to_vec()));
+
+        let path = dir.path().join("plain.eml");
+        std::fs::write(&path, &big).expect("write");
+        let mut inputs = Inputs::new(&[path], limit - 1, dir.path().join("spill"));
+        let Some(Input::Oversize { file, size, .. }) = inputs.next() else {
+            panic!("the plain file spilled");
+        };
+        assert_eq!(
+            (std::fs::read(&file).expect("spill file"), size),
+            (big.clone(), big.len() as u64)
         );
     }
 

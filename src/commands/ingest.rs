@@ -18,6 +18,9 @@ use crate::input::{Input, Inputs};
 /// bounded however large the mails are.
 const BATCH_BYTES: usize = 16 * 1024 * 1024;
 
+/// The directory, inside the ledger's, of the temporary files holding inputs over the limit.
+const SPILL_DIR: &str = "spill";
+
 /// A progress bar appears only after this long, and only on a terminal.
 const PROGRESS_AFTER: Duration = Duration::from_millis(700);
 
@@ -87,16 +90,23 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
         failed: None,
     };
 
-    // Read up to the default limit even under a smaller --max-size, so an item rejected for size
-    // is kept whole and a later `reparse` (with the default limit) can read it.
-    let read_limit = args.max_size.max(ledger_parser::DEFAULT_MAX_SIZE);
-    let mut inputs = Inputs::new(&args.paths, read_limit);
+    // An item over --max-size is written whole to a temporary file in the ledger's directory
+    // (the same disk as the packs; left-overs of a killed run are removed here, under the
+    // ledger's lock) and kept whole after the stream, so `reparse --max-size` can admit it.
+    let spill = ctx.db.join(SPILL_DIR);
+    if spill.exists() {
+        std::fs::remove_dir_all(&spill)
+            .map_err(|e| CliError::environment(format!("cannot clear {}: {e}", spill.display())))?;
+    }
+    let mut inputs = Inputs::new(&args.paths, args.max_size, spill.clone());
+    let mut oversize = Vec::new();
     // Inputs are read and parsed on the ledger's second thread while the batch before is
     // written (`Ledger::ingest_stream`); each batch carries its origins and the unreadable
     // inputs met while gathering it.
     let batches = Gathered {
         inputs: &mut inputs,
         size: args.batch.max(1),
+        oversize: &mut oversize,
     };
     ledger.ingest_stream(batches, |gathered, outcomes| {
         if let Err(error) = run.commit(gathered, outcomes) {
@@ -120,6 +130,18 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     if let Some(error) = run.failed.take() {
         return Err(error);
     }
+    for (origin, path, size) in oversize {
+        let mut file = std::fs::File::open(&path)
+            .map_err(|e| CliError::environment(format!("cannot reopen {}: {e}", path.display())))?;
+        let outcome = ledger.keep_oversize(&mut file, size, Origin::new(origin.clone()))?;
+        let batch = Batch {
+            items: Vec::new(),
+            origins: vec![origin],
+            unreadable: Vec::new(),
+        };
+        run.commit(batch, vec![outcome])?;
+    }
+    let _ = std::fs::remove_dir_all(&spill);
     let Batches { reports, tally, .. } = run;
     progress.finish_and_clear();
     let Tally {
@@ -200,6 +222,8 @@ struct Batch {
 struct Gathered<'a> {
     inputs: &'a mut Inputs,
     size: usize,
+    /// The inputs over the limit met so far, kept after the stream: origin, file, size.
+    oversize: &'a mut Vec<(String, tempfile::TempPath, u64)>,
 }
 
 impl Iterator for Gathered<'_> {
@@ -224,6 +248,9 @@ impl Iterator for Gathered<'_> {
                     bytes += raw.len();
                     batch.origins.push(origin.clone());
                     batch.items.push((raw, Origin::new(origin)));
+                }
+                Input::Oversize { origin, file, size } => {
+                    self.oversize.push((origin, file, size));
                 }
                 Input::Unreadable { origin, reason } => batch.unreadable.push(ItemReport {
                     origin,

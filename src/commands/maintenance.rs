@@ -6,12 +6,15 @@ use serde_json::json;
 
 use ledger::IngestOutcome;
 
-use crate::cli::{ExportArgs, ReleaseArgs};
+use crate::cli::{ExportArgs, ReleaseArgs, ReparseArgs};
 use crate::context::Context;
 use crate::error::{CliResult, EXIT_OK, EXIT_REJECTED, EXIT_VERIFY_FAILED};
 
-pub fn reparse(ctx: &Context) -> CliResult {
-    let ledger = ctx.open_existing()?;
+pub fn reparse(ctx: &Context, args: &ReparseArgs) -> CliResult {
+    ctx.require_existing()?;
+    let mut options = ctx.options();
+    options.max_input_size = args.max_size;
+    let ledger = ctx.open_or_create(options)?;
     let report = ledger.reparse()?;
     let mut out = std::io::stdout().lock();
     if ctx.json {
@@ -23,12 +26,39 @@ pub fn reparse(ctx: &Context) -> CliResult {
             "re-read {} rejected items: {} became events, {} were duplicates, {} still rejected",
             report.tried, report.appended, report.duplicates, report.still_rejected
         )?;
+        if report.dismissed > 0 {
+            writeln!(out, "{} dismissed rejects not re-read", report.dismissed)?;
+        }
     }
     Ok(if report.still_rejected > 0 {
         EXIT_REJECTED
     } else {
         EXIT_OK
     })
+}
+
+/// `ledger rejects --dismiss ID --reason TEXT`.
+pub fn dismiss(ctx: &Context, id: u64, reason: &str) -> CliResult {
+    let ledger = ctx.open_existing()?;
+    let entry = ledger.dismiss(id, reason)?;
+    let mut out = std::io::stdout().lock();
+    let dismissal = entry.dismissed.as_ref();
+    if ctx.json {
+        let value = json!({
+            "id": entry.id,
+            "dismissed": dismissal.map(|d| json!({"reason": d.reason, "at": crate::output::rfc3339(d.at)})),
+        });
+        crate::output::print_json(&mut out, &value)?;
+    } else if let Some(d) = dismissal {
+        writeln!(
+            out,
+            "dismissed reject #{id} ({}): {} (at {})",
+            entry.origin,
+            d.reason,
+            crate::output::human_time(d.at, ctx.tz)
+        )?;
+    }
+    Ok(EXIT_OK)
 }
 
 pub fn release(ctx: &Context, args: &ReleaseArgs) -> CliResult {

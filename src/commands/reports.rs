@@ -6,7 +6,7 @@ use std::io::Write;
 use ledger::{OrderState, QuarantineReason};
 use serde_json::{Value, json};
 
-use crate::cli::{FailedCreatesArgs, OrderStatusArg, OrdersArgs};
+use crate::cli::{FailedCreatesArgs, OrderStatusArg, OrdersArgs, RejectsArgs};
 use crate::context::Context;
 use crate::error::{CliResult, EXIT_OK};
 use crate::output::{Table, cell, human_time, rfc3339, status_human, status_json};
@@ -156,9 +156,13 @@ pub fn inventory(ctx: &Context) -> CliResult {
     Ok(EXIT_OK)
 }
 
-pub fn rejects(ctx: &Context) -> CliResult {
+pub fn rejects(ctx: &Context, args: &RejectsArgs) -> CliResult {
     let ledger = ctx.open_existing()?;
-    let entries = ledger.quarantine()?;
+    let mut entries = ledger.quarantine()?;
+    let dismissed = entries.iter().filter(|e| e.dismissed.is_some()).count();
+    if !args.all {
+        entries.retain(|e| e.dismissed.is_none());
+    }
     let mut out = std::io::stdout().lock();
     let reason_text = |r: &QuarantineReason| match r {
         QuarantineReason::Unparsable(text) => text.clone(),
@@ -177,23 +181,37 @@ pub fn rejects(ctx: &Context) -> CliResult {
                     "received_at": rfc3339(e.received_at),
                     "sha256": e.sha256,
                     "size": e.size,
+                    "dismissed": e.dismissed.as_ref().map(|d| json!({"reason": d.reason, "at": rfc3339(d.at)})),
                 })
             })
             .collect();
         crate::output::print_json(&mut out, &Value::Array(items))?;
-    } else if entries.is_empty() {
-        writeln!(out, "no rejected input")?;
     } else {
-        let mut table = Table::new(vec!["ID", "RECEIVED", "ORIGIN", "REASON"]);
-        for e in &entries {
-            table.row(vec![
-                e.id.to_string(),
-                human_time(e.received_at, ctx.tz),
-                e.origin.0.clone(),
-                reason_text(&e.reason),
-            ]);
+        if entries.is_empty() {
+            writeln!(out, "no rejected input")?;
+        } else {
+            let mut table = Table::new(vec!["ID", "RECEIVED", "ORIGIN", "SIZE", "REASON"]);
+            for e in &entries {
+                let reason = match &e.dismissed {
+                    Some(d) => format!("dismissed: {} ({})", d.reason, reason_text(&e.reason)),
+                    None => reason_text(&e.reason),
+                };
+                table.row(vec![
+                    e.id.to_string(),
+                    human_time(e.received_at, ctx.tz),
+                    e.origin.0.clone(),
+                    e.size.to_string(),
+                    reason,
+                ]);
+            }
+            table.write(&mut out)?;
         }
-        table.write(&mut out)?;
+        if dismissed > 0 && !args.all {
+            writeln!(
+                out,
+                "{dismissed} dismissed rejects not listed (--all lists them)"
+            )?;
+        }
     }
     Ok(EXIT_OK)
 }

@@ -172,6 +172,17 @@ impl Done {
         self
     }
 
+    /// Asserts that standard output contains `needle`, showing it when not.
+    #[track_caller]
+    pub fn expect_stdout(self, needle: &str) -> Self {
+        let stdout = self.stdout();
+        assert!(
+            stdout.contains(needle),
+            "{needle:?} not in stdout:\n{stdout}"
+        );
+        self
+    }
+
     /// Asserts success (exit 0).
     #[track_caller]
     pub fn success(self) -> Self {

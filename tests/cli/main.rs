@@ -7,6 +7,7 @@ mod ingest;
 mod newcomer;
 mod parsing;
 mod reads;
+mod rejects;
 mod reliability;
 mod seed;
 mod times;

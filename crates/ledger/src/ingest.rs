@@ -305,7 +305,7 @@ enum Kept {
     /// Not yet: a new entry (and its raw bytes) is written.
     New,
     /// Already in the quarantine, under this id: nothing is added.
-    Stored(u64, QuarantineRecord),
+    Stored(u64, Box<QuarantineRecord>),
     /// The same as the rejected item at this index of the batch: it gets that item's id.
     InBatch(usize),
 }
@@ -558,9 +558,9 @@ pub(crate) fn stage(
             if let Some(&j) = rejects_in_batch.get(&in_batch) {
                 keep = Kept::InBatch(j);
             } else if let Some((id, record)) = quarantine::find(log, &shas[i], &in_batch.1)? {
-                keep = Kept::Stored(id, record);
+                keep = Kept::Stored(id, Box::new(record));
             } else if let Some((id, record)) = cursor.recent_rejects.get(&in_batch) {
-                keep = Kept::Stored(*id, record.clone());
+                keep = Kept::Stored(*id, Box::new(record.clone()));
             } else {
                 rejects_in_batch.insert(in_batch, i);
             }
@@ -624,10 +624,15 @@ pub(crate) fn stage(
             record,
         } = &mut prepared[i]
         {
-            match (&items[i].quarantined, &kept[i], refs[i]) {
+            let stored = match &kept[i] {
+                Kept::Stored(_, old) => Some(&**old),
+                _ => None,
+            };
+            let old = items[i].quarantined.as_ref().map(|(_, old)| old).or(stored);
+            match (old, &kept[i], refs[i]) {
                 // Still failing, or delivered again: rewrite the entry only when the reason
                 // changed.
-                (Some((_, old)), _, _) | (None, Kept::Stored(_, old), _) => {
+                (Some(old), _, _) => {
                     let mut new = old.clone();
                     new.reason = reason.clone();
                     new.untrusted = *untrusted;
@@ -650,7 +655,8 @@ pub(crate) fn stage(
                     // Its id is known once assigned below.
                     new_rejects.insert((shas[i], response), (0, new));
                 }
-                (None, Kept::New, None) | (None, Kept::InBatch(_), _) => {}
+                // Not kept yet and no raw place, or the same as an earlier item of the batch.
+                (None, _, _) => {}
             }
         }
         match &prepared[i] {

@@ -18,9 +18,11 @@ use crate::ingest::{self, Item};
 use crate::projections::{
     Entity, counts, entity_key, failed_creates, inventory, orders, transfers,
 };
-use crate::quarantine::QuarantineRecord;
+use crate::quarantine::{self, QuarantineRecord};
 use crate::raw::{self, PackReader, PackWriter};
-use crate::store::{self, Log, Space, Views, storage};
+use crate::store::{
+    self, Log, META_NEXT_QUARANTINE, META_QUARANTINE_INDEXED, Space, Views, storage,
+};
 use crate::{
     DomainState, FailedCreate, Inventory, LedgerError, Order, PendingTransfer, Result, TrustPolicy,
 };
@@ -113,8 +115,38 @@ pub struct QuarantineEntry {
     pub received_at: DateTime<Utc>,
     /// SHA-256 of its raw bytes, hex.
     pub sha256: String,
-    /// Its size in bytes.
+    /// Its size in bytes: all of it, also for an input over the size limit (kept whole).
     pub size: u64,
+    /// Set when a person dismissed it ([`Ledger::dismiss`]).
+    pub dismissed: Option<Dismissal>,
+}
+
+/// Why and when a person dismissed a quarantine entry: it stays, with its raw bytes, but is no
+/// longer outstanding (`reparse` skips it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dismissal {
+    /// What the person said.
+    pub reason: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The largest raw input [`Ledger::raw`] reads back whatever the options say: an item admitted
+/// by a `reparse` with a larger limit stays readable.
+const RAW_READ_LIMIT: usize = 256 * 1024 * 1024;
+
+/// Feeds what is written to a SHA-256.
+struct HashWriter<'a>(&'a mut sha2::Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(self.0, buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What [`Ledger::reparse`] did.
@@ -126,8 +158,10 @@ pub struct ReparseReport {
     pub appended: u64,
     /// Entries that now parse but duplicate an event.
     pub duplicates: u64,
-    /// Entries that still do not parse.
+    /// Entries that still do not parse (or are over the size limit, and were not read).
     pub still_rejected: u64,
+    /// Entries a person dismissed: not re-read.
+    pub dismissed: u64,
 }
 
 /// What [`Ledger::rebuild`] did.
@@ -790,7 +824,15 @@ impl Ledger {
         for chunk in records.chunks(ingest::BATCH) {
             let mut items = Vec::with_capacity(chunk.len());
             for (id, record) in chunk {
-                items.push(self.quarantined_item(log, *id, record, limit, false)?);
+                if record.dismissed.is_some() {
+                    report.dismissed += 1;
+                } else if record.size > limit as u64 {
+                    // Still over the limit: not read (it may be gigabytes), still rejected.
+                    report.tried += 1;
+                    report.still_rejected += 1;
+                } else {
+                    items.push(self.quarantined_item(log, *id, record, limit, false)?);
+                }
             }
             for outcome in self.write(items)? {
                 report.tried += 1;
@@ -848,8 +890,109 @@ impl Ledger {
             .options
             .max_input_size
             .max(ledger_parser::DEFAULT_MAX_SIZE);
+        if record.size > limit as u64 {
+            // Over the limit in force: the parser would refuse it, so it is not read at all.
+            return Ok(IngestOutcome::Rejected {
+                id,
+                reason: record.reason,
+            });
+        }
         let item = self.quarantined_item(log, id, &record, limit, true)?;
         self.write_one(item)
+    }
+
+    /// Keeps an input over [`Options::max_input_size`] whole, as a reject: `size` bytes read
+    /// from `input` (which is read twice: its SHA-256 first, to find it among the rejects if
+    /// it was delivered before, then to stream it into the packs, never held in memory). The
+    /// entry has the input's true size and the SHA-256 of all of it; `reparse` with a limit
+    /// at or above its size admits it. Returns once durable (`Rejected`, the entry's id).
+    pub fn keep_oversize<R: std::io::Read + std::io::Seek>(
+        &self,
+        input: &mut R,
+        size: u64,
+        origin: Origin,
+    ) -> Result<IngestOutcome> {
+        let log = self.log()?;
+        let reason = ledger_parser::ParseError::TooLarge {
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            limit: self.options.max_input_size,
+        }
+        .to_string();
+        let rewind = |input: &mut R| {
+            input
+                .seek(std::io::SeekFrom::Start(0))
+                .map_err(crate::error::io(
+                    "rewinding",
+                    std::path::Path::new(&origin.0),
+                ))
+        };
+        let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+        rewind(input)?;
+        std::io::copy(input, &mut HashWriter(&mut hasher))
+            .map_err(crate::error::io("reading", std::path::Path::new(&origin.0)))?;
+        let sha: [u8; 32] = sha2::Digest::finalize(hasher).into();
+        let mut writer = self.writer();
+        if let Some((id, _)) = quarantine::find(log, &sha, &None)? {
+            return Ok(IngestOutcome::Rejected { id, reason });
+        }
+        let packs = Self::pack_writer(&mut writer, log)?;
+        rewind(input)?;
+        let (raw, streamed_sha) = packs.append_stream(input, size)?;
+        if streamed_sha != sha {
+            return Err(LedgerError::InvalidArgument(format!(
+                "{origin} changed while it was kept"
+            )));
+        }
+        let id = log.meta_counter(META_NEXT_QUARANTINE)?;
+        let record = QuarantineRecord::new(&origin, reason.clone(), sha, size, raw, None, false);
+        let mut batch = sled::Batch::default();
+        batch.insert(log.quarantine.key(&id.to_be_bytes()), record.to_bytes()?);
+        batch.insert(
+            log.quarantine_by_sha.key(&quarantine::index_key(&sha, id)),
+            &[],
+        );
+        let next = (id + 1).to_be_bytes();
+        batch.insert(log.meta.key(META_NEXT_QUARANTINE), &next);
+        batch.insert(log.meta.key(META_QUARANTINE_INDEXED), &next);
+        log.tree
+            .apply_batch(batch)
+            .map_err(storage("keeping an oversize input"))?;
+        log.db.flush().map_err(storage("flushing the log"))?;
+        Ok(IngestOutcome::Rejected { id, reason })
+    }
+
+    /// Dismisses a quarantine entry a person has looked at and set aside: it stays, with its
+    /// raw bytes and the reason given, but is no longer outstanding (`reparse` skips it,
+    /// [`Ledger::release`] still takes it). Durable on return. An unknown id is
+    /// [`LedgerError::InvalidArgument`]; dismissing twice keeps the first dismissal.
+    pub fn dismiss(&self, id: u64, reason: &str) -> Result<QuarantineEntry> {
+        let log = self.log()?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(LedgerError::InvalidArgument(
+                "a dismissal needs a reason".into(),
+            ));
+        }
+        let _writer = self.writer();
+        let key = id.to_be_bytes();
+        let Some(bytes) = log
+            .quarantine
+            .get(key)
+            .map_err(storage("reading the quarantine"))?
+        else {
+            return Err(LedgerError::InvalidArgument(format!(
+                "no quarantine entry {id}"
+            )));
+        };
+        let mut record = QuarantineRecord::from_bytes(&bytes, id)?;
+        if record.dismissed.is_none() {
+            record.dismissed = Some((reason.to_string(), micros(Utc::now())));
+            log.quarantine
+                .insert(key, record.to_bytes()?)
+                .map_err(storage("dismissing a quarantine entry"))?;
+            log.db.flush().map_err(storage("flushing the log"))?;
+        }
+        record.entry(id)
     }
 
     /// Events from position `since` on (inclusive), in order, read lazily.
@@ -874,10 +1017,8 @@ impl Ledger {
     /// The raw bytes of an event, as received (checked against its SHA-256).
     pub fn raw(&self, event: &Event) -> Result<Vec<u8>> {
         let log = self.log()?;
-        let limit = self
-            .options
-            .max_input_size
-            .max(ledger_parser::DEFAULT_MAX_SIZE);
+        // An item admitted by a `reparse` with a larger limit is larger than the default.
+        let limit = self.options.max_input_size.max(RAW_READ_LIMIT);
         raw::read(&log.raw_dir, event.source.raw, limit)
     }
 

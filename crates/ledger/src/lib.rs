@@ -54,7 +54,7 @@ mod views;
 
 pub use error::{LedgerError, Result};
 pub use ledger::{
-    IngestOutcome, Ledger, Options, QuarantineEntry, QuarantineReason, RebuildReport,
+    Dismissal, IngestOutcome, Ledger, Options, QuarantineEntry, QuarantineReason, RebuildReport,
     ReparseReport, Stats, VerifyReport,
 };
 pub use projections::{

@@ -1,5 +1,6 @@
 //! The stored form of a quarantine entry: `QUARANTINE_MAGIC ++ version u16 BE ++ bincode`.
-//! Version 2 added `untrusted`; version 1 records (always unparsable items) are still read.
+//! Version 3 added `dismissed`, version 2 `untrusted`; records of versions 1 (always
+//! unparsable items) and 2 (never dismissed) are still read.
 //!
 //! The quarantine's SHA-256 index (`h` in the log: sha256 of the raw bytes ++ id BE → empty)
 //! lets a rejected item delivered again find its entry instead of being kept twice. It is
@@ -94,8 +95,23 @@ pub(crate) fn index_unindexed(log: &Log) -> Result<()> {
 }
 
 const QUARANTINE_MAGIC: &[u8; 2] = b"LQ";
-/// The quarantine record version this build writes (it also reads version 1).
-const VERSION: u16 = 2;
+/// The quarantine record version this build writes (it also reads versions 1 and 2).
+const VERSION: u16 = 3;
+
+/// A version 2 record: [`QuarantineRecord`] without `dismissed`.
+#[derive(bincode::Decode)]
+struct RecordV2 {
+    origin: String,
+    reason: String,
+    received_at: i64,
+    sha256: [u8; 32],
+    size: u64,
+    raw_pack: u32,
+    raw_offset: u64,
+    raw_len: u32,
+    response: Option<(String, Option<String>, Option<String>)>,
+    untrusted: bool,
+}
 
 /// A version 1 record: [`QuarantineRecord`] without `untrusted`.
 #[derive(bincode::Decode)]
@@ -127,6 +143,9 @@ pub(crate) struct QuarantineRecord {
     pub(crate) response: ResponseTuple,
     /// True when it parsed but failed the trust policy (`reason` says why).
     pub(crate) untrusted: bool,
+    /// Set when a person dismissed it: why, and when (µs). A dismissed entry stays (its raw
+    /// bytes too) but is not re-read by `reparse` nor listed as outstanding.
+    pub(crate) dismissed: Option<(String, i64)>,
 }
 
 impl QuarantineRecord {
@@ -151,6 +170,7 @@ impl QuarantineRecord {
             raw_len: raw.len,
             response,
             untrusted,
+            dismissed: None,
         }
     }
 
@@ -184,6 +204,22 @@ impl QuarantineRecord {
         let version = u16::from_be_bytes([bytes[2], bytes[3]]);
         match version {
             VERSION => decode(&bytes[4..], &what),
+            2 => {
+                let v2: RecordV2 = decode(&bytes[4..], &what)?;
+                Ok(QuarantineRecord {
+                    origin: v2.origin,
+                    reason: v2.reason,
+                    received_at: v2.received_at,
+                    sha256: v2.sha256,
+                    size: v2.size,
+                    raw_pack: v2.raw_pack,
+                    raw_offset: v2.raw_offset,
+                    raw_len: v2.raw_len,
+                    response: v2.response,
+                    untrusted: v2.untrusted,
+                    dismissed: None,
+                })
+            }
             1 => {
                 let v1: RecordV1 = decode(&bytes[4..], &what)?;
                 Ok(QuarantineRecord {
@@ -197,6 +233,7 @@ impl QuarantineRecord {
                     raw_len: v1.raw_len,
                     response: v1.response,
                     untrusted: false,
+                    dismissed: None,
                 })
             }
             _ => Err(LedgerError::Corrupt {
@@ -210,6 +247,12 @@ impl QuarantineRecord {
 
     /// The public entry.
     pub(crate) fn entry(&self, id: u64) -> Result<QuarantineEntry> {
+        let time = |at: i64| {
+            from_micros(at).ok_or_else(|| LedgerError::Corrupt {
+                what: format!("quarantine entry {id}"),
+                reason: "a time out of range".into(),
+            })
+        };
         Ok(QuarantineEntry {
             id,
             origin: Origin(self.origin.clone()),
@@ -218,12 +261,19 @@ impl QuarantineRecord {
             } else {
                 QuarantineReason::Unparsable(self.reason.clone())
             },
-            received_at: from_micros(self.received_at).ok_or_else(|| LedgerError::Corrupt {
-                what: format!("quarantine entry {id}"),
-                reason: "received_at out of range".into(),
-            })?,
+            received_at: time(self.received_at)?,
             sha256: crate::codec::hex(&self.sha256),
             size: self.size,
+            dismissed: self
+                .dismissed
+                .as_ref()
+                .map(|(reason, at)| {
+                    Ok::<_, LedgerError>(crate::Dismissal {
+                        reason: reason.clone(),
+                        at: time(*at)?,
+                    })
+                })
+                .transpose()?,
         })
     }
 }
@@ -263,6 +313,35 @@ mod tests {
             back.entry(1).unwrap().reason,
             QuarantineReason::Untrusted(_)
         ));
+    }
+
+    /// A version 2 record (written by the build before dismissals) reads as not dismissed;
+    /// its bytes are what that build wrote (the record above without the last field).
+    #[test]
+    fn version_2_records_are_read_as_not_dismissed() {
+        let raw = RawRef {
+            pack: 1,
+            offset: 5,
+            len: 7,
+        };
+        let record = QuarantineRecord::new(
+            &Origin::new("mail/3.eml"),
+            "untrusted".into(),
+            [4; 32],
+            11,
+            raw,
+            None,
+            true,
+        );
+        let v3 = record.to_bytes().unwrap();
+        assert_eq!(&v3[..4], b"LQ\x00\x03");
+        // bincode writes `None` as one 0 byte at the end: version 2 is the same without it.
+        assert_eq!(v3.last(), Some(&0));
+        let mut v2 = v3[..v3.len() - 1].to_vec();
+        v2[3] = 2;
+        let back = QuarantineRecord::from_bytes(&v2, 3).unwrap();
+        assert_eq!(back, record);
+        assert_eq!(back.entry(3).unwrap().dismissed, None);
     }
 
     #[test]

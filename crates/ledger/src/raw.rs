@@ -146,6 +146,94 @@ impl PackWriter {
         })
     }
 
+    /// Appends one record of `size` bytes read from `input` as a single (layout 1) record,
+    /// streamed: compressed as it is read, never held whole. For an input over the size limit,
+    /// kept whole so a later larger limit can admit it. Returns its reference and the SHA-256
+    /// of all its bytes, once the pack is synced.
+    ///
+    /// The header (which holds the SHA-256 and the compressed length, known only at the end) is
+    /// written as a placeholder and filled in afterwards, through a second handle at the pack's
+    /// end; this process is the only writer (sled's lock). A crash part-way leaves an
+    /// unreferenced tail, as any torn write does.
+    pub(crate) fn append_stream(
+        &mut self,
+        input: &mut dyn Read,
+        size: u64,
+    ) -> Result<(RawRef, [u8; 32])> {
+        // Counts from where the file really ends, and starts a new pack past the pack limit.
+        self.end_unknown = true;
+        drop(self.begin()?);
+        let path = pack_path(&self.dir, self.pack);
+        let start = self.end;
+        self.end_unknown = true;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(io("opening raw pack", &path))?;
+        file.seek(SeekFrom::Start(start))
+            .map_err(io("seeking in pack", &path))?;
+        let mut placeholder = [0u8; HEADER];
+        placeholder[..4].copy_from_slice(RAW_MAGIC);
+        file.write_all(&placeholder)
+            .map_err(io("writing pack", &path))?;
+        let mut encoder = zstd::stream::write::Encoder::new(
+            Counted {
+                inner: &mut file,
+                count: 0,
+            },
+            LEVEL,
+        )
+        .map_err(io("starting zstd for", &path))?;
+        encoder
+            .set_pledged_src_size(Some(size))
+            .and_then(|()| encoder.include_contentsize(true))
+            .map_err(io("starting zstd for", &path))?;
+        let mut hasher = Sha256::new();
+        let mut chunk = vec![0u8; 1 << 20];
+        let mut read = 0u64;
+        loop {
+            let n = match input.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io("reading the input kept whole for", &path)(e)),
+            };
+            read += n as u64;
+            hasher.update(&chunk[..n]);
+            encoder
+                .write_all(&chunk[..n])
+                .map_err(io("writing pack", &path))?;
+        }
+        if read != size {
+            return Err(LedgerError::InvalidArgument(format!(
+                "the input to keep was {size} bytes and {read} were read"
+            )));
+        }
+        let written = encoder.finish().map_err(io("writing pack", &path))?;
+        let compressed = u32::try_from(written.count).map_err(|_| {
+            LedgerError::InvalidArgument(format!(
+                "an input of {size} bytes compresses to {} bytes, over the pack record limit",
+                written.count
+            ))
+        })?;
+        let sha: [u8; 32] = hasher.finalize().into();
+        let mut header = [0u8; HEADER - 4];
+        header[..32].copy_from_slice(&sha);
+        header[32..].copy_from_slice(&compressed.to_le_bytes());
+        file.seek(SeekFrom::Start(start + 4))
+            .and_then(|_| file.write_all(&header))
+            .map_err(io("writing pack", &path))?;
+        file.sync_data().map_err(io("syncing pack", &path))?;
+        self.end = start + HEADER as u64 + u64::from(compressed);
+        self.end_unknown = false;
+        let place = RawRef {
+            pack: self.pack,
+            offset: start,
+            len: compressed,
+        };
+        Ok((place, sha))
+    }
+
     /// Compresses the items and appends them in one write, then syncs the pack to disk.
     /// Returns each item's reference, in order.
     #[cfg(test)]
@@ -157,6 +245,24 @@ impl PackWriter {
         }
         batch.commit()?;
         Ok(refs)
+    }
+}
+
+/// A writer that counts the bytes written through it.
+struct Counted<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -482,6 +588,32 @@ pub(crate) fn disk_bytes(dir: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record streamed in (an input over the size limit, kept whole) reads back whole with a
+    /// limit at its size, is refused under a smaller one, and the blocks written before and
+    /// after it stay readable: the writer counts its end right.
+    #[test]
+    fn a_streamed_record_reads_back_whole_between_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = PackWriter::open(dir.path()).unwrap();
+        let before = b"before".to_vec();
+        let first = writer.append(&[(&before, sha256(&before))]).unwrap();
+        let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let (place, sha) = writer
+            .append_stream(&mut &big[..], big.len() as u64)
+            .unwrap();
+        assert_eq!(sha, sha256(&big));
+        let after = b"after".to_vec();
+        let last = writer.append(&[(&after, sha256(&after))]).unwrap();
+        assert_eq!(read(dir.path(), place, big.len()).unwrap(), big);
+        assert!(read(dir.path(), place, big.len() - 1).is_err());
+        assert_eq!(read(dir.path(), first[0], 1 << 20).unwrap(), before);
+        assert_eq!(read(dir.path(), last[0], 1 << 20).unwrap(), after);
+        // A size that is not the input's is refused, and leaves nothing referenced.
+        assert!(writer.append_stream(&mut &big[..10], 11).is_err());
+        let again = writer.append(&[(&after, sha256(&after))]).unwrap();
+        assert_eq!(read(dir.path(), again[0], 1 << 20).unwrap(), after);
+    }
 
     /// After a write that failed part-way (some of its bytes may be in the file), the next
     /// batch's references count from where the file really ends, not from where the writer
