@@ -52,7 +52,8 @@ pub struct Global {
     /// subdomains), `require-authentication` (a passing DKIM or SPF result for a trusted domain
     /// in `Authentication-Results`), `authserv-id mail.reseller.example` (only your own
     /// server's results count). Default: `trust.conf` in the ledger's directory if it exists;
-    /// otherwise every sender is accepted.
+    /// otherwise every sender is accepted. A fault in the policy stops `ingest`, `reparse` and
+    /// `release`; other commands warn and go on.
     #[arg(long, global = true, env = "LEDGER_TRUST_POLICY", value_name = "FILE")]
     pub trust_policy: Option<PathBuf>,
 

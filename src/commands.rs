@@ -13,6 +13,14 @@ use crate::error::CliResult;
 
 /// Runs a command.
 pub fn run(ctx: &Context, command: Command) -> CliResult {
+    // Commands that write with the trust policy read it themselves and stop on a fault in it;
+    // the others only warn, so a cron job that reads keeps answering.
+    if !matches!(
+        command,
+        Command::Ingest(_) | Command::Reparse | Command::Release(_)
+    ) {
+        ctx.warn_about_trust_policy();
+    }
     match command {
         Command::Ingest(args) => ingest::run(ctx, &args),
         Command::RecordResponse(args) => record::run(ctx, &args),

@@ -1,8 +1,9 @@
 //! The one place where library errors become what a person reads, and exit codes.
 
 use std::fmt;
+use std::path::Path;
 
-use ledger::LedgerError;
+use ledger::{LedgerError, TrustPolicyError};
 
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;
@@ -141,6 +142,54 @@ impl From<std::io::Error> for CliError {
         }
         CliError::environment(format!("writing output: {error}"))
     }
+}
+
+/// Why a trust policy file cannot be used.
+#[derive(Debug)]
+pub enum PolicyFault {
+    /// It cannot be read.
+    Unreadable(std::io::Error),
+    /// It does not parse (with the line and column).
+    Invalid(TrustPolicyError),
+    /// It parses but names no sender: every mail would be untrusted.
+    NoSender,
+}
+
+/// What is wrong with the trust policy at `path`, one line without the `error:` prefix.
+fn policy_fault(path: &Path, fault: &PolicyFault) -> String {
+    let path = path.display();
+    match fault {
+        PolicyFault::Unreadable(e) => format!("cannot read the trust policy {path}: {e}"),
+        PolicyFault::Invalid(e) => {
+            format!("trust policy {path}:{}:{}: {}", e.line, e.column, e.reason)
+        }
+        PolicyFault::NoSender => {
+            format!("trust policy {path} names no sender: every mail would be untrusted")
+        }
+    }
+}
+
+impl CliError {
+    /// The trust policy at `path` cannot be used by a command that writes with it (exit 1).
+    pub fn trust_policy(path: &Path, fault: &PolicyFault) -> CliError {
+        let error = CliError::user(policy_fault(path, fault));
+        match fault {
+            PolicyFault::Unreadable(_) => error,
+            PolicyFault::Invalid(_) => error.hint(
+                "one directive a line: `sender ADDRESS-OR-DOMAIN`, `require-authentication`, \
+                 `authserv-id ID` (`#` starts a comment)",
+            ),
+            PolicyFault::NoSender => error.hint("add a line such as `sender autodns.example`"),
+        }
+    }
+}
+
+/// The one warning line a command that only reads prints about a trust policy it cannot use.
+pub fn trust_policy_warning(path: &Path, fault: &PolicyFault) -> String {
+    format!(
+        "warning: {}; ingest, reparse and release refuse to run until it is fixed",
+        policy_fault(path, fault)
+    )
 }
 
 /// The result of a command: the exit status to end with.

@@ -33,6 +33,9 @@ enum Outcome {
 }
 
 pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
+    // The trust policy first: a typo in it stops the run before anything is read or created.
+    let mut options = ctx.options_with_trust()?;
+    options.max_input_size = args.max_size;
     for path in args.paths.iter().filter(|p| p.as_os_str() != "-") {
         let readable = path.metadata().and_then(|meta| {
             if meta.is_dir() {
@@ -65,8 +68,6 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
         )),
         None => None,
     };
-    let mut options = ctx.options();
-    options.max_input_size = args.max_size;
     let ledger = ctx.open_or_create(options)?;
 
     let started = Instant::now();

@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::error::{CliResult, EXIT_OK, EXIT_REJECTED, EXIT_VERIFY_FAILED};
 
 pub fn reparse(ctx: &Context) -> CliResult {
-    let ledger = ctx.open_existing()?;
+    let ledger = ctx.open_existing_with(ctx.options_with_trust()?)?;
     let report = ledger.reparse()?;
     let mut out = std::io::stdout().lock();
     if ctx.json {
@@ -32,7 +32,9 @@ pub fn reparse(ctx: &Context) -> CliResult {
 }
 
 pub fn release(ctx: &Context, args: &ReleaseArgs) -> CliResult {
-    let ledger = ctx.open_existing()?;
+    // Release skips the trust check for the items it vouches for, but a broken policy stops it
+    // like every write that the policy governs: fix the policy first.
+    let ledger = ctx.open_existing_with(ctx.options_with_trust()?)?;
     let mut out = std::io::stdout().lock();
     let mut results = Vec::new();
     let mut still_rejected = false;

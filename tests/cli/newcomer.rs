@@ -2,7 +2,7 @@
 //! refuse to be negative, a trust policy set before the first ingest, a typo in it, a ledger
 //! that cannot be written, Ctrl-C during an ingest.
 
-use crate::harness::Sandbox;
+use crate::harness::{Sandbox, fixture};
 
 #[test]
 fn a_commands_help_lists_its_own_flags_and_names_the_global_ones_once() {
@@ -102,4 +102,158 @@ fn a_negative_duration_is_one_clear_usage_error() {
         );
         assert!(!stderr.contains("unexpected argument"), "{stderr}");
     }
+}
+
+/// The commands that only read, with the arguments to run them by: a fault in the trust
+/// policy must not stop them.
+const READERS: [&[&str]; 10] = [
+    &["show", "--domain", "example.com"],
+    &[
+        "pending-transfers",
+        "--at",
+        "2010-05-21T12:00:00Z",
+        "--fail-if-due-within",
+        "48h",
+    ],
+    &["failed-creates", "--all"],
+    &["orders"],
+    &["inventory"],
+    &["rejects"],
+    &["verify"],
+    &["stats", "--json"],
+    &["export"],
+    &["rebuild"],
+];
+
+/// Runs every reader; returns the exit status, stdout and stderr of each. With `warning`,
+/// asserts that stderr starts with one line that starts so, and returns stderr without it.
+#[track_caller]
+fn run_readers(sandbox: &Sandbox, warning: Option<&str>) -> Vec<(i32, String, String)> {
+    READERS
+        .iter()
+        .map(|args| {
+            let done = sandbox.ledger().args(*args).run();
+            let mut stderr = done.stderr();
+            if let Some(warning) = warning {
+                let (first, rest) = stderr.split_once('\n').unwrap_or((&stderr, ""));
+                assert!(
+                    first.starts_with(warning),
+                    "{args:?}: {warning:?} not the start of: {stderr}"
+                );
+                stderr = rest.to_string();
+            }
+            // `stats` shows sizes, which a rebuild may change: keep only its event count;
+            // `rebuild` says how long it took: keep what comes before.
+            let stdout = match args[0] {
+                "stats" => done.json()["events"].to_string(),
+                "rebuild" => done
+                    .stdout()
+                    .split(" in ")
+                    .next()
+                    .unwrap_or_default()
+                    .into(),
+                _ => done.stdout(),
+            };
+            (done.code(), stdout, stderr)
+        })
+        .collect()
+}
+
+#[test]
+fn a_fault_in_the_trust_policy_stops_the_writers_and_the_readers_warn() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .ledger()
+        .arg("ingest")
+        .arg(fixture("autodns/seed/05-1403-transfer-out-start.eml"))
+        .run()
+        .success();
+    let before = run_readers(&sandbox, None);
+    assert_eq!(
+        before[1].0, 2,
+        "the deadline is within 48h: {:?}",
+        before[1]
+    );
+    assert!(
+        before
+            .iter()
+            .all(|(_, _, stderr)| !stderr.contains("warning")),
+        "{before:?}"
+    );
+    let policy = sandbox.db().join("trust.conf");
+    let path = policy.display().to_string();
+    for (text, fault) in [
+        // A typo in a directive: line 3, column 3.
+        (
+            "# AutoDNS only\nsender autodns.example\n  require-authentification\n",
+            format!("trust policy {path}:3:3: unknown directive \"require-authentification\""),
+        ),
+        // A bad value: line 1, column 8.
+        (
+            "sender robot@\n",
+            format!("trust policy {path}:1:8: \"robot@\" is not an address or domain"),
+        ),
+        // A policy that names no sender would make every mail untrusted.
+        (
+            "# to do: our senders\n",
+            format!("trust policy {path} names no sender"),
+        ),
+    ] {
+        std::fs::write(&policy, text).expect("writing the policy");
+        for args in [
+            &["ingest", "--json"][..],
+            &["reparse"][..],
+            &["release", "1"][..],
+        ] {
+            let mut run = sandbox.ledger().args(args);
+            if args[0] == "ingest" {
+                run = run.arg(fixture("autodns/seed/06-0101-create-success.eml"));
+            }
+            let done = run.run().expect_code(1);
+            let first = done.stderr().lines().next().unwrap_or_default().to_string();
+            assert!(
+                first.starts_with(&format!("error: {fault}")),
+                "{args:?}: {fault:?} not at the start of {first:?}"
+            );
+            assert_eq!(done.stdout(), "", "{args:?}");
+        }
+        // The readers answer as before, each with one warning line.
+        let warning = format!("warning: {fault}");
+        assert_eq!(run_readers(&sandbox, Some(&warning)), before, "{text:?}");
+    }
+    // Nothing was ingested meanwhile.
+    let stats = sandbox.ok_json(["--trust-policy", "/dev/null", "--json", "stats"]);
+    assert_eq!(stats["events"], 1, "{stats:#}");
+    // An explicit --trust-policy that cannot be read is the same.
+    std::fs::remove_file(&policy).expect("removing the policy");
+    let missing = sandbox.path("no-such-policy.conf");
+    let done = sandbox
+        .ledger()
+        .arg("--trust-policy")
+        .arg(&missing)
+        .arg("ingest")
+        .arg(fixture("autodns/seed/06-0101-create-success.eml"))
+        .run()
+        .expect_code(1);
+    assert!(
+        done.stderr().starts_with(&format!(
+            "error: cannot read the trust policy {}",
+            missing.display()
+        )),
+        "{}",
+        done.stderr()
+    );
+    let done = sandbox
+        .ledger()
+        .arg("--trust-policy")
+        .arg(&missing)
+        .arg("orders")
+        .run()
+        .success();
+    assert!(
+        done.stderr()
+            .starts_with("warning: cannot read the trust policy"),
+        "{}",
+        done.stderr()
+    );
 }
