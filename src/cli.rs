@@ -24,7 +24,7 @@ pub struct Cli {
 /// names them in one line ([`command`]).
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The ledger's directory. Created on first ingest.
+    /// The ledger's directory. Created by `ledger init` or the first write (`ingest`).
     ///
     /// Default: `$XDG_DATA_HOME/ledger`, else `$HOME/.local/share/ledger`.
     #[arg(long, global = true, env = "LEDGER_DB", value_name = "PATH")]
@@ -66,6 +66,14 @@ pub struct Global {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create an empty ledger at --db (LEDGER_DB), before the first ingest; with
+    /// `--trust-policy FILE`, check the policy and copy it into the ledger as `trust.conf`, so
+    /// that no mail is ever read without it.
+    ///
+    /// A policy with a fault is refused (line and column) and nothing is created. Running it on
+    /// an existing ledger is fine: it says so and changes nothing, except adding a policy the
+    /// ledger does not have yet (it never replaces a different one).
+    Init,
     /// Read notifications into the ledger: files (one mail each), directories (recursively),
     /// mbox files (detected by content), Maildir folders (`cur/` and `new/`), `-` for stdin.
     ///

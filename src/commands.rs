@@ -1,6 +1,7 @@
 //! One module per command; each turns parsed flags into library calls and prints the answer.
 
 mod ingest;
+mod init;
 mod maintenance;
 mod record;
 mod reports;
@@ -17,11 +18,12 @@ pub fn run(ctx: &Context, command: Command) -> CliResult {
     // the others only warn, so a cron job that reads keeps answering.
     if !matches!(
         command,
-        Command::Ingest(_) | Command::Reparse | Command::Release(_)
+        Command::Init | Command::Ingest(_) | Command::Reparse | Command::Release(_)
     ) {
         ctx.warn_about_trust_policy();
     }
     match command {
+        Command::Init => init::run(ctx),
         Command::Ingest(args) => ingest::run(ctx, &args),
         Command::RecordResponse(args) => record::run(ctx, &args),
         Command::Show(args) => show::run(ctx, &args),

@@ -75,6 +75,11 @@ impl Context {
         }
     }
 
+    /// `--trust-policy FILE` (or `LEDGER_TRUST_POLICY`), if given.
+    pub fn explicit_trust_policy(&self) -> Option<&Path> {
+        self.trust_policy.as_deref()
+    }
+
     /// The trusted-senders policy in force, if one is set; an error if it cannot be used.
     pub fn trust_policy(&self) -> Result<Option<TrustPolicy>, CliError> {
         let Some(path) = self.trust_policy_file() else {
@@ -125,25 +130,44 @@ impl Context {
         Ok(Ledger::open_views(self.options())?)
     }
 
+    /// A ledger must be there. A missing directory, an empty one or one holding only a trust
+    /// policy is "no ledger"; any other directory is left to the library to judge (it says
+    /// why it is not a ledger).
     fn require_existing(&self) -> Result<(), CliError> {
-        if self.db.exists() {
+        if Ledger::exists(&self.db) {
+            return Ok(());
+        }
+        let unborn = match std::fs::read_dir(&self.db) {
+            Ok(entries) => entries
+                .filter_map(|entry| entry.ok())
+                .all(|entry| entry.file_name() == ledger::TRUST_POLICY_FILE),
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        };
+        if !unborn {
             return Ok(());
         }
         Err(
-            CliError::user(format!("no ledger at {}", self.db.display()))
-                .hint("run `ledger ingest PATH...` first, or point --db / LEDGER_DB at a ledger"),
+            CliError::user(format!("no ledger at {}", self.db.display())).hint(
+                "run `ledger init` or `ledger ingest PATH...` first, or point --db / LEDGER_DB at \
+             a ledger",
+            ),
         )
     }
 }
 
 /// Reads and checks a trust policy file: it must be readable, parse, and name a sender.
 pub fn read_trust_policy(path: &Path) -> Result<TrustPolicy, PolicyFault> {
+    read_trust_policy_text(path).map(|(_, policy)| policy)
+}
+
+/// [`read_trust_policy`], with the text read.
+pub fn read_trust_policy_text(path: &Path) -> Result<(String, TrustPolicy), PolicyFault> {
     let text = std::fs::read_to_string(path).map_err(PolicyFault::Unreadable)?;
     let policy = TrustPolicy::parse(&text).map_err(PolicyFault::Invalid)?;
     if policy.senders.is_empty() {
         return Err(PolicyFault::NoSender);
     }
-    Ok(policy)
+    Ok((text, policy))
 }
 
 fn default_db() -> Result<PathBuf, CliError> {

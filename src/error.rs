@@ -184,6 +184,32 @@ impl CliError {
     }
 }
 
+impl CliError {
+    /// `ledger init --trust-policy FILE` on a ledger that has another policy: it is not
+    /// replaced.
+    pub fn trust_policy_differs(in_ledger: &Path, given: &Path) -> CliError {
+        CliError::user(format!(
+            "the ledger already has a trust policy, {}, and it differs from {}: not replaced",
+            in_ledger.display(),
+            given.display()
+        ))
+        .hint(format!(
+            "edit {} (ingest and reparse read it), or remove it and run `ledger init \
+             --trust-policy {}` again",
+            in_ledger.display(),
+            given.display()
+        ))
+    }
+
+    /// The trust policy could not be written into the ledger.
+    pub fn writing_trust_policy(path: &Path, error: std::io::Error) -> CliError {
+        CliError::environment(format!(
+            "cannot write the trust policy {}: {error}",
+            path.display()
+        ))
+    }
+}
+
 /// The one warning line a command that only reads prints about a trust policy it cannot use.
 pub fn trust_policy_warning(path: &Path, fault: &PolicyFault) -> String {
     format!(

@@ -257,3 +257,187 @@ fn a_fault_in_the_trust_policy_stops_the_writers_and_the_readers_warn() {
         done.stderr()
     );
 }
+
+/// A mail from AutoDNS's robot (trusted by `sender autodns.example`) and a bare body (never
+/// trusted under a policy), in `in/`.
+fn genuine_and_bare(sandbox: &Sandbox) -> std::path::PathBuf {
+    let genuine =
+        std::fs::read(fixture("autodns/seed/06-0101-create-success.eml")).expect("a fixture");
+    sandbox.write("in/1-genuine.eml", genuine);
+    sandbox.write(
+        "in/2-bare.txt",
+        "<system>\ntask: 0101\nstatus: S0101 [ok]\ntransaction: x1\n</system>\n",
+    );
+    sandbox.path("in")
+}
+
+#[test]
+fn init_creates_an_empty_ledger_with_its_trust_policy_and_is_idempotent() {
+    let sandbox = Sandbox::new();
+    let text = "# AutoDNS only\nsender autodns.example\n";
+    let policy = sandbox.write("policy.conf", text);
+    let done = sandbox
+        .ledger()
+        .arg("init")
+        .arg("--trust-policy")
+        .arg(&policy)
+        .run()
+        .success();
+    let db = sandbox.db().display().to_string();
+    let copied = sandbox.db().join("trust.conf");
+    assert!(
+        done.stdout()
+            .starts_with(&format!("created an empty ledger at {db}\n")),
+        "{}",
+        done.stdout()
+    );
+    assert!(
+        done.stdout().contains(&format!(
+            "trust policy: {} (copied from {})",
+            copied.display(),
+            policy.display()
+        )),
+        "{}",
+        done.stdout()
+    );
+    assert_eq!(std::fs::read_to_string(&copied).expect("copied"), text);
+    // An empty ledger: readers answer (no "no ledger at").
+    assert_eq!(sandbox.ok_json(["--json", "stats"])["events"], 0);
+    assert_eq!(sandbox.ok_stdout(["orders"]), "no orders\n");
+
+    // Again, with the same policy or none: it says so and changes nothing.
+    for args in [
+        vec![
+            "init".to_string(),
+            "--trust-policy".into(),
+            policy.display().to_string(),
+        ],
+        vec!["init".to_string()],
+    ] {
+        let again = sandbox.ledger().args(&args).run().success();
+        assert!(
+            again
+                .stdout()
+                .starts_with(&format!("a ledger is already at {db}: nothing to create\n")),
+            "{args:?}: {}",
+            again.stdout()
+        );
+        assert!(
+            again
+                .stdout()
+                .contains(&format!("trust policy: {}", copied.display())),
+            "{}",
+            again.stdout()
+        );
+    }
+    let json = sandbox.ok_json(["--json", "init"]);
+    assert_eq!(json["created"], false, "{json:#}");
+    assert_eq!(json["trust_policy"], copied.display().to_string());
+
+    // The policy applies to the first ingest without naming it: the bare body is untrusted.
+    let summary = sandbox
+        .ledger()
+        .args(["--json", "ingest"])
+        .arg(genuine_and_bare(&sandbox))
+        .run()
+        .expect_code(3)
+        .json();
+    assert_eq!(summary["ingested"], 1, "{summary:#}");
+    assert!(
+        summary["items"][1]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("untrusted")),
+        "{summary:#}"
+    );
+
+    // A different policy does not replace the ledger's.
+    let other = sandbox.write("other.conf", "sender centralnic.example\n");
+    let done = sandbox
+        .ledger()
+        .arg("init")
+        .arg("--trust-policy")
+        .arg(&other)
+        .run()
+        .expect_code(1)
+        .expect_stderr("differs from");
+    assert!(done.stderr().contains("not replaced"), "{}", done.stderr());
+    assert_eq!(std::fs::read_to_string(&copied).expect("kept"), text);
+}
+
+#[test]
+fn init_refuses_a_bad_policy_and_creates_nothing() {
+    let sandbox = Sandbox::new();
+    for (text, fault) in [
+        (
+            "sender autodns.example\nsendr robot@autodns.example\n",
+            ":2:1: unknown directive \"sendr\"",
+        ),
+        (
+            "sender autodns.example\nauthserv-id\n",
+            ":2:1: authserv-id needs a value",
+        ),
+        ("# later\n", " names no sender"),
+    ] {
+        let policy = sandbox.write("policy.conf", text);
+        let done = sandbox
+            .ledger()
+            .arg("init")
+            .arg("--trust-policy")
+            .arg(&policy)
+            .run()
+            .expect_code(1);
+        assert!(
+            done.stderr()
+                .starts_with(&format!("error: trust policy {}{fault}", policy.display())),
+            "{text:?}: {}",
+            done.stderr()
+        );
+        assert!(!sandbox.db().exists(), "{text:?}: nothing is created");
+    }
+    // A directory that is something else is not made a ledger, nor given a policy.
+    let policy = sandbox.write("policy.conf", "sender autodns.example\n");
+    sandbox.write("ledger/notes.txt", "mine");
+    sandbox
+        .ledger()
+        .arg("init")
+        .arg("--trust-policy")
+        .arg(&policy)
+        .run()
+        .expect_code(1)
+        .expect_stderr("is not a ledger this build can open");
+    assert!(!sandbox.db().join("trust.conf").exists());
+    assert!(!sandbox.db().join("LEDGER").exists());
+}
+
+#[test]
+fn a_trust_conf_written_by_hand_before_the_first_ingest_is_used_not_refused() {
+    let sandbox = Sandbox::new();
+    sandbox.write("ledger/trust.conf", "sender autodns.example\n");
+    // Not a ledger yet: readers say there is none (not "not a ledger").
+    sandbox
+        .ledger()
+        .arg("orders")
+        .run()
+        .expect_code(1)
+        .expect_stderr(&format!("error: no ledger at {}", sandbox.db().display()));
+    let summary = sandbox
+        .ledger()
+        .args(["--json", "ingest"])
+        .arg(genuine_and_bare(&sandbox))
+        .run()
+        .expect_code(3)
+        .json();
+    assert_eq!(summary["ingested"], 1, "{summary:#}");
+    assert_eq!(summary["rejected"], 1, "{summary:#}");
+    assert!(
+        summary["items"][1]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("untrusted")),
+        "the hand-written policy applied: {summary:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(sandbox.db().join("trust.conf")).expect("kept"),
+        "sender autodns.example\n"
+    );
+    assert!(sandbox.db().join("LEDGER").is_file());
+}

@@ -270,6 +270,13 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// True when `path` holds a ledger (its `LEDGER` marker file), without opening it. A
+    /// missing or empty directory, or one holding only a trust policy
+    /// ([`crate::TRUST_POLICY_FILE`]), is not one yet: [`Ledger::open`] creates it there.
+    pub fn exists(path: impl AsRef<std::path::Path>) -> bool {
+        store::is_ledger(path.as_ref())
+    }
+
     /// Opens only the views, for commands that read projections (pending transfers, failed
     /// creates, orders, inventory): opening the whole history costs time that grows with it.
     /// When the views are marked dirty (a writer crashed between the log and the views) or
