@@ -111,10 +111,22 @@ impl From<LedgerError> for CliError {
         match error {
             LedgerError::Locked { .. } => CliError::environment(message)
                 .hint("another `ledger` (an ingest?) is using it; retry later or pass --wait 60s"),
+            LedgerError::NotWritable {
+                ref path,
+                operation,
+                ref at,
+                ref source,
+            } => not_writable(path, operation, at, source),
             LedgerError::Io { ref source, .. }
                 if source.kind() == std::io::ErrorKind::PermissionDenied =>
             {
                 CliError::environment(message).hint("check the permissions of the --db directory")
+            }
+            LedgerError::Io { ref source, .. }
+                if source.kind() == std::io::ErrorKind::NotADirectory =>
+            {
+                CliError::environment(message)
+                    .hint("a part of that path is a file where a directory should be")
             }
             LedgerError::Io { .. } | LedgerError::Storage { .. } => CliError::environment(message),
             LedgerError::StoredEvent { .. } | LedgerError::Corrupt { .. } => CliError {
@@ -129,6 +141,40 @@ impl From<LedgerError> for CliError {
             LedgerError::InvalidArgument(_) => CliError::user(message),
         }
     }
+}
+
+/// The ledger at `path` may not be written by this user: say so, and what to do.
+fn not_writable(path: &Path, operation: &str, at: &Path, source: &std::io::Error) -> CliError {
+    let read_only = source.kind() == std::io::ErrorKind::ReadOnlyFilesystem;
+    let why = if read_only {
+        "read-only file system"
+    } else {
+        "permission denied"
+    };
+    let error = CliError::environment(format!(
+        "cannot write the ledger at {}: {why} ({operation} {})",
+        path.display(),
+        at.display()
+    ));
+    if read_only {
+        return error.hint(
+            "the file system holding it is mounted read-only: remount it read-write, or copy the \
+             ledger to a writable place and point --db there",
+        );
+    }
+    // The owner of the ledger (or of the nearest directory above it that exists).
+    let owner = path
+        .ancestors()
+        .find_map(|p| std::fs::metadata(p).ok().map(|meta| (p, meta)))
+        .map(|(p, meta)| {
+            use std::os::unix::fs::MetadataExt;
+            format!("{} (uid {})", p.display(), meta.uid())
+        })
+        .unwrap_or_else(|| path.display().to_string());
+    error.hint(format!(
+        "ledger opens its files for writing even to read: run it as the user who owns {owner}, \
+         or give this user write permission to it and everything in it"
+    ))
 }
 
 impl From<std::io::Error> for CliError {

@@ -441,3 +441,205 @@ fn a_trust_conf_written_by_hand_before_the_first_ingest_is_used_not_refused() {
     );
     assert!(sandbox.db().join("LEDGER").is_file());
 }
+
+/// Makes everything under `path` read-only (`writable: false`: directories 0555, files 0444)
+/// or gives the write bits back (0755, 0644).
+fn set_writable(path: &std::path::Path, writable: bool) {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::symlink_metadata(path).expect("metadata");
+    if meta.is_dir() {
+        // Give a directory its bits back before reading it, take them after.
+        if writable {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        for entry in std::fs::read_dir(path).expect("listing") {
+            set_writable(&entry.expect("an entry").path(), writable);
+        }
+        if !writable {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+        }
+    } else if meta.is_file() {
+        let mode = if writable { 0o644 } else { 0o444 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+}
+
+/// How to run `ledger` as a user the read-only bits apply to: as this user when they deny it
+/// writing into `read_only` (a directory made read-only), else (root, who bypasses permission
+/// bits) as `nobody` through `setpriv`, if it is there and `nobody` can run the binary. `None`
+/// when neither works.
+fn without_write_permission(sandbox: &Sandbox, read_only: &std::path::Path) -> Option<Vec<String>> {
+    let probe = read_only.join("probe");
+    if std::fs::File::create(&probe).is_err() {
+        return Some(Vec::new());
+    }
+    let _ = std::fs::remove_file(&probe);
+    let setpriv: Vec<String> = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+    ]
+    .map(String::from)
+    .to_vec();
+    let runs = sandbox.ledger_via(&setpriv).arg("--version").run().code() == 0;
+    runs.then_some(setpriv)
+}
+
+/// A ledger this user may not write gives one clear error naming it, for readers and writers.
+///
+/// What runs as root (CI runs the tests as root, and root bypasses permission bits): the
+/// ledger is made read-only as here, and `ledger` is run as `nobody` through util-linux's
+/// `setpriv`, so the kernel really denies it (the ledger's files stay owned by root, as when a
+/// cron job of another user meets a ledger root created). As another user, `ledger` runs as
+/// that user against the read-only files. Without `setpriv` as root, the test prints that it is
+/// skipped and returns; `a_file_where_the_ledger_or_its_database_should_be_names_the_path`
+/// covers the same error path as root in any case.
+#[test]
+fn a_ledger_this_user_cannot_write_is_one_clear_error_naming_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let mail = sandbox.write(
+        "in/start.eml",
+        std::fs::read(fixture("autodns/seed/05-1403-transfer-out-start.eml")).expect("a fixture"),
+    );
+    sandbox.ledger().arg("ingest").arg(&mail).run().success();
+    // `nobody` must reach the sandbox (a temporary directory is 0700) and read the mail.
+    std::fs::set_permissions(sandbox.dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    std::fs::set_permissions(sandbox.path("in"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    set_writable(&sandbox.db(), false);
+    let Some(wrapper) = without_write_permission(&sandbox, &sandbox.db()) else {
+        set_writable(&sandbox.db(), true);
+        println!(
+            "skipped: this user bypasses permission bits (root) and cannot run ledger as \
+             another user (no setpriv, or nobody cannot run the binary)"
+        );
+        return;
+    };
+    let db = sandbox.db().display().to_string();
+    let commands: [&[&str]; 5] = [
+        &["pending-transfers"],
+        &["orders"],
+        &["show", "--domain", "example.com"],
+        &["init"],
+        &["ingest", "--no-progress"],
+    ];
+    for args in commands {
+        let mut run = sandbox.ledger_via(&wrapper).args(args);
+        if args[0] == "ingest" {
+            run = run.arg(&mail);
+        }
+        let done = run.run().expect_code(1);
+        let stderr = done.stderr();
+        assert!(
+            stderr.starts_with(&format!(
+                "error: cannot write the ledger at {db}: permission denied ("
+            )),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("\nhint: ledger opens its files for writing even to read: run it as the user who owns"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 2, "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // A new ledger in a directory this user may not write into.
+    let new = sandbox.db().join("new");
+    let done = sandbox
+        .ledger_at_via(&new, &wrapper)
+        .arg("init")
+        .run()
+        .expect_code(1);
+    assert!(
+        done.stderr().starts_with(&format!(
+            "error: cannot write the ledger at {}: permission denied (creating {})",
+            new.display(),
+            new.display()
+        )),
+        "{}",
+        done.stderr()
+    );
+    assert!(
+        done.stderr()
+            .contains(&format!("run it as the user who owns {db} (uid ")),
+        "{}",
+        done.stderr()
+    );
+    set_writable(&sandbox.db(), true);
+    // The ledger is as it was.
+    assert_eq!(sandbox.ok_json(["--json", "stats"])["events"], 1);
+}
+
+/// What root meets too: a file where the ledger's directory, a directory above it, or its
+/// database's directory should be. Each is one error naming the path, exit 1, no panic.
+#[test]
+fn a_file_where_the_ledger_or_its_database_should_be_names_the_path() {
+    let sandbox = Sandbox::new();
+    let mail = fixture("autodns/seed/05-1403-transfer-out-start.eml");
+    let file = sandbox.write("file", "not a directory");
+    let cases = [
+        (
+            file.clone(),
+            format!(
+                "error: {} is not a ledger this build can open: it is a file, not a directory",
+                file.display()
+            ),
+        ),
+        (
+            file.join("ledger"),
+            format!(
+                "error: reading {}: Not a directory",
+                file.join("ledger/LEDGER").display()
+            ),
+        ),
+    ];
+    for (db, message) in cases {
+        for args in [&["ingest"][..], &["orders"][..]] {
+            let mut run = sandbox.ledger_at(&db).args(args);
+            if args[0] == "ingest" {
+                run = run.arg(&mail);
+            }
+            let done = run.run().expect_code(1);
+            assert!(
+                done.stderr().starts_with(&message),
+                "{args:?}: {}",
+                done.stderr()
+            );
+            assert!(!done.stderr().contains("panicked"), "{}", done.stderr());
+        }
+    }
+    // A ledger whose log database is a file: sled's I/O error, with the path it was opening.
+    sandbox.ledger().arg("ingest").arg(&mail).run().success();
+    let log = sandbox.db().join("log");
+    std::fs::remove_dir_all(&log).expect("removing the log");
+    std::fs::write(&log, "").expect("a file instead");
+    let done = sandbox
+        .ledger()
+        .arg("ingest")
+        .arg(&mail)
+        .run()
+        .expect_code(1);
+    assert!(
+        done.stderr().starts_with(&format!(
+            "error: opening the database {}: Not a directory",
+            log.display()
+        )),
+        "{}",
+        done.stderr()
+    );
+    assert!(
+        done.stderr()
+            .contains("hint: a part of that path is a file where a directory should be"),
+        "{}",
+        done.stderr()
+    );
+    assert!(
+        !done.stderr().contains("storage error"),
+        "{}",
+        done.stderr()
+    );
+}

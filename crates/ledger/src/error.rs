@@ -27,6 +27,20 @@ pub enum LedgerError {
         #[source]
         source: std::io::Error,
     },
+    /// The user may not write the ledger's files (permission denied, or a read-only file
+    /// system). sled opens its files for writing even to read them, so this stops readers too.
+    #[error("cannot write the ledger at {path}: {source} ({operation} {at})")]
+    NotWritable {
+        /// The ledger's directory.
+        path: PathBuf,
+        /// What was being done (`opening the database`, `creating`).
+        operation: &'static str,
+        /// The file or directory that refused.
+        at: PathBuf,
+        /// The I/O error (its kind is `PermissionDenied` or `ReadOnlyFilesystem`).
+        #[source]
+        source: std::io::Error,
+    },
     /// sled reported an error.
     #[error("storage error while {operation}: {source}")]
     Storage {
@@ -64,6 +78,33 @@ pub enum LedgerError {
     /// A caller's argument is wrong (an empty ctid…).
     #[error("{0}")]
     InvalidArgument(String),
+}
+
+impl LedgerError {
+    /// An I/O error that says the user may not write (permission denied, read-only file
+    /// system) becomes [`LedgerError::NotWritable`] of the ledger at `ledger`; any other error
+    /// is returned as it is.
+    pub(crate) fn in_ledger(self, ledger: &Path) -> LedgerError {
+        match self {
+            LedgerError::Io {
+                operation,
+                path,
+                source,
+            } if matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+            {
+                LedgerError::NotWritable {
+                    path: ledger.to_path_buf(),
+                    operation,
+                    at: path,
+                    source,
+                }
+            }
+            other => other,
+        }
+    }
 }
 
 /// An I/O error while `operation` on `path`, for `map_err`.

@@ -110,6 +110,9 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
         path: path.to_path_buf(),
         reason,
     };
+    if path.is_file() {
+        return Err(not_a_ledger("it is a file, not a directory".into()));
+    }
     match std::fs::read_to_string(&marker) {
         Ok(text) => {
             let version = text
@@ -189,6 +192,14 @@ pub(crate) fn open_db(options: &Options, dir: &Path) -> Result<sled::Db> {
                 std::thread::sleep(
                     Duration::from_millis(25).min(options.wait.max(LOCK_GRACE) - waited),
                 );
+            }
+            // An I/O error names the database's directory (sled's own error does not).
+            Err(sled::Error::Io(source)) => {
+                return Err(LedgerError::Io {
+                    operation: "opening the database",
+                    path: dir.to_path_buf(),
+                    source,
+                });
             }
             Err(source) => {
                 return Err(LedgerError::Storage {
