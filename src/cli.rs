@@ -78,7 +78,8 @@ pub enum Command {
     /// mbox files (detected by content), Maildir folders (`cur/` and `new/`), `-` for stdin.
     ///
     /// Exit status: 0 when everything was ingested or was a duplicate, 3 when some input was
-    /// rejected (it is kept: see `ledger rejects`), 1 on an operational error.
+    /// rejected (it is kept: see `ledger rejects`), 1 on an operational error, 130 when Ctrl-C
+    /// stopped it (after committing what it had read; rerun the same command to go on).
     Ingest(IngestArgs),
     /// Record a CentralNic Reseller command response (`[RESPONSE] code = …`) for an order.
     RecordResponse(RecordResponseArgs),

@@ -15,6 +15,9 @@ pub const EXIT_DUE: u8 = 2;
 pub const EXIT_REJECTED: u8 = 3;
 /// Exit status of `verify`: the stored state differs from a fresh fold of the log.
 pub const EXIT_VERIFY_FAILED: u8 = 4;
+/// Exit status of `ingest` stopped by Ctrl-C (SIGINT), after committing what it had read: 128 +
+/// the signal's number, as a shell reports a process the signal ended.
+pub const EXIT_INTERRUPTED: u8 = 130;
 /// Exit status: the command line itself is wrong (unknown flag, missing argument).
 pub const EXIT_USAGE: u8 = 64;
 
@@ -262,6 +265,23 @@ pub fn trust_policy_warning(path: &Path, fault: &PolicyFault) -> String {
         "warning: {}; ingest, reparse and release refuse to run until it is fixed",
         policy_fault(path, fault)
     )
+}
+
+/// What `ingest` says on standard error when Ctrl-C stopped it: `items` were read and
+/// committed (flushed), nothing after them was read.
+pub fn interrupted_message(items: u64, ingested: u64, duplicates: u64, rejected: u64) -> String {
+    format!(
+        "interrupted: {items} items committed ({ingested} new, {duplicates} duplicates, \
+         {rejected} rejected), the rest of the input not read; rerun the same command to go on \
+         (what is already in comes back as duplicates)"
+    )
+}
+
+/// What `ingest` says when a second Ctrl-C ends it at once.
+pub fn interrupted_again_message() -> String {
+    "interrupted again: stopping now; every item reported committed is kept, the batch being \
+     written may be lost (rerun the same command)"
+        .to_string()
 }
 
 /// The result of a command: the exit status to end with.

@@ -643,3 +643,163 @@ fn a_file_where_the_ledger_or_its_database_should_be_names_the_path() {
         done.stderr()
     );
 }
+
+/// An mbox of `count` distinct AutoDNS create notifications (order-0 … order-{count-1}).
+fn big_mbox(sandbox: &Sandbox, count: usize) -> std::path::PathBuf {
+    let mut mbox = String::with_capacity(count * 360);
+    for i in 0..count {
+        mbox.push_str(&format!(
+            "From robot@autodns.example Mon May 17 08:44:00 2010\n\
+             From: AutoDNS Robot <robot@autodns.example>\n\
+             To: reseller@example.com\n\
+             Subject: order {i}\n\
+             Date: Mon, 17 May 2010 08:44:00 +0200\n\
+             Message-ID: <{i}@autodns.example>\n\
+             \n\
+             <system>\nuser: ExampleUser\ntask: 0101\n\
+             status: S0101 [Domain has been registered successfully.]\n\
+             transaction: order-{i}\n</system>\n\n"
+        ));
+    }
+    sandbox.write("big.mbox", mbox)
+}
+
+/// Ctrl-C during an ingest: it stops at a batch boundary, says what it committed (exactly what
+/// the commit log, written only after each flush, holds), exits 130; a rerun of the same command
+/// goes on and ends with what one uninterrupted ingest has.
+#[test]
+fn ctrl_c_during_an_ingest_reports_what_was_committed_and_a_rerun_goes_on() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    // About six seconds of debug-build ingest on a 2-core machine, in batches of 100: the
+    // signal comes right after the first batch is committed, long before the end.
+    const MAILS: usize = 20_000;
+    let sandbox = Sandbox::new();
+    let mbox = big_mbox(&sandbox, MAILS);
+    let commit_log = sandbox.path("committed.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .env_remove("LEDGER_DB")
+        .arg("--db")
+        .arg(sandbox.db())
+        .args(["ingest", "--no-progress", "--batch", "100", "--commit-log"])
+        .arg(&commit_log)
+        .arg(&mbox)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting ledger ingest");
+    let lines = |path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .map(|text| text.lines().count())
+            .unwrap_or(0)
+    };
+    // Wait until something is committed (the commit log is written after each flush).
+    let started = Instant::now();
+    while lines(&commit_log) == 0 {
+        assert!(
+            child.try_wait().expect("polling the ingest").is_none(),
+            "the ingest ended before anything was committed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "nothing committed in two minutes"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let signalled = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("running kill");
+    assert!(signalled.success(), "kill -INT failed");
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the ingest") {
+            break status;
+        }
+        if stopped.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the ingest did not stop within a minute of Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stderr)
+        .expect("reading stderr");
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stdout)
+        .expect("reading stdout");
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "exit status 130 after Ctrl-C (not the end of the input: make it bigger if the ingest \
+         won the race)\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    // "interrupted: N items committed (N new, 0 duplicates, 0 rejected), the rest …"
+    let committed: usize = stderr
+        .strip_prefix("interrupted: ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no interrupted line: {stderr}"));
+    assert!(
+        stderr.contains(&format!(
+            "interrupted: {committed} items committed ({committed} new, 0 duplicates, 0 rejected), \
+             the rest of the input not read; rerun the same command to go on"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        committed > 0 && committed < MAILS,
+        "interrupted half way: {committed} of {MAILS}"
+    );
+    // Exactly what was reported is in the ledger, and in the commit log.
+    assert_eq!(lines(&commit_log), committed);
+    assert_eq!(
+        sandbox.ok_json(["--json", "stats"])["events"],
+        committed as u64
+    );
+    assert!(
+        stdout.starts_with(&format!("ingested {committed}, duplicates 0, rejected 0")),
+        "{stdout}"
+    );
+
+    // The same command again goes on: what is in comes back as duplicates, nothing twice.
+    let rerun = sandbox
+        .ledger()
+        .args(["--json", "ingest", "--no-progress", "--batch", "100"])
+        .arg(&mbox)
+        .run()
+        .success()
+        .json();
+    assert_eq!(rerun["interrupted"], false);
+    assert_eq!(
+        rerun["duplicates"], committed as u64,
+        "{}",
+        rerun["duplicates"]
+    );
+    assert_eq!(rerun["ingested"], (MAILS - committed) as u64);
+    let resumed = sandbox.ok_json(["--json", "stats"]);
+
+    // One uninterrupted ingest of the same input, for comparison.
+    let once = Sandbox::new();
+    once.ledger()
+        .args(["ingest", "--no-progress"])
+        .arg(&mbox)
+        .run()
+        .success();
+    let one_shot = once.ok_json(["--json", "stats"]);
+    assert_eq!(resumed["events"], one_shot["events"]);
+    assert_eq!(resumed["events"], MAILS as u64);
+    sandbox.ledger().arg("verify").run().success();
+}
