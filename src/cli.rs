@@ -67,8 +67,8 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create an empty ledger at --db (LEDGER_DB), before the first ingest; with
-    /// `--trust-policy FILE`, check the policy and copy it into the ledger as `trust.conf`, so
-    /// that no mail is ever read without it.
+    /// `--trust-policy FILE` (or LEDGER_TRUST_POLICY), check the policy and copy it into the
+    /// ledger as `trust.conf`, so that no mail is ever read without it.
     ///
     /// A policy with a fault is refused (line and column) and nothing is created. Running it on
     /// an existing ledger is fine: it says so and changes nothing, except adding a policy the
@@ -247,7 +247,9 @@ pub fn command_help(name: &str, long: bool) -> Option<String> {
     let mut sub = GLOBAL_FLAGS
         .iter()
         .fold(sub.clone(), |sub, id| {
-            if sub.get_arguments().any(|arg| arg.get_id() == *id) {
+            // `init` is where a policy is set once and for all: its help shows the flag.
+            let own = name == "init" && *id == "trust_policy";
+            if !own && sub.get_arguments().any(|arg| arg.get_id() == *id) {
                 sub.mut_arg(*id, |arg| arg.hide(true))
             } else {
                 sub

@@ -9,6 +9,8 @@ use serde_json::json;
 use crate::context::{Context, read_trust_policy, read_trust_policy_text};
 use crate::error::{CliError, CliResult, EXIT_OK, PolicyFault};
 
+/// `ledger init`: checks the policy named (or already in the ledger's directory), creates the
+/// ledger if it is not there, copies the policy into it, and says what it did.
 pub fn run(ctx: &Context) -> CliResult {
     let target = ctx.db.join(ledger::TRUST_POLICY_FILE);
     // Every policy is checked before anything is created: a fault creates nothing.

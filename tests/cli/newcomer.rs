@@ -274,6 +274,11 @@ fn genuine_and_bare(sandbox: &Sandbox) -> std::path::PathBuf {
 #[test]
 fn init_creates_an_empty_ledger_with_its_trust_policy_and_is_idempotent() {
     let sandbox = Sandbox::new();
+    let help = sandbox.ok_stdout(["init", "--help"]);
+    assert!(
+        help.contains("Usage: ledger init [OPTIONS]") && help.contains("--trust-policy <FILE>"),
+        "{help}"
+    );
     let text = "# AutoDNS only\nsender autodns.example\n";
     let policy = sandbox.write("policy.conf", text);
     let done = sandbox
