@@ -119,3 +119,43 @@ pub(crate) fn io(
         source,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permission_error_names_the_ledger_and_others_stay_as_they_are() {
+        let ledger = Path::new("/srv/ledger");
+        let denied = io("opening the database", &ledger.join("log"))(std::io::Error::from(
+            std::io::ErrorKind::PermissionDenied,
+        ))
+        .in_ledger(ledger);
+        match &denied {
+            LedgerError::NotWritable {
+                path,
+                operation,
+                at,
+                ..
+            } => {
+                assert_eq!(path, ledger);
+                assert_eq!(*operation, "opening the database");
+                assert_eq!(at, &ledger.join("log"));
+            }
+            other => panic!("not NotWritable: {other:?}"),
+        }
+        assert!(
+            denied
+                .to_string()
+                .starts_with("cannot write the ledger at /srv/ledger: "),
+            "{denied}"
+        );
+        let read_only =
+            io("creating", ledger)(std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem))
+                .in_ledger(ledger);
+        assert!(matches!(read_only, LedgerError::NotWritable { .. }));
+        let missing = io("reading", ledger)(std::io::Error::from(std::io::ErrorKind::NotFound))
+            .in_ledger(ledger);
+        assert!(matches!(missing, LedgerError::Io { .. }), "{missing:?}");
+    }
+}
