@@ -24,7 +24,7 @@ pub struct Cli {
 /// names them in one line ([`command`]).
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The ledger's directory. Created on first ingest.
+    /// The ledger's directory. Created by `ledger init` or the first write (`ingest`).
     ///
     /// Default: `$XDG_DATA_HOME/ledger`, else `$HOME/.local/share/ledger`.
     #[arg(long, global = true, env = "LEDGER_DB", value_name = "PATH")]
@@ -52,7 +52,8 @@ pub struct Global {
     /// subdomains), `require-authentication` (a passing DKIM or SPF result for a trusted domain
     /// in `Authentication-Results`), `authserv-id mail.reseller.example` (only your own
     /// server's results count). Default: `trust.conf` in the ledger's directory if it exists;
-    /// otherwise every sender is accepted.
+    /// otherwise every sender is accepted. A fault in the policy stops `ingest`, `reparse` and
+    /// `release`; other commands warn and go on.
     #[arg(long, global = true, env = "LEDGER_TRUST_POLICY", value_name = "FILE")]
     pub trust_policy: Option<PathBuf>,
 
@@ -65,11 +66,20 @@ pub struct Global {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create an empty ledger at --db (LEDGER_DB), before the first ingest; with
+    /// `--trust-policy FILE` (or LEDGER_TRUST_POLICY), check the policy and copy it into the
+    /// ledger as `trust.conf`, so that no mail is ever read without it.
+    ///
+    /// A policy with a fault is refused (line and column) and nothing is created. Running it on
+    /// an existing ledger is fine: it says so and changes nothing, except adding a policy the
+    /// ledger does not have yet (it never replaces a different one).
+    Init,
     /// Read notifications into the ledger: files (one mail each), directories (recursively),
     /// mbox files (detected by content), Maildir folders (`cur/` and `new/`), `-` for stdin.
     ///
     /// Exit status: 0 when everything was ingested or was a duplicate, 3 when some input was
-    /// rejected (it is kept: see `ledger rejects`), 1 on an operational error.
+    /// rejected (it is kept: see `ledger rejects`), 1 on an operational error, 130 when Ctrl-C
+    /// stopped it (after committing what it had read; rerun the same command to go on).
     Ingest(IngestArgs),
     /// Record a CentralNic Reseller command response (`[RESPONSE] code = …`) for an order.
     RecordResponse(RecordResponseArgs),
@@ -263,7 +273,9 @@ pub fn command_help(name: &str, long: bool) -> Option<String> {
     let mut sub = GLOBAL_FLAGS
         .iter()
         .fold(sub.clone(), |sub, id| {
-            if sub.get_arguments().any(|arg| arg.get_id() == *id) {
+            // `init` is where a policy is set once and for all: its help shows the flag.
+            let own = name == "init" && *id == "trust_policy";
+            if !own && sub.get_arguments().any(|arg| arg.get_id() == *id) {
                 sub.mut_arg(*id, |arg| arg.hide(true))
             } else {
                 sub

@@ -1,6 +1,7 @@
 //! One module per command; each turns parsed flags into library calls and prints the answer.
 
 mod ingest;
+mod init;
 mod maintenance;
 mod record;
 mod reports;
@@ -13,7 +14,16 @@ use crate::error::CliResult;
 
 /// Runs a command.
 pub fn run(ctx: &Context, command: Command) -> CliResult {
+    // Commands that write with the trust policy read it themselves and stop on a fault in it;
+    // the others only warn, so a cron job that reads keeps answering.
+    if !matches!(
+        command,
+        Command::Init | Command::Ingest(_) | Command::Reparse(_) | Command::Release(_)
+    ) {
+        ctx.warn_about_trust_policy();
+    }
     match command {
+        Command::Init => init::run(ctx),
         Command::Ingest(args) => ingest::run(ctx, &args),
         Command::RecordResponse(args) => record::run(ctx, &args),
         Command::Show(args) => show::run(ctx, &args),

@@ -2,7 +2,7 @@
 //! reading of the values people type (durations, instants).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use ledger::{Ledger, Options, TrustPolicy};
 
 use crate::cli::Global;
-use crate::error::CliError;
+use crate::error::{CliError, PolicyFault};
 
 /// The settings of one run.
 pub struct Context {
@@ -22,8 +22,9 @@ pub struct Context {
     pub json: bool,
     /// `--wait`.
     pub wait: Duration,
-    /// The trusted-senders policy, if one is set.
-    pub trust: Option<TrustPolicy>,
+    /// `--trust-policy` (or `LEDGER_TRUST_POLICY`), if given. The policy is read only when a
+    /// command asks for it ([`Context::trust_policy`], [`Context::warn_about_trust_policy`]).
+    trust_policy: Option<PathBuf>,
 }
 
 impl Context {
@@ -38,23 +39,70 @@ impl Context {
             Some(db) => db.clone(),
             None => default_db()?,
         };
-        let trust = read_trust_policy(global.trust_policy.as_deref(), &db)?;
         Ok(Context {
             db,
             tz,
             json: global.json,
             wait,
-            trust,
+            trust_policy: global.trust_policy.clone(),
         })
     }
 
-    /// Library options for this run.
+    /// Library options for this run, without a trust policy (for commands that do not apply
+    /// one).
     pub fn options(&self) -> Options {
         let mut options = Options::new(&self.db);
         options.source_tz = self.tz;
         options.wait = self.wait;
-        options.trust = self.trust.clone();
         options
+    }
+
+    /// Library options with the trust policy in force, for the commands that write with it
+    /// (`ingest`, `reparse`, `release`): a policy that cannot be read, does not parse or names
+    /// no sender stops them.
+    pub fn options_with_trust(&self) -> Result<Options, CliError> {
+        let mut options = self.options();
+        options.trust = self.trust_policy()?;
+        Ok(options)
+    }
+
+    /// The policy file in force: `--trust-policy`, else `trust.conf` in the ledger's directory
+    /// if it exists.
+    pub fn trust_policy_file(&self) -> Option<PathBuf> {
+        match &self.trust_policy {
+            Some(path) => Some(path.clone()),
+            None => Some(self.db.join(ledger::TRUST_POLICY_FILE)).filter(|p| p.is_file()),
+        }
+    }
+
+    /// `--trust-policy FILE` (or `LEDGER_TRUST_POLICY`), if given.
+    pub fn explicit_trust_policy(&self) -> Option<&Path> {
+        self.trust_policy.as_deref()
+    }
+
+    /// The trusted-senders policy in force, if one is set; an error if it cannot be used.
+    pub fn trust_policy(&self) -> Result<Option<TrustPolicy>, CliError> {
+        let Some(path) = self.trust_policy_file() else {
+            return Ok(None);
+        };
+        read_trust_policy(&path)
+            .map(Some)
+            .map_err(|fault| CliError::trust_policy(&path, &fault))
+    }
+
+    /// For commands that do not apply the policy (they only read): one warning line on
+    /// standard error when the policy in force cannot be used, so that the next `ingest`'s
+    /// refusal is no surprise, and the command goes on.
+    pub fn warn_about_trust_policy(&self) {
+        if let Some(path) = self.trust_policy_file()
+            && let Err(fault) = read_trust_policy(&path)
+        {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}",
+                crate::error::trust_policy_warning(&path, &fault)
+            );
+        }
     }
 
     /// Opens the ledger, creating it if needed (for commands that write).
@@ -65,8 +113,13 @@ impl Context {
     /// Opens an existing ledger (for commands that read); a missing one is an error, not an
     /// empty answer.
     pub fn open_existing(&self) -> Result<Ledger, CliError> {
+        self.open_existing_with(self.options())
+    }
+
+    /// Opens an existing ledger with these options (a trust policy: `reparse`, `release`).
+    pub fn open_existing_with(&self, options: Options) -> Result<Ledger, CliError> {
         self.require_existing()?;
-        Ok(Ledger::open(self.options())?)
+        Ok(Ledger::open(options)?)
     }
 
     /// Opens only the projections of an existing ledger, for commands that read nothing else
@@ -77,44 +130,44 @@ impl Context {
         Ok(Ledger::open_views(self.options())?)
     }
 
-    pub fn require_existing(&self) -> Result<(), CliError> {
-        if self.db.exists() {
+    /// A ledger must be there. A missing directory, an empty one or one holding only a trust
+    /// policy is "no ledger"; any other directory is left to the library to judge (it says
+    /// why it is not a ledger).
+    fn require_existing(&self) -> Result<(), CliError> {
+        if Ledger::exists(&self.db) {
+            return Ok(());
+        }
+        let unborn = match std::fs::read_dir(&self.db) {
+            Ok(entries) => entries
+                .filter_map(|entry| entry.ok())
+                .all(|entry| entry.file_name() == ledger::TRUST_POLICY_FILE),
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        };
+        if !unborn {
             return Ok(());
         }
         Err(
-            CliError::user(format!("no ledger at {}", self.db.display()))
-                .hint("run `ledger ingest PATH...` first, or point --db / LEDGER_DB at a ledger"),
+            CliError::user(format!("no ledger at {}", self.db.display())).hint(
+                "run `ledger init` or `ledger ingest PATH...` first, or point --db / LEDGER_DB at \
+             a ledger",
+            ),
         )
     }
 }
 
-/// The policy named by `--trust-policy`, else `trust.conf` in the ledger's directory if it exists.
-fn read_trust_policy(
-    explicit: Option<&std::path::Path>,
-    db: &std::path::Path,
-) -> Result<Option<TrustPolicy>, CliError> {
-    let default = db.join("trust.conf");
-    let path = match explicit {
-        Some(path) => path.to_path_buf(),
-        None if default.is_file() => default,
-        None => return Ok(None),
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        CliError::user(format!(
-            "cannot read the trust policy {}: {e}",
-            path.display()
-        ))
-    })?;
-    let policy = TrustPolicy::parse(&text)
-        .map_err(|e| CliError::user(format!("trust policy {}: {e}", path.display())))?;
+/// Reads and checks a trust policy file: it must be readable, parse, and name a sender.
+pub fn read_trust_policy(path: &Path) -> Result<TrustPolicy, PolicyFault> {
+    read_trust_policy_text(path).map(|(_, policy)| policy)
+}
+
+/// [`read_trust_policy`], with the text read.
+pub fn read_trust_policy_text(path: &Path) -> Result<(String, TrustPolicy), PolicyFault> {
+    let text = std::fs::read_to_string(path).map_err(PolicyFault::Unreadable)?;
+    let policy = TrustPolicy::parse(&text).map_err(PolicyFault::Invalid)?;
     if policy.senders.is_empty() {
-        return Err(CliError::user(format!(
-            "trust policy {} names no sender: every mail would be untrusted",
-            path.display()
-        ))
-        .hint("add a line such as `sender autodns.example`"));
+        return Err(PolicyFault::NoSender);
     }
-    Ok(Some(policy))
+    Ok((text, policy))
 }
 
 fn default_db() -> Result<PathBuf, CliError> {

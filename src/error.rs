@@ -1,8 +1,9 @@
 //! The one place where library errors become what a person reads, and exit codes.
 
 use std::fmt;
+use std::path::Path;
 
-use ledger::LedgerError;
+use ledger::{LedgerError, TrustPolicyError};
 
 /// Exit status: success.
 pub const EXIT_OK: u8 = 0;
@@ -14,6 +15,9 @@ pub const EXIT_DUE: u8 = 2;
 pub const EXIT_REJECTED: u8 = 3;
 /// Exit status of `verify`: the stored state differs from a fresh fold of the log.
 pub const EXIT_VERIFY_FAILED: u8 = 4;
+/// Exit status of `ingest` stopped by Ctrl-C (SIGINT), after committing what it had read: 128 +
+/// the signal's number, as a shell reports a process the signal ended.
+pub const EXIT_INTERRUPTED: u8 = 130;
 /// Exit status: the command line itself is wrong (unknown flag, missing argument).
 pub const EXIT_USAGE: u8 = 64;
 
@@ -110,10 +114,22 @@ impl From<LedgerError> for CliError {
         match error {
             LedgerError::Locked { .. } => CliError::environment(message)
                 .hint("another `ledger` (an ingest?) is using it; retry later or pass --wait 60s"),
+            LedgerError::NotWritable {
+                ref path,
+                operation,
+                ref at,
+                ref source,
+            } => not_writable(path, operation, at, source),
             LedgerError::Io { ref source, .. }
                 if source.kind() == std::io::ErrorKind::PermissionDenied =>
             {
                 CliError::environment(message).hint("check the permissions of the --db directory")
+            }
+            LedgerError::Io { ref source, .. }
+                if source.kind() == std::io::ErrorKind::NotADirectory =>
+            {
+                CliError::environment(message)
+                    .hint("a part of that path is a file where a directory should be")
             }
             LedgerError::Io { .. } | LedgerError::Storage { .. } => CliError::environment(message),
             LedgerError::StoredEvent { .. } | LedgerError::Corrupt { .. } => CliError {
@@ -130,6 +146,40 @@ impl From<LedgerError> for CliError {
     }
 }
 
+/// The ledger at `path` may not be written by this user: say so, and what to do.
+fn not_writable(path: &Path, operation: &str, at: &Path, source: &std::io::Error) -> CliError {
+    let read_only = source.kind() == std::io::ErrorKind::ReadOnlyFilesystem;
+    let why = if read_only {
+        "read-only file system"
+    } else {
+        "permission denied"
+    };
+    let error = CliError::environment(format!(
+        "cannot write the ledger at {}: {why} ({operation} {})",
+        path.display(),
+        at.display()
+    ));
+    if read_only {
+        return error.hint(
+            "the file system holding it is mounted read-only: remount it read-write, or copy the \
+             ledger to a writable place and point --db there",
+        );
+    }
+    // The owner of the ledger (or of the nearest directory above it that exists).
+    let owner = path
+        .ancestors()
+        .find_map(|p| std::fs::metadata(p).ok().map(|meta| (p, meta)))
+        .map(|(p, meta)| {
+            use std::os::unix::fs::MetadataExt;
+            format!("{} (uid {})", p.display(), meta.uid())
+        })
+        .unwrap_or_else(|| path.display().to_string());
+    error.hint(format!(
+        "ledger opens its files for writing even to read: run it as the user who owns {owner}, \
+         or give this user write permission to it and everything in it"
+    ))
+}
+
 impl From<std::io::Error> for CliError {
     fn from(error: std::io::Error) -> Self {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
@@ -141,6 +191,97 @@ impl From<std::io::Error> for CliError {
         }
         CliError::environment(format!("writing output: {error}"))
     }
+}
+
+/// Why a trust policy file cannot be used.
+#[derive(Debug)]
+pub enum PolicyFault {
+    /// It cannot be read.
+    Unreadable(std::io::Error),
+    /// It does not parse (with the line and column).
+    Invalid(TrustPolicyError),
+    /// It parses but names no sender: every mail would be untrusted.
+    NoSender,
+}
+
+/// What is wrong with the trust policy at `path`, one line without the `error:` prefix.
+fn policy_fault(path: &Path, fault: &PolicyFault) -> String {
+    let path = path.display();
+    match fault {
+        PolicyFault::Unreadable(e) => format!("cannot read the trust policy {path}: {e}"),
+        PolicyFault::Invalid(e) => {
+            format!("trust policy {path}:{}:{}: {}", e.line, e.column, e.reason)
+        }
+        PolicyFault::NoSender => {
+            format!("trust policy {path} names no sender: every mail would be untrusted")
+        }
+    }
+}
+
+impl CliError {
+    /// The trust policy at `path` cannot be used by a command that writes with it (exit 1).
+    pub fn trust_policy(path: &Path, fault: &PolicyFault) -> CliError {
+        let error = CliError::user(policy_fault(path, fault));
+        match fault {
+            PolicyFault::Unreadable(_) => error,
+            PolicyFault::Invalid(_) => error.hint(
+                "one directive a line: `sender ADDRESS-OR-DOMAIN`, `require-authentication`, \
+                 `authserv-id ID` (`#` starts a comment)",
+            ),
+            PolicyFault::NoSender => error.hint("add a line such as `sender autodns.example`"),
+        }
+    }
+}
+
+impl CliError {
+    /// `ledger init --trust-policy FILE` on a ledger that has another policy: it is not
+    /// replaced.
+    pub fn trust_policy_differs(in_ledger: &Path, given: &Path) -> CliError {
+        CliError::user(format!(
+            "the ledger already has a trust policy, {}, and it differs from {}: not replaced",
+            in_ledger.display(),
+            given.display()
+        ))
+        .hint(format!(
+            "edit {} (ingest and reparse read it), or remove it and run `ledger init \
+             --trust-policy {}` again",
+            in_ledger.display(),
+            given.display()
+        ))
+    }
+
+    /// The trust policy could not be written into the ledger.
+    pub fn writing_trust_policy(path: &Path, error: std::io::Error) -> CliError {
+        CliError::environment(format!(
+            "cannot write the trust policy {}: {error}",
+            path.display()
+        ))
+    }
+}
+
+/// The one warning line a command that only reads prints about a trust policy it cannot use.
+pub fn trust_policy_warning(path: &Path, fault: &PolicyFault) -> String {
+    format!(
+        "warning: {}; ingest, reparse and release refuse to run until it is fixed",
+        policy_fault(path, fault)
+    )
+}
+
+/// What `ingest` says on standard error when Ctrl-C stopped it: `items` were read and
+/// committed (flushed), nothing after them was read.
+pub fn interrupted_message(items: u64, ingested: u64, duplicates: u64, rejected: u64) -> String {
+    format!(
+        "interrupted: {items} items committed ({ingested} new, {duplicates} duplicates, \
+         {rejected} rejected), the rest of the input not read; rerun the same command to go on \
+         (what is already in comes back as duplicates)"
+    )
+}
+
+/// What `ingest` says when a second Ctrl-C ends it at once.
+pub fn interrupted_again_message() -> String {
+    "interrupted again: stopping now; every item reported committed is kept, the batch being \
+     written may be lost (rerun the same command)"
+        .to_string()
 }
 
 /// The result of a command: the exit status to end with.

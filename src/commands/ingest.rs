@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -11,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::cli::IngestArgs;
 use crate::context::Context;
-use crate::error::{CliError, CliResult, EXIT_OK, EXIT_REJECTED};
+use crate::error::{CliError, CliResult, EXIT_INTERRUPTED, EXIT_OK, EXIT_REJECTED};
 use crate::input::{Input, Inputs};
 
 /// A batch is committed when it holds this many bytes, whatever `--batch` says, so memory stays
@@ -23,6 +24,29 @@ const SPILL_DIR: &str = "spill";
 
 /// A progress bar appears only after this long, and only on a terminal.
 const PROGRESS_AFTER: Duration = Duration::from_millis(700);
+
+/// Set by the first Ctrl-C (SIGINT): the ingest reads no further input, commits what it has
+/// read (a batch boundary, flushed) and reports it. A second Ctrl-C ends the process at once,
+/// for an input that blocks (a pipe nobody writes to); what was reported committed is durable
+/// either way.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C handler for this run.
+fn catch_interrupts() {
+    let installed = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}",
+                crate::error::interrupted_again_message()
+            );
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
+    // Without a handler (the process has one already), Ctrl-C kills the process as it always
+    // did: nothing reported committed is lost then either.
+    drop(installed);
+}
 
 /// What became of one item, for the summary.
 struct ItemReport {
@@ -36,6 +60,9 @@ enum Outcome {
 }
 
 pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
+    // The trust policy first: a typo in it stops the run before anything is read or created.
+    let mut options = ctx.options_with_trust()?;
+    options.max_input_size = args.max_size;
     for path in args.paths.iter().filter(|p| p.as_os_str() != "-") {
         let readable = path.metadata().and_then(|meta| {
             if meta.is_dir() {
@@ -68,9 +95,8 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
         )),
         None => None,
     };
-    let mut options = ctx.options();
-    options.max_input_size = args.max_size;
     let ledger = ctx.open_or_create(options)?;
+    catch_interrupts();
 
     let started = Instant::now();
     let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
@@ -100,6 +126,7 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     }
     let mut inputs = Inputs::new(&args.paths, args.max_size, spill.clone());
     let mut oversize = Vec::new();
+    let mut interrupted = false;
     // Inputs are read and parsed on the ledger's second thread while the batch before is
     // written (`Ledger::ingest_stream`); each batch carries its origins and the unreadable
     // inputs met while gathering it.
@@ -107,6 +134,7 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
         inputs: &mut inputs,
         size: args.batch.max(1),
         oversize: &mut oversize,
+        interrupted: &mut interrupted,
     };
     ledger.ingest_stream(batches, |gathered, outcomes| {
         if let Err(error) = run.commit(gathered, outcomes) {
@@ -163,6 +191,7 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             "rejected": rejected,
             "elapsed_ms": started.elapsed().as_millis() as u64,
             "skipped_hidden": inputs.hidden,
+            "interrupted": interrupted,
             "items": items,
         });
         crate::output::print_json(&mut out, &summary)?;
@@ -196,6 +225,15 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             }
         }
     }
+    if interrupted {
+        drop(out);
+        writeln!(
+            std::io::stderr(),
+            "{}",
+            crate::error::interrupted_message(total, ingested, duplicates, rejected - unreadable)
+        )?;
+        return Ok(EXIT_INTERRUPTED);
+    }
     Ok(if rejected > 0 { EXIT_REJECTED } else { EXIT_OK })
 }
 
@@ -218,12 +256,15 @@ struct Batch {
 }
 
 /// Gathers inputs into batches of `size` items (or [`BATCH_BYTES`]), for
-/// `Ledger::ingest_stream`.
+/// `Ledger::ingest_stream`. After a Ctrl-C ([`INTERRUPTED`]) it reads no further input: the
+/// batch being gathered is handed over as it is, then the stream ends (and `interrupted` says
+/// so).
 struct Gathered<'a> {
     inputs: &'a mut Inputs,
     size: usize,
     /// The inputs over the limit met so far, kept after the stream: origin, file, size.
     oversize: &'a mut Vec<(String, tempfile::TempPath, u64)>,
+    interrupted: &'a mut bool,
 }
 
 impl Iterator for Gathered<'_> {
@@ -237,6 +278,13 @@ impl Iterator for Gathered<'_> {
         };
         let mut bytes = 0;
         while batch.items.len() < self.size && bytes < BATCH_BYTES {
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                *self.interrupted = true;
+                if batch.items.is_empty() && batch.unreadable.is_empty() {
+                    return None;
+                }
+                break;
+            }
             let Some(input) = self.inputs.next() else {
                 if batch.items.is_empty() && batch.unreadable.is_empty() {
                     return None;

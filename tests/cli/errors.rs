@@ -42,7 +42,7 @@ fn reading_a_ledger_that_does_not_exist() {
         .run()
         .expect_code(1);
     assert_one_clear_line(&done.stderr(), "no ledger at");
-    done.expect_stderr("hint: run `ledger ingest");
+    done.expect_stderr("hint: run `ledger init` or `ledger ingest");
 }
 
 #[test]

@@ -71,8 +71,32 @@ impl Sandbox {
 
     /// `ledger --db <sandbox ledger> ARGS...`.
     pub fn ledger(&self) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ledger"));
-        command.env_remove("LEDGER_DB").arg("--db").arg(self.db());
+        self.ledger_via(&[])
+    }
+
+    /// `WRAPPER... ledger --db <sandbox ledger> ARGS...`: the binary run by another program
+    /// (`setpriv --reuid=… --` to run it as another user); no wrapper is [`Sandbox::ledger`].
+    pub fn ledger_via(&self, wrapper: &[String]) -> Run {
+        self.ledger_at_via(&self.db(), wrapper)
+    }
+
+    /// `ledger --db DB ARGS...`, for a ledger elsewhere than the sandbox's.
+    pub fn ledger_at(&self, db: &Path) -> Run {
+        self.ledger_at_via(db, &[])
+    }
+
+    /// [`Sandbox::ledger_via`] for the ledger at `db`.
+    pub fn ledger_at_via(&self, db: &Path, wrapper: &[String]) -> Run {
+        let binary = env!("CARGO_BIN_EXE_ledger");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        command.env_remove("LEDGER_DB").arg("--db").arg(db);
         Run {
             command,
             stdin: None,

@@ -120,13 +120,28 @@ fn a_policy_in_the_ledger_directory_applies_and_a_broken_one_is_refused() {
         .json();
     assert_eq!(ok["ingested"], 1);
 
+    // A broken policy stops the writers (with where the fault is); readers warn and answer.
     sandbox.write("ledger/trust.conf", "sender\n");
-    let broken = sandbox.ledger().arg("orders").run().expect_code(1);
+    let broken = sandbox
+        .ledger()
+        .arg("ingest")
+        .arg(fixture("autodns/seed/08-0102-update-success.eml"))
+        .run()
+        .expect_code(1);
     assert!(
         broken
             .stderr()
-            .contains("trust.conf: line 1: sender needs a value"),
+            .contains("trust.conf:1:1: sender needs a value"),
         "{}",
         broken.stderr()
+    );
+    let orders = sandbox.ledger().arg("orders").run().success();
+    assert!(
+        orders.stderr().starts_with("warning: trust policy ")
+            && orders
+                .stderr()
+                .contains("trust.conf:1:1: sender needs a value"),
+        "{}",
+        orders.stderr()
     );
 }

@@ -27,6 +27,20 @@ pub enum LedgerError {
         #[source]
         source: std::io::Error,
     },
+    /// The user may not write the ledger's files (permission denied, or a read-only file
+    /// system). sled opens its files for writing even to read them, so this stops readers too.
+    #[error("cannot write the ledger at {path}: {source} ({operation} {at})")]
+    NotWritable {
+        /// The ledger's directory.
+        path: PathBuf,
+        /// What was being done (`opening the database`, `creating`).
+        operation: &'static str,
+        /// The file or directory that refused.
+        at: PathBuf,
+        /// The I/O error (its kind is `PermissionDenied` or `ReadOnlyFilesystem`).
+        #[source]
+        source: std::io::Error,
+    },
     /// sled reported an error.
     #[error("storage error while {operation}: {source}")]
     Storage {
@@ -66,6 +80,33 @@ pub enum LedgerError {
     InvalidArgument(String),
 }
 
+impl LedgerError {
+    /// An I/O error that says the user may not write (permission denied, read-only file
+    /// system) becomes [`LedgerError::NotWritable`] of the ledger at `ledger`; any other error
+    /// is returned as it is.
+    pub(crate) fn in_ledger(self, ledger: &Path) -> LedgerError {
+        match self {
+            LedgerError::Io {
+                operation,
+                path,
+                source,
+            } if matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+            {
+                LedgerError::NotWritable {
+                    path: ledger.to_path_buf(),
+                    operation,
+                    at: path,
+                    source,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
 /// An I/O error while `operation` on `path`, for `map_err`.
 pub(crate) fn io(
     operation: &'static str,
@@ -76,5 +117,45 @@ pub(crate) fn io(
         operation,
         path,
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permission_error_names_the_ledger_and_others_stay_as_they_are() {
+        let ledger = Path::new("/srv/ledger");
+        let denied = io("opening the database", &ledger.join("log"))(std::io::Error::from(
+            std::io::ErrorKind::PermissionDenied,
+        ))
+        .in_ledger(ledger);
+        match &denied {
+            LedgerError::NotWritable {
+                path,
+                operation,
+                at,
+                ..
+            } => {
+                assert_eq!(path, ledger);
+                assert_eq!(*operation, "opening the database");
+                assert_eq!(at, &ledger.join("log"));
+            }
+            other => panic!("not NotWritable: {other:?}"),
+        }
+        assert!(
+            denied
+                .to_string()
+                .starts_with("cannot write the ledger at /srv/ledger: "),
+            "{denied}"
+        );
+        let read_only =
+            io("creating", ledger)(std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem))
+                .in_ledger(ledger);
+        assert!(matches!(read_only, LedgerError::NotWritable { .. }));
+        let missing = io("reading", ledger)(std::io::Error::from(std::io::ErrorKind::NotFound))
+            .in_ledger(ledger);
+        assert!(matches!(missing, LedgerError::Io { .. }), "{missing:?}");
     }
 }

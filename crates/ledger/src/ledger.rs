@@ -288,6 +288,12 @@ impl Ledger {
     /// Opens (creating if needed) the ledger at `options.path`: the log first, then the views
     /// (always in this order), and catches the views up with the log.
     pub fn open(options: Options) -> Result<Ledger> {
+        let path = options.path.clone();
+        Self::open_whole(options).map_err(|e| e.in_ledger(&path))
+    }
+
+    /// [`Ledger::open`], with I/O errors as they are.
+    fn open_whole(options: Options) -> Result<Ledger> {
         store::check_marker(&options.path, true)?;
         let (log, views) = open_both(&options)?;
         let ledger = Ledger {
@@ -304,14 +310,21 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// True when `path` holds a ledger (its `LEDGER` marker file), without opening it. A
+    /// missing or empty directory, or one holding only a trust policy
+    /// ([`crate::TRUST_POLICY_FILE`]), is not one yet: [`Ledger::open`] creates it there.
+    pub fn exists(path: impl AsRef<std::path::Path>) -> bool {
+        store::is_ledger(path.as_ref())
+    }
+
     /// Opens only the views, for commands that read projections (pending transfers, failed
     /// creates, orders, inventory): opening the whole history costs time that grows with it.
     /// When the views are marked dirty (a writer crashed between the log and the views) or
     /// were never built, this falls back to [`Ledger::open`], which catches them up first.
     /// Methods that need the log return [`LedgerError::InvalidArgument`] on such a ledger.
     pub fn open_views(options: Options) -> Result<Ledger> {
-        store::check_marker(&options.path, false)?;
-        let views = Views::open(&options)?;
+        store::check_marker(&options.path, false).map_err(|e| e.in_ledger(&options.path))?;
+        let views = Views::open(&options).map_err(|e| e.in_ledger(&options.path))?;
         if views.is_dirty()? || views.checkpoint()?.is_none() || views.is_outdated()? {
             drop(views);
             return Ledger::open(options);
@@ -348,6 +361,12 @@ impl Ledger {
     }
 
     fn write(&self, items: Vec<Item>) -> Result<Vec<Option<IngestOutcome>>> {
+        self.write_items(items)
+            .map_err(|e| e.in_ledger(&self.options.path))
+    }
+
+    /// [`Ledger::write`], with I/O errors as they are.
+    fn write_items(&self, items: Vec<Item>) -> Result<Vec<Option<IngestOutcome>>> {
         let log = self.log()?;
         let prepared = ingest::prepare(&self.options, items, true);
         let mut writer = self.writer();
@@ -459,7 +478,8 @@ impl Ledger {
         // The writer lock is held for the whole stream: the preparing thread assigns seqs and
         // quarantine ids ahead of the commits (see `ingest::Cursor`).
         let mut writer = self.writer();
-        let packs = Self::pack_writer(&mut writer, log)?;
+        let packs =
+            Self::pack_writer(&mut writer, log).map_err(|e| e.in_ledger(&self.options.path))?;
         let mut cursor = ingest::Cursor::read(log)?;
         std::thread::scope(|scope| {
             // A rendezvous channel: the preparing thread stages batch n + 1 while batch n is
@@ -518,7 +538,7 @@ impl Ledger {
             preparer
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            result
+            result.map_err(|e| e.in_ledger(&self.options.path))
         })
     }
 

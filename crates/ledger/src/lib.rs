@@ -61,4 +61,4 @@ pub use projections::{
     DefaultAction, Departure, DepartureReason, DomainState, FailedCreate, Inventory, Order,
     OrderState, OwnerCImport, PendingTransfer,
 };
-pub use trust::TrustPolicy;
+pub use trust::{TRUST_POLICY_FILE, TrustPolicy, TrustPolicyError};

@@ -57,11 +57,19 @@ fn marker_draft(path: &Path) -> PathBuf {
 }
 const MARKER_DRAFT_SUFFIX: &str = ".draft";
 
-/// Whether `name` is a marker draft (of any process): a directory holding only drafts is
-/// still a new ledger, being created by someone.
-fn is_marker_draft(name: &std::ffi::OsStr) -> bool {
-    name.to_str()
-        .is_some_and(|n| n.starts_with(MARKER) && n.ends_with(MARKER_DRAFT_SUFFIX))
+/// Whether `name` may be in a directory before it is a ledger: a marker draft (of any process:
+/// a directory holding only drafts is still a new ledger, being created by someone), or the
+/// trust policy ([`crate::TRUST_POLICY_FILE`]), which a person may write before the first
+/// ingest so that the ledger never holds an unchecked mail.
+fn precedes_a_ledger(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_some_and(|n| {
+        (n.starts_with(MARKER) && n.ends_with(MARKER_DRAFT_SUFFIX)) || n == crate::TRUST_POLICY_FILE
+    })
+}
+
+/// True when `path` holds a ledger (its `LEDGER` marker).
+pub(crate) fn is_ledger(path: &Path) -> bool {
+    path.join(MARKER).is_file()
 }
 
 /// Writes the `LEDGER` marker file for this build's layout: the content is written whole to a
@@ -95,13 +103,17 @@ pub(crate) fn write_marker(path: &Path) -> Result<()> {
 }
 
 /// Checks (or, for a new ledger, writes) the `LEDGER` marker file and returns the layout
-/// version it names. `create`: a missing or empty directory becomes a ledger.
+/// version it names. `create`: a missing or empty directory (or one holding only a trust
+/// policy) becomes a ledger.
 pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
     let marker = path.join(MARKER);
     let not_a_ledger = |reason: String| LedgerError::NotALedger {
         path: path.to_path_buf(),
         reason,
     };
+    if path.is_file() {
+        return Err(not_a_ledger("it is a file, not a directory".into()));
+    }
     match std::fs::read_to_string(&marker) {
         Ok(text) => {
             let version = text
@@ -126,7 +138,7 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
             let occupied = match std::fs::read_dir(path) {
                 Ok(entries) => entries
                     .filter_map(|entry| entry.ok())
-                    .any(|entry| !is_marker_draft(&entry.file_name())),
+                    .any(|entry| !precedes_a_ledger(&entry.file_name())),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
                 Err(source) => return Err(io("listing", path)(source)),
             };
@@ -181,6 +193,14 @@ pub(crate) fn open_db(options: &Options, dir: &Path) -> Result<sled::Db> {
                 std::thread::sleep(
                     Duration::from_millis(25).min(options.wait.max(LOCK_GRACE) - waited),
                 );
+            }
+            // An I/O error names the database's directory (sled's own error does not).
+            Err(sled::Error::Io(source)) => {
+                return Err(LedgerError::Io {
+                    operation: "opening the database",
+                    path: dir.to_path_buf(),
+                    source,
+                });
             }
             Err(source) => {
                 return Err(LedgerError::Storage {
@@ -657,6 +677,23 @@ mod tests {
                 .collect();
             assert_eq!(names, vec![std::ffi::OsString::from(MARKER)]);
         }
+    }
+
+    #[test]
+    fn a_directory_holding_only_a_trust_policy_becomes_a_ledger_around_it() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let policy = dir.path().join(crate::TRUST_POLICY_FILE);
+        std::fs::write(&policy, "sender autodns.example\n").expect("a policy");
+        assert!(!is_ledger(dir.path()));
+        assert_eq!(
+            check_marker(dir.path(), true).expect("created"),
+            LAYOUT_VERSION
+        );
+        assert!(is_ledger(dir.path()));
+        assert_eq!(
+            std::fs::read_to_string(&policy).expect("the policy is kept"),
+            "sender autodns.example\n"
+        );
     }
 
     #[test]

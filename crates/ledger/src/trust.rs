@@ -4,6 +4,10 @@
 
 use ledger_parser::MailMeta;
 
+/// The name of the trust policy file inside a ledger's directory (`PATH/trust.conf`): the
+/// policy a caller applies when it names no other.
+pub const TRUST_POLICY_FILE: &str = "trust.conf";
+
 /// Which senders are trusted, and whether their mail must show a passing DKIM or SPF check.
 ///
 /// ```
@@ -18,7 +22,7 @@ use ledger_parser::MailMeta;
 /// assert_eq!(policy.senders, ["autodns.example"]);
 /// assert!(policy.require_authentication);
 /// assert!(policy.check(None).is_err(), "a bare body has no sender to check");
-/// # Ok::<(), String>(())
+/// # Ok::<(), ledger::TrustPolicyError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustPolicy {
@@ -34,14 +38,47 @@ pub struct TrustPolicy {
     pub authserv_ids: Vec<String>,
 }
 
+/// Why a trust policy's text could not be read: where (line and column, both from 1; the
+/// column counts characters) and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {reason}")]
+pub struct TrustPolicyError {
+    /// The line of the fault.
+    pub line: usize,
+    /// The column where the faulty directive or value starts.
+    pub column: usize,
+    /// What is wrong, as one line.
+    pub reason: String,
+}
+
+/// The 1-based column (in characters) where `part`, a slice of `line`, starts.
+fn column_of(line: &str, part: &str) -> usize {
+    let offset = (part.as_ptr() as usize)
+        .saturating_sub(line.as_ptr() as usize)
+        .min(line.len());
+    line.get(..offset)
+        .map_or(offset, |before| before.chars().count())
+        + 1
+}
+
 impl TrustPolicy {
     /// Reads a policy, one directive a line (`#` starts a comment):
     /// `sender ADDRESS-OR-DOMAIN`, `require-authentication`, `authserv-id ID`.
-    /// The error names the line.
-    pub fn parse(text: &str) -> Result<TrustPolicy, String> {
+    /// The error names the line and the column of the fault (both from 1, the column in
+    /// characters).
+    ///
+    /// ```
+    /// use ledger::TrustPolicy;
+    ///
+    /// let error = TrustPolicy::parse("sender autodns.example\n  sendr robot@autodns.example\n")
+    ///     .unwrap_err();
+    /// assert_eq!((error.line, error.column), (2, 3));
+    /// assert!(error.to_string().starts_with("line 2, column 3: unknown directive \"sendr\""));
+    /// ```
+    pub fn parse(text: &str) -> Result<TrustPolicy, TrustPolicyError> {
         let mut policy = TrustPolicy::default();
-        for (number, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
+        for (number, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
                 continue;
             }
@@ -49,25 +86,47 @@ impl TrustPolicy {
                 Some((d, v)) => (d, v.trim()),
                 None => (line, ""),
             };
-            let line_no = number + 1;
+            let fault = |at: &str, reason: String| TrustPolicyError {
+                line: number + 1,
+                column: column_of(raw, at),
+                reason,
+            };
             match (directive, value.is_empty()) {
                 ("sender", false) => {
                     if value.contains(char::is_whitespace) || value.ends_with('@') {
-                        return Err(format!(
-                            "line {line_no}: {value:?} is not an address or domain"
+                        return Err(fault(
+                            value,
+                            format!("{value:?} is not an address or domain"),
                         ));
                     }
                     policy.senders.push(value.to_lowercase());
                 }
-                ("authserv-id", false) => policy.authserv_ids.push(value.to_lowercase()),
+                ("authserv-id", false) => {
+                    if value.contains(char::is_whitespace) {
+                        return Err(fault(
+                            value,
+                            format!("{value:?} is not one authserv-id (no spaces)"),
+                        ));
+                    }
+                    policy.authserv_ids.push(value.to_lowercase())
+                }
                 ("require-authentication", true) => policy.require_authentication = true,
+                ("require-authentication", false) => {
+                    return Err(fault(
+                        value,
+                        format!("require-authentication takes no value (found {value:?})"),
+                    ));
+                }
                 ("sender" | "authserv-id", true) => {
-                    return Err(format!("line {line_no}: {directive} needs a value"));
+                    return Err(fault(directive, format!("{directive} needs a value")));
                 }
                 _ => {
-                    return Err(format!(
-                        "line {line_no}: unknown directive {line:?} (expected sender, \
-                         require-authentication, authserv-id)"
+                    return Err(fault(
+                        directive,
+                        format!(
+                            "unknown directive {directive:?} (expected sender, \
+                             require-authentication, authserv-id)"
+                        ),
                     ));
                 }
             }
@@ -299,16 +358,22 @@ mod tests {
 
     #[test]
     fn parse_rejects_unknown_directives_and_missing_values() {
+        let unknown = TrustPolicy::parse("trust everyone").unwrap_err();
+        assert_eq!((unknown.line, unknown.column), (1, 1));
         assert!(
-            TrustPolicy::parse("trust everyone")
-                .unwrap_err()
-                .contains("line 1")
+            unknown.reason.contains("unknown directive \"trust\""),
+            "{unknown}"
         );
-        assert!(
-            TrustPolicy::parse("# x\nsender\n")
-                .unwrap_err()
-                .contains("line 2")
-        );
+        let missing = TrustPolicy::parse("# x\n  sender # none\n").unwrap_err();
+        assert_eq!((missing.line, missing.column), (2, 3));
+        assert_eq!(missing.reason, "sender needs a value");
+        let bad = TrustPolicy::parse("sender  robot@\n").unwrap_err();
+        assert_eq!((bad.line, bad.column), (1, 9), "{bad}");
+        let extra = TrustPolicy::parse("\trequire-authentication yes\n").unwrap_err();
+        assert_eq!((extra.line, extra.column), (1, 25), "{extra}");
+        // Columns count characters, not bytes.
+        let wide = TrustPolicy::parse("sender müller.example\nsendér x\n").unwrap_err();
+        assert_eq!((wide.line, wide.column), (2, 1), "{wide}");
         assert_eq!(
             TrustPolicy::parse("# nothing\n\n"),
             Ok(TrustPolicy::default())
