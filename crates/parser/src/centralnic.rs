@@ -208,12 +208,7 @@ fn read_event(
     ) else {
         return Ok(());
     };
-    let data: Vec<&str> = response
-        .properties
-        .iter()
-        .filter(|p| p.name == "data")
-        .map(|p| p.value.as_str())
-        .collect();
+    let data: Vec<&str> = response.values("data").collect();
     let date = response.property("date", 0);
     if data.is_empty() && date.is_none() {
         // `StatusDomain` has a class (DOMAIN) and subclass (the TLD) too, but is no event.

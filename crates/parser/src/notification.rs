@@ -252,6 +252,36 @@ impl CentralNicResponse {
             .find(|p| p.index == index && p.name.eq_ignore_ascii_case(name))
             .map(|p| p.value.as_str())
     }
+
+    /// Every value of `property[name][…]`, in the order written (name compared
+    /// case-insensitively).
+    ///
+    /// ```
+    /// use ledger_parser::{CentralNicResponse, Property};
+    /// let property = |name: &str, index, value: &str| Property {
+    ///     name: name.into(),
+    ///     index,
+    ///     value: value.into(),
+    /// };
+    /// let response = CentralNicResponse {
+    ///     code: 200,
+    ///     description: "Command completed successfully".into(),
+    ///     runtime: None,
+    ///     queuetime: None,
+    ///     properties: vec![
+    ///         property("data", 0, "domain:a.example"),
+    ///         property("class", 0, "DOMAIN_TRANSFER"),
+    ///         property("data", 1, "period:1"),
+    ///     ],
+    /// };
+    /// assert_eq!(response.values("data").collect::<Vec<_>>(), ["domain:a.example", "period:1"]);
+    /// ```
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.properties
+            .iter()
+            .filter(move |p| p.name.eq_ignore_ascii_case(name))
+            .map(|p| p.value.as_str())
+    }
 }
 
 /// A parsed notification, keeping everything that was read.

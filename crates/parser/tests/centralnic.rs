@@ -266,12 +266,7 @@ fn url_encoded_event_data_is_decoded() {
         Some("example-encoded.com")
     );
     let response = n.centralnic.as_ref().expect("the response is kept");
-    let data: Vec<&str> = response
-        .properties
-        .iter()
-        .filter(|p| p.name == "data")
-        .map(|p| p.value.as_str())
-        .collect();
+    let data: Vec<&str> = response.values("data").collect();
     assert_eq!(
         data,
         [
