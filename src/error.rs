@@ -142,6 +142,8 @@ impl From<LedgerError> for CliError {
             LedgerError::NotALedger { .. } => CliError::user(message)
                 .hint("point --db (or LEDGER_DB) at a ledger directory, or at a new one"),
             LedgerError::InvalidArgument(_) => CliError::user(message),
+            // Only a process writing from several threads meets it; the CLI writes from one.
+            LedgerError::InBatch(_) => CliError::environment(message),
         }
     }
 }

@@ -78,6 +78,10 @@ pub enum LedgerError {
     /// A caller's argument is wrong (an empty ctid…).
     #[error("{0}")]
     InvalidArgument(String),
+    /// The group commit this item rode in failed with this error (every item of that write
+    /// gets it; none of them is committed, see [`crate::Ledger::ingest`]).
+    #[error("{0}")]
+    InBatch(std::sync::Arc<LedgerError>),
 }
 
 impl LedgerError {

@@ -329,6 +329,23 @@ pub(crate) struct PreparedBatch {
     pres: Vec<Pre>,
 }
 
+impl PreparedBatch {
+    /// The batches one after the other, as one (a group commit of items prepared apart).
+    pub(crate) fn concat(batches: impl IntoIterator<Item = PreparedBatch>) -> PreparedBatch {
+        let mut all = PreparedBatch {
+            items: Vec::new(),
+            shas: Vec::new(),
+            pres: Vec::new(),
+        };
+        for batch in batches {
+            all.items.extend(batch.items);
+            all.shas.extend(batch.shas);
+            all.pres.extend(batch.pres);
+        }
+        all
+    }
+}
+
 /// Hashes, parses and checks one item, and keys and classifies its event.
 fn prepare_one(options: &Options, item: &Item, now: DateTime<Utc>) -> ([u8; 32], Pre) {
     let sha = raw::sha256(&item.raw);

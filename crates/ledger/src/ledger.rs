@@ -245,6 +245,37 @@ pub struct Ledger {
     log: Option<Log>,
     views: Views,
     packs: Mutex<Option<PackWriter>>,
+    group: GroupCommit,
+}
+
+/// What one group commit wrote, for [`Ledger::set_commit_observer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// Items in the write (each caller's one item).
+    pub items: usize,
+    /// True when it was committed (flushed); false when it failed (every item got the error).
+    pub committed: bool,
+    /// How long the write and its flush took (not the wait for the writer lock).
+    pub duration: Duration,
+}
+
+/// Called after every group commit; see [`Ledger::set_commit_observer`].
+pub type CommitObserver = Box<dyn Fn(CommitInfo) + Send + Sync>;
+
+/// The items waiting to be written by whichever caller holds the writer lock next, each with
+/// the channel its outcome goes back on, and the observer of the writes.
+#[derive(Default)]
+struct GroupCommit {
+    queue: Mutex<Vec<Queued>>,
+    next_ticket: std::sync::atomic::AtomicU64,
+    observer: std::sync::OnceLock<CommitObserver>,
+}
+
+/// One item waiting in [`GroupCommit`], prepared (parsed, keyed) by its own caller's thread.
+struct Queued {
+    ticket: u64,
+    prepared: ingest::PreparedBatch,
+    reply: std::sync::mpsc::SyncSender<Result<IngestOutcome>>,
 }
 
 /// Opens the log and the views at once, on two threads: sled's open grows with a database, so
@@ -280,6 +311,14 @@ fn open_both(options: &Options) -> Result<(Log, Views)> {
     Ok((log, views))
 }
 
+/// Locks a mutex whose holder may have panicked: what it guards (a queue of items each with
+/// its own reply channel) stays usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The writer's lock: one writer at a time inside the process (sled's lock keeps other
 /// processes out), holding the current raw pack once opened.
 type Writer<'a> = MutexGuard<'a, Option<PackWriter>>;
@@ -301,6 +340,7 @@ impl Ledger {
             log: Some(log),
             views,
             packs: Mutex::new(None),
+            group: GroupCommit::default(),
         };
         {
             let _writer = ledger.writer();
@@ -334,6 +374,7 @@ impl Ledger {
             log: None,
             views,
             packs: Mutex::new(None),
+            group: GroupCommit::default(),
         })
     }
 
@@ -386,17 +427,99 @@ impl Ledger {
     }
 
     fn write_one(&self, item: Item) -> Result<IngestOutcome> {
-        self.write(vec![item])?
-            .into_iter()
-            .flatten()
-            .next()
-            .ok_or_else(|| LedgerError::Corrupt {
-                what: "ingest".into(),
-                reason: "no outcome for the item".into(),
-            })
+        let log = self.log()?;
+        // Parsed on the caller's thread: concurrent callers parse in parallel.
+        let prepared = ingest::prepare(&self.options, vec![item], false);
+        let ticket = self
+            .group
+            .next_ticket
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (reply, outcome) = std::sync::mpsc::sync_channel(1);
+        lock(&self.group.queue).push(Queued {
+            ticket,
+            prepared,
+            reply,
+        });
+        loop {
+            let mut writer = self.writer();
+            // A writer before us took this item in its batch and answered before it let go.
+            if let Ok(result) = outcome.try_recv() {
+                return result;
+            }
+            let batch: Vec<Queued> = {
+                let mut queue = lock(&self.group.queue);
+                let n = queue.len().min(ingest::BATCH);
+                queue.drain(..n).collect()
+            };
+            let mut own = None;
+            let started = std::time::Instant::now();
+            let items = batch.len();
+            let (tickets, replies): (Vec<u64>, Vec<_>) =
+                batch.iter().map(|q| (q.ticket, q.reply.clone())).unzip();
+            let prepared = ingest::PreparedBatch::concat(batch.into_iter().map(|q| q.prepared));
+            let written = Self::pack_writer(&mut writer, log).and_then(|packs| {
+                let staged = ingest::stage(log, packs, prepared, &mut ingest::Cursor::read(log)?)?;
+                ingest::commit(log, &self.views, staged)
+            });
+            let committed = written.is_ok();
+            match written {
+                Ok(outcomes) => {
+                    for ((t, reply), outcome) in tickets.iter().zip(&replies).zip(outcomes) {
+                        let outcome = outcome.ok_or_else(|| LedgerError::Corrupt {
+                            what: "ingest".into(),
+                            reason: "no outcome for an item of a group commit".into(),
+                        });
+                        if *t == ticket {
+                            own = Some(outcome);
+                        } else {
+                            let _ = reply.send(outcome);
+                        }
+                    }
+                }
+                Err(error) => {
+                    let shared = std::sync::Arc::new(error);
+                    for (t, reply) in tickets.iter().zip(&replies) {
+                        if *t != ticket {
+                            let _ = reply.send(Err(LedgerError::InBatch(shared.clone())));
+                        }
+                    }
+                    if tickets.contains(&ticket) {
+                        own =
+                            Some(Err(std::sync::Arc::try_unwrap(shared)
+                                .unwrap_or_else(LedgerError::InBatch)));
+                    }
+                }
+            }
+            if let Some(observe) = self.group.observer.get() {
+                observe(CommitInfo {
+                    items,
+                    committed,
+                    duration: started.elapsed(),
+                });
+            }
+            drop(writer);
+            if let Some(result) = own {
+                return result;
+            }
+        }
+    }
+
+    /// Sets the function told of every group commit ([`Ledger::ingest`], `record_response`):
+    /// how many items it held, whether it committed, how long it took. A server's metrics
+    /// use it. It runs with the writer lock held: it must be quick, and must not write to this
+    /// ledger. Only the first call sets it; a later one returns `false`.
+    pub fn set_commit_observer(&self, observer: CommitObserver) -> bool {
+        self.group.observer.set(observer).is_ok()
     }
 
     /// Ingests one item (a mail or a bare body). Returns once the outcome is durable (flushed).
+    ///
+    /// Group commit: callers on several threads share writes. Each call queues its parsed
+    /// item; whichever caller holds the writer lock next writes every queued item (up to
+    /// 1,000) in one sled batch and one flush, and hands each caller its outcome; a caller
+    /// returns as soon as the write its item rode in is durable, never later. When that write
+    /// fails, every item in it gets the error (the first caller's own, the others
+    /// [`LedgerError::InBatch`]) and none is committed.
     pub fn ingest(&self, raw: &[u8], origin: Origin) -> Result<IngestOutcome> {
         self.write_one(Item {
             raw: raw.to_vec(),

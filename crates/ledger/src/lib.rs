@@ -54,8 +54,8 @@ mod views;
 
 pub use error::{LedgerError, Result};
 pub use ledger::{
-    Dismissal, IngestOutcome, Ledger, Options, QuarantineEntry, QuarantineReason, RebuildReport,
-    ReparseReport, Stats, VerifyReport,
+    CommitInfo, CommitObserver, Dismissal, IngestOutcome, Ledger, Options, QuarantineEntry,
+    QuarantineReason, RebuildReport, ReparseReport, Stats, VerifyReport,
 };
 pub use projections::{
     DefaultAction, Departure, DepartureReason, DomainState, FailedCreate, Inventory, Order,

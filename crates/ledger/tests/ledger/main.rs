@@ -2,6 +2,7 @@
 //! input (the seed-003 mails in `fixtures/`, and mails built the same way in `support`).
 
 mod as_of;
+mod group_commit;
 mod ingest;
 mod lifecycle;
 mod quarantine;
