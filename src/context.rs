@@ -5,9 +5,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use ledger::{Ledger, Options, TrustPolicy};
+use ledger_documents::values::{self, ValueError};
 
 use crate::cli::Global;
 use crate::error::{CliError, PolicyFault};
@@ -182,56 +183,42 @@ fn default_db() -> Result<PathBuf, CliError> {
     ))
 }
 
-/// Reads a duration people type: `90s`, `72h`, `3days`, `1h 30m`. A negative one (`-5h`) is
-/// refused with its own message.
+/// Reads a duration (`90m`, `48h`, `2d`) given to `flag`; a negative one cannot be meant
+/// (exit 64).
 pub fn parse_duration(text: &str, flag: &str) -> Result<Duration, CliError> {
-    if text.trim_start().starts_with('-') {
-        return Err(
-            CliError::usage(format!("{flag} {text:?}: a duration cannot be negative"))
-                .hint("write how long ahead to look, like 90m, 48h or 2d"),
-        );
-    }
-    humantime::parse_duration(text.trim()).map_err(|e| {
-        CliError::user(format!("{flag} {text:?} is not a duration: {e}"))
-            .hint("write it like 90m, 48h or 2d (units s, m, h, d)")
-    })
+    values::parse_duration(text).map_err(|e| value_error(e, text, flag))
 }
 
-/// Reads an instant: RFC 3339 (`2010-05-20T12:00:00Z`, `…+02:00`) or a wall-clock time in the
-/// source zone (`2010-05-20 12:00`, `2010-05-20 12:00:00`, `2010-05-20`).
+/// Reads an instant given to `flag`: RFC 3339 (`2010-05-20T12:00:00Z`, `…+02:00`) or a
+/// wall-clock time in the source zone (`2010-05-20 12:00`, `2010-05-20 12:00:00`,
+/// `2010-05-20`). One inside a DST gap is refused (exit 64); one inside an overlap is the
+/// earlier instant, with a warning on stderr.
 pub fn parse_instant(text: &str, tz: Tz, flag: &str) -> Result<DateTime<Utc>, CliError> {
-    let t = text.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(t) {
-        return Ok(at.with_timezone(&Utc));
+    let instant = values::parse_instant(text, tz).map_err(|e| value_error(e, text, flag))?;
+    if instant.overlap {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: {flag} {text:?} happened twice in {tz} (DST overlap); taking the \
+             earlier, {}",
+            instant.at.to_rfc3339()
+        );
     }
-    let naive = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M"))
-        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
-        });
-    match naive {
-        Ok(naive) => match ledger_parser::local_to_utc(naive, tz) {
-            (_, ledger_parser::DstFlag::Gap) => Err(CliError::usage(format!(
-                "{flag} {text:?} falls in a DST gap of {tz}: that wall-clock time never happened"
-            ))
-            .hint("write the instant in RFC 3339 (2026-03-29T01:30:00Z) or a time outside the gap")),
-            (utc, ledger_parser::DstFlag::Overlap) => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "warning: {flag} {text:?} happened twice in {tz} (DST overlap); taking the \
-                     earlier, {}",
-                    utc.to_rfc3339()
-                );
-                Ok(utc)
-            }
-            (utc, _) => Ok(utc),
-        },
-        Err(_) => Err(CliError::user(format!("{flag} {text:?} is not an instant")).hint(
-            "write RFC 3339 (2010-05-20T12:00:00Z) or a time in the source zone (2010-05-20 14:00)",
-        )),
-    }
+    Ok(instant.at)
+}
+
+/// A value that was not read, as the user reads it: the flag, the text, why, what to write.
+fn value_error(error: ValueError, text: &str, flag: &str) -> CliError {
+    let message = match &error {
+        ValueError::Negative => format!("{flag} {text:?}: {error}"),
+        ValueError::NotADuration(why) => format!("{flag} {text:?} is not a duration: {why}"),
+        ValueError::DstGap(_) | ValueError::NotAnInstant => format!("{flag} {text:?} {error}"),
+    };
+    let error_kind = if error.is_usage() {
+        CliError::usage(message)
+    } else {
+        CliError::user(message)
+    };
+    error_kind.hint(error.hint())
 }
 
 #[cfg(test)]

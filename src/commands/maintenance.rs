@@ -45,7 +45,7 @@ pub fn dismiss(ctx: &Context, id: u64, reason: &str) -> CliResult {
     if ctx.json {
         let value = json!({
             "id": entry.id,
-            "dismissed": dismissal.map(|d| json!({"reason": d.reason, "at": crate::output::rfc3339(d.at)})),
+            "dismissed": dismissal.map(|d| json!({"reason": d.reason, "at": ledger_documents::json::rfc3339(d.at)})),
         });
         crate::output::print_json(&mut out, &value)?;
     } else if let Some(d) = dismissal {
@@ -102,7 +102,7 @@ pub fn export(ctx: &Context, args: &ExportArgs) -> CliResult {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for event in ledger.export(args.since) {
         let event = event?;
-        serde_json::to_writer(&mut out, &crate::output::event_json(&event))
+        serde_json::to_writer(&mut out, &ledger_documents::json::event(&event))
             .map_err(std::io::Error::other)?;
         writeln!(out)?;
     }

@@ -3,13 +3,13 @@
 
 use std::io::Write;
 
-use ledger::{OrderState, QuarantineReason};
-use serde_json::{Value, json};
+use ledger::OrderState;
+use ledger_documents::json;
 
 use crate::cli::{FailedCreatesArgs, OrderStatusArg, OrdersArgs, RejectsArgs};
 use crate::context::Context;
 use crate::error::{CliResult, EXIT_OK};
-use crate::output::{Table, cell, human_time, rfc3339, status_human, status_json};
+use crate::output::{Table, cell, human_time, status_human};
 
 pub fn failed_creates(ctx: &Context, args: &FailedCreatesArgs) -> CliResult {
     let ledger = ctx.open_views()?;
@@ -19,22 +19,7 @@ pub fn failed_creates(ctx: &Context, args: &FailedCreatesArgs) -> CliResult {
     }
     let mut out = std::io::stdout().lock();
     if ctx.json {
-        let items: Vec<Value> = failed
-            .iter()
-            .map(|f| {
-                json!({
-                    "ctid": f.ctid,
-                    "domain": f.domain,
-                    "status": status_json(f.status.as_ref()),
-                    "error": f.error,
-                    "nic_response": f.nic_response,
-                    "seq": f.seq,
-                    "failed_at": rfc3339(f.failed_at),
-                    "resolved_by": f.resolved_by,
-                })
-            })
-            .collect();
-        crate::output::print_json(&mut out, &Value::Array(items))?;
+        crate::output::print_json(&mut out, &json::failed_creates(&failed))?;
     } else if failed.is_empty() {
         writeln!(out, "no failed creates")?;
     } else {
@@ -82,20 +67,7 @@ pub fn orders(ctx: &Context, args: &OrdersArgs) -> CliResult {
         .collect();
     let mut out = std::io::stdout().lock();
     if ctx.json {
-        let items: Vec<Value> = orders
-            .iter()
-            .map(|o| {
-                json!({
-                    "ctid": o.ctid,
-                    "state": o.state.name(),
-                    "last_status": status_json(o.last_status.as_ref()),
-                    "domain": o.domain,
-                    "events": o.events,
-                    "seq": o.seq,
-                })
-            })
-            .collect();
-        crate::output::print_json(&mut out, &Value::Array(items))?;
+        crate::output::print_json(&mut out, &json::orders(&orders))?;
     } else if orders.is_empty() {
         writeln!(out, "no orders")?;
     } else {
@@ -119,8 +91,7 @@ pub fn inventory(ctx: &Context) -> CliResult {
     let inventory = ledger.inventory()?;
     let mut out = std::io::stdout().lock();
     if ctx.json {
-        let value = serde_json::to_value(&inventory).map_err(std::io::Error::other)?;
-        crate::output::print_json(&mut out, &value)?;
+        crate::output::print_json(&mut out, &json::inventory(&inventory))?;
         return Ok(EXIT_OK);
     }
     writeln!(out, "domains that left ({}):", inventory.departed.len())?;
@@ -164,28 +135,8 @@ pub fn rejects(ctx: &Context, args: &RejectsArgs) -> CliResult {
         entries.retain(|e| e.dismissed.is_none());
     }
     let mut out = std::io::stdout().lock();
-    let reason_text = |r: &QuarantineReason| match r {
-        QuarantineReason::Unparsable(text) => text.clone(),
-        QuarantineReason::Untrusted(why) => {
-            format!("untrusted: {why} (`ledger release ID` vouches for it)")
-        }
-    };
     if ctx.json {
-        let items: Vec<Value> = entries
-            .iter()
-            .map(|e| {
-                json!({
-                    "id": e.id,
-                    "origin": e.origin.0,
-                    "reason": reason_text(&e.reason),
-                    "received_at": rfc3339(e.received_at),
-                    "sha256": e.sha256,
-                    "size": e.size,
-                    "dismissed": e.dismissed.as_ref().map(|d| json!({"reason": d.reason, "at": rfc3339(d.at)})),
-                })
-            })
-            .collect();
-        crate::output::print_json(&mut out, &Value::Array(items))?;
+        crate::output::print_json(&mut out, &json::rejects(&entries))?;
     } else {
         if entries.is_empty() {
             writeln!(out, "no rejected input")?;
@@ -193,8 +144,12 @@ pub fn rejects(ctx: &Context, args: &RejectsArgs) -> CliResult {
             let mut table = Table::new(vec!["ID", "RECEIVED", "ORIGIN", "SIZE", "REASON"]);
             for e in &entries {
                 let reason = match &e.dismissed {
-                    Some(d) => format!("dismissed: {} ({})", d.reason, reason_text(&e.reason)),
-                    None => reason_text(&e.reason),
+                    Some(d) => format!(
+                        "dismissed: {} ({})",
+                        d.reason,
+                        json::reject_reason(&e.reason)
+                    ),
+                    None => json::reject_reason(&e.reason),
                 };
                 table.row(vec![
                     e.id.to_string(),
@@ -221,8 +176,7 @@ pub fn stats(ctx: &Context) -> CliResult {
     let stats = ledger.stats()?;
     let mut out = std::io::stdout().lock();
     if ctx.json {
-        let value = serde_json::to_value(&stats).map_err(std::io::Error::other)?;
-        crate::output::print_json(&mut out, &value)?;
+        crate::output::print_json(&mut out, &json::stats(&stats))?;
         return Ok(EXIT_OK);
     }
     writeln!(out, "ledger            {}", ctx.db.display())?;

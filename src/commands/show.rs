@@ -3,20 +3,20 @@
 use std::io::Write;
 
 use chrono::Utc;
-use ledger::Ledger;
+use ledger_documents::json;
 use ledger_event::Event;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::cli::ShowArgs;
 use crate::context::Context;
 use crate::error::{CliError, CliResult, EXIT_OK};
-use crate::output::{Table, cell, event_flags, event_json, human_time, status_human, status_json};
+use crate::output::{Table, cell, human_time, status_human};
 
 pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
     let ledger = ctx.open_existing()?;
     let mut out = std::io::stdout().lock();
     if let Some(ctid) = &args.ctid {
-        let events = oldest_first(ledger.events_by_ctid(ctid)?);
+        let events = json::oldest_first(ledger.events_by_ctid(ctid)?);
         if events.is_empty() {
             return Err(CliError::user(format!(
                 "no events for order (ctid) {ctid:?}"
@@ -24,23 +24,7 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
         }
         let order = ledger.order(ctid)?;
         if ctx.json {
-            let state = match &order {
-                Some(o) => json!({
-                    "state": o.state.name(),
-                    "last_status": status_json(o.last_status.as_ref()),
-                    "domain": o.domain,
-                    "events": o.events,
-                    "last_seq": o.seq,
-                }),
-                None => {
-                    json!({"state": null, "note": "not an order: transfer-out notifications carry AutoDNS's own transaction"})
-                }
-            };
-            let value = json!({
-                "ctid": ctid,
-                "state": state,
-                "events": events.iter().map(event_json).collect::<Vec<_>>(),
-            });
+            let value = json::order_history(ctid, order.as_ref(), &events);
             crate::output::print_json(&mut out, &value)?;
         } else {
             writeln!(out, "order {ctid}")?;
@@ -70,20 +54,17 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
     };
     let domain = ledger_parser::DomainName::parse(name)
         .ok_or_else(|| CliError::user(format!("{name:?} is not a domain name")))?;
-    let events = oldest_first(ledger.events_by_domain(domain.as_str())?);
+    let events = json::oldest_first(ledger.events_by_domain(domain.as_str())?);
     if events.is_empty() {
         return Err(CliError::user(format!("no events for domain {domain}")));
     }
-    let state = domain_state(&ledger, domain.as_str(), &events)?;
+    let now = Utc::now();
+    let state = ledger.domain_state(domain.as_str(), now)?;
     if ctx.json {
-        let value = json!({
-            "domain": domain.as_str(),
-            "ascii": domain.ascii(),
-            "state": state,
-            "events": events.iter().map(event_json).collect::<Vec<_>>(),
-        });
+        let value = json::domain_history(&domain, &state, &events, now);
         crate::output::print_json(&mut out, &value)?;
     } else {
+        let state = json::domain_state(&state, &events, now);
         writeln!(out, "domain {domain}")?;
         for (key, value) in state.as_object().into_iter().flatten() {
             let text = match value {
@@ -97,35 +78,6 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
         history(ctx, &events, &mut out)?;
     }
     Ok(EXIT_OK)
-}
-
-/// Events in the order they happened (their own time, else when recorded), then by position.
-fn oldest_first(mut events: Vec<Event>) -> Vec<Event> {
-    events.sort_by_key(|e| (e.effective_time(), e.seq));
-    events
-}
-
-/// The current state of a domain, from the projections.
-fn domain_state(ledger: &Ledger, domain: &str, events: &[Event]) -> Result<Value, CliError> {
-    let now = Utc::now();
-    let state = ledger.domain_state(domain, now)?;
-    let owner_c = state.owner_c_import.and_then(|o| o.owner_c);
-    let failed: Vec<u64> = state
-        .failed_creates
-        .iter()
-        .filter(|f| f.resolved_by.is_none())
-        .map(|f| f.seq)
-        .collect();
-    let departed = state.departure;
-    let last = events.iter().max_by_key(|e| (e.effective_time(), e.seq));
-    Ok(json!({
-        "in_inventory": departed.is_none(),
-        "departed": departed.map(|d| json!({"reason": d.reason, "at": crate::output::rfc3339(d.at), "seq": d.seq})),
-        "pending_transfer": state.pending_transfer.map(|t| crate::commands::transfers::transfer_json(&t, now)),
-        "owner_c": owner_c,
-        "open_failed_creates": failed,
-        "last_event": last.map(|e| json!({"seq": e.seq, "kind": e.kind.name(), "status": status_json(e.status())})),
-    }))
 }
 
 /// The history table: oldest first.
@@ -144,7 +96,7 @@ fn history(ctx: &Context, events: &[Event], out: &mut impl Write) -> std::io::Re
             Some(t) => human_time(t, ctx.tz),
             None => format!("{} (time: recorded)", human_time(e.recorded_at, ctx.tz)),
         };
-        let flags: Vec<&str> = event_flags(e)
+        let flags: Vec<&str> = json::event_flags(e)
             .into_iter()
             .filter_map(|flag| match flag {
                 "dst_gap" => Some("DST gap"),

@@ -4,12 +4,12 @@ use std::io::Write;
 
 use chrono::{Duration, Utc};
 use ledger::{DefaultAction, PendingTransfer};
-use serde_json::{Value, json};
+use ledger_documents::json::{self, due_by};
 
 use crate::cli::PendingTransfersArgs;
 use crate::context::{Context, parse_duration, parse_instant};
 use crate::error::{CliError, CliResult, EXIT_DUE, EXIT_OK};
-use crate::output::{Table, cell, human_opt, json_time};
+use crate::output::{Table, cell, human_opt};
 
 pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
     let at = match &args.at {
@@ -43,8 +43,7 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
 
     let mut out = std::io::stdout().lock();
     if ctx.json {
-        let items: Vec<Value> = transfers.iter().map(|t| transfer_json(t, at)).collect();
-        crate::output::print_json(&mut out, &Value::Array(items))?;
+        crate::output::print_json(&mut out, &json::transfers(&transfers, at))?;
     } else if transfers.is_empty() {
         writeln!(
             out,
@@ -94,28 +93,6 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
     Ok(EXIT_OK)
 }
 
-/// True when a pending transfer needs acting on by `by`: its deadline is at or before `by`, or
-/// it is unknown (a reseller must act on a transfer whose deadline nobody can tell; silence is
-/// the wrong default).
-fn due_by(t: &PendingTransfer, by: chrono::DateTime<Utc>) -> bool {
-    t.deadline_at.is_none_or(|d| d <= by)
-}
-
-/// The flags of a pending transfer, as JSON lists them: `deadline_unknown` when the deadline
-/// is not known, `dst_gap` / `dst_overlap` when a time of its timetable fell in a DST gap or
-/// overlap of the source zone, `time_recorded` when its start has no time of its own.
-fn flags(t: &PendingTransfer) -> Vec<&'static str> {
-    [
-        (t.deadline_at.is_none(), "deadline_unknown"),
-        (t.dst_gap, "dst_gap"),
-        (t.dst_overlap, "dst_overlap"),
-        (t.time_recorded, "time_recorded"),
-    ]
-    .into_iter()
-    .filter_map(|(set, flag)| set.then_some(flag))
-    .collect()
-}
-
 /// The notes of a pending transfer for people: OVERDUE or DEADLINE UNKNOWN, then what its
 /// times are worth (a DST gap or overlap, a start time that is only when it was recorded).
 fn notes(t: &PendingTransfer, at: chrono::DateTime<Utc>) -> String {
@@ -143,21 +120,4 @@ fn action_human(action: Option<DefaultAction>) -> &'static str {
         Some(DefaultAction::Nack) => "auto-NACK: domain stays",
         None => "unknown",
     }
-}
-
-/// A pending transfer as JSON, as the README's contract says.
-pub fn transfer_json(t: &PendingTransfer, at: chrono::DateTime<Utc>) -> Value {
-    json!({
-        "domain": t.domain,
-        "transaction": t.transaction,
-        "started_at": json_time(t.started_at),
-        "reminder_at": json_time(t.reminder_at),
-        "deadline_at": json_time(t.deadline_at),
-        "default_action": t.default_action.map(|a| match a { DefaultAction::Ack => "ack", DefaultAction::Nack => "nack" }),
-        "end_at": json_time(t.end_at),
-        "overdue": t.overdue(at),
-        "flags": flags(t),
-        "time_source": if t.time_recorded { "recorded" } else { "notification" },
-        "seq": t.seq,
-    })
 }
