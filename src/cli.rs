@@ -107,6 +107,10 @@ pub enum Command {
     Rebuild,
     /// Check the indexes and projections against a fresh fold of the log. Exit 4 if any differ.
     Verify,
+    /// Hold the ledger open and serve it over HTTP: AutoDNS push, the read API (the documents
+    /// of --json), metrics and health checks. Runs until SIGTERM or Ctrl-C, then answers what
+    /// is in flight and exits 0.
+    Serve(ServeArgs),
     /// Counts and sizes.
     Stats,
 }
@@ -248,6 +252,35 @@ pub struct ReparseArgs {
     /// with is admitted by a larger one.
     #[arg(long, value_name = "BYTES", default_value_t = ledger_parser::DEFAULT_MAX_SIZE)]
     pub max_size: usize,
+}
+
+/// `ledger serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// An address to listen on (repeatable).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8440")]
+    pub listen: Vec<std::net::SocketAddr>,
+
+    /// A file holding the push token: pushes go to /push/autodns/TOKEN, any other path is 404.
+    /// Without one (nor LEDGER_PUSH_TOKEN) the path is /push/autodns and only loopback
+    /// addresses may be listened on. The file must not be readable by others.
+    #[arg(long, value_name = "FILE")]
+    pub push_token_file: Option<PathBuf>,
+
+    /// A file holding the token the read API and /metrics need on a non-loopback address
+    /// (`Authorization: Bearer TOKEN`); else LEDGER_API_TOKEN.
+    #[arg(long, value_name = "FILE")]
+    pub api_token_file: Option<PathBuf>,
+
+    /// Only these peers may push (repeatable; AutoDNS pushes from 62.116.129.216); others get
+    /// 403.
+    #[arg(long, value_name = "CIDR")]
+    pub push_allow: Vec<String>,
+
+    /// Behind a reverse proxy: take the peer from the rightmost X-Forwarded-For entry (the
+    /// hop the proxy appended).
+    #[arg(long)]
+    pub trust_forwarded_for: bool,
 }
 
 /// `ledger export`.

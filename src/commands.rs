@@ -5,6 +5,7 @@ mod init;
 mod maintenance;
 mod record;
 mod reports;
+mod serve;
 mod show;
 pub mod transfers;
 
@@ -18,7 +19,11 @@ pub fn run(ctx: &Context, command: Command) -> CliResult {
     // the others only warn, so a cron job that reads keeps answering.
     if !matches!(
         command,
-        Command::Init | Command::Ingest(_) | Command::Reparse(_) | Command::Release(_)
+        Command::Init
+            | Command::Ingest(_)
+            | Command::Reparse(_)
+            | Command::Release(_)
+            | Command::Serve(_)
     ) {
         ctx.warn_about_trust_policy();
     }
@@ -41,5 +46,6 @@ pub fn run(ctx: &Context, command: Command) -> CliResult {
         Command::Export(args) => maintenance::export(ctx, &args),
         Command::Rebuild => maintenance::rebuild(ctx),
         Command::Verify => maintenance::verify(ctx),
+        Command::Serve(args) => serve::run(ctx, &args),
     }
 }

@@ -108,6 +108,22 @@ impl fmt::Display for CliError {
     }
 }
 
+impl From<ledger_server::ServerError> for CliError {
+    fn from(error: ledger_server::ServerError) -> Self {
+        let message = error.to_string();
+        match error {
+            ledger_server::ServerError::Listen { ref source, .. }
+                if source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
+                CliError::environment(message)
+                    .hint("another process (another `ledger serve`?) has that port; pick another --listen")
+            }
+            ledger_server::ServerError::Config(_) => CliError::user(message),
+            _ => CliError::environment(message),
+        }
+    }
+}
+
 impl From<LedgerError> for CliError {
     fn from(error: LedgerError) -> Self {
         let message = error.to_string();

@@ -360,18 +360,14 @@ impl Batches<'_> {
 }
 
 fn item_json(report: &ItemReport) -> Value {
-    match &report.outcome {
-        Outcome::Ledger(IngestOutcome::Appended { seq, kind }) => {
-            json!({"path": report.origin, "outcome": "ingested", "seq": seq, "kind": kind.name()})
-        }
-        Outcome::Ledger(IngestOutcome::Duplicate { of }) => {
-            json!({"path": report.origin, "outcome": "duplicate", "duplicate_of": of})
-        }
-        Outcome::Ledger(IngestOutcome::Rejected { id, reason }) => {
-            json!({"path": report.origin, "outcome": "rejected", "reject_id": id, "reason": reason})
-        }
+    let mut item = match &report.outcome {
+        Outcome::Ledger(outcome) => ledger_documents::json::outcome(outcome),
         Outcome::Unreadable(reason) => {
-            json!({"path": report.origin, "outcome": "rejected", "reject_id": null, "reason": reason})
+            json!({"outcome": "rejected", "seq": null, "kind": null, "duplicate_of": null, "reject_id": null, "reason": reason})
         }
+    };
+    if let Some(fields) = item.as_object_mut() {
+        fields.insert("path".into(), Value::String(report.origin.clone()));
     }
+    item
 }

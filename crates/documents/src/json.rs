@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use ledger::{
-    DefaultAction, DomainState, FailedCreate, Inventory, Order, PendingTransfer, QuarantineEntry,
-    QuarantineReason, Stats,
+    DefaultAction, DomainState, FailedCreate, IngestOutcome, Inventory, Order, PendingTransfer,
+    QuarantineEntry, QuarantineReason, Stats,
 };
 use ledger_event::Event;
 use ledger_parser::{DstFlag, Status};
@@ -321,5 +321,33 @@ pub fn stats(stats: &Stats) -> Value {
         "failed_creates": stats.failed_creates,
         "disk_bytes": stats.disk_bytes,
         "kinds": stats.kinds,
+    })
+}
+
+/// What became of one ingested item (an `ingest --json` item without its `path`, a push's
+/// answer): `{"outcome": "ingested"|"duplicate"|"rejected", "seq", "kind", "duplicate_of",
+/// "reject_id", "reason"}`, the keys that do not apply `null`.
+pub fn outcome(outcome: &IngestOutcome) -> Value {
+    let (name, seq, kind, duplicate_of, reject_id, reason) = match outcome {
+        IngestOutcome::Appended { seq, kind } => {
+            ("ingested", Some(*seq), Some(kind.name()), None, None, None)
+        }
+        IngestOutcome::Duplicate { of } => ("duplicate", None, None, Some(*of), None, None),
+        IngestOutcome::Rejected { id, reason } => (
+            "rejected",
+            None,
+            None,
+            None,
+            Some(*id),
+            Some(reason.as_str()),
+        ),
+    };
+    json!({
+        "outcome": name,
+        "seq": seq,
+        "kind": kind,
+        "duplicate_of": duplicate_of,
+        "reject_id": reject_id,
+        "reason": reason,
     })
 }

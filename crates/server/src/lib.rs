@@ -1,0 +1,46 @@
+//! `ledger serve`: one process holds the ledger open and answers over HTTP (axum on tokio):
+//!
+//! * `POST /push/autodns/{token}`: AutoDNS push (XML or JSON, the poll envelope or a bare
+//!   message), answered only once the notification is durable ([`push`]);
+//! * `GET /api/v1/…`: the read API, the same documents as the CLI's `--json`
+//!   ([`ledger_documents::json`]), and `GET /api/v1/events?since=&follow=` as JSON Lines that
+//!   stay open for new events ([`api`]);
+//! * `GET /metrics` (OpenMetrics), `GET /healthz`, `GET /readyz`.
+//!
+//! The binary turns flags into a [`Config`] and calls [`run`]. Errors a request meets become
+//! responses in one place ([`error`]); errors that stop the server are [`ServerError`].
+
+#![warn(missing_docs)]
+
+mod api;
+mod config;
+mod error;
+mod metrics;
+mod peer;
+mod push;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ledger::Ledger;
+
+pub use config::{Config, PushAccess};
+pub use error::ServerError;
+
+/// Serves `ledger` on every address of `config.listen` until SIGTERM or SIGINT, then stops
+/// accepting, answers what is in flight, ends the follow streams and returns. `ready` is told
+/// the addresses actually bound (a port 0 is given one) before the first request is taken.
+pub fn run(
+    ledger: Arc<Ledger>,
+    config: Config,
+    ready: impl FnOnce(&[SocketAddr]),
+) -> Result<(), ServerError> {
+    config.check()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("ledger-serve")
+        .build()
+        .map_err(ServerError::Runtime)?;
+    runtime.block_on(state::serve(ledger, config, ready))
+}

@@ -1,0 +1,148 @@
+//! `POST /push/autodns/{token}`: a notification pushed by AutoDNS, answered only once it is
+//! durable (200 with the outcome), or 503 when it could not be kept (so the sender retries or
+//! falls back to mail).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use ledger_event::Origin;
+
+use crate::error::ApiError;
+use crate::state::{AppState, BODY_DEADLINE, BODY_LIMIT};
+
+/// The handler of both push paths (with and without a token).
+pub(crate) async fn push(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    token: Option<Path<String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (outcome, response) = match accept(&state, peer, token, &headers, body).await {
+        Ok(response) => response,
+        Err((outcome, error)) => (outcome, error.into_response()),
+    };
+    state.metrics.push(outcome);
+    response
+}
+
+/// What a push came to, for `ledger_push_requests_total{outcome}`.
+type Outcome = &'static str;
+
+async fn accept(
+    state: &AppState,
+    peer: SocketAddr,
+    token: Option<Path<String>>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Outcome, Response), (Outcome, ApiError)> {
+    let access = &state.config.push;
+    if let (Some(want), Some(Path(given))) = (&access.token, &token)
+        && !same_secret(want.as_bytes(), given.as_bytes())
+    {
+        return Err(("not_found", ApiError::not_found("no such path")));
+    }
+    let client = crate::peer::client(peer, headers, access.trust_forwarded_for);
+    if !access.allow.is_empty() && !access.allow.iter().any(|net| net.contains(&client)) {
+        return Err((
+            "forbidden",
+            ApiError::new(StatusCode::FORBIDDEN, format!("{client} may not push")),
+        ));
+    }
+    let bytes = read_body(headers, body).await?;
+    let ledger = state.ledger.clone();
+    let origin = Origin::new(format!("push:{client}"));
+    let written = tokio::task::spawn_blocking(move || ledger.ingest(&bytes, origin)).await;
+    let outcome = match written {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(error)) => {
+            return Err(("unavailable", ApiError::unavailable(&error)));
+        }
+        Err(join) => {
+            return Err((
+                "unavailable",
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, join.to_string()),
+            ));
+        }
+    };
+    let name = match outcome {
+        ledger::IngestOutcome::Appended { .. } => "ingested",
+        ledger::IngestOutcome::Duplicate { .. } => "duplicate",
+        ledger::IngestOutcome::Rejected { .. } => "rejected",
+    };
+    let document = ledger_documents::json::outcome(&outcome);
+    Ok((name, (StatusCode::OK, axum::Json(document)).into_response()))
+}
+
+/// The whole body, at most [`BODY_LIMIT`] bytes (413 above, as soon as it is known), within
+/// [`BODY_DEADLINE`] (408 after: a sender that never finishes keeps nothing).
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, (Outcome, ApiError)> {
+    let too_large = || {
+        (
+            "too_large",
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("a push is at most {BODY_LIMIT} bytes"),
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return Err(too_large());
+    }
+    let read = async {
+        let mut body = body;
+        let mut bytes = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                (
+                    "bad_request",
+                    ApiError::bad_request(format!("reading the body: {e}")),
+                )
+            })?;
+            if let Some(data) = frame.data_ref() {
+                if bytes.len() + data.len() > BODY_LIMIT {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(data);
+            }
+        }
+        Ok(Bytes::from(bytes))
+    };
+    match tokio::time::timeout(BODY_DEADLINE, read).await {
+        Ok(result) => result,
+        Err(_) => Err((
+            "timeout",
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the body did not arrive within {} s",
+                    BODY_DEADLINE.as_secs()
+                ),
+            ),
+        )),
+    }
+}
+
+/// Compares two secrets in time that depends on their lengths only.
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(super::same_secret(b"s3cret", b"s3cret"));
+        assert!(!super::same_secret(b"s3cret", b"s3creT"));
+        assert!(!super::same_secret(b"s3cret", b"s3cre"));
+    }
+}

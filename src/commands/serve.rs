@@ -1,0 +1,93 @@
+//! `ledger serve`: flags into a server configuration; the server is `crates/server`.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::cli::ServeArgs;
+use crate::context::Context;
+use crate::error::{CliError, CliResult, EXIT_OK};
+
+pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
+    let push_token = token(
+        args.push_token_file.as_deref(),
+        "LEDGER_PUSH_TOKEN",
+        "--push-token-file",
+    )?;
+    let api_token = token(
+        args.api_token_file.as_deref(),
+        "LEDGER_API_TOKEN",
+        "--api-token-file",
+    )?;
+    let allow = args
+        .push_allow
+        .iter()
+        .map(|text| {
+            text.parse::<ipnet::IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    CliError::user(format!("--push-allow {text:?} is not an address or a CIDR"))
+                        .hint("write it like 62.116.129.216 or 62.116.129.0/24")
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = ledger_server::Config {
+        listen: args.listen.clone(),
+        push: ledger_server::PushAccess {
+            token: push_token,
+            allow,
+            trust_forwarded_for: args.trust_forwarded_for,
+        },
+        api_token,
+        source_tz: ctx.tz,
+    };
+    let ledger = Arc::new(ctx.open_or_create(ctx.options_with_trust()?)?);
+    let push_path = if config.push.token.is_some() {
+        "/push/autodns/TOKEN"
+    } else {
+        "/push/autodns"
+    };
+    ledger_server::run(ledger, config, |bound| {
+        let mut err = std::io::stderr().lock();
+        for addr in bound {
+            let _ = writeln!(err, "listening on http://{addr} (push: POST {push_path})");
+        }
+    })?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "stopped: every request in flight was answered"
+    );
+    Ok(EXIT_OK)
+}
+
+/// A token from `file` (which others may not read), else from the environment variable `env`.
+fn token(file: Option<&Path>, env: &str, flag: &str) -> Result<Option<String>, CliError> {
+    let Some(path) = file else {
+        return Ok(std::env::var(env).ok().filter(|t| !t.trim().is_empty()));
+    };
+    let meta = std::fs::metadata(path).map_err(|e| {
+        CliError::user(format!("{flag} {}: {e}", path.display()))
+            .hint("write the token into that file (one line), readable only by the ledger's user")
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o004 != 0 {
+            return Err(CliError::user(format!(
+                "{flag} {} is readable by every user: the token would not be a secret",
+                path.display()
+            ))
+            .hint(format!("chmod o-r {}", path.display())));
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::user(format!("{flag} {}: {e}", path.display())))?;
+    let token = text.trim().to_string();
+    if token.is_empty() {
+        return Err(CliError::user(format!(
+            "{flag} {} is empty",
+            path.display()
+        )));
+    }
+    Ok(Some(token))
+}
