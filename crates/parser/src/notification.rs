@@ -8,6 +8,14 @@ use crate::DomainName;
 /// The task code of the AutoDNS poll envelope (`S0905`: the notification was polled).
 pub(crate) const POLL_TASK: &str = "0905";
 
+/// The status of the poll envelope, given to a bare poll message (pushed without it) wherever
+/// the envelope's status would stand.
+pub(crate) const POLLED_STATUS: &str = "S0905";
+
+/// The diagnostic of a bare poll message whose status is the envelope's it was pushed without.
+pub(crate) const BARE_MESSAGE_STATUS: &str = "a poll message without its envelope: status S0905, \
+    as its poll envelope would give";
+
 /// Who sent a notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
