@@ -4,6 +4,7 @@
 mod as_of;
 mod ingest;
 mod lifecycle;
+mod poll;
 mod quarantine;
 mod recovery;
 mod support;
