@@ -107,8 +107,8 @@ pub enum Command {
     Rebuild,
     /// Check the indexes and projections against a fresh fold of the log. Exit 4 if any differ.
     Verify,
-    /// Hold the ledger open and serve it over HTTP: AutoDNS push, the read API (the documents
-    /// of --json), metrics and health checks. Runs until SIGTERM or Ctrl-C, then answers what
+    /// Hold the ledger open and serve it over HTTP: AutoDNS push, the read API (the JSON
+    /// documents the read commands print), metrics and health checks. Runs until SIGTERM or Ctrl-C, then answers what
     /// is in flight and exits 0.
     Serve(ServeArgs),
     /// Counts and sizes.

@@ -6,6 +6,7 @@ mod errors;
 mod ingest;
 mod newcomer;
 mod parsing;
+mod poll;
 mod reads;
 mod rejects;
 mod reliability;

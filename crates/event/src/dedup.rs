@@ -1,16 +1,92 @@
-//! [`content_key`]: de-duplication on content; [`own_time`] and [`is_copy`]: the same content
-//! far apart in time is a new fact.
+//! [`content_key`]: de-duplication on content (for an AutoDNS poll message, on the message
+//! whatever carried it); [`own_time`] and [`is_copy`]: the same content far apart in time is a
+//! new fact.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use ledger_parser::Notification;
 use sha2::{Digest, Sha256};
 
-/// Tags the encoding, so that a future change of what is hashed gives other keys on purpose.
+/// Tags the whole-notification encoding ([`content_key_v1`]), so that a future change of what
+/// is hashed gives other keys on purpose.
 const DOMAIN_TAG: &[u8] = b"ledger-event content-key v1";
 
-/// The de-duplication key of a notification: a hash of its content (format and every field as
-/// read), not of the mail's bytes, headers or Message-ID, so a parent-notify copy with other
-/// headers is recognised as the same notification.
+/// Tags the poll-message encoding (issue 11): the key of an AutoDNS XML/JSON notification that
+/// carries a poll message is the message's, not its envelope's.
+const MESSAGE_TAG: &[u8] = b"ledger-event content-key v2 poll-message";
+
+/// The de-duplication key of a notification: a hash of its content, not of the mail's bytes,
+/// headers or Message-ID, so a parent-notify copy with other headers is recognised as the same
+/// notification.
+///
+/// * An AutoDNS XML/JSON notification that carries a poll message
+///   ([`Notification::poll_message_fields`]: the message of an `S0905` poll envelope, or a bare
+///   message pushed without it) is keyed on **that message alone**, whatever carried it: a tag
+///   naming this encoding (`ledger-event content-key v2 poll-message`), the provider and the
+///   format, the number of the message's fields, then each one's block *relative to the
+///   message*, key and value in the order read, then the notification's ctid (the one it is
+///   indexed under: equal keys keep meaning equal ctids). The message's `id`, its `job` or
+///   `notify`, `created`, `owner` and (JSON) its own `ctid`, `stid` and `object` are in it;
+///   the envelope around it (its `stid`, `summary`, the `S0905` "polled successfully" status,
+///   the JSON envelope's `object`) is not. So the push with the envelope, the bare push, the
+///   poll and a mail carrying any of them are one key; two messages (another `id`, or other
+///   content) are two.
+/// * Anything else (the text format, CentralNic, XML/JSON realtime responses) is keyed as
+///   before, by [`content_key_v1`]: the same bytes as the builds before issue 11, so their
+///   stored keys stay valid.
+///
+/// ```
+/// use ledger_event::content_key;
+/// use ledger_parser::{Field, Format, MailMeta, Notification};
+///
+/// let mut a = Notification::new(Format::AutoDnsText);
+/// a.fields.push(Field { block: "system".into(), key: "task".into(), value: "0101".into(), line: 3 });
+/// let mut b = a.clone();
+/// b.mail = Some(MailMeta { message_id: Some("copy@parent".into()), ..MailMeta::default() });
+/// assert_eq!(content_key(&a), content_key(&b));
+/// b.fields[0].value = "0102".into();
+/// assert_ne!(content_key(&a), content_key(&b));
+/// ```
+///
+/// ```
+/// use ledger_event::content_key;
+/// use ledger_parser::{parse, ParseOptions};
+///
+/// let bare = b"<message><id>7</id><notify><type>domain_away</type></notify></message>";
+/// let envelope = |stid: &str| format!("<response><result><data><summary>1</summary>\
+///     <message><id>7</id><notify><type>domain_away</type></notify></message></data>\
+///     <status><code>S0905</code></status></result><stid>{stid}</stid></response>");
+/// let key = |body: &[u8]| content_key(&parse(body, &ParseOptions::default()).unwrap());
+/// assert_eq!(key(bare), key(envelope("20260101-app1-1").as_bytes()));
+/// assert_eq!(key(bare), key(envelope("20260101-app2-9").as_bytes()));
+/// let other = b"<message><id>8</id><notify><type>domain_away</type></notify></message>";
+/// assert_ne!(key(bare), key(other));
+/// ```
+pub fn content_key(notification: &Notification) -> [u8; 32] {
+    match notification.poll_message_fields() {
+        Some(fields) => message_key(notification, &fields),
+        None => content_key_v1(notification),
+    }
+}
+
+/// The key of the poll message a notification carries (see [`content_key`]).
+fn message_key(notification: &Notification, fields: &[(&str, &ledger_parser::Field)]) -> [u8; 32] {
+    let mut hash = Canonical(Sha256::new());
+    hash.text(MESSAGE_TAG);
+    hash.text(provider_name(notification).as_bytes());
+    hash.text(notification.format.name().as_bytes());
+    hash.count(fields.len());
+    for (block, field) in fields {
+        hash.text(block.as_bytes());
+        hash.text(field.key.as_bytes());
+        hash.text(field.value.as_bytes());
+    }
+    hash.option(notification.ctid.as_deref());
+    hash.0.finalize().into()
+}
+
+/// The whole-notification key: what [`content_key`] gives for a notification that carries no
+/// poll message, and what every build before issue 11 gave for every notification (a ledger
+/// migrating its stored keys finds the entries those builds wrote by it).
 ///
 /// What is hashed (SHA-256), each text length-prefixed (u64 little-endian) so that no two
 /// different contents share an encoding:
@@ -27,20 +103,7 @@ const DOMAIN_TAG: &[u8] = b"ledger-event content-key v1";
 ///
 /// Nothing of the mail (headers, transfer encoding, Message-ID, `Date`) and nothing that depends
 /// on parse options (UTC readings of provider times) goes in.
-///
-/// ```
-/// use ledger_event::content_key;
-/// use ledger_parser::{Field, Format, MailMeta, Notification};
-///
-/// let mut a = Notification::new(Format::AutoDnsText);
-/// a.fields.push(Field { block: "system".into(), key: "task".into(), value: "0101".into(), line: 3 });
-/// let mut b = a.clone();
-/// b.mail = Some(MailMeta { message_id: Some("copy@parent".into()), ..MailMeta::default() });
-/// assert_eq!(content_key(&a), content_key(&b));
-/// b.fields[0].value = "0102".into();
-/// assert_ne!(content_key(&a), content_key(&b));
-/// ```
-pub fn content_key(notification: &Notification) -> [u8; 32] {
+pub fn content_key_v1(notification: &Notification) -> [u8; 32] {
     let mut hash = Canonical(Sha256::new());
     hash.text(DOMAIN_TAG);
     hash.text(provider_name(notification).as_bytes());

@@ -5,7 +5,8 @@
 //! * [`EventKind`]: which real-world fact it is, decided from codes only by [`classify`].
 //! * [`stored`]: the versioned, bincode-encoded storage form, kept separate from these types so
 //!   that a change of the domain types can never silently change what is on disk.
-//! * [`content_key`]: the de-duplication key of a notification's content.
+//! * [`content_key`]: the de-duplication key of a notification's content (of the poll message it
+//!   carries, for AutoDNS XML/JSON); [`content_key_v1`]: the key of the builds before issue 11.
 
 #![warn(missing_docs)]
 
@@ -17,7 +18,7 @@ mod kind;
 pub mod stored;
 
 pub use classify::classify;
-pub use dedup::{COPY_WINDOW, content_key, is_copy, own_time};
+pub use dedup::{COPY_WINDOW, content_key, content_key_v1, is_copy, own_time};
 pub use error::{EventError, Result};
 pub use event::{Event, Origin, RawRef, Source};
 pub use kind::{EventKind, TransferAnswer};

@@ -68,7 +68,24 @@ pub(crate) fn dedup_key(
     command: Option<&str>,
     domain: Option<&str>,
 ) -> [u8; 32] {
-    let content = content_key(notification);
+    response_key(
+        content_key(notification),
+        notification,
+        ctid,
+        command,
+        domain,
+    )
+}
+
+/// The dedup key of an event with the content key `content`: that key, or for a response
+/// recorded for an order (see [`dedup_key`]) a hash of it with the ctid, command and domain.
+fn response_key(
+    content: [u8; 32],
+    notification: &Notification,
+    ctid: Option<&str>,
+    command: Option<&str>,
+    domain: Option<&str>,
+) -> [u8; 32] {
     match ctid {
         Some(ctid) if notification.ctid.as_deref() != Some(ctid) => {
             let mut hasher = Sha256::new();
@@ -132,7 +149,7 @@ pub(crate) fn decode_own_time(bytes: &[u8], what: &str) -> Result<Option<DateTim
 }
 
 /// The `by_ctid` value of an event: its dedup key, then its own time.
-fn by_ctid_value(key: &[u8; 32], own_time: Option<DateTime<Utc>>) -> Vec<u8> {
+pub(crate) fn by_ctid_value(key: &[u8; 32], own_time: Option<DateTime<Utc>>) -> Vec<u8> {
     let mut value = key.to_vec();
     value.extend(encode_own_time(own_time));
     value
@@ -272,6 +289,19 @@ fn recent_duplicate(
 /// The dedup key of a stored event (what `verify` recomputes).
 pub(crate) fn event_dedup_key(event: &Event) -> [u8; 32] {
     dedup_key(
+        &event.notification,
+        event.ctid.as_deref(),
+        event.command.as_deref(),
+        event.domain.as_deref(),
+    )
+}
+
+/// The dedup key the builds before issue 11 gave a stored event (layout 3: the whole
+/// notification's content key, [`ledger_event::content_key_v1`]); the migration to layout 4
+/// finds the `dedup` entries they wrote by it.
+pub(crate) fn event_dedup_key_v1(event: &Event) -> [u8; 32] {
+    response_key(
+        ledger_event::content_key_v1(&event.notification),
         &event.notification,
         event.ctid.as_deref(),
         event.command.as_deref(),

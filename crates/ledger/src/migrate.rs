@@ -15,20 +15,39 @@
 //! removed) or whole `by_ctid` entries (the key written into it, its `k` entry removed), so a
 //! crash leaves every record converted or not, and the next open goes on from there. The
 //! layout key is set to 3 only at the end.
+//!
+//! Migration of a layout-3 log to layout 4, in place, on open (issue 11): the de-duplication
+//! key of an AutoDNS XML/JSON notification that carries a poll message is now the message's
+//! ([`ledger_event::content_key`]), not the whole notification's with its envelope
+//! ([`ledger_event::content_key_v1`], what layout 3 holds). Every event is read in seq order
+//! and, where its two keys differ, its `by_ctid` value is rewritten with the new key (and its
+//! own time), or, without a ctid, its `dedup` entry under the old key (either form an earlier
+//! build wrote) is replaced by one under the new key. Other events (the text format,
+//! CentralNic, realtime responses) keep their keys: nothing is written for them.
+//!
+//! Resumable and idempotent: each sled batch re-keys whole events, up to [`REKEY_PER_BATCH`] seqs
+//! in a row, and writes the next seq to re-key (`meta` `rekeyed`) in the same batch; what it
+//! writes for an event is a function of that event alone, so re-doing one after a crash writes
+//! the same entries. The layout key is set to 4 only at the end (the marker says 4 first, so a
+//! layout-3 build refuses the ledger instead of writing old keys into it).
 
 use std::collections::HashMap;
 
-use crate::codec::{be_u64, load_stored, split_index_key};
-use crate::ingest::event_dedup_key;
+use crate::codec::{be_u64, index_key, load_event, load_stored, split_index_key};
+use crate::ingest::{
+    by_ctid_value, dedup_entry_key, encode_own_time, event_dedup_key, event_dedup_key_v1,
+};
 use crate::locators::{self, BUCKET, BUCKET_BYTES};
 use crate::raw::{self, PackWriter};
-use crate::store::{Log, storage};
+use crate::store::{Log, META_REKEYED, storage};
 use crate::{LedgerError, Result};
 
 /// Layout-2 event entries converted per sled batch (whole buckets).
 const EVENTS_PER_BATCH: usize = 64 * BUCKET as usize;
 /// `by_ctid` entries converted per sled batch.
 const KEYS_PER_BATCH: usize = 10_000;
+/// Events re-keyed per sled batch in the migration to layout 4.
+pub(crate) const REKEY_PER_BATCH: u64 = 4_096;
 
 /// Migrates the log from layout 2 to layout 3 (see the module docs), then flushes.
 pub(crate) fn layout_2_to_3(log: &Log) -> Result<()> {
@@ -196,4 +215,74 @@ fn move_dedup_keys(log: &Log) -> Result<()> {
             .apply_batch(batch)
             .map_err(storage("migrating dedup keys"))?;
     }
+}
+
+/// Migrates the log from layout 3 to layout 4: the dedup keys of events carrying an AutoDNS
+/// poll message become the message's (see the module docs), then flushes. Goes on from the
+/// `rekeyed` seq a cut-short run left.
+pub(crate) fn layout_3_to_4(log: &Log) -> Result<()> {
+    let head = log.next_seq()?.saturating_sub(1);
+    let mut from = log.meta_counter(META_REKEYED)?.max(1);
+    let mut packs = log.event_reader()?;
+    while from <= head {
+        let to = head.min(from.saturating_add(REKEY_PER_BATCH - 1));
+        let mut batch = sled::Batch::default();
+        let mut expected = from;
+        for entry in locators::range(log, from, Some(to)) {
+            let (seq, place) = entry?;
+            if seq != expected {
+                return Err(LedgerError::Corrupt {
+                    what: format!("event {expected}"),
+                    reason: "missing from the log (found while re-keying for layout 4)".into(),
+                });
+            }
+            expected += 1;
+            let event = load_event(place, seq, &mut packs)?;
+            rekey(log, &mut batch, seq, &event)?;
+        }
+        if expected != to + 1 {
+            return Err(LedgerError::Corrupt {
+                what: format!("event {expected}"),
+                reason: "missing from the log (found while re-keying for layout 4)".into(),
+            });
+        }
+        batch.insert(log.meta.key(META_REKEYED), &(to + 1).to_be_bytes());
+        log.tree
+            .apply_batch(batch)
+            .map_err(storage("re-keying dedup entries"))?;
+        from = to + 1;
+    }
+    log.db.flush().map_err(storage("flushing the log"))?;
+    Ok(())
+}
+
+/// Adds to `batch` what moves event `seq` from its layout-3 dedup key to its layout-4 one;
+/// nothing when they are the same.
+fn rekey(log: &Log, batch: &mut sled::Batch, seq: u64, event: &ledger_event::Event) -> Result<()> {
+    let new = event_dedup_key(event);
+    let old = event_dedup_key_v1(event);
+    if new == old {
+        return Ok(());
+    }
+    let own_time = ledger_event::own_time(&event.notification);
+    match event.ctid.as_deref() {
+        Some(ctid) => batch.insert(
+            log.by_ctid.key(&index_key(ctid, seq)),
+            by_ctid_value(&new, own_time),
+        ),
+        None => {
+            batch.remove(log.dedup.key(&dedup_entry_key(&old, seq)));
+            // The form of the builds before own times: key → seq.
+            if let Some(value) = log.dedup.get(old).map_err(storage("reading dedup keys"))?
+                && be_u64(&value, "dedup entry").ok() == Some(seq)
+            {
+                batch.remove(log.dedup.key(&old));
+            }
+            batch.insert(
+                log.dedup.key(&dedup_entry_key(&new, seq)),
+                encode_own_time(own_time),
+            );
+        }
+    }
+    Ok(())
 }

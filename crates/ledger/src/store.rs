@@ -4,8 +4,9 @@
 //! Since layout 2, each database keeps everything in ONE sled tree, each kind of record under
 //! a one-byte key prefix (a [`Space`]), so that a write of many records of several kinds is
 //! one `apply_batch` (atomic in sled, and far cheaper than a multi-tree transaction). Layout 3
-//! (this build's) has about two log entries per event instead of four (see
-//! [`crate::migrate`]). Layouts 1 (one tree per kind) and 2 are migrated on open: see
+//! has about two log entries per event instead of four (see [`crate::migrate`]); layout 4
+//! (this build's) is layout 3 with the dedup keys of AutoDNS poll messages keyed on the
+//! message (issue 11). Layouts 1 (one tree per kind), 2 and 3 are migrated on open: see
 //! [`Log::open`].
 
 use std::ops::Bound;
@@ -17,8 +18,8 @@ use crate::error::io;
 use crate::projections::{TREE_COUNT, TREES};
 use crate::{LedgerError, Options, Result};
 
-/// The layout version this build writes and reads (layouts 1 and 2 are migrated on open).
-pub(crate) const LAYOUT_VERSION: u32 = 3;
+/// The layout version this build writes and reads (layouts 1, 2 and 3 are migrated on open).
+pub(crate) const LAYOUT_VERSION: u32 = 4;
 /// The marker file's name and first line's prefix.
 const MARKER: &str = "LEDGER";
 const MARKER_PREFIX: &str = "ledger layout ";
@@ -26,6 +27,8 @@ const MARKER_PREFIX: &str = "ledger layout ";
 /// Keys of the log's `meta` tree.
 pub(crate) const META_LAYOUT: &[u8] = b"layout";
 pub(crate) const META_NEXT_SEQ: &[u8] = b"next_seq";
+/// The next seq the migration to layout 4 re-keys (its progress; removed at its end).
+pub(crate) const META_REKEYED: &[u8] = b"rekeyed";
 pub(crate) const META_NEXT_QUARANTINE: &[u8] = b"next_quarantine";
 /// Quarantine ids below this value are in the quarantine's SHA-256 index (absent: 1, none).
 /// Every write batch of this build sets it to `next_quarantine`; a ledger last written by an
@@ -365,7 +368,8 @@ impl Log {
     /// the layout key is written last and flushed, then the old trees are dropped and the
     /// marker file rewritten. A crash during the copy leaves the old trees whole and no layout
     /// key, so the next open starts the copy again. A layout-2 log is then migrated to layout 3
-    /// ([`crate::migrate::layout_2_to_3`], resumable). Quarantine records not yet in the quarantine's
+    /// ([`crate::migrate::layout_2_to_3`], resumable), and a layout-3 log to layout 4
+    /// ([`crate::migrate::layout_3_to_4`]: the dedup keys of poll messages, resumable). Quarantine records not yet in the quarantine's
     /// SHA-256 index (written by an older build) are then indexed, see
     /// [`crate::quarantine::index_unindexed`]. Returns the log and whether it was migrated
     /// (the views are then rebuilt).
@@ -429,13 +433,25 @@ impl Log {
                 version
             }
         };
+        let mut version = version;
         if version == 2 {
-            // The marker says 3 before anything moves: a layout-2 build reads it and refuses
-            // the ledger, so none writes layout-2 records into a log half way to 3. The meta
-            // key says 2 until the migration is done, so this build resumes it.
+            // The marker says 4 before anything moves: a layout-2 (or 3) build reads it and
+            // refuses the ledger, so none writes layout-2 records into a log half way to 3. The
+            // meta key says 2 until the migration is done, so this build resumes it.
             write_marker(&options.path)?;
             crate::migrate::layout_2_to_3(&log)?;
             log.set_layout(3)?;
+            version = 3;
+        }
+        if version == 3 {
+            // The same for the re-keying of poll messages (issue 11): a layout-3 build would
+            // look up and write the keys of the whole notification.
+            write_marker(&options.path)?;
+            crate::migrate::layout_3_to_4(&log)?;
+            log.set_layout(4)?;
+            log.meta
+                .remove(META_REKEYED)
+                .map_err(storage("clearing the re-keying progress"))?;
         }
         crate::quarantine::index_unindexed(&log)?;
         Ok((log, migrated))

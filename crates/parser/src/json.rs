@@ -6,6 +6,10 @@
 //! [`Field`] whose block is the JSON path of its container (`data[0].notify`) and whose key is
 //! its own name (`type`), so `block.key` is the full path.
 //!
+//! A bare PollMessage reads as the same message inside its poll envelope would: where the
+//! envelope's status would stand (a notify, a job whose status cannot be synthesised) it is
+//! `S0905` (no text), with a diagnostic saying so.
+//!
 //! JSON job messages often carry no AutoDNS status code, only `job.status`
 //! (`SUCCESS`/`FAILED`/`RUNNING`) and `job.action` (`create`/`update`/`delete`/`transfer`): the
 //! status code is then synthesised (create → 0101, update → 0102, delete → 0103,
@@ -24,7 +28,7 @@ use crate::{
 };
 
 use crate::domain::check_key_at;
-use crate::notification::POLL_TASK;
+use crate::notification::{BARE_MESSAGE_STATUS, POLL_TASK, POLLED_STATUS};
 use crate::xml::UNTYPED_TRANSFER_START;
 
 /// Parses an AutoDNS JSON body.
@@ -231,11 +235,17 @@ fn read_status(status: Option<&Json>) -> Result<Option<Status>> {
 
 /// Fills the notification: status, task, ids, domain, event type, timetable, notices.
 fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Result<()> {
+    let is_message = |v: &Json| v.get("job").is_some() || v.get("notify").is_some();
     let envelope = read_status(root.get("status").filter(|s| matches!(s, Json::Object(_))))?;
+    // A bare PollMessage (pushed without its envelope) reads as inside its poll envelope.
+    let bare = envelope.is_none() && is_message(root);
+    let envelope = match envelope {
+        None if bare => autodns_status(POLLED_STATUS, None),
+        envelope => envelope,
+    };
     let is_poll = envelope
         .as_ref()
         .is_some_and(|s| s.task_code() == POLL_TASK);
-    let is_message = |v: &Json| v.get("job").is_some() || v.get("notify").is_some();
     // The message and the path prefix of its fields.
     let (message, prefix) = if is_message(root) {
         (Some(root), String::new())
@@ -273,7 +283,16 @@ fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Resul
     };
     let status = match (inner, envelope) {
         (Some(inner), _) => inner,
-        (None, Some(envelope)) => envelope,
+        (None, Some(envelope)) => {
+            if bare {
+                n.diagnostics.push(Diagnostic {
+                    block: None,
+                    line: None,
+                    message: BARE_MESSAGE_STATUS.to_string(),
+                });
+            }
+            envelope
+        }
         (None, None) => {
             let hint = if notify.is_some() {
                 " (an event notification without the envelope's status.code)"

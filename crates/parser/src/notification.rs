@@ -8,6 +8,14 @@ use crate::DomainName;
 /// The task code of the AutoDNS poll envelope (`S0905`: the notification was polled).
 pub(crate) const POLL_TASK: &str = "0905";
 
+/// The status of the poll envelope, given to a bare poll message (pushed without it) wherever
+/// the envelope's status would stand.
+pub(crate) const POLLED_STATUS: &str = "S0905";
+
+/// The diagnostic of a bare poll message whose status is the envelope's it was pushed without.
+pub(crate) const BARE_MESSAGE_STATUS: &str = "a poll message without its envelope: status S0905, \
+    as its poll envelope would give";
+
 /// Who sent a notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -385,6 +393,101 @@ impl Notification {
             && self.kk_answer.is_none()
     }
 
+    /// The fields of the poll message an AutoDNS XML/JSON notification carries, each with its
+    /// block relative to the message (`notify/domain`, `job`; `""` for the message's own
+    /// leaves such as `id` and `created`), in the order read; `None` when it carries none (a
+    /// realtime response, the text format, CentralNic).
+    ///
+    /// The message is the same whatever carried it: XML `response/result/data/message` inside
+    /// an `S0905` envelope, or a bare `<message>` root; JSON `data[0]` (the message the parser
+    /// reads) of an `S0905` envelope, or a bare PollMessage (a top level with `job` or
+    /// `notify` and no `status.code`). The envelope's own fields (its `stid`, `summary`,
+    /// status, JSON `object`) are not among them. Worked out from [`Notification::fields`]
+    /// alone, so it gives the same answer for a notification read back from storage.
+    ///
+    /// ```
+    /// use ledger_parser::{parse, ParseOptions};
+    ///
+    /// let bare = b"<message><id>7</id><notify><type>domain_away</type></notify></message>";
+    /// let pushed = b"<response><result><data><summary>1</summary><message><id>7</id>\
+    ///     <notify><type>domain_away</type></notify></message></data><status><code>S0905</code>\
+    ///     </status></result><stid>20260101-app1-1</stid></response>";
+    /// let relative = |body: &[u8]| -> Vec<(String, String, String)> {
+    ///     let n = parse(body, &ParseOptions::default()).unwrap();
+    ///     n.poll_message_fields().unwrap().into_iter()
+    ///         .map(|(block, f)| (block.to_string(), f.key.clone(), f.value.clone()))
+    ///         .collect()
+    /// };
+    /// assert_eq!(relative(bare), relative(pushed));
+    /// assert_eq!(relative(bare)[1], ("notify".to_string(), "type".to_string(), "domain_away".to_string()));
+    /// ```
+    pub fn poll_message_fields(&self) -> Option<Vec<(&str, &Field)>> {
+        let (prefix, separator) = self.poll_message_scope()?;
+        Some(
+            self.fields
+                .iter()
+                .filter_map(|f| relative_block(&f.block, prefix, separator).map(|b| (b, f)))
+                .collect(),
+        )
+    }
+
+    /// Where the carried poll message's fields are: the block prefix and the path separator.
+    fn poll_message_scope(&self) -> Option<(&'static str, char)> {
+        let value = |block: &str, key: &str| {
+            self.fields
+                .iter()
+                .find(|f| f.block == block && f.key == key)
+                .map(|f| f.value.as_str())
+                .filter(|v| !v.trim().is_empty())
+        };
+        let polled = |block: &str| {
+            value(block, "code")
+                .and_then(|code| crate::codes::autodns_status(code, None))
+                .is_some_and(|status| status.task_code() == POLL_TASK)
+        };
+        match self.format {
+            Format::AutoDnsXml => {
+                const BARE: &str = "message";
+                const ENVELOPE: &str = "response/result/data/message";
+                let under =
+                    |prefix: &str, f: &Field| relative_block(&f.block, prefix, '/').is_some();
+                if !self.fields.is_empty() && self.fields.iter().all(|f| under(BARE, f)) {
+                    Some((BARE, '/'))
+                } else if polled("response/result/status")
+                    && self.fields.iter().any(|f| under(ENVELOPE, f))
+                {
+                    Some((ENVELOPE, '/'))
+                } else {
+                    None
+                }
+            }
+            Format::AutoDnsJson => {
+                // A job or a notify member of the message at `prefix`.
+                let carries = |prefix: &str| {
+                    self.fields.iter().any(|f| {
+                        let Some(block) = relative_block(&f.block, prefix, '.') else {
+                            return false;
+                        };
+                        let head = if block.is_empty() {
+                            f.key.as_str()
+                        } else {
+                            block.split('.').next().unwrap_or(block)
+                        };
+                        head == "job" || head == "notify"
+                    })
+                };
+                if value("status", "code").is_none() && carries("") {
+                    Some(("", '.'))
+                } else if polled("status") && carries("data[0]") {
+                    Some(("data[0]", '.'))
+                } else {
+                    None
+                }
+            }
+            Format::AutoDnsText | Format::CentralNic => None,
+        }
+    }
+
     /// The time the notification itself says it was made: the mail's `Date`, else the
     /// provider's `created` stamp.
     pub fn occurred_at(&self) -> Option<DateTime<Utc>> {
@@ -393,5 +496,18 @@ impl Notification {
             .and_then(|m| m.date)
             .map(|d| d.with_timezone(&Utc))
             .or(self.created)
+    }
+}
+
+/// A block relative to `prefix` (`""` for the prefix itself), when it is at or below it.
+fn relative_block<'a>(block: &'a str, prefix: &str, separator: char) -> Option<&'a str> {
+    if prefix.is_empty() {
+        return Some(block);
+    }
+    let rest = block.strip_prefix(prefix)?;
+    if rest.is_empty() {
+        Some(rest)
+    } else {
+        rest.strip_prefix(separator)
     }
 }

@@ -3,7 +3,7 @@
 //! | body starts with (after whitespace and a BOM) | format |
 //! | --- | --- |
 //! | `<system>` (or has a line that does) | [`Format::AutoDnsText`] |
-//! | `<?xml`, `<response` | [`Format::AutoDnsXml`] |
+//! | `<?xml`, `<response`, `<message` (a bare poll message) | [`Format::AutoDnsXml`] |
 //! | `{` | [`Format::AutoDnsJson`] |
 //! | `[RESPONSE]`, or any line `code = NNN` | [`Format::CentralNic`] |
 
@@ -38,7 +38,10 @@ pub(crate) fn sniff_format(body: &str) -> Option<Format> {
     if starts_with_ignore_case(head, "<system>") {
         return Some(Format::AutoDnsText);
     }
-    if head.starts_with("<?xml") || starts_with_ignore_case(head, "<response") {
+    if head.starts_with("<?xml")
+        || starts_with_ignore_case(head, "<response")
+        || is_bare_message(head)
+    {
         return Some(Format::AutoDnsXml);
     }
     if head.starts_with('{') {
@@ -90,6 +93,13 @@ fn is_code_line(line: &str) -> bool {
     key.trim().eq_ignore_ascii_case("code")
         && value.len() == 3
         && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// True when the body starts with a `<message>` element (a bare AutoDNS poll message).
+fn is_bare_message(head: &str) -> bool {
+    head.strip_prefix("<message").is_some_and(|rest| {
+        rest.starts_with(|c: char| c == '>' || c == '/' || c.is_ascii_whitespace())
+    })
 }
 
 /// `str::starts_with`, ASCII case-insensitive.

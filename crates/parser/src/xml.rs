@@ -1,5 +1,10 @@
 //! AutoDNS XML: poll/push messages (`response/result/data/message/(job|notify)` inside an
-//! `S0905` envelope) and plain responses (`response/result/status`).
+//! `S0905` envelope, or a bare `<message>` pushed without it) and plain responses
+//! (`response/result/status`).
+//!
+//! A bare `<message>` reads as the same message inside its poll envelope would: the envelope's
+//! status is then `S0905` (no text) wherever the envelope's status would stand (a notify, a job
+//! without a status of its own), with a diagnostic saying so; the envelope's `stid` is absent.
 //!
 //! The document is read with quick-xml into a small element tree; it must be well-formed:
 //! mismatched end tags (the vendor's own `successfully./text>` sample), unclosed elements and
@@ -18,7 +23,7 @@ use crate::{
     Status, TimeReading,
 };
 
-use crate::notification::POLL_TASK;
+use crate::notification::{BARE_MESSAGE_STATUS, POLL_TASK, POLLED_STATUS};
 
 /// The diagnostic of a notify without a type that is read as a transfer start.
 pub(crate) const UNTYPED_TRANSFER_START: &str = "it carries a transfer timetable with a start \
@@ -267,18 +272,27 @@ fn interpret(root: &Element, options: &ParseOptions, n: &mut Notification) -> Re
         "response" => (root.child("result"), root.at("result/status")),
         // A bare `<status>` block, as the vendor's XML basics page shows one.
         "status" => (None, Some(root)),
+        // A bare poll message, pushed without its envelope.
+        "message" => (None, None),
         other => {
             return Err(ParseError::MissingStatus {
                 format: Format::AutoDnsXml,
-                hint: format!(" (the root element is <{other}>, not <response>)"),
+                hint: format!(" (the root element is <{other}>, not <response> or <message>)"),
             });
         }
     };
+    let bare = root.name == "message";
     let envelope = match envelope_el {
         Some(el) => read_status(el)?,
+        // What the poll envelope around a bare message would say.
+        None if bare => autodns_status(POLLED_STATUS, None),
         None => None,
     };
-    let message = result.and_then(|r| r.at("data/message"));
+    let message = if bare {
+        Some(root)
+    } else {
+        result.and_then(|r| r.at("data/message"))
+    };
     let is_poll = envelope
         .as_ref()
         .is_some_and(|s| s.task_code() == POLL_TASK);
@@ -310,6 +324,13 @@ fn interpret(root: &Element, options: &ParseOptions, n: &mut Notification) -> Re
                     block: None,
                     line: item.map(|i| i.line),
                     message: "polled job has no status; the envelope's status stands".into(),
+                });
+            }
+            if bare {
+                n.diagnostics.push(Diagnostic {
+                    block: None,
+                    line: Some(root.line),
+                    message: BARE_MESSAGE_STATUS.into(),
                 });
             }
             envelope.ok_or_else(|| ParseError::MissingStatus {
@@ -363,8 +384,8 @@ fn interpret(root: &Element, options: &ParseOptions, n: &mut Notification) -> Re
             message: format!("notify has no <type>; {UNTYPED_TRANSFER_START}"),
         });
     }
-    if let Some(result) = result {
-        collect_notices(result, false, n);
+    if let Some(scope) = result.or(message.filter(|_| bare)) {
+        collect_notices(scope, false, n);
     }
     Ok(())
 }

@@ -254,11 +254,11 @@ fn valid_json_of_no_known_shape_is_refused() {
             ..
         })
     ));
-    // An event notification pushed without its envelope carries no status at all.
-    assert!(matches!(
-        JSON.parse_str("{\"id\": 1, \"notify\": {\"type\": \"domain_away\"}}"),
-        Err(ParseError::MissingStatus { .. })
-    ));
+    // An event notification pushed without its envelope reads as inside it (S0905).
+    let n = JSON
+        .parse_str("{\"id\": 1, \"notify\": {\"type\": \"domain_away\"}}")
+        .expect("a bare notify parses");
+    assert_eq!(n.status.map(|s| s.code).as_deref(), Some("S0905"));
     assert_eq!(
         JSON.parse_str("{\"status\": {\"code\": \"OK\"}}"),
         Err(ParseError::BadStatus {
@@ -354,5 +354,55 @@ fn a_ctid_with_a_nul_is_refused() {
             .to_string()
             .starts_with("the domain \"a\\u{1}b.com\" holds the control character"),
         "{domain}"
+    );
+}
+
+#[test]
+fn a_bare_poll_message_reads_as_inside_its_envelope() {
+    for (envelope, bare) in [
+        (
+            "transfer_start-poll-json.json",
+            "transfer_start-push-bare.json",
+        ),
+        ("0101-failed-poll.json", "0101-failed-push-bare.json"),
+    ] {
+        let e = JSON.read(envelope);
+        let b = JSON.read(bare);
+        support::assert_same_message(&e, &b, bare);
+        assert_eq!(b.fields.len(), count_fixture_scalars(&JSON.bytes(bare)));
+    }
+    // A notify: the envelope's stid is not the message's, and its S0905 is given and said.
+    let b = JSON.read("transfer_start-push-bare.json");
+    assert_eq!(b.stid, None);
+    assert_eq!(b.status.as_ref().map(|s| s.code.as_str()), Some("S0905"));
+    assert!(
+        b.diagnostics
+            .iter()
+            .any(|d| d.message.contains("without its envelope")),
+        "{:?}",
+        b.diagnostics
+    );
+    // A job carries a stid of its own, and a status synthesised as in the envelope.
+    let b = JSON.read("0101-failed-push-bare.json");
+    assert_eq!(b.stid.as_deref(), Some("20240212-app1-55102"));
+    assert_eq!(b.status.as_ref().map(|s| s.code.as_str()), Some("E0101"));
+    assert!(
+        !b.diagnostics
+            .iter()
+            .any(|d| d.message.contains("without its envelope"))
+    );
+}
+
+#[test]
+fn a_bare_job_whose_status_cannot_be_synthesised_keeps_the_envelope_status() {
+    // As inside the poll envelope: the job is not a domain order, the S0905 stands.
+    let json = r#"{"id": 5, "job": {"status": "SUCCESS", "action": "create"},
+        "object": {"type": "Certificate", "value": "domain.de"}}"#;
+    let n = JSON.parse_str(json).expect("parses");
+    assert_eq!(n.status.map(|s| s.code).as_deref(), Some("S0905"));
+    assert!(
+        n.diagnostics
+            .iter()
+            .any(|d| d.message.contains("without its envelope"))
     );
 }

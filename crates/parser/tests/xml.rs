@@ -392,3 +392,53 @@ fn a_domain_with_a_control_character_is_refused() {
          domain must not"
     );
 }
+
+#[test]
+fn a_bare_poll_message_reads_as_inside_its_envelope() {
+    for (envelope, bare) in [
+        ("transfer_start-poll.xml", "transfer_start-push-bare.xml"),
+        ("0101-failed-poll.xml", "0101-failed-push-bare.xml"),
+    ] {
+        let e = XML.read(envelope);
+        let b = XML.read(bare);
+        support::assert_same_message(&e, &b, bare);
+        // The envelope's stid is not the message's.
+        assert!(e.stid.is_some(), "{envelope}: stid");
+        assert_eq!(b.stid, None, "{bare}: stid");
+        // Every leaf of the message is a field, under the message's own path.
+        assert_eq!(b.fields.len(), count_fixture_leaves(&XML.bytes(bare)));
+        assert!(b.fields.iter().all(|f| f.block.starts_with("message")));
+    }
+    // A notify: its status is the envelope's S0905, and the parser says so.
+    let b = XML.read("transfer_start-push-bare.xml");
+    assert_eq!(b.status.as_ref().map(|s| s.code.as_str()), Some("S0905"));
+    assert!(
+        b.diagnostics
+            .iter()
+            .any(|d| d.message.contains("without its envelope")),
+        "{:?}",
+        b.diagnostics
+    );
+    // A job with a status of its own keeps it, and nothing is said.
+    let b = XML.read("0101-failed-push-bare.xml");
+    assert_eq!(b.status.as_ref().map(|s| s.code.as_str()), Some("E0101"));
+    assert!(b.diagnostics.is_empty(), "{:?}", b.diagnostics);
+}
+
+#[test]
+fn a_bare_message_without_a_declaration_is_sniffed_as_xml() {
+    let body = "<message>\n<id>7</id>\n<notify>\n<domain><name>example.net</name></domain>\n\
+                <type>domain_away</type>\n</notify>\n</message>\n";
+    let n = ledger_parser::parse(body.as_bytes(), &ledger_parser::ParseOptions::default())
+        .expect("a bare message parses");
+    assert_eq!(n.format, Format::AutoDnsXml);
+    assert_eq!(n.event_type.as_deref(), Some("domain_away"));
+    assert_eq!(n.domain.as_ref().map(|d| d.as_str()), Some("example.net"));
+    // Another root element is still refused, and the error names both roots it reads.
+    match XML.parse_str("<messages><id>7</id></messages>") {
+        Err(ParseError::MissingStatus { hint, .. }) => {
+            assert!(hint.contains("<response> or <message>"), "{hint}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -5,6 +5,7 @@ mod as_of;
 mod group_commit;
 mod ingest;
 mod lifecycle;
+mod poll;
 mod quarantine;
 mod recovery;
 mod support;

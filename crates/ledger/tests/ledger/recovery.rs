@@ -478,7 +478,7 @@ fn migrated_fixture_reads_as_before(name: &str) -> (tempfile::TempDir, std::path
     assert!(
         std::fs::read_to_string(path.join("LEDGER"))
             .unwrap()
-            .starts_with("ledger layout 3")
+            .starts_with("ledger layout 4")
     );
     let ledger = Ledger::open(Options::new(&path)).unwrap();
     assert_eq!(ledger.stats().unwrap().events, 19);
@@ -645,4 +645,232 @@ fn a_ledger_of_the_build_before_own_times_still_finds_every_duplicate() {
     assert!(pending.is_empty(), "{pending:?}");
     let report = ledger.verify().unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
+}
+
+/// The inputs of `tests/ledgers/v3-poll/`, in the order (and so the seqs) they were ingested.
+const V3_POLL: [&str; 9] = [
+    "autodns/xml/0101-failed-poll.xml",
+    "autodns/xml/transfer_start-poll.xml",
+    "autodns/xml/domain_away-poll.xml",
+    "autodns/xml/N0101-realtime.xml",
+    "autodns/json/0101-failed-poll.json",
+    "autodns/json/transfer_start-poll-json.json",
+    "autodns/json/0101-success-poll-json.json",
+    "autodns/json/0103101-success-realtime.json",
+    "mail/xml-attachment.eml",
+];
+
+/// Checks a copy of `tests/ledgers/v3-poll/` opened by this build: layout 4, verify clean,
+/// every input again a duplicate of its event, and the same poll messages in another envelope
+/// or bare also duplicates (their keys were migrated), while realtime answers keep theirs.
+fn v3_poll_finds_its_duplicates(ledger: &Ledger, path: &std::path::Path) {
+    assert!(
+        std::fs::read_to_string(path.join("LEDGER"))
+            .unwrap()
+            .starts_with("ledger layout 4")
+    );
+    assert_eq!(ledger.stats().unwrap().events, 9);
+    let report = ledger.verify().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    for (i, file) in V3_POLL.iter().enumerate() {
+        assert_eq!(
+            ledger.ingest(&fixture(file), Origin::new("again")).unwrap(),
+            IngestOutcome::Duplicate { of: i as u64 + 1 },
+            "{file}"
+        );
+    }
+    let text = |rel: &str| String::from_utf8(fixture(rel)).unwrap();
+    let reposted = [
+        // (seq, body): another stid and summary, or the bare message, or a mail of it.
+        (
+            1,
+            text("autodns/xml/0101-failed-poll.xml")
+                .replace("20100506-app1-5522", "20991231-app9-1")
+                .replace("<summary>2</summary>", "<summary>1</summary>"),
+        ),
+        (1, text("autodns/xml/0101-failed-push-bare.xml")),
+        (
+            2,
+            text("autodns/xml/transfer_start-poll.xml")
+                .replace("20210503-app1-test-31807", "20991231-app9-2")
+                .replace("<summary>1</summary>", "<summary>4</summary>"),
+        ),
+        (2, text("autodns/xml/transfer_start-push-bare.xml")),
+        (
+            5,
+            text("autodns/json/0101-failed-poll.json")
+                .replace("20240212-app2-55310", "20991231-app9-5")
+                .replace("\"summary\": 1", "\"summary\": 2"),
+        ),
+        (5, text("autodns/json/0101-failed-push-bare.json")),
+        (
+            6,
+            text("autodns/json/transfer_start-poll-json.json")
+                .replace("20220119-app3-dev-5016", "20991231-app9-6")
+                .replace(
+                    "The notification was polled successfully.",
+                    "Die Benachrichtigung wurde abgeholt.",
+                ),
+        ),
+        (6, text("autodns/json/transfer_start-push-bare.json")),
+    ];
+    for (seq, body) in &reposted {
+        assert_eq!(
+            ledger
+                .ingest(body.as_bytes(), Origin::new("reposted"))
+                .unwrap(),
+            IngestOutcome::Duplicate { of: *seq },
+            "{body}"
+        );
+    }
+    // Another message id is another event; a realtime answer with another stid too.
+    let other = text("autodns/xml/transfer_start-push-bare.xml")
+        .replace("<id>1005360835</id>", "<id>1005360899</id>");
+    assert!(matches!(
+        ledger
+            .ingest(other.as_bytes(), Origin::new("other"))
+            .unwrap(),
+        IngestOutcome::Appended { seq: 10, .. }
+    ));
+    let realtime = text("autodns/xml/N0101-realtime.xml")
+        .replace("20240115-app3-88120", "20240115-app3-88121");
+    assert!(matches!(
+        ledger
+            .ingest(realtime.as_bytes(), Origin::new("other"))
+            .unwrap(),
+        IngestOutcome::Appended { seq: 11, .. }
+    ));
+    let report = ledger.verify().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+}
+
+/// `tests/ledgers/v3-poll/`: a layout-3 ledger of AutoDNS XML/JSON poll and realtime
+/// notifications written by the build before issue 11, whose keys cover the poll envelope.
+/// This build migrates it to layout 4 on open (the keys of its poll messages become the
+/// messages'), so the same notification in another envelope, bare or in a mail is still found.
+/// The raw log is then compared: realtime events kept their entries byte for byte.
+#[test]
+fn a_layout_3_ledger_of_poll_messages_is_re_keyed_and_finds_its_duplicates() {
+    let (_dir, path) = fixture_copy("v3-poll");
+    assert!(
+        std::fs::read_to_string(path.join("LEDGER"))
+            .unwrap()
+            .starts_with("ledger layout 3")
+    );
+    let before: Vec<(Vec<u8>, Vec<u8>)> = {
+        let (_db, tree) = raw_log(&path);
+        tree.iter()
+            .map(|e| e.unwrap())
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect()
+    };
+    {
+        let ledger = Ledger::open(Options::new(&path)).unwrap();
+        assert_eq!(ledger.stats().unwrap().events, 9);
+        assert!(ledger.verify().unwrap().is_clean());
+    }
+    let (db, tree) = raw_log(&path);
+    let entry = |key: &[u8]| tree.get(key).unwrap().map(|v| v.to_vec());
+    // The realtime answers (ctids order-2024-000117 and cancel-7781) kept their `c` values.
+    for (key, value) in &before {
+        let is_realtime =
+            key.starts_with(b"corder-2024-000117\0") || key.starts_with(b"ccancel-7781\0");
+        if is_realtime {
+            assert_eq!(entry(key).as_ref(), Some(value));
+        }
+    }
+    // The poll messages with a ctid got new keys in their `c` values; those without, new `k`s.
+    let changed = before
+        .iter()
+        .filter(|(key, value)| key[0] == b'c' && entry(key).as_ref() != Some(value))
+        .count();
+    assert_eq!(changed, 3, "0101 XML, 0101 JSON, the XML job in a mail");
+    // transfer_start XML and JSON, domain_away, the bare JSON job.
+    assert_eq!(tree.scan_prefix(b"k").count(), 4);
+    assert!(
+        before
+            .iter()
+            .filter(|(key, _)| key[0] == b'k')
+            .all(|(key, _)| entry(key).is_none()),
+        "every layout-3 `k` entry was replaced"
+    );
+    let mut layout = b"m".to_vec();
+    layout.extend_from_slice(b"layout");
+    assert_eq!(entry(&layout), Some(4u32.to_be_bytes().to_vec()));
+    drop(tree);
+    drop(db);
+    let ledger = Ledger::open(Options::new(&path)).unwrap();
+    v3_poll_finds_its_duplicates(&ledger, &path);
+}
+
+/// A migration to layout 4 cut short goes on at the next open, and re-doing events already
+/// re-keyed writes the same entries. What a crash part-way leaves is made with sled directly:
+/// the re-keyed entries of events 1 to 4 (from a migrated copy), the layout-3 ones of 5 to 9,
+/// the progress key at 5, the layout key still 3; and, second, a migrated log whose layout key
+/// was never set to 4 and whose progress key was lost (everything is re-done).
+#[test]
+fn a_layout_3_migration_cut_short_is_finished_on_the_next_open() {
+    let (_migrated_dir, migrated) = fixture_copy("v3-poll");
+    drop(Ledger::open(Options::new(&migrated)).unwrap());
+    let after: Vec<(Vec<u8>, Vec<u8>)> = {
+        let (_db, tree) = raw_log(&migrated);
+        tree.iter()
+            .map(|e| e.unwrap())
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect()
+    };
+    // The seq of a `c` or `k` entry (the last 8 bytes of its key).
+    let seq_of = |key: &[u8]| u64::from_be_bytes(key[key.len() - 8..].try_into().unwrap());
+    let (_dir, path) = fixture_copy("v3-poll");
+    {
+        let (db, tree) = raw_log(&path);
+        let mut batch = sled::Batch::default();
+        for entry in tree.scan_prefix(b"k") {
+            let (key, _) = entry.unwrap();
+            assert_eq!(
+                key.len(),
+                41,
+                "a layout-3 `k` entry of this build: key ++ seq"
+            );
+            if seq_of(&key) <= 4 {
+                batch.remove(key);
+            }
+        }
+        for (key, value) in &after {
+            if (key[0] == b'c' || key[0] == b'k') && seq_of(key) <= 4 {
+                batch.insert(key.clone(), value.clone());
+            }
+        }
+        let mut progress = b"m".to_vec();
+        progress.extend_from_slice(b"rekeyed");
+        batch.insert(progress, &5u64.to_be_bytes());
+        tree.apply_batch(batch).unwrap();
+        db.flush().unwrap();
+    }
+    std::fs::write(path.join("LEDGER"), "ledger layout 4\n").unwrap();
+    {
+        let ledger = Ledger::open(Options::new(&path)).unwrap();
+        v3_poll_finds_its_duplicates(&ledger, &path);
+    }
+
+    // A finished migration whose layout key still says 3, without its progress key.
+    {
+        let (db, tree) = raw_log(&migrated);
+        let mut layout = b"m".to_vec();
+        layout.extend_from_slice(b"layout");
+        tree.insert(layout, &3u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let ledger = Ledger::open(Options::new(&migrated)).unwrap();
+    drop(ledger);
+    let redone: Vec<(Vec<u8>, Vec<u8>)> = {
+        let (_db, tree) = raw_log(&migrated);
+        tree.iter()
+            .map(|e| e.unwrap())
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect()
+    };
+    assert_eq!(redone, after, "re-keying again writes the same entries");
+    let ledger = Ledger::open(Options::new(&migrated)).unwrap();
+    v3_poll_finds_its_duplicates(&ledger, &migrated);
 }

@@ -341,3 +341,27 @@ pub const POLLED: Document = Document {
     timetable: [None; 5],
     owner_c: None,
 };
+
+/// Asserts that a bare poll message (pushed without its envelope) reads as the same message
+/// inside its poll envelope: everything but the envelope's `stid` and the diagnostics.
+pub fn assert_same_message(envelope: &Notification, bare: &Notification, what: &str) {
+    assert_eq!(bare.format, envelope.format, "{what}: format");
+    assert_eq!(bare.task, envelope.task, "{what}: task");
+    let code = |n: &Notification| n.status.as_ref().map(|s| (s.code.clone(), s.class));
+    assert_eq!(code(bare), code(envelope), "{what}: status code and class");
+    assert_eq!(bare.ctid, envelope.ctid, "{what}: ctid");
+    assert_eq!(bare.domain, envelope.domain, "{what}: domain");
+    assert_eq!(bare.event_type, envelope.event_type, "{what}: event type");
+    assert_eq!(bare.created, envelope.created, "{what}: created");
+    assert_eq!(bare.timetable, envelope.timetable, "{what}: timetable");
+    assert_eq!(bare.owner_c, envelope.owner_c, "{what}: owner-c");
+    assert_eq!(bare.notices, envelope.notices, "{what}: notices");
+    assert_eq!(bare.kk_answer, envelope.kk_answer, "{what}: kk_answer");
+    assert_eq!(bare.error, envelope.error, "{what}: error");
+    assert_eq!(bare.autoupdate, envelope.autoupdate, "{what}: autoupdate");
+    assert_eq!(
+        bare.is_untyped_transfer_start(),
+        envelope.is_untyped_transfer_start(),
+        "{what}: untyped transfer start"
+    );
+}
