@@ -7,10 +7,14 @@
 //!   Markdown table of `BENCHMARKS.md`.
 //! * `cargo xtask crash --kills 40 --count 20000 [--seed 7]`: the crash-safety harness (SIGKILL
 //!   during ingest, then verify, the commit log and equality with an uninterrupted reference).
+//! * `cargo xtask crash-serve --kills 30 --count 5000 [--seed 7]`: SIGKILL `ledger serve` under
+//!   concurrent pushes; every answered push is in the ledger once, retries never make a second
+//!   event, verify is clean.
 
 mod bench;
 mod corpus;
 mod crash;
+mod crash_serve;
 mod mime;
 
 use std::path::PathBuf;
@@ -80,6 +84,18 @@ enum Task {
         #[arg(long)]
         work: Option<PathBuf>,
     },
+    /// SIGKILL `ledger serve` under concurrent pushes and check every answered push is kept once.
+    CrashServe {
+        /// How many kills.
+        #[arg(long, default_value_t = 30)]
+        kills: usize,
+        /// How many distinct notifications are pushed.
+        #[arg(long, default_value_t = 5_000)]
+        count: u64,
+        /// Seed of the kill schedule.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
 }
 
 /// Builds the release `ledger` binary into the current target dir (`CARGO_TARGET_DIR`, else
@@ -127,6 +143,9 @@ fn main() -> ExitCode {
             seed,
             work,
         }),
+        Task::CrashServe { kills, count, seed } => {
+            crash_serve::run(&crash_serve::Config { kills, count, seed })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

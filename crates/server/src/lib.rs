@@ -1,14 +1,14 @@
 //! `ledger serve`: one process holds the ledger open and answers over HTTP (axum on tokio):
 //!
 //! * `POST /push/autodns/{token}`: AutoDNS push (XML or JSON, the poll envelope or a bare
-//!   message), answered only once the notification is durable ([`push`]);
+//!   message), answered only once the notification is durable (`push.rs`);
 //! * `GET /api/v1/…`: the read API, the same documents as the CLI's `--json`
 //!   ([`ledger_documents::json`]), and `GET /api/v1/events?since=&follow=` as JSON Lines that
-//!   stay open for new events ([`api`]);
+//!   stay open for new events (`api.rs`);
 //! * `GET /metrics` (OpenMetrics), `GET /healthz`, `GET /readyz`.
 //!
 //! The binary turns flags into a [`Config`] and calls [`run`]. Errors a request meets become
-//! responses in one place ([`error`]); errors that stop the server are [`ServerError`].
+//! responses in one place (`error.rs`); errors that stop the server are [`ServerError`].
 
 #![warn(missing_docs)]
 
