@@ -329,7 +329,8 @@ fn a_push_needs_the_right_token_peer_size_and_method() {
     let _ = server.stop();
 }
 
-/// A sender that never finishes its body is answered 408 after 10 s and nothing is kept.
+/// A sender that never finishes its body is answered 408 after 10 s and nothing is kept; one
+/// that never finishes its headers is disconnected after 10 s.
 #[test]
 fn a_slow_sender_is_timed_out_and_nothing_is_kept() {
     let sandbox = Sandbox::new();
@@ -355,6 +356,23 @@ fn a_slow_sender_is_timed_out_and_nothing_is_kept() {
     assert_eq!(
         (stats["events"].clone(), stats["quarantined"].clone()),
         (json!(0), json!(0))
+    );
+
+    // One that never finishes its headers is cut off too.
+    let mut stream = TcpStream::connect(server.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream
+        .write_all(b"POST /push/autodns HTTP/1.1\r\nHost: x\r\nContent-Le")
+        .expect("write");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(25),
+        "{waited:?}"
     );
     let _ = server.stop();
 }

@@ -83,17 +83,7 @@ pub(crate) async fn serve(
                 needs_api_token: exposed,
             },
         );
-        let mut stop = state.stopping.clone();
-        servers.spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|stopping| *stopping).await;
-            })
-            .await
-        });
+        servers.spawn(accept_loop(listener, app, state.stopping.clone()));
     }
     let stop = tokio::spawn(async move {
         shutdown_signal().await;
@@ -109,6 +99,67 @@ pub(crate) async fn serve(
     }
     stop.abort();
     result
+}
+
+/// How long a client may take to send a request's headers (a connection that sends nothing,
+/// or drips its headers, is closed after this).
+const HEADER_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Accepts connections until the server stops, serving each with hyper's HTTP/1.1 (keep-alive,
+/// headers within [`HEADER_DEADLINE`]); then waits for the requests in flight to be answered.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stopping: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_DEADLINE)
+        .keep_alive(true);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = until_stopping(&mut stopping) => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            // Out of file descriptors, a connection reset before accept: go on.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        );
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that goes away, or sends garbage, ends its own connection only.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Returns once the server is stopping.
+async fn until_stopping(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 /// The routes of one listener.
