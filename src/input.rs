@@ -165,7 +165,7 @@ impl Inputs {
         // Grow within the limit: `read_to_end` alone doubles, so an item just over 16 MiB
         // would hold 32 MiB.
         let mut sink = Sink::new(self.limit, Some(&self.spill));
-        let read = copy_all(&mut reader, &mut sink).and_then(|()| sink.finish());
+        let read = copy_line(&mut reader, &mut sink, true).and_then(|()| sink.finish());
         match read {
             Ok(message) => Some(message.into_input(origin)),
             Err(e) => Some(unreadable(origin, &e)),
@@ -319,23 +319,6 @@ impl<'a> Sink<'a> {
     }
 }
 
-/// Copies the rest of `reader` into `sink`.
-fn copy_all<R: BufRead>(reader: &mut R, sink: &mut Sink<'_>) -> io::Result<()> {
-    loop {
-        let buf = match reader.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            return Ok(());
-        }
-        let used = buf.len();
-        sink.write(buf)?;
-        reader.consume(used);
-    }
-}
-
 /// A streaming mbox reader (mboxo and mboxrd): a message starts at a `From ` line that opens the
 /// file or follows a blank line; `>From ` lines are unescaped.
 pub struct Mbox<R> {
@@ -412,7 +395,7 @@ impl<R: BufRead> Mbox<R> {
                 .is_some_and(|i| i > 0 && head[i..].starts_with(b"From "));
             sink.write(if escaped { &head[1..] } else { &head })?;
             if !ended {
-                copy_line(&mut self.reader, &mut sink)?;
+                copy_line(&mut self.reader, &mut sink, false)?;
             }
         }
         if !any {
@@ -451,8 +434,9 @@ fn read_head<R: BufRead>(reader: &mut R, head: &mut Vec<u8>) -> io::Result<bool>
     }
 }
 
-/// Copies the rest of a line (through its `\n`) into `sink`.
-fn copy_line<R: BufRead>(reader: &mut R, sink: &mut Sink<'_>) -> io::Result<()> {
+/// Copies the rest of a line (through its `\n`) into `sink`, or with `whole`, the rest of
+/// `reader`.
+fn copy_line<R: BufRead>(reader: &mut R, sink: &mut Sink<'_>, whole: bool) -> io::Result<()> {
     loop {
         let buf = match reader.fill_buf() {
             Ok(buf) => buf,
@@ -462,14 +446,19 @@ fn copy_line<R: BufRead>(reader: &mut R, sink: &mut Sink<'_>) -> io::Result<()> 
         if buf.is_empty() {
             return Ok(());
         }
-        let (chunk, found) = match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => (&buf[..=i], true),
-            None => (buf, false),
+        let end = if whole {
+            None
+        } else {
+            buf.iter().position(|&b| b == b'\n')
+        };
+        let chunk = match end {
+            Some(i) => &buf[..=i],
+            None => buf,
         };
         let used = chunk.len();
         sink.write(chunk)?;
         reader.consume(used);
-        if found {
+        if end.is_some() {
             return Ok(());
         }
     }

@@ -30,13 +30,7 @@ pub fn status(status: Option<&Status>) -> Value {
 
 /// Lower-case hex of a digest.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
+    ledger_event::to_hex(bytes)
 }
 
 /// The flags of an event: `dst_gap` / `dst_overlap` when a time of its transfer timetable fell
