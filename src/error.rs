@@ -119,6 +119,10 @@ impl From<ledger_server::ServerError> for CliError {
                     .hint("another process (another `ledger serve`?) has that port; pick another --listen")
             }
             ledger_server::ServerError::Config(_) => CliError::user(message),
+            ledger_server::ServerError::Held(_) => CliError::environment(message).hint(
+                "one `ledger serve` per ledger: the other commands already go through that one; \
+                 stop it (SIGTERM) to serve this ledger from here",
+            ),
             _ => CliError::environment(message),
         }
     }
@@ -161,6 +165,47 @@ impl From<LedgerError> for CliError {
             // Only a process writing from several threads meets it; the CLI writes from one.
             LedgerError::InBatch(_) => CliError::environment(message),
         }
+    }
+}
+
+/// The ledger's holder (`ledger serve` on its socket) answered, then failed mid-way.
+pub fn holder_failed(socket: &Path, error: &std::io::Error) -> CliError {
+    CliError::environment(format!(
+        "the server holding this ledger stopped answering on {}: {error}",
+        socket.display()
+    ))
+    .hint("nothing is lost that it reported; run the command again")
+}
+
+/// The ledger's holder refused a request: its status and its one line.
+pub fn holder_refused(status: u16, message: String) -> CliError {
+    match status {
+        400 | 404 => CliError::user(message),
+        _ => CliError::environment(format!(
+            "the server holding this ledger answered {status}: {message}"
+        )),
+    }
+}
+
+/// The ledger is locked and its socket is there: by a server that answers (for a command it
+/// cannot take over the socket, which needs the ledger to itself), or by a process that does
+/// not answer.
+pub fn held(db: &Path, answering: bool) -> CliError {
+    let socket = db.join(ledger_server::socket::SOCKET_FILE);
+    if answering {
+        CliError::environment(format!(
+            "the ledger at {} is held by `ledger serve` (answering on {}), and this command              needs the ledger to itself",
+            db.display(),
+            socket.display()
+        ))
+        .hint("stop the server (SIGTERM) for the time of this command, then start it again")
+    } else {
+        CliError::environment(format!(
+            "the ledger at {} is held by a process that does not answer on {}",
+            db.display(),
+            socket.display()
+        ))
+        .hint("a `ledger serve` starting or stopping? retry with --wait 60s; a hung one: stop it")
     }
 }
 

@@ -11,5 +11,6 @@ mod reads;
 mod rejects;
 mod reliability;
 mod seed;
+mod socket;
 mod times;
 mod trust;

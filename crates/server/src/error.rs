@@ -20,6 +20,21 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// Another process answers on the ledger's socket: it holds the ledger.
+    #[error(
+        "the ledger is already served by another process: it answers on {}",
+        .0.display()
+    )]
+    Held(std::path::PathBuf),
+    /// The ledger's socket could not be set up.
+    #[error("cannot listen on {}: {source}", path.display())]
+    Socket {
+        /// The socket's path.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The async runtime could not start.
     #[error("cannot start the server's runtime: {0}")]
     Runtime(#[source] std::io::Error),

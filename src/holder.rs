@@ -1,0 +1,188 @@
+//! The holder of a ledger: a `ledger serve` answering on the ledger's socket
+//! (`PATH/ledger.sock`). While it holds the ledger, the read commands fetch their documents
+//! from it and `ingest`/`record-response` hand it their items' bytes; the output is what the
+//! command prints alone, rendered from the same documents.
+//!
+//! The client is HTTP/1.1 over the Unix stream, one connection per request
+//! (`Connection: close`), a body of `Content-Length` bytes or chunked.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+use ledger_server::socket::SocketAddress;
+use serde_json::Value;
+
+use crate::error::CliError;
+
+/// A ledger's holder that answered a connect.
+pub struct Holder {
+    address: SocketAddress,
+}
+
+/// How a response's body is delimited.
+enum Length {
+    Exact(u64),
+    Chunked,
+    ToEnd,
+}
+
+impl Holder {
+    /// The holder of the ledger at `db`, when its socket is there and something accepts a
+    /// connection on it; `None` otherwise (no socket, or a stale one: the store is opened).
+    pub fn find(db: &Path) -> Option<Holder> {
+        let address = SocketAddress::of(db).ok()?;
+        if !address.exists() {
+            return None;
+        }
+        address.connect().ok()?;
+        Some(Holder { address })
+    }
+
+    /// `GET target`, the JSON document it answers.
+    pub fn get_json(&self, target: &str) -> Result<Value, CliError> {
+        self.json("GET", target, &[])
+    }
+
+    /// `GET target`, its body copied to `out` as it arrives (the change feed of `export`).
+    pub fn get_to(&self, target: &str, out: &mut dyn Write) -> Result<(), CliError> {
+        let failed = |e: io::Error| crate::error::holder_failed(&self.address.path, &e);
+        let (status, mut reader, length) = self.send("GET", target, &[]).map_err(failed)?;
+        if status != 200 {
+            let mut body = Vec::new();
+            copy_body(&mut reader, length, &mut body).map_err(failed)?;
+            return Err(refused(status, &body));
+        }
+        copy_body(&mut reader, length, out).map_err(failed)
+    }
+
+    fn json(&self, method: &str, target: &str, body: &[u8]) -> Result<Value, CliError> {
+        let failed = |e: io::Error| crate::error::holder_failed(&self.address.path, &e);
+        let (status, mut reader, length) = self.send(method, target, body).map_err(failed)?;
+        let mut answer = Vec::new();
+        copy_body(&mut reader, length, &mut answer).map_err(failed)?;
+        if status != 200 {
+            return Err(refused(status, &answer));
+        }
+        serde_json::from_slice(&answer).map_err(|e| failed(io::Error::other(e)))
+    }
+
+    /// Sends a request and reads the response's head.
+    fn send(
+        &self,
+        method: &str,
+        target: &str,
+        body: &[u8],
+    ) -> io::Result<(u16, BufReader<std::os::unix::net::UnixStream>, Length)> {
+        let mut stream = self.address.connect()?;
+        let head = format!(
+            "{method} {target} HTTP/1.1\r\nHost: ledger\r\nConnection: close\r\nContent-Length: \
+             {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body)?;
+        stream.flush()?;
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok())
+            .ok_or_else(|| io::Error::other(format!("not an HTTP response: {:?}", line.trim())))?;
+        let mut length = Length::ToEnd;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let Some((name, value)) = header.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                let n = value
+                    .parse()
+                    .map_err(|_| io::Error::other("a bad Content-Length"))?;
+                length = Length::Exact(n);
+            } else if name.eq_ignore_ascii_case("transfer-encoding")
+                && value.eq_ignore_ascii_case("chunked")
+            {
+                length = Length::Chunked;
+            }
+        }
+        Ok((status, reader, length))
+    }
+}
+
+/// Copies a response body to `out`.
+fn copy_body(reader: &mut impl BufRead, length: Length, out: &mut dyn Write) -> io::Result<()> {
+    match length {
+        Length::Exact(n) => copy_exact(reader, n, out),
+        Length::ToEnd => io::copy(reader, out).map(drop),
+        Length::Chunked => {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+                let size = line.trim_end().split(';').next().unwrap_or_default();
+                let size = u64::from_str_radix(size.trim(), 16)
+                    .map_err(|_| io::Error::other("a bad chunk size"))?;
+                if size == 0 {
+                    return Ok(());
+                }
+                copy_exact(reader, size, out)?;
+                line.clear();
+                reader.read_line(&mut line)?;
+            }
+        }
+    }
+}
+
+fn copy_exact(reader: &mut impl Read, n: u64, out: &mut dyn Write) -> io::Result<()> {
+    let copied = io::copy(&mut reader.take(n), out)?;
+    if copied < n {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(())
+}
+
+/// A response other than 200: its `{"error": …}` as the command's error.
+fn refused(status: u16, body: &[u8]) -> CliError {
+    let message = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(Value::as_str).map(String::from))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
+    crate::error::holder_refused(status, message)
+}
+
+/// Percent-encodes a path segment or a query value (everything but unreserved characters).
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunked_bodies_are_joined() {
+        let mut reader = &b"5\r\nhello\r\n1;x=y\r\n!\r\n0\r\n\r\n"[..];
+        let mut out = Vec::new();
+        super::copy_body(&mut reader, super::Length::Chunked, &mut out).expect("chunked");
+        assert_eq!(out, b"hello!");
+        assert_eq!(super::encode("a b/ü"), "a%20b%2F%C3%BC");
+    }
+}
