@@ -209,6 +209,22 @@ pub fn held(db: &Path, answering: bool) -> CliError {
     }
 }
 
+/// Why an item over the size limit of the ledger's server is not handed to it.
+pub fn oversize_not_sent(size: u64, limit: usize) -> String {
+    format!(
+        "{size} bytes, over the size limit of the server holding the ledger ({limit} bytes): \
+         not sent; stop the server and ingest it alone to keep it whole"
+    )
+}
+
+/// A client's own settings differ from those of the server it hands its items to: one line.
+pub fn settings_differ(differences: &[String]) -> String {
+    format!(
+        "note: the ledger is held by `ledger serve`, whose settings apply to these items: {}",
+        differences.join("; ")
+    )
+}
+
 /// The ledger at `path` may not be written by this user: say so, and what to do.
 fn not_writable(path: &Path, operation: &str, at: &Path, source: &std::io::Error) -> CliError {
     let read_only = source.kind() == std::io::ErrorKind::ReadOnlyFilesystem;

@@ -43,6 +43,11 @@ impl Holder {
         self.json("GET", target, &[])
     }
 
+    /// `POST target` with `body`, the JSON document it answers.
+    pub fn post_json(&self, target: &str, body: &[u8]) -> Result<Value, CliError> {
+        self.json("POST", target, body)
+    }
+
     /// `GET target`, its body copied to `out` as it arrives (the change feed of `export`).
     pub fn get_to(&self, target: &str, out: &mut dyn Write) -> Result<(), CliError> {
         let failed = |e: io::Error| crate::error::holder_failed(&self.address.path, &e);
@@ -160,6 +165,52 @@ fn refused(status: u16, body: &[u8]) -> CliError {
         .and_then(|v| v.get("error").and_then(Value::as_str).map(String::from))
         .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
     crate::error::holder_refused(status, message)
+}
+
+/// Says on stderr, in one line, where this client's settings differ from those of the server
+/// (`GET /api/v1/settings`) that applies its own to the items handed to it: the source zone,
+/// the size limit (`max_size`, when the command has one) and the trust policy in force
+/// (`trust`, when the command applies one). Returns the server's settings.
+pub fn note_settings(
+    holder: &Holder,
+    ctx: &crate::context::Context,
+    max_size: Option<usize>,
+    trust: bool,
+) -> Result<Value, CliError> {
+    let theirs = holder.get_json("/api/v1/settings")?;
+    let mut differences = Vec::new();
+    let zone = theirs["source_tz"].as_str().unwrap_or_default();
+    if zone != ctx.tz.name() {
+        differences.push(format!("source zone {zone} (not {})", ctx.tz.name()));
+    }
+    if let (Some(mine), Some(limit)) = (max_size, theirs["max_input_size"].as_u64())
+        && mine as u64 != limit
+    {
+        differences.push(format!("size limit {limit} bytes (not {mine})"));
+    }
+    if trust {
+        let policy = &theirs["trust_policy"];
+        let mine = ctx.trust_policy_file();
+        let my_text = mine
+            .as_deref()
+            .and_then(|p| std::fs::read_to_string(p).ok());
+        if my_text.as_deref() != policy["text"].as_str() {
+            let name = |file: Option<String>| file.unwrap_or_else(|| "none".into());
+            differences.push(format!(
+                "trust policy {} (not {})",
+                name(policy["file"].as_str().map(String::from)),
+                name(mine.map(|p| p.display().to_string()))
+            ));
+        }
+    }
+    if !differences.is_empty() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}",
+            crate::error::settings_differ(&differences)
+        );
+    }
+    Ok(theirs)
 }
 
 /// Percent-encodes a path segment or a query value (everything but unreserved characters).

@@ -256,3 +256,143 @@ fn the_socket_has_mode_0660() {
     let _ = &server.addr;
     server.stop();
 }
+
+/// `ingest ARGS` into the ledger at `db`: stdout (the elapsed time left out), stderr, status.
+fn ingest(sandbox: &Sandbox, db: &Path, json: bool) -> (String, String, i32) {
+    let mut run = sandbox.ledger_at(db);
+    if json {
+        run = run.arg("--json");
+    }
+    let done = run
+        .arg("ingest")
+        .arg(fixture("autodns/seed"))
+        .arg(fixture("autodns/xml"))
+        .arg(fixture("autodns/json"))
+        .run();
+    let stdout = if json {
+        let mut value = done.json();
+        value["elapsed_ms"] = serde_json::Value::Null;
+        format!("{value:#}")
+    } else {
+        let text = done.stdout();
+        match text.split_once(" items in ") {
+            Some((head, tail)) => {
+                format!("{head}{}", tail.split_once('\n').map_or("", |(_, t)| t))
+            }
+            None => text,
+        }
+    };
+    (stdout, done.stderr(), done.code())
+}
+
+fn record(sandbox: &Sandbox, db: &Path) -> Done {
+    sandbox
+        .ledger_at(db)
+        .args([
+            "--json",
+            "record-response",
+            "--ctid",
+            "cnr-0001",
+            "--command",
+            "AddDomain",
+            "--domain",
+            "example-taken.com",
+        ])
+        .arg(fixture(
+            "centralnic/own_adddomain_504_missing_attribute.txt",
+        ))
+        .run()
+}
+
+#[test]
+fn ingest_and_record_response_while_held_commit_through_the_server() {
+    let sandbox = Sandbox::new();
+    let alone = sandbox.path("alone");
+    let held = sandbox.db();
+    // An empty ledger to serve.
+    sandbox.ledger_at(&held).arg("init").run().success();
+    let server = Server::start(&held);
+    for json in [false, true] {
+        let a = ingest(&sandbox, &alone, json);
+        let h = ingest(&sandbox, &held, json);
+        assert_eq!(a, h, "ingest alone and through the server (json: {json})");
+        assert_eq!(h.2, 3, "some fixtures are rejected: {}", h.1);
+    }
+    let a = record(&sandbox, &alone);
+    let h = record(&sandbox, &held);
+    assert_eq!(a.code(), 0, "{}", a.stderr());
+    assert_eq!((a.stdout(), a.stderr()), (h.stdout(), h.stderr()));
+    // A flag the server does not share is said in one line, and the server's applies.
+    let differs = sandbox
+        .ledger_at(&held)
+        .args(["--source-tz", "UTC", "ingest"])
+        .arg(fixture("autodns/seed/06-0101-create-success.eml"))
+        .run()
+        .success();
+    let stderr = differs.stderr();
+    assert_eq!(
+        stderr.lines().next().unwrap_or_default(),
+        "note: the ledger is held by `ledger serve`, whose settings apply to these items: \
+         source zone Europe/Berlin (not UTC)"
+    );
+    assert!(
+        differs.stdout().contains("duplicates 1"),
+        "{}",
+        differs.stdout()
+    );
+    server.stop();
+    // The events are in the ledger once the server is gone.
+    for args in [
+        vec!["orders"],
+        vec!["failed-creates", "--all"],
+        vec!["pending-transfers", "--at", "2010-05-20 12:00"],
+        vec!["inventory"],
+    ] {
+        assert_eq!(
+            sandbox
+                .ledger_at(&alone)
+                .args(&args)
+                .run()
+                .success()
+                .stdout(),
+            sandbox
+                .ledger_at(&held)
+                .args(&args)
+                .run()
+                .success()
+                .stdout(),
+            "{args:?}"
+        );
+    }
+    let events = |db: &Path| {
+        sandbox
+            .ledger_at(db)
+            .arg("export")
+            .run()
+            .success()
+            .json_lines()
+    };
+    assert_eq!(events(&alone).len(), events(&held).len());
+    assert!(!events(&held).is_empty());
+}
+
+#[test]
+fn a_socket_nobody_answers_on_a_locked_ledger_is_said() {
+    let sandbox = Sandbox::new();
+    load(&sandbox, &sandbox.db());
+    // A server that is stopped (SIGSTOP) holds the lock and answers nobody: its socket
+    // accepts connections into the backlog, so make it a socket file nobody listens on.
+    let server = Server::start(&sandbox.db());
+    let socket = sandbox.db().join("ledger.sock");
+    std::fs::remove_file(&socket).expect("removing the socket");
+    let stale = std::os::unix::net::UnixListener::bind(&socket).expect("binding");
+    drop(stale);
+    sandbox
+        .ledger()
+        .arg("orders")
+        .run()
+        .expect_code(1)
+        .expect_stderr("is held by a process that does not answer on")
+        .expect_stderr("--wait");
+    server.stop();
+}

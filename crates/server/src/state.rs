@@ -73,6 +73,7 @@ pub(crate) async fn serve(
         bound.push(local);
         listeners.push((listener, !addr.ip().is_loopback()));
     }
+    let signalled = shutdown_signal();
     let socket = match &state.config.socket_dir {
         Some(dir) => Some(bind_socket(dir)?),
         None => None,
@@ -115,7 +116,7 @@ pub(crate) async fn serve(
         });
     }
     let stop = tokio::spawn(async move {
-        shutdown_signal().await;
+        signalled.await;
         let _ = stop_tx.send(true);
     });
     let mut result = Ok(());
@@ -196,26 +197,32 @@ fn routes(state: Arc<AppState>, listener: Listener) -> Router {
         .with_state(state)
 }
 
-/// SIGTERM or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGTERM or SIGINT (Ctrl-C), listened for from the moment this is called (so a signal sent
+/// as soon as the server says it is listening is not the default action's, which kills).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (term, interrupt) {
+                (Ok(mut term), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
