@@ -205,16 +205,11 @@ pub fn held(db: &Path, answering: bool) -> CliError {
             db.display(),
             socket.display()
         ))
-        .hint("a `ledger serve` starting or stopping? retry with --wait 60s; a hung one: stop it")
+        .hint(
+            "another `ledger` (an ingest?) or a `ledger serve` starting or stopping: retry with \
+             --wait 60s; a hung server: stop it",
+        )
     }
-}
-
-/// Why an item over the size limit of the ledger's server is not handed to it.
-pub fn oversize_not_sent(size: u64, limit: usize) -> String {
-    format!(
-        "{size} bytes, over the size limit of the server holding the ledger ({limit} bytes): \
-         not sent; stop the server and ingest it alone to keep it whole"
-    )
 }
 
 /// A client's own settings differ from those of the server it hands its items to: one line.

@@ -48,6 +48,25 @@ impl Holder {
         self.json("POST", target, body)
     }
 
+    /// `POST target` with a body of `len` bytes read from `body` as it is sent (an item over
+    /// the size limit, from its temporary file), the JSON document it answers.
+    pub fn post_stream_json(
+        &self,
+        target: &str,
+        len: u64,
+        body: &mut dyn Read,
+    ) -> Result<Value, CliError> {
+        let failed = |e: io::Error| crate::error::holder_failed(&self.address.path, &e);
+        let (status, mut reader, length) =
+            self.send_from("POST", target, len, body).map_err(failed)?;
+        let mut answer = Vec::new();
+        copy_body(&mut reader, length, &mut answer).map_err(failed)?;
+        if status != 200 {
+            return Err(refused(status, &answer));
+        }
+        serde_json::from_slice(&answer).map_err(|e| failed(io::Error::other(e)))
+    }
+
     /// `GET target`, its body copied to `out` as it arrives (the change feed of `export`).
     pub fn get_to(&self, target: &str, out: &mut dyn Write) -> Result<(), CliError> {
         let failed = |e: io::Error| crate::error::holder_failed(&self.address.path, &e);
@@ -76,16 +95,26 @@ impl Holder {
         &self,
         method: &str,
         target: &str,
-        body: &[u8],
+        mut body: &[u8],
+    ) -> io::Result<(u16, BufReader<std::os::unix::net::UnixStream>, Length)> {
+        self.send_from(method, target, body.len() as u64, &mut body)
+    }
+
+    /// Sends a request with a body of `len` bytes from `body` and reads the response's head.
+    fn send_from(
+        &self,
+        method: &str,
+        target: &str,
+        len: u64,
+        body: &mut dyn Read,
     ) -> io::Result<(u16, BufReader<std::os::unix::net::UnixStream>, Length)> {
         let mut stream = self.address.connect()?;
         let head = format!(
             "{method} {target} HTTP/1.1\r\nHost: ledger\r\nConnection: close\r\nContent-Length: \
-             {}\r\n\r\n",
-            body.len()
+             {len}\r\n\r\n"
         );
         stream.write_all(head.as_bytes())?;
-        stream.write_all(body)?;
+        copy_exact(body, len, &mut stream)?;
         stream.flush()?;
         let mut reader = BufReader::new(stream);
         let mut line = String::new();
@@ -150,7 +179,7 @@ fn copy_body(reader: &mut impl BufRead, length: Length, out: &mut dyn Write) -> 
     }
 }
 
-fn copy_exact(reader: &mut impl Read, n: u64, out: &mut dyn Write) -> io::Result<()> {
+fn copy_exact(reader: &mut (impl Read + ?Sized), n: u64, out: &mut dyn Write) -> io::Result<()> {
     let copied = io::copy(&mut reader.take(n), out)?;
     if copied < n {
         return Err(io::ErrorKind::UnexpectedEof.into());

@@ -145,8 +145,8 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     // An item over --max-size is written whole to a temporary file in the ledger's directory
     // (the same disk as the packs; left-overs of a killed run are removed here, under the
     // ledger's lock) and kept whole after the stream, so `reparse --max-size` can admit it.
-    // Through the server, an item over its limit is not sent (see `oversize` below): it is
-    // spilled to a private temporary directory only to be counted whole.
+    // Through the server, an item over its limit is spilled to a private temporary directory
+    // (the ledger's `spill/` is the server's) and sent from there after the stream.
     let served_spill = match &ledger {
         Some(_) => None,
         None => Some(tempfile::tempdir().map_err(|e| {
@@ -210,16 +210,23 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             run.commit(gathered, outcomes)?;
             show_progress(&run.tally);
         }
-        for (origin, _file, size) in oversize {
+        // An item over the server's limit goes whole, streamed from its temporary file, and
+        // is kept whole by the server as a reject.
+        for (origin, path, size) in oversize {
+            let mut file = std::fs::File::open(&path).map_err(|e| {
+                CliError::environment(format!("cannot reopen {}: {e}", path.display()))
+            })?;
+            let target = format!(
+                "/api/v1/ingest-oversize?origin={}",
+                crate::holder::encode(&origin)
+            );
+            let outcome = holder.post_stream_json(&target, size, &mut file)?;
             let batch = Batch {
                 items: Vec::new(),
-                origins: Vec::new(),
-                unreadable: vec![ItemReport {
-                    origin,
-                    outcome: Outcome::Unreadable(crate::error::oversize_not_sent(size, max_size)),
-                }],
+                origins: vec![origin],
+                unreadable: Vec::new(),
             };
-            run.commit(batch, Vec::new())?;
+            run.commit(batch, vec![Outcome::Served(outcome)])?;
         }
         return finish(ctx, run, &inputs, started, interrupted, &progress);
     };

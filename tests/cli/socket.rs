@@ -396,3 +396,38 @@ fn a_socket_nobody_answers_on_a_locked_ledger_is_said() {
         .expect_stderr("--wait");
     server.stop();
 }
+
+#[test]
+fn an_item_over_the_servers_limit_is_kept_whole_through_it() {
+    let sandbox = Sandbox::new();
+    let big = sandbox.write("big.eml", vec![b'x'; 16 * 1024 * 1024 + 10]);
+    let alone = sandbox.path("alone");
+    let held = sandbox.db();
+    sandbox.ledger_at(&held).arg("init").run().success();
+    let server = Server::start(&held);
+    let run = |db: &Path| {
+        let done = sandbox.ledger_at(db).arg("ingest").arg(&big).run();
+        let text = done.stdout();
+        let summary = text.split_once(" items in ").map_or("", |(head, _)| head);
+        let rest = text.split_once('\n').map_or("", |(_, rest)| rest);
+        (done.code(), format!("{summary}\n{rest}"), done.stderr())
+    };
+    let a = run(&alone);
+    let h = run(&held);
+    assert_eq!(a, h);
+    assert_eq!(a.0, 3, "{a:?}");
+    let reject = |db: &Path| {
+        let rejects = sandbox
+            .ledger_at(db)
+            .args(["--json", "rejects"])
+            .run()
+            .success()
+            .json();
+        (rejects[0]["size"].clone(), rejects[0]["sha256"].clone())
+    };
+    let through = reject(&held);
+    server.stop();
+    assert_eq!(reject(&alone), through);
+    assert_eq!(reject(&held), through);
+    assert_eq!(through.0, 16 * 1024 * 1024 + 10);
+}

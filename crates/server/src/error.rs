@@ -67,6 +67,14 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, message)
     }
 
+    /// A file of the server's could not be written or read: 503.
+    pub(crate) fn unavailable_io(path: &std::path::Path, error: &std::io::Error) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{}: {error}", path.display()),
+        )
+    }
+
     /// The ledger failed to answer (storage, a damaged record): 503, so a caller retries.
     pub(crate) fn unavailable(error: &ledger::LedgerError) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())

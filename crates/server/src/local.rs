@@ -5,6 +5,7 @@
 //! * `POST /api/v1/ingest?`: a body of framed items ([`encode_item`]), committed with the
 //!   ledger's own batches, answered with a JSON array of outcomes
 //!   ([`ledger_documents::json::outcome`]) in the items' order;
+//! * `POST /api/v1/ingest-oversize?origin=`: one item over the size limit, kept whole;
 //! * `POST /api/v1/record-response?ctid=&command=&domain=&origin=`: the body is a CentralNic
 //!   response, answered with its outcome.
 
@@ -93,6 +94,57 @@ pub(crate) async fn ingest(State(state): State<Arc<AppState>>, body: Body) -> Re
                 .map(ledger_documents::json::outcome)
                 .collect(),
         ))
+    })
+    .await
+}
+
+/// Names the spool files of oversize items in one server.
+static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// `POST /api/v1/ingest-oversize?origin=`: one item over the size limit, its body written to a
+/// file in the ledger's `spill/` directory as it arrives (never held in memory), then kept
+/// whole as a reject ([`Ledger::keep_oversize`]) and answered with its outcome.
+pub(crate) async fn ingest_oversize(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Body,
+) -> Response {
+    use http_body_util::BodyExt;
+    use std::io::Write;
+    let origin = params.get("origin").cloned().unwrap_or_else(|| "-".into());
+    let dir = state.ledger.options().path.join("spill");
+    let n = SPOOLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("socket-{}-{n}", std::process::id()));
+    let spooled = async {
+        let failed = |e: std::io::Error| ApiError::unavailable_io(&path, &e);
+        tokio::task::block_in_place(|| std::fs::create_dir_all(&dir)).map_err(failed)?;
+        let mut file =
+            tokio::task::block_in_place(|| std::fs::File::create(&path)).map_err(failed)?;
+        let mut size = 0u64;
+        let mut body = body;
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+            if let Some(data) = frame.data_ref() {
+                tokio::task::block_in_place(|| file.write_all(data)).map_err(failed)?;
+                size += data.len() as u64;
+            }
+        }
+        Ok::<_, ApiError>(size)
+    };
+    let size = match spooled.await {
+        Ok(size) => size,
+        Err(error) => {
+            let _ = std::fs::remove_file(&path);
+            return error.into_response();
+        }
+    };
+    write(&state, move |ledger| {
+        let kept = std::fs::File::open(&path)
+            .map_err(|e| ApiError::unavailable_io(&path, &e))
+            .and_then(|mut file| Ok(ledger.keep_oversize(&mut file, size, Origin::new(origin))?));
+        let _ = std::fs::remove_file(&path);
+        Ok(ledger_documents::json::outcome(&kept?))
     })
     .await
 }

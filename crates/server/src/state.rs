@@ -161,6 +161,7 @@ fn local_routes(state: Arc<AppState>) -> Router {
     let socket_only = Router::new()
         .route("/api/v1/settings", get(local::settings))
         .route("/api/v1/ingest", post(local::ingest))
+        .route("/api/v1/ingest-oversize", post(local::ingest_oversize))
         .route("/api/v1/record-response", post(local::record_response))
         .with_state(state.clone());
     routes(
