@@ -30,10 +30,18 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
     let fail_within = within(&args.fail_if_due_within, "--fail-if-due-within")?;
 
     let all = match ctx.holder() {
-        Some(holder) => holder.get_json(&format!(
-            "/api/v1/pending-transfers?at={}",
-            encode(&at.to_rfc3339_opts(SecondsFormat::Nanos, true))
-        ))?,
+        Some(holder) => {
+            // The server filters by --due-within too (the same rule), so a short answer stays
+            // short; the filter below then keeps all of it.
+            let mut target = format!(
+                "/api/v1/pending-transfers?at={}",
+                encode(&at.to_rfc3339_opts(SecondsFormat::Nanos, true))
+            );
+            if let Some(text) = &args.due_within {
+                target.push_str(&format!("&due_within={}", encode(text)));
+            }
+            holder.get_json(&target)?
+        }
         None => json::transfers(&ctx.open_views()?.pending_transfers(at)?, at),
     };
     // `json::due_by` on a document: a deadline at or before `by`, or none known.
