@@ -110,7 +110,7 @@ impl Context {
 
     /// The server holding this ledger, when it answers on the ledger's socket: the commands
     /// that can go through it do, before opening the store.
-    pub fn holder(&self) -> Option<Holder> {
+    pub fn holder(&self) -> Result<Option<Holder>, CliError> {
         Holder::find(&self.db)
     }
 
@@ -126,7 +126,13 @@ impl Context {
             && let Ok(address) = SocketAddress::of(&self.db)
             && address.exists()
         {
-            return crate::error::held(&self.db, address.connect().is_ok());
+            return match address.connect() {
+                Ok(_) => crate::error::held(&self.db, true),
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    crate::error::socket_denied(&address.path)
+                }
+                Err(_) => crate::error::held(&self.db, false),
+            };
         }
         error.into()
     }

@@ -212,6 +212,19 @@ pub fn held(db: &Path, answering: bool) -> CliError {
     }
 }
 
+/// The ledger is held by its server, whose socket this user may not connect to.
+pub fn socket_denied(socket: &Path) -> CliError {
+    CliError::environment(format!(
+        "the ledger is held by `ledger serve`, and this user may not connect to {}: permission \
+         denied",
+        socket.display()
+    ))
+    .hint(
+        "the socket has mode 0660 and the ledger directory's owner and group: run as that user \
+         or join that group",
+    )
+}
+
 /// A client's own settings differ from those of the server it hands its items to: one line.
 pub fn settings_differ(differences: &[String]) -> String {
     format!(

@@ -28,14 +28,22 @@ enum Length {
 
 impl Holder {
     /// The holder of the ledger at `db`, when its socket is there and something accepts a
-    /// connection on it; `None` otherwise (no socket, or a stale one: the store is opened).
-    pub fn find(db: &Path) -> Option<Holder> {
-        let address = SocketAddress::of(db).ok()?;
+    /// connection on it; `None` otherwise (no socket, or a stale one: the store is opened). A
+    /// socket this user may not connect to is an error: the store behind it is held.
+    pub fn find(db: &Path) -> Result<Option<Holder>, CliError> {
+        let Ok(address) = SocketAddress::of(db) else {
+            return Ok(None);
+        };
         if !address.exists() {
-            return None;
+            return Ok(None);
         }
-        address.connect().ok()?;
-        Some(Holder { address })
+        match address.connect() {
+            Ok(_) => Ok(Some(Holder { address })),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                Err(crate::error::socket_denied(&address.path))
+            }
+            Err(_) => Ok(None),
+        }
     }
 
     /// `GET target`, the JSON document it answers.

@@ -110,7 +110,7 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
         None => None,
     };
     // A server holding the ledger takes the items' bytes and applies its own settings.
-    let holder = ctx.holder();
+    let holder = ctx.holder()?;
     let (ledger, max_size) = match &holder {
         Some(holder) => {
             let settings = crate::holder::note_settings(holder, ctx, Some(args.max_size), true)?;

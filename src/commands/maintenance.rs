@@ -100,7 +100,7 @@ pub fn release(ctx: &Context, args: &ReleaseArgs) -> CliResult {
 pub fn export(ctx: &Context, args: &ExportArgs) -> CliResult {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // The server's change feed is the same lines.
-    if let Some(holder) = ctx.holder() {
+    if let Some(holder) = ctx.holder()? {
         holder.get_to(&format!("/api/v1/events?since={}", args.since), &mut out)?;
         out.flush()?;
         return Ok(EXIT_OK);

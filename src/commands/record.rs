@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: &RecordResponseArgs) -> CliResult {
     };
     // A server holding the ledger records it with its own settings; the answer is the same
     // outcome document either way.
-    let outcome = match ctx.holder() {
+    let outcome = match ctx.holder()? {
         Some(holder) => {
             crate::holder::note_settings(&holder, ctx, None, false)?;
             let mut target = format!(

@@ -14,7 +14,7 @@ use crate::error::{CliResult, EXIT_OK};
 use crate::output::{Table, doc_cell, human_doc_time, items, status_doc};
 
 pub fn failed_creates(ctx: &Context, args: &FailedCreatesArgs) -> CliResult {
-    let document = match ctx.holder() {
+    let document = match ctx.holder()? {
         Some(holder) => holder.get_json(&format!("/api/v1/failed-creates?all={}", args.all))?,
         None => {
             let mut failed = ctx.open_views()?.failed_creates()?;
@@ -69,7 +69,7 @@ fn status_name(status: &OrderStatusArg) -> &'static str {
 }
 
 pub fn orders(ctx: &Context, args: &OrdersArgs) -> CliResult {
-    let document = match ctx.holder() {
+    let document = match ctx.holder()? {
         Some(holder) => {
             let names: Vec<&str> = args.status.iter().map(status_name).collect();
             holder.get_json(&format!("/api/v1/orders?status={}", names.join(",")))?
@@ -115,7 +115,7 @@ pub fn orders(ctx: &Context, args: &OrdersArgs) -> CliResult {
 }
 
 pub fn inventory(ctx: &Context) -> CliResult {
-    let document = match ctx.holder() {
+    let document = match ctx.holder()? {
         Some(holder) => holder.get_json("/api/v1/inventory")?,
         None => json::inventory(&ctx.open_views()?.inventory()?),
     };
@@ -154,7 +154,7 @@ pub fn inventory(ctx: &Context) -> CliResult {
 
 pub fn rejects(ctx: &Context, args: &RejectsArgs) -> CliResult {
     // Every reject, dismissed ones too: the human form counts those it does not list.
-    let every = match ctx.holder() {
+    let every = match ctx.holder()? {
         Some(holder) => holder.get_json("/api/v1/rejects?all=true")?,
         None => json::rejects(&ctx.open_existing()?.quarantine()?),
     };
@@ -205,7 +205,7 @@ pub fn rejects(ctx: &Context, args: &RejectsArgs) -> CliResult {
 }
 
 pub fn stats(ctx: &Context) -> CliResult {
-    let document = match ctx.holder() {
+    let document = match ctx.holder()? {
         Some(holder) => holder.get_json("/api/v1/stats")?,
         None => json::stats(&ctx.open_existing()?.stats()?),
     };

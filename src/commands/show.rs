@@ -14,7 +14,7 @@ use crate::output::{Table, doc_cell, human_doc_time, items, status_doc};
 
 pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
     if let Some(ctid) = &args.ctid {
-        let document = match ctx.holder() {
+        let document = match ctx.holder()? {
             Some(holder) => holder.get_json(&format!("/api/v1/ctid/{}", encode(ctid)))?,
             None => {
                 let ledger = ctx.open_existing()?;
@@ -59,7 +59,7 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
     };
     let domain = ledger_parser::DomainName::parse(name)
         .ok_or_else(|| CliError::user(format!("{name:?} is not a domain name")))?;
-    let document = match ctx.holder() {
+    let document = match ctx.holder()? {
         Some(holder) => holder.get_json(&format!("/api/v1/domain/{}", encode(domain.as_str())))?,
         None => {
             let ledger = ctx.open_existing()?;

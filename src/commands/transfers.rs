@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
     let due_within = within(&args.due_within, "--due-within")?;
     let fail_within = within(&args.fail_if_due_within, "--fail-if-due-within")?;
 
-    let all = match ctx.holder() {
+    let all = match ctx.holder()? {
         Some(holder) => {
             // The server filters by --due-within too (the same rule), so a short answer stays
             // short; the filter below then keeps all of it.

@@ -431,3 +431,58 @@ fn an_item_over_the_servers_limit_is_kept_whole_through_it() {
     assert_eq!(reject(&held), through);
     assert_eq!(through.0, 16 * 1024 * 1024 + 10);
 }
+
+/// The socket is the access control: a user in the ledger directory's group reads through it,
+/// another is told it may not connect. Run as `nobody` through `setpriv` (as root, who
+/// bypasses permission bits); skipped, and says so, when that cannot be done.
+#[test]
+fn the_directorys_group_may_use_the_socket_and_others_are_told_they_may_not() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    load(&sandbox, &sandbox.db());
+    let as_nobody = |groups: &str| -> Vec<String> {
+        let mut wrapper: Vec<String> = ["setpriv", "--reuid=65534", "--regid=65534"]
+            .map(String::from)
+            .to_vec();
+        wrapper.push(groups.to_string());
+        wrapper.push("--".into());
+        wrapper
+    };
+    let outsider = as_nobody("--clear-groups");
+    let is_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.uid() == 0
+    });
+    if !is_root || sandbox.ledger_via(&outsider).arg("--version").run().code() != 0 {
+        println!("skipped: needs root and setpriv, and nobody able to run the binary");
+        return;
+    }
+    // The operators' group (any gid nobody is not in), owning the ledger; the sandbox above
+    // it only traversable.
+    let operators = "4242";
+    std::fs::set_permissions(sandbox.dir.path(), std::fs::Permissions::from_mode(0o711))
+        .expect("chmod");
+    std::os::unix::fs::chown(sandbox.db(), None, Some(4242)).expect("chgrp");
+    // Others may traverse the ledger's directory (0771), so what stops them is the socket's
+    // own mode; with 0770 they would not reach the socket at all (and are told the ledger is
+    // not theirs to write).
+    std::fs::set_permissions(sandbox.db(), std::fs::Permissions::from_mode(0o771)).expect("chmod");
+    let server = Server::start(&sandbox.db());
+    let member = as_nobody(&format!("--groups={operators}"));
+    let root_says = sandbox.ok_stdout(["orders"]);
+    let member_says = sandbox
+        .ledger_via(&member)
+        .arg("orders")
+        .run()
+        .success()
+        .stdout();
+    assert_eq!(member_says, root_says);
+    sandbox
+        .ledger_via(&outsider)
+        .arg("orders")
+        .run()
+        .expect_code(1)
+        .expect_stderr("may not connect to")
+        .expect_stderr("permission denied");
+    server.stop();
+}
