@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use ledger::{Ledger, Options, TrustPolicy};
+use ledger::{Ledger, LedgerError, Options, TrustPolicy};
 use ledger_documents::values::{self, ValueError};
+use ledger_server::socket::SocketAddress;
 
 use crate::cli::Global;
 use crate::error::{CliError, PolicyFault};
+use crate::holder::Holder;
 
 /// The settings of one run.
 pub struct Context {
@@ -106,9 +108,33 @@ impl Context {
         }
     }
 
+    /// The server holding this ledger, when it answers on the ledger's socket: the commands
+    /// that can go through it do, before opening the store.
+    pub fn holder(&self) -> Result<Option<Holder>, CliError> {
+        Holder::find(&self.db)
+    }
+
     /// Opens the ledger, creating it if needed (for commands that write).
     pub fn open_or_create(&self, options: Options) -> Result<Ledger, CliError> {
-        Ok(Ledger::open(options)?)
+        Ledger::open(options).map_err(|e| self.open_error(e))
+    }
+
+    /// A failed open as the user reads it: a lock held by the ledger's server (its socket is
+    /// there) is said as such.
+    fn open_error(&self, error: LedgerError) -> CliError {
+        if matches!(error, LedgerError::Locked { .. })
+            && let Ok(address) = SocketAddress::of(&self.db)
+            && address.exists()
+        {
+            return match address.connect() {
+                Ok(_) => crate::error::held(&self.db, true),
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    crate::error::socket_denied(&address.path)
+                }
+                Err(_) => crate::error::held(&self.db, false),
+            };
+        }
+        error.into()
     }
 
     /// Opens an existing ledger (for commands that read); a missing one is an error, not an
@@ -120,7 +146,7 @@ impl Context {
     /// Opens an existing ledger with these options (a trust policy: `reparse`, `release`).
     pub fn open_existing_with(&self, options: Options) -> Result<Ledger, CliError> {
         self.require_existing()?;
-        Ok(Ledger::open(options)?)
+        Ledger::open(options).map_err(|e| self.open_error(e))
     }
 
     /// Opens only the projections of an existing ledger, for commands that read nothing else
@@ -128,7 +154,7 @@ impl Context {
     /// whole history.
     pub fn open_views(&self) -> Result<Ledger, CliError> {
         self.require_existing()?;
-        Ok(Ledger::open_views(self.options())?)
+        Ledger::open_views(self.options()).map_err(|e| self.open_error(e))
     }
 
     /// A ledger must be there. A missing directory, an empty one or one holding only a trust

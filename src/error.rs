@@ -119,6 +119,10 @@ impl From<ledger_server::ServerError> for CliError {
                     .hint("another process (another `ledger serve`?) has that port; pick another --listen")
             }
             ledger_server::ServerError::Config(_) => CliError::user(message),
+            ledger_server::ServerError::Held(_) => CliError::environment(message).hint(
+                "one `ledger serve` per ledger: the other commands already go through that one; \
+                 stop it (SIGTERM) to serve this ledger from here",
+            ),
             _ => CliError::environment(message),
         }
     }
@@ -162,6 +166,71 @@ impl From<LedgerError> for CliError {
             LedgerError::InBatch(_) => CliError::environment(message),
         }
     }
+}
+
+/// The ledger's holder (`ledger serve` on its socket) answered, then failed mid-way.
+pub fn holder_failed(socket: &Path, error: &std::io::Error) -> CliError {
+    CliError::environment(format!(
+        "the server holding this ledger stopped answering on {}: {error}",
+        socket.display()
+    ))
+    .hint("nothing is lost that it reported; run the command again")
+}
+
+/// The ledger's holder refused a request: its status and its one line.
+pub fn holder_refused(status: u16, message: String) -> CliError {
+    match status {
+        400 | 404 => CliError::user(message),
+        _ => CliError::environment(format!(
+            "the server holding this ledger answered {status}: {message}"
+        )),
+    }
+}
+
+/// The ledger is locked and its socket is there: by a server that answers (for a command it
+/// cannot take over the socket, which needs the ledger to itself), or by a process that does
+/// not answer.
+pub fn held(db: &Path, answering: bool) -> CliError {
+    let socket = db.join(ledger_server::socket::SOCKET_FILE);
+    if answering {
+        CliError::environment(format!(
+            "the ledger at {} is held by `ledger serve` (answering on {}), and this command              needs the ledger to itself",
+            db.display(),
+            socket.display()
+        ))
+        .hint("stop the server (SIGTERM) for the time of this command, then start it again")
+    } else {
+        CliError::environment(format!(
+            "the ledger at {} is held by a process that does not answer on {}",
+            db.display(),
+            socket.display()
+        ))
+        .hint(
+            "another `ledger` (an ingest?) or a `ledger serve` starting or stopping: retry with \
+             --wait 60s; a hung server: stop it",
+        )
+    }
+}
+
+/// The ledger is held by its server, whose socket this user may not connect to.
+pub fn socket_denied(socket: &Path) -> CliError {
+    CliError::environment(format!(
+        "the ledger is held by `ledger serve`, and this user may not connect to {}: permission \
+         denied",
+        socket.display()
+    ))
+    .hint(
+        "the socket has mode 0660 and the ledger directory's owner and group: run as that user \
+         or join that group",
+    )
+}
+
+/// A client's own settings differ from those of the server it hands its items to: one line.
+pub fn settings_differ(differences: &[String]) -> String {
+    format!(
+        "note: the ledger is held by `ledger serve`, whose settings apply to these items: {}",
+        differences.join("; ")
+    )
 }
 
 /// The ledger at `path` may not be written by this user: say so, and what to do.

@@ -4,7 +4,6 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use ledger_parser::Status;
 use serde_json::Value;
 
 /// An instant for people: UTC, and the same instant in the source zone.
@@ -24,17 +23,39 @@ pub fn human_opt(t: Option<DateTime<Utc>>, tz: Tz) -> String {
     t.map_or_else(|| "-".to_string(), |t| human_time(t, tz))
 }
 
-/// An optional text for a table cell (`-` when absent).
-pub fn cell(text: Option<&str>) -> String {
-    text.unwrap_or("-").to_string()
+/// An instant of a document (an RFC 3339 string) for people; `-` when it is `null`.
+pub fn human_doc_time(value: &Value, tz: Tz) -> String {
+    human_opt(doc_time(value), tz)
 }
 
-/// A status for people: `S0101 success`.
-pub fn status_human(status: Option<&Status>) -> String {
-    status.map_or_else(
-        || "-".to_string(),
-        |s| format!("{} {}", s.code, s.class.name()),
-    )
+/// An instant of a document (an RFC 3339 string), if it is one.
+pub fn doc_time(value: &Value) -> Option<DateTime<Utc>> {
+    value
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// A document's status (`{"code", "class", "text"}` or `null`) for people: `S0101 success`.
+pub fn status_doc(value: &Value) -> String {
+    match (value["code"].as_str(), value["class"].as_str()) {
+        (Some(code), Some(class)) => format!("{code} {class}"),
+        _ => "-".to_string(),
+    }
+}
+
+/// A text or number of a document for a table cell (`-` when `null` or absent).
+pub fn doc_cell(value: &Value) -> String {
+    match value {
+        Value::Null => "-".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The elements of a document's array (none when it is not one).
+pub fn items(value: &Value) -> &[Value] {
+    value.as_array().map_or(&[], Vec::as_slice)
 }
 
 /// Writes a JSON value and a newline.

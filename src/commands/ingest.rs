@@ -56,7 +56,21 @@ struct ItemReport {
 
 enum Outcome {
     Ledger(IngestOutcome),
+    /// What the ledger's server answered for the item (a [`ledger_documents::json::outcome`]).
+    Served(Value),
     Unreadable(String),
+}
+
+impl Outcome {
+    /// `ingested`, `duplicate` or `rejected`.
+    fn name(&self) -> &str {
+        match self {
+            Outcome::Ledger(IngestOutcome::Appended { .. }) => "ingested",
+            Outcome::Ledger(IngestOutcome::Duplicate { .. }) => "duplicate",
+            Outcome::Ledger(IngestOutcome::Rejected { .. }) | Outcome::Unreadable(_) => "rejected",
+            Outcome::Served(document) => document["outcome"].as_str().unwrap_or("rejected"),
+        }
+    }
 }
 
 pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
@@ -95,7 +109,19 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
         )),
         None => None,
     };
-    let ledger = ctx.open_or_create(options)?;
+    // A server holding the ledger takes the items' bytes and applies its own settings.
+    let holder = ctx.holder()?;
+    let (ledger, max_size) = match &holder {
+        Some(holder) => {
+            let settings = crate::holder::note_settings(holder, ctx, Some(args.max_size), true)?;
+            let limit = settings["max_input_size"]
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(args.max_size);
+            (None, limit)
+        }
+        None => (Some(ctx.open_or_create(options)?), args.max_size),
+    };
     catch_interrupts();
 
     let started = Instant::now();
@@ -119,12 +145,23 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     // An item over --max-size is written whole to a temporary file in the ledger's directory
     // (the same disk as the packs; left-overs of a killed run are removed here, under the
     // ledger's lock) and kept whole after the stream, so `reparse --max-size` can admit it.
-    let spill = ctx.db.join(SPILL_DIR);
-    if spill.exists() {
+    // Through the server, an item over its limit is spilled to a private temporary directory
+    // (the ledger's `spill/` is the server's) and sent from there after the stream.
+    let served_spill = match &ledger {
+        Some(_) => None,
+        None => Some(tempfile::tempdir().map_err(|e| {
+            CliError::environment(format!("cannot create a temporary directory: {e}"))
+        })?),
+    };
+    let spill = match &served_spill {
+        Some(dir) => dir.path().to_path_buf(),
+        None => ctx.db.join(SPILL_DIR),
+    };
+    if served_spill.is_none() && spill.exists() {
         std::fs::remove_dir_all(&spill)
             .map_err(|e| CliError::environment(format!("cannot clear {}: {e}", spill.display())))?;
     }
-    let mut inputs = Inputs::new(&args.paths, args.max_size, spill.clone());
+    let mut inputs = Inputs::new(&args.paths, max_size, spill.clone());
     let mut oversize = Vec::new();
     let mut interrupted = false;
     // Inputs are read and parsed on the ledger's second thread while the batch before is
@@ -136,12 +173,7 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
         oversize: &mut oversize,
         interrupted: &mut interrupted,
     };
-    ledger.ingest_stream(batches, |gathered, outcomes| {
-        if let Err(error) = run.commit(gathered, outcomes) {
-            run.failed = Some(error);
-            return ControlFlow::Break(());
-        }
-        let tally = &run.tally;
+    let mut show_progress = |tally: &Tally| {
         progress.set_position(tally.total + tally.unreadable);
         let rate = tally.total as f64 / started.elapsed().as_secs_f64().max(1e-3);
         progress.set_message(format!(
@@ -153,6 +185,58 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             progress.enable_steady_tick(Duration::from_millis(200));
             shown = true;
         }
+    };
+    let Some(ledger) = ledger else {
+        // Through the server: one request per batch, its outcomes in the items' order once
+        // the server has committed them (its own group commit and flush).
+        let holder = holder.ok_or_else(|| CliError::environment("no ledger and no server"))?;
+        for (items, gathered) in batches {
+            let mut body = Vec::with_capacity(items.iter().map(|(b, _)| b.len() + 64).sum());
+            for (bytes, origin) in &items {
+                ledger_server::local::encode_item(&mut body, &origin.0, bytes);
+            }
+            let answer = holder.post_json("/api/v1/ingest", &body)?;
+            let outcomes: Vec<Outcome> = crate::output::items(&answer)
+                .iter()
+                .cloned()
+                .map(Outcome::Served)
+                .collect();
+            if outcomes.len() != items.len() {
+                return Err(crate::error::holder_refused(
+                    500,
+                    format!("{} outcomes for {} items", outcomes.len(), items.len()),
+                ));
+            }
+            run.commit(gathered, outcomes)?;
+            show_progress(&run.tally);
+        }
+        // An item over the server's limit goes whole, streamed from its temporary file, and
+        // is kept whole by the server as a reject.
+        for (origin, path, size) in oversize {
+            let mut file = std::fs::File::open(&path).map_err(|e| {
+                CliError::environment(format!("cannot reopen {}: {e}", path.display()))
+            })?;
+            let target = format!(
+                "/api/v1/ingest-oversize?origin={}",
+                crate::holder::encode(&origin)
+            );
+            let outcome = holder.post_stream_json(&target, size, &mut file)?;
+            let batch = Batch {
+                items: Vec::new(),
+                origins: vec![origin],
+                unreadable: Vec::new(),
+            };
+            run.commit(batch, vec![Outcome::Served(outcome)])?;
+        }
+        return finish(ctx, run, &inputs, started, interrupted, &progress);
+    };
+    ledger.ingest_stream(batches, |gathered, outcomes| {
+        let outcomes = outcomes.into_iter().map(Outcome::Ledger).collect();
+        if let Err(error) = run.commit(gathered, outcomes) {
+            run.failed = Some(error);
+            return ControlFlow::Break(());
+        }
+        show_progress(&run.tally);
         ControlFlow::Continue(())
     })?;
     if let Some(error) = run.failed.take() {
@@ -167,9 +251,21 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
             origins: vec![origin],
             unreadable: Vec::new(),
         };
-        run.commit(batch, vec![outcome])?;
+        run.commit(batch, vec![Outcome::Ledger(outcome)])?;
     }
     let _ = std::fs::remove_dir_all(&spill);
+    finish(ctx, run, &inputs, started, interrupted, &progress)
+}
+
+/// The summary (human or JSON) and the exit status of a run.
+fn finish(
+    ctx: &Context,
+    run: Batches<'_>,
+    inputs: &Inputs,
+    started: Instant,
+    interrupted: bool,
+    progress: &ProgressBar,
+) -> CliResult {
     let Batches { reports, tally, .. } = run;
     progress.finish_and_clear();
     let Tally {
@@ -215,6 +311,13 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
                     out,
                     "rejected {}: {reason} (kept as reject #{id})",
                     report.origin
+                )?,
+                Outcome::Served(document) if document["outcome"] == "rejected" => writeln!(
+                    out,
+                    "rejected {}: {} (kept as reject #{})",
+                    report.origin,
+                    document["reason"].as_str().unwrap_or_default(),
+                    document["reject_id"]
                 )?,
                 Outcome::Unreadable(reason) => writeln!(
                     out,
@@ -324,29 +427,23 @@ struct Batches<'a> {
 impl Batches<'_> {
     /// Counts a committed batch's outcomes (one write, one flush) and writes them to the
     /// commit log.
-    fn commit(&mut self, batch: Batch, outcomes: Vec<IngestOutcome>) -> Result<(), CliError> {
+    fn commit(&mut self, batch: Batch, outcomes: Vec<Outcome>) -> Result<(), CliError> {
         self.tally.unreadable += batch.unreadable.len() as u64;
         self.reports.extend(batch.unreadable);
         for (origin, outcome) in batch.origins.into_iter().zip(outcomes) {
             self.tally.total += 1;
-            match outcome {
-                IngestOutcome::Appended { .. } => self.tally.ingested += 1,
-                IngestOutcome::Duplicate { .. } => self.tally.duplicates += 1,
-                IngestOutcome::Rejected { .. } => self.tally.rejected += 1,
+            match outcome.name() {
+                "ingested" => self.tally.ingested += 1,
+                "duplicate" => self.tally.duplicates += 1,
+                _ => self.tally.rejected += 1,
             }
-            let report = ItemReport {
-                origin,
-                outcome: Outcome::Ledger(outcome),
-            };
+            let report = ItemReport { origin, outcome };
             if let Some(log) = self.commit_log.as_deref_mut() {
                 serde_json::to_writer(&mut *log, &item_json(&report))
                     .map_err(std::io::Error::other)?;
                 writeln!(log)?;
             }
-            let rejected = matches!(
-                report.outcome,
-                Outcome::Ledger(IngestOutcome::Rejected { .. })
-            );
+            let rejected = report.outcome.name() == "rejected";
             if self.keep_all || rejected {
                 self.reports.push(report);
             }
@@ -362,6 +459,7 @@ impl Batches<'_> {
 fn item_json(report: &ItemReport) -> Value {
     let mut item = match &report.outcome {
         Outcome::Ledger(outcome) => ledger_documents::json::outcome(outcome),
+        Outcome::Served(document) => document.clone(),
         Outcome::Unreadable(reason) => {
             json!({"outcome": "rejected", "seq": null, "kind": null, "duplicate_of": null, "reject_id": null, "reason": reason})
         }

@@ -98,8 +98,14 @@ pub fn release(ctx: &Context, args: &ReleaseArgs) -> CliResult {
 }
 
 pub fn export(ctx: &Context, args: &ExportArgs) -> CliResult {
-    let ledger = ctx.open_existing()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // The server's change feed is the same lines.
+    if let Some(holder) = ctx.holder()? {
+        holder.get_to(&format!("/api/v1/events?since={}", args.since), &mut out)?;
+        out.flush()?;
+        return Ok(EXIT_OK);
+    }
+    let ledger = ctx.open_existing()?;
     for event in ledger.export(args.since) {
         let event = event?;
         serde_json::to_writer(&mut out, &ledger_documents::json::event(&event))

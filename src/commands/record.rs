@@ -2,13 +2,13 @@
 
 use std::io::{Read, Write};
 
-use ledger::IngestOutcome;
 use ledger_event::Origin;
 use serde_json::json;
 
 use crate::cli::RecordResponseArgs;
 use crate::context::Context;
 use crate::error::{CliError, CliResult, EXIT_OK, EXIT_REJECTED};
+use crate::holder::encode;
 
 pub fn run(ctx: &Context, args: &RecordResponseArgs) -> CliResult {
     if args.ctid.trim().is_empty() {
@@ -34,42 +34,64 @@ pub fn run(ctx: &Context, args: &RecordResponseArgs) -> CliResult {
             path.display().to_string()
         }
     };
-    let ledger = ctx.open_or_create(ctx.options())?;
-    let outcome = ledger.record_response(
-        &bytes,
-        args.ctid.trim(),
-        args.command.as_deref(),
-        args.domain.as_deref(),
-        Origin::new(origin),
-    )?;
+    // A server holding the ledger records it with its own settings; the answer is the same
+    // outcome document either way.
+    let outcome = match ctx.holder()? {
+        Some(holder) => {
+            crate::holder::note_settings(&holder, ctx, None, false)?;
+            let mut target = format!(
+                "/api/v1/record-response?ctid={}&origin={}",
+                encode(args.ctid.trim()),
+                encode(&origin)
+            );
+            if let Some(command) = &args.command {
+                target.push_str(&format!("&command={}", encode(command)));
+            }
+            if let Some(domain) = &args.domain {
+                target.push_str(&format!("&domain={}", encode(domain)));
+            }
+            holder.post_json(&target, &bytes)?
+        }
+        None => {
+            let ledger = ctx.open_or_create(ctx.options())?;
+            let outcome = ledger.record_response(
+                &bytes,
+                args.ctid.trim(),
+                args.command.as_deref(),
+                args.domain.as_deref(),
+                Origin::new(origin),
+            )?;
+            ledger_documents::json::outcome(&outcome)
+        }
+    };
     let mut out = std::io::stdout().lock();
-    let code = if matches!(outcome, IngestOutcome::Rejected { .. }) {
+    let code = if outcome["outcome"] == "rejected" {
         EXIT_REJECTED
     } else {
         EXIT_OK
     };
+    let (seq, kind) = (
+        &outcome["seq"],
+        outcome["kind"].as_str().unwrap_or_default(),
+    );
+    let reason = outcome["reason"].as_str().unwrap_or_default();
+    let (of, id) = (&outcome["duplicate_of"], &outcome["reject_id"]);
     if ctx.json {
-        let value = match &outcome {
-            IngestOutcome::Appended { seq, kind } => {
-                json!({"outcome": "recorded", "seq": seq, "kind": kind.name(), "ctid": args.ctid})
+        let value = match outcome["outcome"].as_str() {
+            Some("ingested") => {
+                json!({"outcome": "recorded", "seq": seq, "kind": kind, "ctid": args.ctid})
             }
-            IngestOutcome::Duplicate { of } => json!({"outcome": "duplicate", "duplicate_of": of}),
-            IngestOutcome::Rejected { id, reason } => {
-                json!({"outcome": "rejected", "reject_id": id, "reason": reason})
-            }
+            Some("duplicate") => json!({"outcome": "duplicate", "duplicate_of": of}),
+            _ => json!({"outcome": "rejected", "reject_id": id, "reason": reason}),
         };
         crate::output::print_json(&mut out, &value)?;
     } else {
-        match &outcome {
-            IngestOutcome::Appended { seq, kind } => {
+        match outcome["outcome"].as_str() {
+            Some("ingested") => {
                 writeln!(out, "recorded event {seq} ({kind}) for order {}", args.ctid)?
             }
-            IngestOutcome::Duplicate { of } => {
-                writeln!(out, "already recorded as event {of}: nothing new")?
-            }
-            IngestOutcome::Rejected { id, reason } => {
-                writeln!(out, "rejected: {reason} (kept as reject #{id})")?
-            }
+            Some("duplicate") => writeln!(out, "already recorded as event {of}: nothing new")?,
+            _ => writeln!(out, "rejected: {reason} (kept as reject #{id})")?,
         }
     }
     Ok(code)

@@ -40,17 +40,49 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         },
         api_token,
         source_tz: ctx.tz,
+        socket_dir: Some(ctx.db.clone()),
+        settings: serde_json::Value::Null,
     };
-    let ledger = Arc::new(ctx.open_or_create(ctx.options_with_trust()?)?);
+    // A live socket means another server holds the ledger: say so before waiting for its lock.
+    if let Ok(address) = ledger_server::socket::SocketAddress::of(&ctx.db)
+        && address.exists()
+        && address.connect().is_ok()
+    {
+        return Err(ledger_server::ServerError::Held(address.path).into());
+    }
+    let options = ctx.options_with_trust()?;
+    let trust_policy = match ctx.trust_policy_file() {
+        Some(path) if options.trust.is_some() => Some(serde_json::json!({
+            "file": path.display().to_string(),
+            "text": std::fs::read_to_string(&path).unwrap_or_default(),
+        })),
+        _ => None,
+    };
+    let config = ledger_server::Config {
+        settings: serde_json::json!({
+            "source_tz": ctx.tz.name(),
+            "max_input_size": options.max_input_size,
+            "trust_policy": trust_policy,
+        }),
+        ..config
+    };
+    let ledger = Arc::new(ctx.open_or_create(options)?);
     let push_path = if config.push.token.is_some() {
         "/push/autodns/TOKEN"
     } else {
         "/push/autodns"
     };
-    ledger_server::run(ledger, config, |bound| {
+    ledger_server::run(ledger, config, |bound, socket| {
         let mut err = std::io::stderr().lock();
         for addr in bound {
             let _ = writeln!(err, "listening on http://{addr} (push: POST {push_path})");
+        }
+        if let Some(socket) = socket {
+            let _ = writeln!(
+                err,
+                "listening on {} (the other ledger commands on this ledger)",
+                socket.display()
+            );
         }
     })?;
     let _ = writeln!(

@@ -2,14 +2,15 @@
 
 use std::io::Write;
 
-use chrono::{Duration, Utc};
-use ledger::{DefaultAction, PendingTransfer};
-use ledger_documents::json::{self, due_by};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use ledger_documents::json;
+use serde_json::Value;
 
 use crate::cli::PendingTransfersArgs;
 use crate::context::{Context, parse_duration, parse_instant};
 use crate::error::{CliError, CliResult, EXIT_DUE, EXIT_OK};
-use crate::output::{Table, cell, human_opt};
+use crate::holder::encode;
+use crate::output::{Table, doc_cell, doc_time, human_doc_time, items};
 
 pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
     let at = match &args.at {
@@ -28,14 +29,31 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
     let due_within = within(&args.due_within, "--due-within")?;
     let fail_within = within(&args.fail_if_due_within, "--fail-if-due-within")?;
 
-    let ledger = ctx.open_views()?;
-    let mut transfers = ledger.pending_transfers(at)?;
-    if let Some(window) = due_within {
-        transfers.retain(|t| due_by(t, at + window));
-    }
-    let due: Vec<&PendingTransfer> = match fail_within {
+    let all = match ctx.holder()? {
+        Some(holder) => {
+            // The server filters by --due-within too (the same rule), so a short answer stays
+            // short; the filter below then keeps all of it.
+            let mut target = format!(
+                "/api/v1/pending-transfers?at={}",
+                encode(&at.to_rfc3339_opts(SecondsFormat::Nanos, true))
+            );
+            if let Some(text) = &args.due_within {
+                target.push_str(&format!("&due_within={}", encode(text)));
+            }
+            holder.get_json(&target)?
+        }
+        None => json::transfers(&ctx.open_views()?.pending_transfers(at)?, at),
+    };
+    // `json::due_by` on a document: a deadline at or before `by`, or none known.
+    let due_by = |t: &Value, by: DateTime<Utc>| doc_time(&t["deadline_at"]).is_none_or(|d| d <= by);
+    let transfers: Vec<&Value> = items(&all)
+        .iter()
+        .filter(|t| due_within.is_none_or(|window| due_by(t, at + window)))
+        .collect();
+    let due: Vec<&Value> = match fail_within {
         Some(window) => transfers
             .iter()
+            .copied()
             .filter(|t| due_by(t, at + window))
             .collect(),
         None => Vec::new(),
@@ -43,7 +61,8 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
 
     let mut out = std::io::stdout().lock();
     if ctx.json {
-        crate::output::print_json(&mut out, &json::transfers(&transfers, at))?;
+        let document = Value::Array(transfers.iter().map(|&t| t.clone()).collect());
+        crate::output::print_json(&mut out, &document)?;
     } else if transfers.is_empty() {
         writeln!(
             out,
@@ -61,15 +80,15 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
         ]);
         for t in &transfers {
             table.row(vec![
-                t.domain.clone(),
-                match t.deadline_at {
-                    Some(_) => human_opt(t.deadline_at, ctx.tz),
-                    None => "deadline unknown".into(),
+                doc_cell(&t["domain"]),
+                match &t["deadline_at"] {
+                    Value::Null => "deadline unknown".into(),
+                    deadline => human_doc_time(deadline, ctx.tz),
                 },
-                action_human(t.default_action).to_string(),
-                human_opt(t.started_at, ctx.tz),
-                cell(t.transaction.as_deref()),
-                notes(t, at),
+                action_human(t["default_action"].as_str()).to_string(),
+                human_doc_time(&t["started_at"], ctx.tz),
+                doc_cell(&t["transaction"]),
+                notes(t),
             ]);
         }
         table.write(&mut out)?;
@@ -78,9 +97,10 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
         let within = args.fail_if_due_within.as_deref().unwrap_or_default();
         let mut err = std::io::stderr().lock();
         for t in &due {
-            let _ = match t.deadline_at {
-                Some(_) => writeln!(err, "{}: deadline within {within} (or overdue)", t.domain),
-                None => writeln!(err, "{}: deadline unknown, act on it", t.domain),
+            let domain = doc_cell(&t["domain"]);
+            let _ = match &t["deadline_at"] {
+                Value::Null => writeln!(err, "{domain}: deadline unknown, act on it"),
+                _ => writeln!(err, "{domain}: deadline within {within} (or overdue)"),
             };
         }
         let _ = writeln!(
@@ -93,31 +113,33 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
     Ok(EXIT_OK)
 }
 
-/// The notes of a pending transfer for people: OVERDUE or DEADLINE UNKNOWN, then what its
+/// The notes of a pending transfer document for people: OVERDUE or DEADLINE UNKNOWN, then what its
 /// times are worth (a DST gap or overlap, a start time that is only when it was recorded).
-fn notes(t: &PendingTransfer, at: chrono::DateTime<Utc>) -> String {
+fn notes(t: &Value) -> String {
+    let flag = |name: &str| items(&t["flags"]).iter().any(|f| f.as_str() == Some(name));
     let mut notes = Vec::new();
-    if t.overdue(at) {
+    if t["overdue"].as_bool() == Some(true) {
         notes.push("OVERDUE");
-    } else if t.deadline_at.is_none() {
+    } else if t["deadline_at"].is_null() {
         notes.push("DEADLINE UNKNOWN");
     }
-    if t.dst_gap {
+    if flag("dst_gap") {
         notes.push("DST gap: a time read one hour later");
     }
-    if t.dst_overlap {
+    if flag("dst_overlap") {
         notes.push("DST overlap: the earlier instant taken");
     }
-    if t.time_recorded {
+    if flag("time_recorded") {
         notes.push("time: recorded");
     }
     notes.join("; ")
 }
 
-fn action_human(action: Option<DefaultAction>) -> &'static str {
+/// The `default_action` of a transfer document (`ack`, `nack`, `null`) for people.
+fn action_human(action: Option<&str>) -> &'static str {
     match action {
-        Some(DefaultAction::Ack) => "auto-ACK: domain leaves",
-        Some(DefaultAction::Nack) => "auto-NACK: domain stays",
-        None => "unknown",
+        Some("ack") => "auto-ACK: domain leaves",
+        Some("nack") => "auto-NACK: domain stays",
+        _ => "unknown",
     }
 }

@@ -12,5 +12,6 @@ mod rejects;
 mod reliability;
 mod seed;
 mod serve;
+mod socket;
 mod times;
 mod trust;

@@ -1,6 +1,7 @@
 //! What `ledger serve` is told: where to listen, the tokens, who may push.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use chrono_tz::Tz;
 use ipnet::IpNet;
@@ -18,6 +19,14 @@ pub struct Config {
     pub api_token: Option<String>,
     /// The source zone, for instants given as wall-clock times (`at=2026-05-20 14:00`).
     pub source_tz: Tz,
+    /// The ledger's directory: when given, the server also answers on its Unix socket
+    /// (`PATH/ledger.sock`, [`crate::socket`]) with the same routes, no token, and the
+    /// socket-only routes the other `ledger` commands use (ingest, record-response, settings).
+    pub socket_dir: Option<PathBuf>,
+    /// What `GET /api/v1/settings` answers on the socket: the holder's settings that apply to
+    /// what is ingested through it (source zone, size limit, trust policy), so a client can
+    /// say when its own differ.
+    pub settings: serde_json::Value,
 }
 
 /// Who may push.

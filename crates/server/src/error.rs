@@ -20,6 +20,21 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// Another process answers on the ledger's socket: it holds the ledger.
+    #[error(
+        "the ledger is already served by another process: it answers on {}",
+        .0.display()
+    )]
+    Held(std::path::PathBuf),
+    /// The ledger's socket could not be set up.
+    #[error("cannot listen on {}: {source}", path.display())]
+    Socket {
+        /// The socket's path.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The async runtime could not start.
     #[error("cannot start the server's runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -50,6 +65,14 @@ impl ApiError {
 
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// A file of the server's could not be written or read: 503.
+    pub(crate) fn unavailable_io(path: &std::path::Path, error: &std::io::Error) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{}: {error}", path.display()),
+        )
     }
 
     /// The ledger failed to answer (storage, a damaged record): 503, so a caller retries.

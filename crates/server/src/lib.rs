@@ -5,7 +5,11 @@
 //! * `GET /api/v1/…`: the read API, the same documents as the CLI's `--json`
 //!   ([`ledger_documents::json`]), and `GET /api/v1/events?since=&follow=` as JSON Lines that
 //!   stay open for new events (`api.rs`);
-//! * `GET /metrics` (OpenMetrics), `GET /healthz`, `GET /readyz`.
+//! * `GET /metrics` (OpenMetrics), `GET /healthz`, `GET /readyz`;
+//! * on the ledger's Unix socket `PATH/ledger.sock` (`socket.rs`), all of these without a token,
+//!   and the routes the other `ledger` commands use while the server holds the ledger:
+//!   `POST /api/v1/ingest` (framed items), `POST /api/v1/record-response`,
+//!   `GET /api/v1/settings` (`local.rs`).
 //!
 //! The binary turns flags into a [`Config`] and calls [`run`]. Errors a request meets become
 //! responses in one place (`error.rs`); errors that stop the server are [`ServerError`].
@@ -15,9 +19,11 @@
 mod api;
 mod config;
 mod error;
+pub mod local;
 mod metrics;
 mod peer;
 mod push;
+pub mod socket;
 mod state;
 
 use std::net::SocketAddr;
@@ -28,13 +34,15 @@ use ledger::Ledger;
 pub use config::{Config, PushAccess};
 pub use error::ServerError;
 
-/// Serves `ledger` on every address of `config.listen` until SIGTERM or SIGINT, then stops
-/// accepting, answers what is in flight, ends the follow streams and returns. `ready` is told
-/// the addresses actually bound (a port 0 is given one) before the first request is taken.
+/// Serves `ledger` on every address of `config.listen` (and on the ledger's socket when
+/// `config.socket_dir` is set) until SIGTERM or SIGINT, then stops accepting, answers what is
+/// in flight, ends the follow streams, removes the socket and returns. `ready` is told the
+/// addresses actually bound (a port 0 is given one) and the socket's path before the first
+/// request is taken.
 pub fn run(
     ledger: Arc<Ledger>,
     config: Config,
-    ready: impl FnOnce(&[SocketAddr]),
+    ready: impl FnOnce(&[SocketAddr], Option<&std::path::Path>),
 ) -> Result<(), ServerError> {
     config.check()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

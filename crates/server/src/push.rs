@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,11 +19,16 @@ use crate::state::{AppState, BODY_DEADLINE, BODY_LIMIT};
 /// The handler of both push paths (with and without a token).
 pub(crate) async fn push(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     token: Option<Path<String>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // On the ledger's socket there is no peer address: a push there comes from this host.
+    let peer = peer.map_or(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        |Extension(ConnectInfo(p))| p,
+    );
     let (outcome, response) = match accept(&state, peer, token, &headers, body).await {
         Ok(response) => response,
         Err((outcome, error)) => (outcome, error.into_response()),

@@ -10,7 +10,7 @@ use ledger::{CommitInfo, Ledger};
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
-use crate::{Config, ServerError, api, push};
+use crate::{Config, ServerError, api, local, push, socket};
 
 /// What every handler reads.
 pub(crate) struct AppState {
@@ -38,7 +38,7 @@ pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 pub(crate) async fn serve(
     ledger: Arc<Ledger>,
     config: Config,
-    ready: impl FnOnce(&[SocketAddr]),
+    ready: impl FnOnce(&[SocketAddr], Option<&std::path::Path>),
 ) -> Result<(), ServerError> {
     let metrics = Metrics::default();
     let (commit_tx, commits) = watch::channel(0u64);
@@ -73,7 +73,15 @@ pub(crate) async fn serve(
         bound.push(local);
         listeners.push((listener, !addr.ip().is_loopback()));
     }
-    ready(&bound);
+    let signalled = shutdown_signal();
+    let socket = match &state.config.socket_dir {
+        Some(dir) => Some(bind_socket(dir)?),
+        None => None,
+    };
+    ready(
+        &bound,
+        socket.as_ref().map(|(address, _)| address.path.as_path()),
+    );
 
     let mut servers = tokio::task::JoinSet::new();
     for (listener, exposed) in listeners {
@@ -85,8 +93,20 @@ pub(crate) async fn serve(
         );
         servers.spawn(accept_loop(listener, app, state.stopping.clone()));
     }
+    let socket_path = socket.as_ref().map(|(address, _)| address.path.clone());
+    if let Some((_address, listener)) = socket {
+        let app = local_routes(state.clone());
+        let mut stop = state.stopping.clone();
+        servers.spawn(async move {
+            axum::serve(listener, app.into_make_service())
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|stopping| *stopping).await;
+                })
+                .await
+        });
+    }
     let stop = tokio::spawn(async move {
-        shutdown_signal().await;
+        signalled.await;
         let _ = stop_tx.send(true);
     });
     let mut result = Ok(());
@@ -98,6 +118,9 @@ pub(crate) async fn serve(
         }
     }
     stop.abort();
+    if let Some(path) = socket_path {
+        let _ = std::fs::remove_file(path);
+    }
     result
 }
 
@@ -162,6 +185,45 @@ async fn until_stopping(stopping: &mut watch::Receiver<bool>) {
     let _ = stopping.wait_for(|stop| *stop).await;
 }
 
+/// Binds the ledger's socket: a stale one (its holder was killed) is replaced, a live one
+/// refused; then mode 0660 and the directory's owner and group ([`socket::restrict`]).
+fn bind_socket(
+    dir: &std::path::Path,
+) -> Result<(socket::SocketAddress, tokio::net::UnixListener), ServerError> {
+    let address = socket::SocketAddress::of(dir).map_err(|source| ServerError::Socket {
+        path: dir.join(socket::SOCKET_FILE),
+        source,
+    })?;
+    let failed = |source| ServerError::Socket {
+        path: address.path.clone(),
+        source,
+    };
+    if socket::clear_stale(&address).map_err(failed)? == socket::Before::Live {
+        return Err(ServerError::Held(address.path.clone()));
+    }
+    let listener = tokio::net::UnixListener::bind(address.bind_path()).map_err(failed)?;
+    socket::restrict(&address, dir).map_err(failed)?;
+    Ok((address, listener))
+}
+
+/// The socket's routes: every route of a loopback listener, without a token (the socket's
+/// mode is the access control), and the ones only the socket has.
+fn local_routes(state: Arc<AppState>) -> Router {
+    let socket_only = Router::new()
+        .route("/api/v1/settings", get(local::settings))
+        .route("/api/v1/ingest", post(local::ingest))
+        .route("/api/v1/ingest-oversize", post(local::ingest_oversize))
+        .route("/api/v1/record-response", post(local::record_response))
+        .with_state(state.clone());
+    routes(
+        state,
+        Listener {
+            needs_api_token: false,
+        },
+    )
+    .merge(socket_only)
+}
+
 /// The routes of one listener.
 fn routes(state: Arc<AppState>, listener: Listener) -> Router {
     let push_path = if state.config.push.token.is_some() {
@@ -187,26 +249,32 @@ fn routes(state: Arc<AppState>, listener: Listener) -> Router {
         .with_state(state)
 }
 
-/// SIGTERM or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGTERM or SIGINT (Ctrl-C), listened for from the moment this is called (so a signal sent
+/// as soon as the server says it is listening is not the default action's, which kills).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (term, interrupt) {
+                (Ok(mut term), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
