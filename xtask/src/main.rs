@@ -7,11 +7,15 @@
 //!   Markdown table of `BENCHMARKS.md`.
 //! * `cargo xtask crash --kills 40 --count 20000 [--seed 7]`: the crash-safety harness (SIGKILL
 //!   during ingest, then verify, the commit log and equality with an uninterrupted reference).
+//! * `cargo xtask push-bench [--rounds 3] [--seconds 10]`: acknowledged AutoDNS pushes per
+//!   second and their latency, `ledger serve` against a Python/SQLite baseline, from 64
+//!   concurrent keep-alive senders, interleaved rounds.
 
 mod bench;
 mod corpus;
 mod crash;
 mod mime;
+mod push_bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,6 +84,29 @@ enum Task {
         #[arg(long)]
         work: Option<PathBuf>,
     },
+    /// Push throughput: `ledger serve` and a Python/SQLite baseline under concurrent
+    /// keep-alive senders pushing distinct AutoDNS notifications, in interleaved rounds.
+    PushBench {
+        /// Interleaved rounds (each: a ledger run, then a baseline run).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Concurrent senders, each with its own keep-alive connection.
+        #[arg(long, default_value_t = 64)]
+        senders: usize,
+        /// How long each run sends, in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Send this many pushes per run instead of for a duration.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Which servers to measure.
+        #[arg(long, value_enum, default_value = "both")]
+        servers: push_bench::Servers,
+        /// Scratch directory (kept); default: a fresh one under the system's temp dir, removed
+        /// afterwards.
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
 }
 
 /// Builds the release `ledger` binary into the current target dir (`CARGO_TARGET_DIR`, else
@@ -127,6 +154,25 @@ fn main() -> ExitCode {
             seed,
             work,
         }),
+        Task::PushBench {
+            rounds,
+            senders,
+            seconds,
+            count,
+            servers,
+            work,
+        } => std::time::Duration::try_from_secs_f64(seconds)
+            .map_err(|e| format!("--seconds {seconds}: {e}"))
+            .and_then(|duration| {
+                push_bench::run(&push_bench::Config {
+                    rounds,
+                    senders,
+                    duration,
+                    count,
+                    servers,
+                    work,
+                })
+            }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
