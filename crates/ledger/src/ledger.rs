@@ -262,20 +262,56 @@ pub struct CommitInfo {
 /// Called after every group commit; see [`Ledger::set_commit_observer`].
 pub type CommitObserver = Box<dyn Fn(CommitInfo) + Send + Sync>;
 
-/// The items waiting to be written by whichever caller holds the writer lock next, each with
-/// the channel its outcome goes back on, and the observer of the writes.
+/// The items waiting to be written by the current leader of the group commit, each with the
+/// channel its outcome goes back on, and the observer of the writes.
 #[derive(Default)]
 struct GroupCommit {
-    queue: Mutex<Vec<Queued>>,
+    queue: Mutex<GroupQueue>,
     next_ticket: std::sync::atomic::AtomicU64,
     observer: std::sync::OnceLock<CommitObserver>,
+}
+
+/// What [`GroupCommit::queue`] guards.
+#[derive(Default)]
+struct GroupQueue {
+    items: Vec<Queued>,
+    /// A caller is leading: it writes what is queued (or is about to), then hands the lead to
+    /// the caller of the first item left, if any. Followers wait on their own reply channel,
+    /// not on the writer lock, so each is woken once, by its own outcome or by the lead.
+    leading: bool,
 }
 
 /// One item waiting in [`GroupCommit`], prepared (parsed, keyed) by its own caller's thread.
 struct Queued {
     ticket: u64,
     prepared: ingest::PreparedBatch,
-    reply: std::sync::mpsc::SyncSender<Result<IngestOutcome>>,
+    reply: std::sync::mpsc::SyncSender<Reply>,
+}
+
+/// What a waiting caller of [`Ledger::ingest`] is told: its outcome, or that it leads now.
+enum Reply {
+    Done(Result<IngestOutcome>),
+    Lead,
+}
+
+/// Held by the leader of a group commit while it writes; when dropped (after the write, or
+/// when the write panicked) the lead passes to the caller of the first queued item, or the
+/// group has no leader when none is queued.
+struct Lead<'a>(&'a GroupCommit);
+
+impl Drop for Lead<'_> {
+    fn drop(&mut self) {
+        let mut queue = lock(&self.0.queue);
+        while let Some(first) = queue.items.first() {
+            if first.reply.send(Reply::Lead).is_ok() {
+                return;
+            }
+            // Its caller is gone (it cannot be: callers block on their channel); nobody waits
+            // for this item.
+            queue.items.remove(0);
+        }
+        queue.leading = false;
+    }
 }
 
 /// Opens the log and the views at once, on two threads: sled's open grows with a database, so
@@ -435,73 +471,90 @@ impl Ledger {
             .next_ticket
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (reply, outcome) = std::sync::mpsc::sync_channel(1);
-        lock(&self.group.queue).push(Queued {
-            ticket,
-            prepared,
-            reply,
-        });
-        loop {
-            let mut writer = self.writer();
-            // A writer before us took this item in its batch and answered before it let go.
-            if let Ok(result) = outcome.try_recv() {
-                return result;
-            }
-            let batch: Vec<Queued> = {
-                let mut queue = lock(&self.group.queue);
-                let n = queue.len().min(ingest::BATCH);
-                queue.drain(..n).collect()
-            };
-            let mut own = None;
-            let started = std::time::Instant::now();
-            let items = batch.len();
-            let (tickets, replies): (Vec<u64>, Vec<_>) =
-                batch.iter().map(|q| (q.ticket, q.reply.clone())).unzip();
-            let prepared = ingest::PreparedBatch::concat(batch.into_iter().map(|q| q.prepared));
-            let written = Self::pack_writer(&mut writer, log).and_then(|packs| {
-                let staged = ingest::stage(log, packs, prepared, &mut ingest::Cursor::read(log)?)?;
-                ingest::commit(log, &self.views, staged)
+        let leads = {
+            let mut queue = lock(&self.group.queue);
+            queue.items.push(Queued {
+                ticket,
+                prepared,
+                reply,
             });
-            let committed = written.is_ok();
-            match written {
-                Ok(outcomes) => {
-                    for ((t, reply), outcome) in tickets.iter().zip(&replies).zip(outcomes) {
-                        let outcome = outcome.ok_or_else(|| LedgerError::Corrupt {
-                            what: "ingest".into(),
-                            reason: "no outcome for an item of a group commit".into(),
-                        });
-                        if *t == ticket {
-                            own = Some(outcome);
-                        } else {
-                            let _ = reply.send(outcome);
-                        }
-                    }
+            !std::mem::replace(&mut queue.leading, true)
+        };
+        if !leads {
+            match outcome.recv() {
+                Ok(Reply::Done(result)) => return result,
+                Ok(Reply::Lead) => {}
+                Err(_) => {
+                    return Err(LedgerError::Corrupt {
+                        what: "ingest".into(),
+                        reason: "the write of a group commit ended without an outcome (a panic)"
+                            .into(),
+                    });
                 }
-                Err(error) => {
-                    let shared = std::sync::Arc::new(error);
-                    for (t, reply) in tickets.iter().zip(&replies) {
-                        if *t != ticket {
-                            let _ = reply.send(Err(LedgerError::InBatch(shared.clone())));
-                        }
-                    }
-                    if tickets.contains(&ticket) {
-                        own =
-                            Some(Err(std::sync::Arc::try_unwrap(shared)
-                                .unwrap_or_else(LedgerError::InBatch)));
-                    }
-                }
-            }
-            if let Some(observe) = self.group.observer.get() {
-                observe(CommitInfo {
-                    items,
-                    committed,
-                    duration: started.elapsed(),
-                });
-            }
-            drop(writer);
-            if let Some(result) = own {
-                return result;
             }
         }
+        // This caller leads: its item is the first queued (the lead goes to the caller of the
+        // first item left, and a caller that found no leader found the queue empty).
+        let _lead = Lead(&self.group);
+        let mut writer = self.writer();
+        let batch: Vec<Queued> = {
+            let mut queue = lock(&self.group.queue);
+            let n = queue.items.len().min(ingest::BATCH);
+            queue.items.drain(..n).collect()
+        };
+        let mut own = None;
+        let started = std::time::Instant::now();
+        let items = batch.len();
+        let (tickets, replies): (Vec<u64>, Vec<_>) =
+            batch.iter().map(|q| (q.ticket, q.reply.clone())).unzip();
+        let prepared = ingest::PreparedBatch::concat(batch.into_iter().map(|q| q.prepared));
+        let written = Self::pack_writer(&mut writer, log).and_then(|packs| {
+            let staged = ingest::stage(log, packs, prepared, &mut ingest::Cursor::read(log)?)?;
+            ingest::commit(log, &self.views, staged)
+        });
+        let committed = written.is_ok();
+        match written {
+            Ok(outcomes) => {
+                for ((t, reply), outcome) in tickets.iter().zip(&replies).zip(outcomes) {
+                    let outcome = outcome.ok_or_else(|| LedgerError::Corrupt {
+                        what: "ingest".into(),
+                        reason: "no outcome for an item of a group commit".into(),
+                    });
+                    if *t == ticket {
+                        own = Some(outcome);
+                    } else {
+                        let _ = reply.send(Reply::Done(outcome));
+                    }
+                }
+            }
+            Err(error) => {
+                let shared = std::sync::Arc::new(error);
+                for (t, reply) in tickets.iter().zip(&replies) {
+                    if *t != ticket {
+                        let _ = reply.send(Reply::Done(Err(LedgerError::InBatch(shared.clone()))));
+                    }
+                }
+                if tickets.contains(&ticket) {
+                    own = Some(Err(
+                        std::sync::Arc::try_unwrap(shared).unwrap_or_else(LedgerError::InBatch)
+                    ));
+                }
+            }
+        }
+        if let Some(observe) = self.group.observer.get() {
+            observe(CommitInfo {
+                items,
+                committed,
+                duration: started.elapsed(),
+            });
+        }
+        drop(writer);
+        own.unwrap_or_else(|| {
+            Err(LedgerError::Corrupt {
+                what: "ingest".into(),
+                reason: "the leader's own item was not in its group commit".into(),
+            })
+        })
     }
 
     /// Sets the function told of every group commit ([`Ledger::ingest`], `record_response`):
@@ -515,9 +568,10 @@ impl Ledger {
     /// Ingests one item (a mail or a bare body). Returns once the outcome is durable (flushed).
     ///
     /// Group commit: callers on several threads share writes. Each call queues its parsed
-    /// item; whichever caller holds the writer lock next writes every queued item (up to
-    /// 1,000) in one sled batch and one flush, and hands each caller its outcome; a caller
-    /// returns as soon as the write its item rode in is durable, never later. When that write
+    /// item; one caller at a time leads: it writes every queued item (up to 1,000) in one
+    /// sled batch and one flush, hands each caller its outcome, and passes the lead to the
+    /// caller of the first item queued meanwhile. A caller returns as soon as the write its
+    /// item rode in is durable, never later. When that write
     /// fails, every item in it gets the error (the first caller's own, the others
     /// [`LedgerError::InBatch`]) and none is committed.
     pub fn ingest(&self, raw: &[u8], origin: Origin) -> Result<IngestOutcome> {
