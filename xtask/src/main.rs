@@ -102,6 +102,10 @@ enum Task {
         /// Which servers to measure.
         #[arg(long, value_enum, default_value = "both")]
         servers: push_bench::Servers,
+        /// Measure this `ledger` binary instead of building the release one (to compare two
+        /// builds run against run).
+        #[arg(long)]
+        binary: Option<PathBuf>,
         /// Scratch directory (kept); default: a fresh one under the system's temp dir, removed
         /// afterwards.
         #[arg(long)]
@@ -160,6 +164,7 @@ fn main() -> ExitCode {
             seconds,
             count,
             servers,
+            binary,
             work,
         } => std::time::Duration::try_from_secs_f64(seconds)
             .map_err(|e| format!("--seconds {seconds}: {e}"))
@@ -170,6 +175,7 @@ fn main() -> ExitCode {
                     duration,
                     count,
                     servers,
+                    binary,
                     work,
                 })
             }),

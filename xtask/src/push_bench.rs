@@ -38,6 +38,8 @@ pub struct Config {
     pub count: Option<u64>,
     /// Which servers.
     pub servers: Servers,
+    /// This `ledger` binary instead of building the release one (to compare two builds).
+    pub binary: Option<PathBuf>,
     /// Scratch directory (ledgers, SQLite files, the script); default a fresh one under the
     /// system's temp dir, removed afterwards.
     pub work: Option<PathBuf>,
@@ -1010,7 +1012,10 @@ pub fn run(config: &Config) -> Result<(), String> {
     if config.senders == 0 || config.rounds == 0 {
         return Err("--senders and --rounds must be at least 1".into());
     }
-    let (binary, _) = crate::build_release_ledger()?;
+    let binary = match &config.binary {
+        Some(b) => b.clone(),
+        None => crate::build_release_ledger()?.0,
+    };
     let (dir, scratch) = match &config.work {
         Some(w) => (w.clone(), false),
         None => (
