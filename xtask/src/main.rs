@@ -10,12 +10,16 @@
 //! * `cargo xtask crash-serve --kills 30 --count 5000 [--seed 7]`: SIGKILL `ledger serve` under
 //!   concurrent pushes; every answered push is in the ledger once, retries never make a second
 //!   event, verify is clean.
+//! * `cargo xtask push-bench [--rounds 3] [--seconds 10]`: acknowledged AutoDNS pushes per
+//!   second and their latency, `ledger serve` against a Python/SQLite baseline, from 64
+//!   concurrent keep-alive senders, interleaved rounds.
 
 mod bench;
 mod corpus;
 mod crash;
 mod crash_serve;
 mod mime;
+mod push_bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,6 +100,33 @@ enum Task {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Push throughput: `ledger serve` and a Python/SQLite baseline under concurrent
+    /// keep-alive senders pushing distinct AutoDNS notifications, in interleaved rounds.
+    PushBench {
+        /// Interleaved rounds (each: a ledger run, then a baseline run).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Concurrent senders, each with its own keep-alive connection.
+        #[arg(long, default_value_t = 64)]
+        senders: usize,
+        /// How long each run sends, in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Send this many pushes per run instead of for a duration.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Which servers to measure.
+        #[arg(long, value_enum, default_value = "both")]
+        servers: push_bench::Servers,
+        /// Measure this `ledger` binary instead of building the release one (to compare two
+        /// builds run against run).
+        #[arg(long)]
+        binary: Option<PathBuf>,
+        /// Scratch directory (kept); default: a fresh one under the system's temp dir, removed
+        /// afterwards.
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
 }
 
 /// Builds the release `ledger` binary into the current target dir (`CARGO_TARGET_DIR`, else
@@ -146,6 +177,27 @@ fn main() -> ExitCode {
         Task::CrashServe { kills, count, seed } => {
             crash_serve::run(&crash_serve::Config { kills, count, seed })
         }
+        Task::PushBench {
+            rounds,
+            senders,
+            seconds,
+            count,
+            servers,
+            binary,
+            work,
+        } => std::time::Duration::try_from_secs_f64(seconds)
+            .map_err(|e| format!("--seconds {seconds}: {e}"))
+            .and_then(|duration| {
+                push_bench::run(&push_bench::Config {
+                    rounds,
+                    senders,
+                    duration,
+                    count,
+                    servers,
+                    binary,
+                    work,
+                })
+            }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

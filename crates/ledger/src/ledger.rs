@@ -262,20 +262,78 @@ pub struct CommitInfo {
 /// Called after every group commit; see [`Ledger::set_commit_observer`].
 pub type CommitObserver = Box<dyn Fn(CommitInfo) + Send + Sync>;
 
-/// The items waiting to be written by whichever caller holds the writer lock next, each with
-/// the channel its outcome goes back on, and the observer of the writes.
+/// The items waiting to be written by the current leader of the group commit, each with the
+/// channel its outcome goes back on, and the observer of the writes.
 #[derive(Default)]
 struct GroupCommit {
-    queue: Mutex<Vec<Queued>>,
+    queue: Mutex<GroupQueue>,
     next_ticket: std::sync::atomic::AtomicU64,
     observer: std::sync::OnceLock<CommitObserver>,
+}
+
+/// What [`GroupCommit::queue`] guards.
+#[derive(Default)]
+struct GroupQueue {
+    items: Vec<Queued>,
+    /// A caller is leading: it writes what is queued (or is about to), then hands the lead to
+    /// the caller of the first item left, if any. Followers wait on their own reply channel,
+    /// not on the writer lock, so each is woken once, by its own outcome or by the lead.
+    leading: bool,
 }
 
 /// One item waiting in [`GroupCommit`], prepared (parsed, keyed) by its own caller's thread.
 struct Queued {
     ticket: u64,
     prepared: ingest::PreparedBatch,
-    reply: std::sync::mpsc::SyncSender<Result<IngestOutcome>>,
+    reply: GroupReplier,
+}
+
+/// Tells a waiting caller of the group commit what became of its item; false when nobody is
+/// listening any more.
+pub type GroupReplier = Box<dyn FnOnce(GroupReply) -> bool + Send>;
+
+/// What a caller waiting in the group commit ([`Ledger::enqueue`]) is told.
+#[derive(Debug)]
+pub enum GroupReply {
+    /// Its item was written (durably) or failed.
+    Done(Result<IngestOutcome>),
+    /// It leads now: it must call [`Ledger::lead`] with its ticket (on a thread that may
+    /// block), which writes its item with every other queued one.
+    Lead,
+}
+
+/// What [`Ledger::enqueue`] queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a caller that leads must call Ledger::lead, or no queued item is written"]
+pub struct Enqueued {
+    /// Names the item for [`Ledger::lead`].
+    pub ticket: u64,
+    /// True when no caller was leading: this one leads now and must call [`Ledger::lead`].
+    /// Otherwise its reply comes through its replier: [`GroupReply::Done`], or
+    /// [`GroupReply::Lead`] when the lead passes to it.
+    pub leads: bool,
+}
+
+/// Held by the leader of a group commit while it writes; when dropped (after the write, or
+/// when the write panicked) the lead passes to the caller of the first queued item, or the
+/// group has no leader when none is queued.
+struct Lead<'a>(&'a GroupCommit);
+
+impl Drop for Lead<'_> {
+    fn drop(&mut self) {
+        let mut queue = lock(&self.0.queue);
+        while let Some(first) = queue.items.first_mut() {
+            // The new leader gets its own outcome from `Ledger::lead`, never from its replier.
+            let tell = std::mem::replace(&mut first.reply, Box::new(|_| true));
+            // Told under the queue lock: a replier only sends on a channel.
+            if tell(GroupReply::Lead) {
+                return;
+            }
+            // Its caller is gone (a server's request was dropped): nobody waits for this item.
+            queue.items.remove(0);
+        }
+        queue.leading = false;
+    }
 }
 
 /// Opens the log and the views at once, on two threads: sled's open grows with a database, so
@@ -309,6 +367,14 @@ fn open_both(options: &Options) -> Result<(Log, Views)> {
     let (log, _migrated) = Log::open(options)?;
     let views = Views::open(options)?;
     Ok((log, views))
+}
+
+/// The error of a group commit caller left without an outcome (its write panicked).
+fn no_outcome() -> LedgerError {
+    LedgerError::Corrupt {
+        what: "ingest".into(),
+        reason: "the write of a group commit ended without an outcome (a panic)".into(),
+    }
 }
 
 /// Locks a mutex whose holder may have panicked: what it guards (a queue of items each with
@@ -427,81 +493,137 @@ impl Ledger {
     }
 
     fn write_one(&self, item: Item) -> Result<IngestOutcome> {
-        let log = self.log()?;
+        let (reply, outcome) = std::sync::mpsc::sync_channel(1);
+        let queued =
+            self.enqueue_item(item, Box::new(move |r: GroupReply| reply.send(r).is_ok()))?;
+        if !queued.leads {
+            match outcome.recv() {
+                Ok(GroupReply::Done(result)) => return result,
+                Ok(GroupReply::Lead) => {}
+                Err(_) => return Err(no_outcome()),
+            }
+        }
+        self.lead(queued.ticket)
+    }
+
+    /// Queues one item (a mail or a bare body) for the group commit, parsed on this thread,
+    /// without waiting for it: for callers that must not block a thread per item (a server on
+    /// an async runtime). When [`Enqueued::leads`], the caller must call [`Ledger::lead`] with
+    /// the ticket; otherwise `reply` is called once, from another caller's thread, with
+    /// [`GroupReply::Done`] (the outcome, durable) or [`GroupReply::Lead`] (then the caller
+    /// must call [`Ledger::lead`]). `reply` must be quick (it runs under the group's lock:
+    /// send on a channel) and returns false when its caller is gone, which drops a lead
+    /// (passed on) or an outcome (nobody waits for it). [`Ledger::ingest`] is this and the
+    /// wait.
+    pub fn enqueue(&self, raw: &[u8], origin: Origin, reply: GroupReplier) -> Result<Enqueued> {
+        self.enqueue_item(
+            Item {
+                raw: raw.to_vec(),
+                origin,
+                response: None,
+                quarantined: None,
+                trusted: false,
+            },
+            reply,
+        )
+    }
+
+    fn enqueue_item(&self, item: Item, reply: GroupReplier) -> Result<Enqueued> {
+        self.log()?;
         // Parsed on the caller's thread: concurrent callers parse in parallel.
         let prepared = ingest::prepare(&self.options, vec![item], false);
         let ticket = self
             .group
             .next_ticket
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (reply, outcome) = std::sync::mpsc::sync_channel(1);
-        lock(&self.group.queue).push(Queued {
+        let mut queue = lock(&self.group.queue);
+        queue.items.push(Queued {
             ticket,
             prepared,
             reply,
         });
-        loop {
-            let mut writer = self.writer();
-            // A writer before us took this item in its batch and answered before it let go.
-            if let Ok(result) = outcome.try_recv() {
-                return result;
-            }
-            let batch: Vec<Queued> = {
-                let mut queue = lock(&self.group.queue);
-                let n = queue.len().min(ingest::BATCH);
-                queue.drain(..n).collect()
-            };
-            let mut own = None;
-            let started = std::time::Instant::now();
-            let items = batch.len();
-            let (tickets, replies): (Vec<u64>, Vec<_>) =
-                batch.iter().map(|q| (q.ticket, q.reply.clone())).unzip();
-            let prepared = ingest::PreparedBatch::concat(batch.into_iter().map(|q| q.prepared));
-            let written = Self::pack_writer(&mut writer, log).and_then(|packs| {
-                let staged = ingest::stage(log, packs, prepared, &mut ingest::Cursor::read(log)?)?;
-                ingest::commit(log, &self.views, staged)
-            });
-            let committed = written.is_ok();
-            match written {
-                Ok(outcomes) => {
-                    for ((t, reply), outcome) in tickets.iter().zip(&replies).zip(outcomes) {
-                        let outcome = outcome.ok_or_else(|| LedgerError::Corrupt {
-                            what: "ingest".into(),
-                            reason: "no outcome for an item of a group commit".into(),
-                        });
-                        if *t == ticket {
-                            own = Some(outcome);
-                        } else {
-                            let _ = reply.send(outcome);
-                        }
-                    }
-                }
-                Err(error) => {
-                    let shared = std::sync::Arc::new(error);
-                    for (t, reply) in tickets.iter().zip(&replies) {
-                        if *t != ticket {
-                            let _ = reply.send(Err(LedgerError::InBatch(shared.clone())));
-                        }
-                    }
-                    if tickets.contains(&ticket) {
-                        own =
-                            Some(Err(std::sync::Arc::try_unwrap(shared)
-                                .unwrap_or_else(LedgerError::InBatch)));
-                    }
-                }
-            }
-            if let Some(observe) = self.group.observer.get() {
-                observe(CommitInfo {
-                    items,
-                    committed,
-                    duration: started.elapsed(),
-                });
-            }
-            drop(writer);
-            if let Some(result) = own {
-                return result;
+        let leads = !std::mem::replace(&mut queue.leading, true);
+        Ok(Enqueued { ticket, leads })
+    }
+
+    /// Leads the group commit (see [`Ledger::enqueue`]): writes the queued items, the caller's
+    /// own first, up to 1,000, in one sled batch and one flush, tells every other caller its
+    /// outcome, passes the lead to the caller of the first item queued meanwhile, and returns
+    /// the own item's outcome. Blocks for the write. Only for a caller whose ticket was given
+    /// the lead; for any other ticket it returns an error and writes nothing.
+    pub fn lead(&self, ticket: u64) -> Result<IngestOutcome> {
+        let log = self.log()?;
+        {
+            let queue = lock(&self.group.queue);
+            if !queue.leading || queue.items.first().map(|q| q.ticket) != Some(ticket) {
+                return Err(LedgerError::InvalidArgument(format!(
+                    "ticket {ticket} does not lead the group commit"
+                )));
             }
         }
+        // This caller leads: its item is the first queued (the lead goes to the caller of the
+        // first item left, and a caller that found no leader found the queue empty).
+        let _lead = Lead(&self.group);
+        let mut writer = self.writer();
+        let batch: Vec<Queued> = {
+            let mut queue = lock(&self.group.queue);
+            let n = queue.items.len().min(ingest::BATCH);
+            queue.items.drain(..n).collect()
+        };
+        let mut own = None;
+        let started = std::time::Instant::now();
+        let items = batch.len();
+        let mut tickets = Vec::with_capacity(items);
+        let mut replies = Vec::with_capacity(items);
+        let mut prepared = Vec::with_capacity(items);
+        for q in batch {
+            tickets.push(q.ticket);
+            replies.push(q.reply);
+            prepared.push(q.prepared);
+        }
+        let prepared = ingest::PreparedBatch::concat(prepared);
+        let written = Self::pack_writer(&mut writer, log).and_then(|packs| {
+            let staged = ingest::stage(log, packs, prepared, &mut ingest::Cursor::read(log)?)?;
+            ingest::commit(log, &self.views, staged)
+        });
+        let committed = written.is_ok();
+        match written {
+            Ok(outcomes) => {
+                for ((t, reply), outcome) in tickets.iter().zip(replies).zip(outcomes) {
+                    let outcome = outcome.ok_or_else(|| LedgerError::Corrupt {
+                        what: "ingest".into(),
+                        reason: "no outcome for an item of a group commit".into(),
+                    });
+                    if *t == ticket {
+                        own = Some(outcome);
+                    } else {
+                        reply(GroupReply::Done(outcome));
+                    }
+                }
+            }
+            Err(error) => {
+                let shared = std::sync::Arc::new(error);
+                for (t, reply) in tickets.iter().zip(replies) {
+                    if *t != ticket {
+                        reply(GroupReply::Done(Err(LedgerError::InBatch(shared.clone()))));
+                    }
+                }
+                if tickets.contains(&ticket) {
+                    own = Some(Err(
+                        std::sync::Arc::try_unwrap(shared).unwrap_or_else(LedgerError::InBatch)
+                    ));
+                }
+            }
+        }
+        if let Some(observe) = self.group.observer.get() {
+            observe(CommitInfo {
+                items,
+                committed,
+                duration: started.elapsed(),
+            });
+        }
+        drop(writer);
+        own.unwrap_or_else(|| Err(no_outcome()))
     }
 
     /// Sets the function told of every group commit ([`Ledger::ingest`], `record_response`):
@@ -515,9 +637,10 @@ impl Ledger {
     /// Ingests one item (a mail or a bare body). Returns once the outcome is durable (flushed).
     ///
     /// Group commit: callers on several threads share writes. Each call queues its parsed
-    /// item; whichever caller holds the writer lock next writes every queued item (up to
-    /// 1,000) in one sled batch and one flush, and hands each caller its outcome; a caller
-    /// returns as soon as the write its item rode in is durable, never later. When that write
+    /// item; one caller at a time leads: it writes every queued item (up to 1,000) in one
+    /// sled batch and one flush, hands each caller its outcome, and passes the lead to the
+    /// caller of the first item queued meanwhile. A caller returns as soon as the write its
+    /// item rode in is durable, never later. When that write
     /// fails, every item in it gets the error (the first caller's own, the others
     /// [`LedgerError::InBatch`]) and none is committed.
     pub fn ingest(&self, raw: &[u8], origin: Origin) -> Result<IngestOutcome> {

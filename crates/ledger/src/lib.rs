@@ -54,8 +54,9 @@ mod views;
 
 pub use error::{LedgerError, Result};
 pub use ledger::{
-    CommitInfo, CommitObserver, Dismissal, IngestOutcome, Ledger, Options, QuarantineEntry,
-    QuarantineReason, RebuildReport, ReparseReport, Stats, VerifyReport,
+    CommitInfo, CommitObserver, Dismissal, Enqueued, GroupReplier, GroupReply, IngestOutcome,
+    Ledger, Options, QuarantineEntry, QuarantineReason, RebuildReport, ReparseReport, Stats,
+    VerifyReport,
 };
 pub use projections::{
     DefaultAction, Departure, DepartureReason, DomainState, FailedCreate, Inventory, Order,

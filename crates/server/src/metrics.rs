@@ -23,6 +23,8 @@ use crate::state::{AppState, Listener};
 pub(crate) struct Metrics {
     pub(crate) pushes: Family<OutcomeLabel, Counter>,
     pub(crate) commit_duration: Histogram,
+    /// Items (pushes) per group commit.
+    pub(crate) commit_items: Histogram,
 }
 
 impl Default for Metrics {
@@ -32,6 +34,10 @@ impl Default for Metrics {
             // 0.5 ms to about 2 s.
             commit_duration: Histogram::new(
                 prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.0, 13),
+            ),
+            // 1 to 1,024 (a write holds at most 1,000).
+            commit_items: Histogram::new(
+                prometheus_client::metrics::histogram::exponential_buckets(1.0, 2.0, 11),
             ),
         }
     }
@@ -149,6 +155,11 @@ fn encode(state: &AppState) -> Result<String, ApiError> {
         "ledger_commit_duration_seconds",
         "How long a group commit's write and flush took",
         state.metrics.commit_duration.clone(),
+    );
+    registry.register(
+        "ledger_commit_items",
+        "How many items (pushes) a group commit wrote",
+        state.metrics.commit_items.clone(),
     );
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry)

@@ -11,6 +11,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
+use ledger::{GroupReply, Ledger};
 use ledger_event::Origin;
 
 use crate::error::ApiError;
@@ -63,16 +64,15 @@ async fn accept(
     let bytes = read_body(headers, body).await?;
     let ledger = state.ledger.clone();
     let origin = Origin::new(format!("push:{client}"));
-    let written = tokio::task::spawn_blocking(move || ledger.ingest(&bytes, origin)).await;
-    let outcome = match written {
+    let outcome = match write(ledger, bytes, origin).await {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(error)) => {
             return Err(("unavailable", ApiError::unavailable(&error)));
         }
-        Err(join) => {
+        Err(lost) => {
             return Err((
                 "unavailable",
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, join.to_string()),
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, lost),
             ));
         }
     };
@@ -83,6 +83,45 @@ async fn accept(
     };
     let document = ledger_documents::json::outcome(&outcome);
     Ok((name, (StatusCode::OK, axum::Json(document)).into_response()))
+}
+
+/// Bodies up to this size are parsed on the async worker; larger ones on a blocking thread.
+const PARSE_INLINE: usize = 64 * 1024;
+
+/// Writes one push through the ledger's group commit without a blocking thread per push: a
+/// body up to [`PARSE_INLINE`] is parsed here and queued ([`Ledger::enqueue`]); the request
+/// then waits for its outcome, and only a request that is handed the lead takes a blocking
+/// thread, to write every queued push at once ([`Ledger::lead`]). A larger body is parsed
+/// and written from a blocking thread ([`Ledger::ingest`]). `Err` when the outcome was lost
+/// (a write that panicked).
+async fn write(
+    ledger: Arc<Ledger>,
+    bytes: Bytes,
+    origin: Origin,
+) -> Result<ledger::Result<ledger::IngestOutcome>, String> {
+    if bytes.len() > PARSE_INLINE {
+        // All on the blocking thread: a request dropped while it runs cannot drop a lead.
+        return tokio::task::spawn_blocking(move || ledger.ingest(&bytes, origin))
+            .await
+            .map_err(|e| e.to_string());
+    }
+    let (tell, told) = tokio::sync::oneshot::channel();
+    let reply: ledger::GroupReplier = Box::new(move |r| tell.send(r).is_ok());
+    // No await between queueing and spawning the lead: a dropped request cannot drop it.
+    let queued = match ledger.enqueue(&bytes, origin, reply) {
+        Ok(queued) => queued,
+        Err(error) => return Ok(Err(error)),
+    };
+    if !queued.leads {
+        match told.await {
+            Ok(GroupReply::Done(result)) => return Ok(result),
+            Ok(GroupReply::Lead) => {}
+            Err(_) => return Err("the write of this push ended without an outcome".into()),
+        }
+    }
+    tokio::task::spawn_blocking(move || ledger.lead(queued.ticket))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The whole body, at most [`BODY_LIMIT`] bytes (413 above, as soon as it is known), within

@@ -44,8 +44,10 @@ pub(crate) async fn serve(
     let (commit_tx, commits) = watch::channel(0u64);
     {
         let histogram = metrics.commit_duration.clone();
+        let items = metrics.commit_items.clone();
         ledger.set_commit_observer(Box::new(move |info: CommitInfo| {
             histogram.observe(info.duration.as_secs_f64());
+            items.observe(info.items as f64);
             if info.committed {
                 commit_tx.send_modify(|n| *n += 1);
             }

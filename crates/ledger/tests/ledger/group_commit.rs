@@ -128,3 +128,124 @@ fn a_failed_group_write_fails_every_item_in_it() {
         Ok(IngestOutcome::Appended { seq: 1, .. })
     ));
 }
+
+/// `enqueue` and `lead` without a thread per waiting item: the first caller leads; the ones
+/// queued meanwhile are told their outcome through their replier; a lead handed to a caller
+/// that is gone passes to the next; a ticket that does not lead writes nothing.
+#[test]
+fn enqueue_and_lead_pass_outcomes_and_the_lead_through_repliers() {
+    use ledger::GroupReply;
+    use std::sync::mpsc;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = open(dir.path());
+    let body = |n: usize| create(true, &format!("order-q-{n}")).into_bytes();
+    let (tell_first, _first) = mpsc::sync_channel(1);
+    let first = ledger
+        .enqueue(
+            &body(0),
+            Origin::new("push/0"),
+            Box::new(move |r| tell_first.send(r).is_ok()),
+        )
+        .expect("enqueue");
+    assert!(first.leads);
+    let mut waiting = Vec::new();
+    for n in 1..4 {
+        let (tell, told) = mpsc::sync_channel(1);
+        let queued = ledger
+            .enqueue(
+                &body(n),
+                Origin::new(format!("push/{n}")),
+                Box::new(move |r| tell.send(r).is_ok()),
+            )
+            .expect("enqueue");
+        assert!(!queued.leads);
+        waiting.push((queued, told));
+    }
+    assert!(matches!(
+        ledger.lead(waiting[0].0.ticket),
+        Err(LedgerError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        ledger.lead(first.ticket),
+        Ok(IngestOutcome::Appended { seq: 1, .. })
+    ));
+    for (n, (_, told)) in waiting.iter().enumerate() {
+        match told.try_recv() {
+            Ok(GroupReply::Done(Ok(IngestOutcome::Appended { seq, .. }))) => {
+                assert_eq!(seq, n as u64 + 2)
+            }
+            other => panic!("item {}: {other:?}", n + 1),
+        }
+    }
+
+    // A write holds at most 1,000 items: the lead then passes to the first caller left, and
+    // over one that is gone.
+    let (tell, _told) = mpsc::sync_channel(1);
+    let leader = ledger
+        .enqueue(
+            &body(10),
+            Origin::new("push/10"),
+            Box::new(move |r| tell.send(r).is_ok()),
+        )
+        .expect("enqueue");
+    let mut filler = Vec::new();
+    for n in 0..999 {
+        let (tell, told) = mpsc::sync_channel(1);
+        let queued = ledger
+            .enqueue(
+                &body(100 + n),
+                Origin::new("push/filler"),
+                Box::new(move |r| tell.send(r).is_ok()),
+            )
+            .expect("enqueue");
+        filler.push((queued, told));
+    }
+    let (gone_tell, gone) = mpsc::sync_channel(1);
+    let _gone = ledger
+        .enqueue(
+            &body(11),
+            Origin::new("push/11"),
+            Box::new(move |r| gone_tell.send(r).is_ok()),
+        )
+        .expect("enqueue");
+    drop(gone);
+    let (next_tell, next_told) = mpsc::sync_channel(1);
+    let next = ledger
+        .enqueue(
+            &body(12),
+            Origin::new("push/12"),
+            Box::new(move |r| next_tell.send(r).is_ok()),
+        )
+        .expect("enqueue");
+    assert!(ledger.lead(leader.ticket).is_ok());
+    for (_, told) in &filler {
+        assert!(matches!(
+            told.try_recv(),
+            Ok(GroupReply::Done(Ok(IngestOutcome::Appended { .. })))
+        ));
+    }
+    assert!(matches!(next_told.try_recv(), Ok(GroupReply::Lead)));
+    assert!(matches!(
+        ledger.lead(next.ticket),
+        Ok(IngestOutcome::Appended { .. })
+    ));
+    // The gone caller's item was dropped, not written.
+    assert!(
+        ledger
+            .events_by_ctid("order-q-11")
+            .expect("read")
+            .is_empty()
+    );
+    // The group has no leader now: the next caller leads.
+    let (tell, _told) = mpsc::sync_channel(1);
+    let again = ledger
+        .enqueue(
+            &body(13),
+            Origin::new("push/13"),
+            Box::new(move |r| tell.send(r).is_ok()),
+        )
+        .expect("enqueue");
+    assert!(again.leads);
+    assert!(ledger.lead(again.ticket).is_ok());
+}
