@@ -117,6 +117,10 @@ impl Holder {
         body: &mut dyn Read,
     ) -> io::Result<(u16, BufReader<std::os::unix::net::UnixStream>, Length)> {
         let mut stream = self.address.connect()?;
+        // A holder that hangs does not hang this command forever (a batch's commit, an export
+        // of a large ledger take seconds, not minutes).
+        stream.set_write_timeout(Some(std::time::Duration::from_secs(60)))?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(300)))?;
         let head = format!(
             "{method} {target} HTTP/1.1\r\nHost: ledger\r\nConnection: close\r\nContent-Length: \
              {len}\r\n\r\n"

@@ -304,12 +304,25 @@ pub(crate) async fn events(
         Ok(follow) => follow,
         Err(error) => return error.into_response(),
     };
+    // Each stream holds a blocking thread while it reads: a bounded number of them, so the
+    // pushes and reads always have threads.
+    let Ok(permit) = state.followers.clone().try_acquire_owned() else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{} event streams are open already; try again later",
+                crate::state::MAX_FOLLOWERS
+            ),
+        )
+        .into_response();
+    };
     let (lines, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(64);
     let ledger = state.ledger.clone();
     let mut commits = state.commits.clone();
     let mut stopping = state.stopping.clone();
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let mut next = since;
         loop {
             // Seen before reading, so a commit during the read is not missed.
@@ -325,7 +338,14 @@ pub(crate) async fn events(
                     Err(error) => Err(std::io::Error::other(error.to_string())),
                 };
                 let failed = line.is_err();
-                if lines.blocking_send(line).is_err() || failed {
+                // A reader that stops reading does not hold the stream past the shutdown.
+                let sent = runtime.block_on(async {
+                    tokio::select! {
+                        sent = lines.send(line) => sent.is_ok(),
+                        _ = stopping.wait_for(|stop| *stop) => false,
+                    }
+                });
+                if !sent || failed {
                     return;
                 }
             }

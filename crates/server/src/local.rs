@@ -60,7 +60,11 @@ async fn write(
     work: impl FnOnce(&Ledger) -> Result<Value, ApiError> + Send + 'static,
 ) -> Response {
     let ledger = state.ledger.clone();
-    match tokio::task::spawn_blocking(move || work(&ledger)).await {
+    let done = tokio::task::spawn_blocking(move || work(&ledger)).await;
+    // Whatever it came to, the follow streams look again (a failed batch may have committed
+    // its first pieces).
+    state.committed.send_modify(|n| *n += 1);
+    match done {
         Ok(Ok(document)) => axum::Json(document).into_response(),
         Ok(Err(error)) => error.into_response(),
         Err(join) => {

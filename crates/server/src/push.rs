@@ -113,15 +113,60 @@ async fn write(
         Err(error) => return Ok(Err(error)),
     };
     if !queued.leads {
-        match told.await {
+        let mut waiting = Waiting {
+            told: Some(told),
+            ledger: ledger.clone(),
+            ticket: queued.ticket,
+        };
+        let reply = match waiting.told.as_mut() {
+            Some(told) => told.await,
+            None => return Err("the write of this push ended without an outcome".into()),
+        };
+        // Answered: nothing for the guard to pass on.
+        waiting.told = None;
+        match reply {
             Ok(GroupReply::Done(result)) => return Ok(result),
             Ok(GroupReply::Lead) => {}
             Err(_) => return Err("the write of this push ended without an outcome".into()),
         }
     }
+    // A blocking task runs to its end even when this request is dropped meanwhile.
     tokio::task::spawn_blocking(move || ledger.lead(queued.ticket))
         .await
         .map_err(|e| e.to_string())
+}
+
+/// A push waiting for its outcome or for the lead. Dropped while waiting (the client went
+/// away, so hyper dropped the request), it closes its channel; if the lead had already been
+/// handed to it, it leads anyway on a blocking thread, so the queued pushes behind it are
+/// written and the group never stays without a leader.
+struct Waiting {
+    told: Option<tokio::sync::oneshot::Receiver<GroupReply>>,
+    ledger: Arc<Ledger>,
+    ticket: u64,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let Some(mut told) = self.told.take() else {
+            return;
+        };
+        // From here a hand-over fails (and passes the lead on), or it happened already.
+        told.close();
+        if let Ok(GroupReply::Lead) = told.try_recv() {
+            let (ledger, ticket) = (self.ledger.clone(), self.ticket);
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn_blocking(move || {
+                        let _ = ledger.lead(ticket);
+                    });
+                }
+                Err(_) => {
+                    let _ = ledger.lead(ticket);
+                }
+            }
+        }
+    }
 }
 
 /// The whole body, at most [`BODY_LIMIT`] bytes (413 above, as soon as it is known), within
@@ -184,6 +229,77 @@ pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn create(ctid: &str) -> Vec<u8> {
+        format!(
+            "<system>\nuser: ExampleUser\ntask: 0101\nstatus: S0101 [Domain has been \
+             registered successfully.]\ntransaction: {ctid}\n</system>\n"
+        )
+        .into_bytes()
+    }
+
+    /// The lead is handed to a push whose request is then dropped before it saw the hand-over
+    /// (its client went away): the guard leads anyway, so its push and every push queued
+    /// behind it are written, and the group is left without a leader (the next push leads).
+    /// The second push is queued while the first one's write is under way (from the commit
+    /// observer), so the lead, not an outcome, is what it is handed.
+    #[test]
+    fn a_push_dropped_after_the_lead_was_handed_to_it_still_leads() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Arc::new(Ledger::open(ledger::Options::new(dir.path().join("l"))).unwrap());
+        let (tell, told) = tokio::sync::oneshot::channel();
+        let second = Arc::new(std::sync::Mutex::new(None));
+        {
+            let (weak, second) = (Arc::downgrade(&ledger), second.clone());
+            let mut tell = Some(tell);
+            let observer = std::sync::Mutex::new(move |_: ledger::CommitInfo| {
+                if let (Some(tell), Some(ledger)) = (tell.take(), weak.upgrade()) {
+                    let queued = ledger
+                        .enqueue(
+                            &create("second"),
+                            Origin::new("push:b"),
+                            Box::new(move |r| tell.send(r).is_ok()),
+                        )
+                        .unwrap();
+                    *second.lock().unwrap() = Some(queued);
+                }
+            });
+            assert!(
+                ledger.set_commit_observer(Box::new(move |info| {
+                    (observer.lock().unwrap())(info)
+                }))
+            );
+        }
+        let first = ledger
+            .enqueue(&create("first"), Origin::new("push:a"), Box::new(|_| true))
+            .unwrap();
+        assert!(first.leads);
+        assert!(ledger.lead(first.ticket).is_ok());
+        let second = second
+            .lock()
+            .unwrap()
+            .take()
+            .expect("queued during the write");
+        assert!(!second.leads);
+        assert_eq!(ledger.events_by_ctid("second").unwrap().len(), 0);
+        // Its request is dropped without looking: the guard finds the lead and uses it.
+        drop(Waiting {
+            told: Some(told),
+            ledger: ledger.clone(),
+            ticket: second.ticket,
+        });
+        assert_eq!(ledger.events_by_ctid("second").unwrap().len(), 1);
+        let third = ledger
+            .enqueue(&create("third"), Origin::new("push:c"), Box::new(|_| true))
+            .unwrap();
+        assert!(
+            third.leads,
+            "the group was left with a leader that never leads"
+        );
+        assert!(ledger.lead(third.ticket).is_ok());
+    }
+
     #[test]
     fn secrets_compare_whole() {
         assert!(super::same_secret(b"s3cret", b"s3cret"));

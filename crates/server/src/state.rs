@@ -19,6 +19,11 @@ pub(crate) struct AppState {
     pub(crate) metrics: Metrics,
     /// Bumped after every committed write: the follow streams wait on it.
     pub(crate) commits: watch::Receiver<u64>,
+    /// Bumps `commits`: the group commit's observer does, and so do the socket's writes
+    /// (batches and oversize items do not go through the group commit).
+    pub(crate) committed: Arc<watch::Sender<u64>>,
+    /// Follow streams open at once at the most (each holds a blocking thread while it reads).
+    pub(crate) followers: Arc<tokio::sync::Semaphore>,
     /// Becomes true when the server is stopping: the follow streams end.
     pub(crate) stopping: watch::Receiver<bool>,
 }
@@ -29,6 +34,9 @@ pub(crate) struct AppState {
 pub(crate) struct Listener {
     pub(crate) needs_api_token: bool,
 }
+
+/// Follow streams open at once at the most; one more is answered 503.
+pub(crate) const MAX_FOLLOWERS: usize = 64;
 
 /// How long a pushed body may take to arrive, whole.
 pub(crate) const BODY_DEADLINE: Duration = Duration::from_secs(10);
@@ -42,6 +50,8 @@ pub(crate) async fn serve(
 ) -> Result<(), ServerError> {
     let metrics = Metrics::default();
     let (commit_tx, commits) = watch::channel(0u64);
+    let commit_tx = Arc::new(commit_tx);
+    let committed = commit_tx.clone();
     {
         let histogram = metrics.commit_duration.clone();
         let items = metrics.commit_items.clone();
@@ -59,6 +69,8 @@ pub(crate) async fn serve(
         config,
         metrics,
         commits,
+        committed,
+        followers: Arc::new(tokio::sync::Semaphore::new(MAX_FOLLOWERS)),
         stopping,
     });
 
