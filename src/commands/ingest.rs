@@ -212,22 +212,15 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
         }
         // An item over the server's limit goes whole, streamed from its temporary file, and
         // is kept whole by the server as a reject.
-        for (origin, path, size) in oversize {
-            let mut file = std::fs::File::open(&path).map_err(|e| {
-                CliError::environment(format!("cannot reopen {}: {e}", path.display()))
-            })?;
+        keep_oversize(oversize, &mut run, |file, size, origin| {
             let target = format!(
                 "/api/v1/ingest-oversize?origin={}",
-                crate::holder::encode(&origin)
+                crate::holder::encode(origin)
             );
-            let outcome = holder.post_stream_json(&target, size, &mut file)?;
-            let batch = Batch {
-                items: Vec::new(),
-                origins: vec![origin],
-                unreadable: Vec::new(),
-            };
-            run.commit(batch, vec![Outcome::Served(outcome)])?;
-        }
+            Ok(Outcome::Served(
+                holder.post_stream_json(&target, size, file)?,
+            ))
+        })?;
         return finish(ctx, run, &inputs, started, interrupted, &progress);
     };
     ledger.ingest_stream(batches, |gathered, outcomes| {
@@ -242,19 +235,36 @@ pub fn run(ctx: &Context, args: &IngestArgs) -> CliResult {
     if let Some(error) = run.failed.take() {
         return Err(error);
     }
+    keep_oversize(oversize, &mut run, |file, size, origin| {
+        Ok(Outcome::Ledger(ledger.keep_oversize(
+            file,
+            size,
+            Origin::new(origin),
+        )?))
+    })?;
+    let _ = std::fs::remove_dir_all(&spill);
+    finish(ctx, run, &inputs, started, interrupted, &progress)
+}
+
+/// Keeps each input over the limit whole (`keep` streams it from its temporary file into the
+/// ledger or to the server holding it) and counts its outcome like a batch of one.
+fn keep_oversize(
+    oversize: Vec<(String, tempfile::TempPath, u64)>,
+    run: &mut Batches<'_>,
+    mut keep: impl FnMut(&mut std::fs::File, u64, &str) -> Result<Outcome, CliError>,
+) -> Result<(), CliError> {
     for (origin, path, size) in oversize {
         let mut file = std::fs::File::open(&path)
             .map_err(|e| CliError::environment(format!("cannot reopen {}: {e}", path.display())))?;
-        let outcome = ledger.keep_oversize(&mut file, size, Origin::new(origin.clone()))?;
+        let outcome = keep(&mut file, size, &origin)?;
         let batch = Batch {
             items: Vec::new(),
             origins: vec![origin],
             unreadable: Vec::new(),
         };
-        run.commit(batch, vec![Outcome::Ledger(outcome)])?;
+        run.commit(batch, vec![outcome])?;
     }
-    let _ = std::fs::remove_dir_all(&spill);
-    finish(ctx, run, &inputs, started, interrupted, &progress)
+    Ok(())
 }
 
 /// The summary (human or JSON) and the exit status of a run.

@@ -135,20 +135,6 @@ pub struct Dismissal {
 /// by a `reparse` with a larger limit stays readable.
 const RAW_READ_LIMIT: usize = 256 * 1024 * 1024;
 
-/// Feeds what is written to a SHA-256.
-struct HashWriter<'a>(&'a mut sha2::Sha256);
-
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        sha2::Digest::update(self.0, buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// What [`Ledger::reparse`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReparseReport {
@@ -462,9 +448,7 @@ impl Ledger {
     fn writer(&self) -> Writer<'_> {
         // A panic in another thread while writing leaves sled consistent (transactions are
         // atomic); the pack writer only appends, so the poisoned guard is still usable.
-        self.packs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.packs)
     }
 
     fn write(&self, items: Vec<Item>) -> Result<Vec<Option<IngestOutcome>>> {
@@ -582,10 +566,12 @@ impl Ledger {
             prepared.push(q.prepared);
         }
         let prepared = ingest::PreparedBatch::concat(prepared);
-        let written = Self::pack_writer(&mut writer, log).and_then(|packs| {
-            let staged = ingest::stage(log, packs, prepared, &mut ingest::Cursor::read(log)?)?;
-            ingest::commit(log, &self.views, staged)
-        });
+        let written = Self::pack_writer(&mut writer, log)
+            .and_then(|packs| {
+                let staged = ingest::stage(log, packs, prepared, &mut ingest::Cursor::read(log)?)?;
+                ingest::commit(log, &self.views, staged)
+            })
+            .map_err(|e| e.in_ledger(&self.options.path));
         let committed = written.is_ok();
         match written {
             Ok(outcomes) => {
@@ -1194,7 +1180,7 @@ impl Ledger {
         };
         let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
         rewind(input)?;
-        std::io::copy(input, &mut HashWriter(&mut hasher))
+        std::io::copy(input, &mut hasher)
             .map_err(crate::error::io("reading", std::path::Path::new(&origin.0)))?;
         let sha: [u8; 32] = sha2::Digest::finalize(hasher).into();
         let mut writer = self.writer();

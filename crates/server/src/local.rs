@@ -23,8 +23,9 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The largest ingest body: a client sends batches of at most 16 MiB plus one item.
-const INGEST_BODY_LIMIT: usize = 1024 * 1024 * 1024;
+/// What an ingest body holds beside its last item at the most: a client sends batches of
+/// 16 MiB plus one item (and each item's few bytes of framing).
+const INGEST_BATCH_BYTES: usize = 17 * 1024 * 1024;
 
 /// Appends one item to an ingest body: its origin's length (4 bytes, big-endian), the origin
 /// (UTF-8), the item's length (8 bytes, big-endian), the item's bytes.
@@ -73,8 +74,9 @@ async fn write(
     }
 }
 
-async fn whole_body(body: Body) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, INGEST_BODY_LIMIT)
+/// The whole body, at most `limit` bytes.
+async fn whole_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit)
         .await
         .map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))
 }
@@ -86,7 +88,8 @@ pub(crate) async fn settings(State(state): State<Arc<AppState>>) -> Response {
 
 /// `POST /api/v1/ingest`.
 pub(crate) async fn ingest(State(state): State<Arc<AppState>>, body: Body) -> Response {
-    let items = match whole_body(body).await.and_then(|b| decode_items(&b)) {
+    let limit = INGEST_BATCH_BYTES.saturating_add(state.ledger.options().max_input_size);
+    let items = match whole_body(body, limit).await.and_then(|b| decode_items(&b)) {
         Ok(items) => items,
         Err(error) => return error.into_response(),
     };
@@ -102,12 +105,10 @@ pub(crate) async fn ingest(State(state): State<Arc<AppState>>, body: Body) -> Re
     .await
 }
 
-/// Names the spool files of oversize items in one server.
-static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// `POST /api/v1/ingest-oversize?origin=`: one item over the size limit, its body written to a
-/// file in the ledger's `spill/` directory as it arrives (never held in memory), then kept
-/// whole as a reject ([`Ledger::keep_oversize`]) and answered with its outcome.
+/// temporary file in the ledger's `spill/` directory as it arrives (never held in memory; the
+/// file goes when the request does, finished or not), then kept whole as a reject
+/// ([`Ledger::keep_oversize`]) and answered with its outcome.
 pub(crate) async fn ingest_oversize(
     State(state): State<Arc<AppState>>,
     Query(params): Query<HashMap<String, String>>,
@@ -117,13 +118,13 @@ pub(crate) async fn ingest_oversize(
     use std::io::Write;
     let origin = params.get("origin").cloned().unwrap_or_else(|| "-".into());
     let dir = state.ledger.options().path.join("spill");
-    let n = SPOOLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = dir.join(format!("socket-{}-{n}", std::process::id()));
     let spooled = async {
-        let failed = |e: std::io::Error| ApiError::unavailable_io(&path, &e);
-        tokio::task::block_in_place(|| std::fs::create_dir_all(&dir)).map_err(failed)?;
-        let mut file =
-            tokio::task::block_in_place(|| std::fs::File::create(&path)).map_err(failed)?;
+        let failed = |e: std::io::Error| ApiError::unavailable_io(&dir, &e);
+        let mut file = tokio::task::block_in_place(|| {
+            std::fs::create_dir_all(&dir)?;
+            tempfile::Builder::new().prefix("socket-").tempfile_in(&dir)
+        })
+        .map_err(failed)?;
         let mut size = 0u64;
         let mut body = body;
         while let Some(frame) = body.frame().await {
@@ -134,21 +135,17 @@ pub(crate) async fn ingest_oversize(
                 size += data.len() as u64;
             }
         }
-        Ok::<_, ApiError>(size)
+        Ok::<_, ApiError>((file.into_temp_path(), size))
     };
-    let size = match spooled.await {
-        Ok(size) => size,
-        Err(error) => {
-            let _ = std::fs::remove_file(&path);
-            return error.into_response();
-        }
+    let (path, size) = match spooled.await {
+        Ok(spooled) => spooled,
+        Err(error) => return error.into_response(),
     };
     write(&state, move |ledger| {
-        let kept = std::fs::File::open(&path)
-            .map_err(|e| ApiError::unavailable_io(&path, &e))
-            .and_then(|mut file| Ok(ledger.keep_oversize(&mut file, size, Origin::new(origin))?));
-        let _ = std::fs::remove_file(&path);
-        Ok(ledger_documents::json::outcome(&kept?))
+        let mut file =
+            std::fs::File::open(&path).map_err(|e| ApiError::unavailable_io(&path, &e))?;
+        let kept = ledger.keep_oversize(&mut file, size, Origin::new(origin))?;
+        Ok(ledger_documents::json::outcome(&kept))
     })
     .await
 }
@@ -159,7 +156,8 @@ pub(crate) async fn record_response(
     Query(params): Query<HashMap<String, String>>,
     body: Body,
 ) -> Response {
-    let bytes = match whole_body(body).await {
+    let limit = state.ledger.options().max_input_size.saturating_add(1);
+    let bytes = match whole_body(body, limit).await {
         Ok(bytes) => bytes,
         Err(error) => return error.into_response(),
     };
