@@ -113,6 +113,50 @@ pub enum Command {
     Serve(ServeArgs),
     /// Counts and sizes.
     Stats,
+    /// Fetch the notifications waiting in a provider's queue, commit each, and only then
+    /// acknowledge it.
+    #[command(subcommand)]
+    Poll(PollCommand),
+}
+
+/// `ledger poll`.
+#[derive(Debug, Subcommand)]
+pub enum PollCommand {
+    /// AutoDNS's JSON API message queue: `GET /poll` fetches the oldest message, which is
+    /// ingested (its raw JSON kept) and only once committed confirmed with `PUT /poll/ID`,
+    /// until the queue is empty. A message fetched again after a crash is a duplicate. At
+    /// most 2.5 requests per second (AutoDNS allows 3). The password comes from
+    /// `--password-file` or LEDGER_AUTODNS_PASSWORD, never a flag.
+    ///
+    /// Exit status: 0, or 3 when some message was rejected (it is kept, see `ledger
+    /// rejects`, and confirmed), 1 on an error (a 401 says the login was refused), 130 when
+    /// Ctrl-C stopped it after the message in hand was committed and confirmed.
+    Autodns(PollAutodnsArgs),
+}
+
+/// `ledger poll autodns`.
+#[derive(Debug, Args)]
+pub struct PollAutodnsArgs {
+    /// The JSON API's base URL (`https://api.demo.autodns.com/v1` is the demo system).
+    #[arg(long, value_name = "URL", default_value = ledger_poll::DEFAULT_ENDPOINT)]
+    pub endpoint: String,
+
+    /// The AutoDNS user.
+    #[arg(long, value_name = "USER")]
+    pub user: String,
+
+    /// The `X-Domainrobot-Context` (4 on the live system, 1 on the demo system).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub context: u32,
+
+    /// A file holding the password (one line; it must not be readable by others); else
+    /// LEDGER_AUTODNS_PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// `ledger ingest`.

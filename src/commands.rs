@@ -3,6 +3,7 @@
 mod ingest;
 mod init;
 mod maintenance;
+mod poll;
 mod record;
 mod reports;
 mod serve;
@@ -24,6 +25,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult {
             | Command::Reparse(_)
             | Command::Release(_)
             | Command::Serve(_)
+            | Command::Poll(_)
     ) {
         ctx.warn_about_trust_policy();
     }
@@ -44,6 +46,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult {
         Command::Reparse(args) => maintenance::reparse(ctx, &args),
         Command::Release(args) => maintenance::release(ctx, &args),
         Command::Export(args) => maintenance::export(ctx, &args),
+        Command::Poll(crate::cli::PollCommand::Autodns(args)) => poll::autodns(ctx, &args),
         Command::Rebuild => maintenance::rebuild(ctx),
         Command::Verify => maintenance::verify(ctx),
         Command::Serve(args) => serve::run(ctx, &args),

@@ -7,6 +7,7 @@ mod ingest;
 mod newcomer;
 mod parsing;
 mod poll;
+mod poll_autodns;
 mod reads;
 mod rejects;
 mod reliability;

@@ -258,10 +258,20 @@ fn interpret(root: &Json, options: &ParseOptions, n: &mut Notification) -> Resul
                         format!("{} polled messages; only the first is read", items.len()),
                     ));
                 }
-                (
-                    items.first().filter(|m| is_message(m)),
-                    "data[0].".to_string(),
-                )
+                // A polled message that is neither a job nor a notify says nothing the ledger
+                // can read: a reject (kept), not an event of the envelope's "polled" status.
+                if let Some(first) = items.first().filter(|m| !is_message(m)) {
+                    return Err(ParseError::Unrecognised {
+                        reason: format!(
+                            "the polled message{} is neither a job nor a notify",
+                            first
+                                .text_at(&["id"])
+                                .map(|id| format!(" {id}"))
+                                .unwrap_or_default()
+                        ),
+                    });
+                }
+                (items.first(), "data[0].".to_string())
             }
             _ => (None, String::new()),
         }
