@@ -468,7 +468,15 @@ fn the_read_api_answers_the_cli_documents_and_the_feed_follows() {
     );
     assert_eq!(get("/api/v1/pending-transfers?due_within=-5h").status, 400);
     assert_eq!(get("/healthz").status, 200);
-    assert_eq!(get("/readyz").status, 200);
+    let ready = get("/readyz");
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    // Ready means the views stand at the log's head, and it says which seq that is.
+    let head = cli_stats_events(&sandbox, &server);
+    assert!(
+        ready.body.contains(&format!("seq {head}")),
+        "readyz: {}",
+        ready.body
+    );
 
     // The feed: what is there, then a new event as it commits.
     let events = cli_stats_events(&sandbox, &server);

@@ -195,6 +195,22 @@ pub struct Stats {
     pub kinds: Vec<(String, u64)>,
 }
 
+/// Whether the views have folded every event of the log ([`Ledger::readiness`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Readiness {
+    /// The last event's seq (0 for an empty log).
+    pub log_head: u64,
+    /// The last seq the views have folded; `None` while they are being rebuilt.
+    pub views_checkpoint: Option<u64>,
+}
+
+impl Readiness {
+    /// True when the views stand at the log's head: every projection answers for every event.
+    pub fn caught_up(&self) -> bool {
+        self.views_checkpoint == Some(self.log_head)
+    }
+}
+
 /// An open ledger: the `log` (events, indexes, de-duplication keys, quarantine, raw references),
 /// the raw packs, and the `views` (projections). See the crate docs for the layout.
 ///
@@ -1322,6 +1338,18 @@ impl Ledger {
             failed_creates,
             disk_bytes,
             kinds,
+        })
+    }
+
+    /// Where the log's head and the views' checkpoint stand, read between two writes (it waits
+    /// for a write in flight, so a group commit between its log batch and its views step is
+    /// not taken for views left behind).
+    pub fn readiness(&self) -> Result<Readiness> {
+        let log = self.log()?;
+        let _writer = self.writer();
+        Ok(Readiness {
+            log_head: log.next_seq()? - 1,
+            views_checkpoint: self.views.checkpoint()?,
         })
     }
 

@@ -55,8 +55,8 @@ mod views;
 pub use error::{LedgerError, Result};
 pub use ledger::{
     CommitInfo, CommitObserver, Dismissal, Enqueued, GroupReplier, GroupReply, IngestOutcome,
-    Ledger, Options, QuarantineEntry, QuarantineReason, RebuildReport, ReparseReport, Stats,
-    VerifyReport,
+    Ledger, Options, QuarantineEntry, QuarantineReason, Readiness, RebuildReport, ReparseReport,
+    Stats, VerifyReport,
 };
 pub use projections::{
     DefaultAction, Departure, DepartureReason, DomainState, FailedCreate, Inventory, Order,

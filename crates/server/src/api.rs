@@ -76,12 +76,31 @@ pub(crate) async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// `GET /readyz`: the ledger is open and answers (its views were caught up on open and are
-/// kept with every write).
+/// `GET /readyz`: 200 once the ledger answers and its views stand at the log's head (every
+/// projection has folded every event); 503 saying where each stands otherwise (the views are
+/// behind after a views step failed, or being rebuilt), or when the store does not answer.
 pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let ledger = state.ledger.clone();
-    match tokio::task::spawn_blocking(move || ledger.stats()).await {
-        Ok(Ok(_)) => "ready\n".into_response(),
+    match tokio::task::spawn_blocking(move || ledger.readiness()).await {
+        Ok(Ok(readiness)) if readiness.caught_up() => format!(
+            "ready: views at the log's head (seq {})\n",
+            readiness.log_head
+        )
+        .into_response(),
+        Ok(Ok(readiness)) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            match readiness.views_checkpoint {
+                Some(checkpoint) => format!(
+                    "not ready: the views have folded up to seq {checkpoint}, the log is at {}",
+                    readiness.log_head
+                ),
+                None => format!(
+                    "not ready: the views are being rebuilt (the log is at {})",
+                    readiness.log_head
+                ),
+            },
+        )
+        .into_response(),
         Ok(Err(error)) => ApiError::unavailable(&error).into_response(),
         Err(join) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, join.to_string()).into_response()
