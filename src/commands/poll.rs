@@ -85,7 +85,14 @@ pub fn autodns(ctx: &Context, args: &PollAutodnsArgs) -> CliResult {
             let outcome = match document["outcome"].as_str() {
                 Some("ingested") => ledger_poll::Outcome::Ingested,
                 Some("duplicate") => ledger_poll::Outcome::Duplicate,
-                _ => ledger_poll::Outcome::Rejected,
+                Some("rejected") => ledger_poll::Outcome::Rejected,
+                // Not an outcome: nothing says the message is kept, so it is not confirmed.
+                _ => {
+                    return Err(CliError::environment(format!(
+                        "the ledger answered no outcome for message {}: {document}",
+                        message.id
+                    )));
+                }
             };
             let mut item = document;
             if let Some(fields) = item.as_object_mut() {
