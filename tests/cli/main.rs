@@ -2,6 +2,9 @@
 
 mod harness;
 
+mod browser;
+
+mod dashboard;
 mod errors;
 mod ingest;
 mod newcomer;

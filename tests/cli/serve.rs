@@ -13,20 +13,25 @@ use serde_json::{Value, json};
 use crate::harness::{Sandbox, fixture};
 
 /// A running `ledger serve`.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
 }
 
 impl Server {
     /// Starts `ledger --db SANDBOX serve --listen 127.0.0.1:0 ARGS…` and waits for the address
     /// it prints.
-    fn start(sandbox: &Sandbox, args: &[&str]) -> Server {
+    pub(crate) fn start(sandbox: &Sandbox, args: &[&str]) -> Server {
+        Server::start_at(sandbox, "127.0.0.1:0", args)
+    }
+
+    /// As [`Server::start`], listening on `listen`.
+    pub(crate) fn start_at(sandbox: &Sandbox, listen: &str, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ledger"))
             .arg("--db")
             .arg(sandbox.db())
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -61,7 +66,7 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the exit; returns the status and everything on stderr.
-    fn stop(mut self) -> (ExitStatus, String) {
+    pub(crate) fn stop(mut self) -> (ExitStatus, String) {
         let done = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -82,19 +87,29 @@ impl Drop for Server {
 }
 
 /// A response: status and body.
-struct Reply {
-    status: u16,
-    body: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    /// The status line and the headers.
+    pub(crate) head: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    /// The first value of header `name` (any case).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
 
 /// One request on its own connection (`Connection: close`), the whole response read.
-fn request(
+pub(crate) fn request(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -149,7 +164,11 @@ fn read_reply(stream: &mut TcpStream) -> Reply {
     } else {
         body.to_string()
     };
-    Reply { status, body }
+    Reply {
+        status,
+        head: head.to_string(),
+        body,
+    }
 }
 
 /// The payload of a chunked body.
