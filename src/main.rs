@@ -9,6 +9,7 @@ mod holder;
 mod input;
 mod output;
 mod secrets;
+mod workers;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, ServeFetcherArgs};
 use crate::context::Context;
 use crate::error::{CliError, CliResult, EXIT_OK};
 
@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         ..config
     };
     let ledger = Arc::new(ctx.open_or_create(options)?);
-    let workers: Vec<ledger_server::Worker> = Vec::new();
+    let workers = fetchers(&args.fetchers, &ledger)?;
     let push_path = if config.push.token.is_some() {
         "/push/autodns/TOKEN"
     } else {
@@ -91,6 +91,57 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         "stopped: every request in flight was answered"
     );
     Ok(EXIT_OK)
+}
+
+/// The workers the fetcher flags ask for (checked before the server starts: a bad flag is
+/// said at once, not by a thread later).
+fn fetchers(
+    args: &ServeFetcherArgs,
+    ledger: &Arc<ledger::Ledger>,
+) -> Result<Vec<ledger_server::Worker>, CliError> {
+    let mut workers = Vec::new();
+    if let Some(user) = &args.poll_autodns_user {
+        let every =
+            crate::context::parse_duration(&args.poll_autodns_every, "--poll-autodns-every")?;
+        if every.is_zero() {
+            return Err(
+                CliError::user("--poll-autodns-every 0 would poll without a pause")
+                    .hint("give an interval like 60s or 5m"),
+            );
+        }
+        let password = crate::secrets::secret(
+            args.autodns_password_file.as_deref(),
+            "LEDGER_AUTODNS_PASSWORD",
+            "--autodns-password-file",
+            "password",
+        )?
+        .ok_or_else(|| {
+            CliError::user(
+                "--poll-autodns-user needs the AutoDNS password: give --autodns-password-file \
+                 FILE or set LEDGER_AUTODNS_PASSWORD",
+            )
+        })?;
+        let settings = ledger_poll::Settings::new(
+            &args.poll_autodns_endpoint,
+            user,
+            password,
+            args.poll_autodns_context,
+            super::poll::user_agent(),
+        );
+        workers.push(crate::workers::poll_autodns::worker(
+            ledger.clone(),
+            settings,
+            every,
+        ));
+    }
+    if let Some(dir) = &args.maildir {
+        crate::workers::maildir::check(dir).map_err(|e| {
+            CliError::user(format!("--maildir: {e}"))
+                .hint("give the Maildir's top directory, the one holding new/, cur/ and tmp/")
+        })?;
+        workers.push(crate::workers::maildir::worker(ledger.clone(), dir.clone()));
+    }
+    Ok(workers)
 }
 
 /// A token from `file` (which others may not read), else from the environment variable `env`.

@@ -1,5 +1,6 @@
 //! End-to-end tests of the real `ledger` binary over `fixtures/`.
 
+mod autodns;
 mod harness;
 
 mod errors;
@@ -13,6 +14,7 @@ mod rejects;
 mod reliability;
 mod seed;
 mod serve;
+mod serve_fetchers;
 mod socket;
 mod times;
 mod trust;

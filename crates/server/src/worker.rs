@@ -225,8 +225,9 @@ pub(crate) struct SourceLabel {
     source: String,
 }
 
-/// Starts each worker on its own thread (named `ledger-NAME`). A thread that cannot be
-/// started is said on stderr and counted as the worker's error; the others run.
+/// Starts each worker on its own thread (named `ledger-NAME`); when its `run` returns, one
+/// line on stderr says whether it stopped with the server or ended on its own. A thread that
+/// cannot be started is said on stderr and counted as the worker's error; the others run.
 pub(crate) fn start(
     workers: Vec<Worker>,
     switch: &StopSwitch,
@@ -239,8 +240,14 @@ pub(crate) fn start(
         let run = worker.run;
         match std::thread::Builder::new()
             .name(format!("ledger-{}", worker.name))
-            .spawn(move || run(stop))
-        {
+            .spawn(move || {
+                run(stop.clone());
+                if stop.is_stopping() {
+                    stop.say("stopped");
+                } else {
+                    stop.say("ended; the server goes on without it");
+                }
+            }) {
             Ok(handle) => threads.push((worker.name, handle)),
             Err(e) => failed.error(format!("cannot start its thread: {e}")),
         }
