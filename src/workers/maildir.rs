@@ -152,7 +152,15 @@ impl Maildir {
         };
         let mut names: Vec<OsString> = entries
             .filter_map(Result::ok)
-            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|entry| match entry.file_type() {
+                Ok(t) if t.is_file() => true,
+                // A link to a file, or one that leads nowhere (said when it is read); never a
+                // FIFO or a device, which a read would block on.
+                Ok(t) if t.is_symlink() => {
+                    std::fs::metadata(entry.path()).map_or(true, |target| target.is_file())
+                }
+                _ => false,
+            })
             .map(|entry| entry.file_name())
             .filter(|name| !name.as_bytes().starts_with(b"."))
             .collect();
@@ -183,8 +191,14 @@ impl Maildir {
         let path = self.new.join(name);
         let raw = match std::fs::read(&path) {
             Ok(raw) => raw,
-            // Taken by another reader of the Maildir meanwhile.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            // Taken by another reader of the Maildir meanwhile (a link that leads nowhere is
+            // still there: unreadable).
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && std::fs::symlink_metadata(&path).is_err() =>
+            {
+                return Ok(());
+            }
             Err(e) => {
                 if self.unreadable.insert(name.to_os_string()) {
                     stop.error(format!("cannot read {}: {e}; left in new/", path.display()));

@@ -407,6 +407,30 @@ fn a_maildir_delivery_is_ingested_while_serve_runs_and_moved_to_cur() {
         "{rejects:#}"
     );
 
+    // A file that cannot be read (a link that leads nowhere: root reads any file) is said
+    // once, counted, and left in new/.
+    std::os::unix::fs::symlink(dir.join("gone"), dir.join("new").join("1005.M6P1.host"))
+        .expect("a dangling link");
+    server.wait_stderr("cannot read");
+    deliver(&dir, "1006.M7P1.host", &mail);
+    assert!(
+        within(Duration::from_secs(5), || names(&dir.join("cur")).len()
+            == 5),
+        "{}",
+        server.stderr()
+    );
+    assert_eq!(names(&dir.join("new")), ["1005.M6P1.host"]);
+    assert_eq!(
+        server.stderr().matches("cannot read").count(),
+        1,
+        "{}",
+        server.stderr()
+    );
+    assert_eq!(
+        server.metric(r#"ledger_fetch_errors_total{source="maildir"}"#),
+        1.0
+    );
+    std::fs::remove_file(dir.join("new").join("1005.M6P1.host")).expect("removing the link");
     let (status, stderr) = server.stop();
     assert!(status.success(), "{status}: {stderr}");
     assert!(stderr.contains("maildir: stopped"), "{stderr}");
@@ -431,7 +455,7 @@ fn a_maildir_delivery_is_ingested_while_serve_runs_and_moved_to_cur() {
     let (status, stderr) = server.stop();
     assert!(status.success(), "{status}: {stderr}");
     assert_eq!(events(&sandbox), 2);
-    assert_eq!(names(&dir.join("cur")).len(), 5);
+    assert_eq!(names(&dir.join("cur")).len(), 6);
     sandbox.ledger().arg("verify").run().success();
 }
 
