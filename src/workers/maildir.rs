@@ -25,6 +25,8 @@ pub const NAME: &str = "maildir";
 const RESCAN: Duration = Duration::from_secs(30);
 /// The same when no watcher could be set up: polling only.
 const RESCAN_UNWATCHED: Duration = Duration::from_secs(1);
+/// The first wait after the ledger failed to commit (doubling, up to the rescan interval).
+const HOLD: Duration = Duration::from_secs(1);
 /// How long the worker waits for an event before it looks whether the server is stopping.
 const STEP: Duration = Duration::from_millis(250);
 
@@ -105,21 +107,30 @@ impl Maildir {
         let mut rescan = rescan;
         // At once: what arrived while the server was down.
         let mut next_scan = Instant::now();
+        // After the ledger failed: no scan before then, whatever the watcher says.
+        let mut held_until = Instant::now();
+        let mut failures = 0u32;
         loop {
             if stop.is_stopping() {
                 return;
             }
             let now = Instant::now();
             if now >= next_scan {
-                self.scan(ledger, stop);
                 next_scan = Instant::now() + rescan;
+                if self.scan(ledger, stop) {
+                    failures = 0;
+                } else {
+                    failures += 1;
+                    held_until = Instant::now() + super::backoff(HOLD, failures, rescan.max(HOLD));
+                    next_scan = next_scan.min(held_until.max(Instant::now() + HOLD));
+                }
                 continue;
             }
             match woken.recv_timeout((next_scan - now).min(STEP)) {
                 Ok(Ok(_)) => {
                     // Whatever it was, `new/` is read whole: drop the events queued meanwhile.
                     while woken.try_recv().is_ok() {}
-                    next_scan = Instant::now();
+                    next_scan = next_scan.min(held_until.max(Instant::now()));
                 }
                 Ok(Err(e)) => stop.error(format!("watching {}: {e}", self.new.display())),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -141,13 +152,13 @@ impl Maildir {
     }
 
     /// Ingests every file in `new/`, oldest name first, until the server stops or the ledger
-    /// fails (then the rest waits for the next scan).
-    fn scan(&mut self, ledger: &Ledger, stop: &Stop) {
+    /// fails (then the rest waits for the next scan, and this says false).
+    fn scan(&mut self, ledger: &Ledger, stop: &Stop) -> bool {
         let entries = match std::fs::read_dir(&self.new) {
             Ok(entries) => entries,
             Err(e) => {
                 stop.error(format!("cannot read {}: {e}", self.new.display()));
-                return;
+                return true;
             }
         };
         let mut names: Vec<OsString> = entries
@@ -168,7 +179,7 @@ impl Maildir {
         self.unreadable.retain(|name| names.contains(name));
         for name in names {
             if stop.is_stopping() {
-                return;
+                return true;
             }
             if let Err(e) = self.deliver(ledger, &name, stop) {
                 stop.error(format!(
@@ -176,9 +187,10 @@ impl Maildir {
                      scan",
                     self.new.join(&name).display()
                 ));
-                return;
+                return false;
             }
         }
+        true
     }
 
     /// Ingests one file of `new/` and, once committed, moves it to `cur/` marked seen.

@@ -499,3 +499,49 @@ fn sigterm_stops_serve_with_its_workers_joined_while_a_poll_interval_sleeps() {
     }
     autodns.with(|q| assert_eq!(q.requests.len(), 1, "{:?}", q.requests.len()));
 }
+
+/// A write that cannot be kept (a file where the packs' directory goes) acknowledges nothing:
+/// the poll message stays queued and the mail stays in new/; once the ledger can write again,
+/// both fetchers catch up on their own, and every message is confirmed once.
+#[test]
+fn a_write_that_cannot_be_kept_acknowledges_nothing_and_the_fetchers_catch_up() {
+    let messages = fixture_messages()[..2].to_vec();
+    let autodns = AutoDns::start(messages.clone());
+    autodns.with(|q| q.flaky = false);
+    let sandbox = Sandbox::new();
+    sandbox.ledger().arg("init").run().success();
+    let in_the_way = sandbox.db().join("raw");
+    std::fs::write(&in_the_way, b"in the way").expect("a file");
+    let dir = maildir(&sandbox);
+    let mail = std::fs::read(fixture("autodns/text/de-0101-latin1.eml")).expect("a fixture");
+    let mut args = poll_flags(&autodns, "1s");
+    args.push("--maildir".into());
+    args.push(dir.display().to_string());
+    let server = Server::start(
+        &sandbox,
+        &strs(&args),
+        &[("LEDGER_AUTODNS_PASSWORD", PASSWORD)],
+    );
+    deliver(&dir, "2000.M1P1.host", &mail);
+    server.wait_stderr("maildir: cannot commit");
+    server.wait_stderr("(message not confirmed: it stays in the AutoDNS queue)");
+    assert_eq!(names(&dir.join("new")), ["2000.M1P1.host"]);
+    autodns.with(|q| assert!(q.confirmed.is_empty()));
+    assert!(server.metric(r#"ledger_fetch_errors_total{source="poll-autodns"}"#) >= 1.0);
+    assert!(server.metric(r#"ledger_fetch_errors_total{source="maildir"}"#) >= 1.0);
+
+    std::fs::remove_file(&in_the_way).expect("clearing the way");
+    assert!(
+        within(Duration::from_secs(60), || autodns
+            .with(|q| q.messages.is_empty())
+            && names(&dir.join("new")).is_empty()),
+        "the fetchers did not catch up:\n{}",
+        server.stderr()
+    );
+    autodns.with(|q| assert_eq!(q.confirmed, ids(&messages), "each confirmed once"));
+    assert_eq!(names(&dir.join("cur")), ["2000.M1P1.host:2,S"]);
+    assert_eq!(events(&sandbox), 3);
+    let (status, stderr) = server.stop();
+    assert!(status.success(), "{status}: {stderr}");
+    sandbox.ledger().arg("verify").run().success();
+}
