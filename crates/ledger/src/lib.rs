@@ -60,6 +60,6 @@ pub use ledger::{
 };
 pub use projections::{
     DefaultAction, Departure, DepartureReason, DomainState, FailedCreate, Inventory, Order,
-    OrderState, OwnerCImport, PendingTransfer,
+    OrderCounts, OrderState, OwnerCImport, PendingTransfer,
 };
 pub use trust::{TRUST_POLICY_FILE, TrustPolicy, TrustPolicyError};

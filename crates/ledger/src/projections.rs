@@ -141,6 +141,31 @@ impl OrderState {
     }
 }
 
+/// How many orders stand in each state ([`crate::Ledger::order_counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OrderCounts {
+    /// Accepted and running.
+    pub in_progress: u64,
+    /// Done.
+    pub succeeded: u64,
+    /// Failed.
+    pub failed: u64,
+    /// To resubmit.
+    pub resubmit: u64,
+}
+
+impl OrderCounts {
+    /// The count of one state.
+    pub fn of(&self, state: OrderState) -> u64 {
+        match state {
+            OrderState::InProgress => self.in_progress,
+            OrderState::Succeeded => self.succeeded,
+            OrderState::Failed => self.failed,
+            OrderState::Resubmit => self.resubmit,
+        }
+    }
+}
+
 /// One order (ctid) and its latest status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Order {
@@ -223,7 +248,7 @@ pub struct Inventory {
 }
 
 /// How many projection trees there are.
-pub(crate) const TREE_COUNT: usize = 11;
+pub(crate) const TREE_COUNT: usize = 12;
 
 /// The names of every projection tree, in the order [`Projections::encoded`] lists them.
 pub(crate) const TREES: [&str; TREE_COUNT] = [
@@ -238,6 +263,7 @@ pub(crate) const TREES: [&str; TREE_COUNT] = [
     transfers::BY_WEEK_TREE,
     transfers::LATEST_TREE,
     counts::TREE,
+    orders::BY_STATE_TREE,
 ];
 
 /// The working set of every projection while events are folded.
@@ -253,6 +279,7 @@ pub(crate) struct Projections {
     pub(crate) transfer_weeks: Table<()>,
     pub(crate) latest_transfer_fact: Table<i64>,
     pub(crate) counts: Table<u64>,
+    pub(crate) order_states: Table<()>,
 }
 
 impl Projections {
@@ -272,6 +299,7 @@ impl Projections {
             transfer_weeks: Table::new(TREES[8], tree(8)),
             latest_transfer_fact: Table::new(TREES[9], tree(9)),
             counts: Table::new(TREES[10], tree(10)),
+            order_states: Table::new(TREES[11], tree(11)),
         }
     }
 
@@ -286,7 +314,14 @@ impl Projections {
             },
             event,
         )?;
-        orders::apply(&mut self.orders, &mut self.counts, event)?;
+        orders::apply(
+            orders::OrderTables {
+                records: &mut self.orders,
+                by_state: &mut self.order_states,
+                counts: &mut self.counts,
+            },
+            event,
+        )?;
         failed_creates::apply(&mut self.failures, &mut self.marks, &mut self.counts, event)?;
         inventory::apply(&mut self.departures, &mut self.imports, event)?;
         kinds::apply(&mut self.kinds, event)
@@ -306,6 +341,7 @@ impl Projections {
             transfer_weeks,
             latest_transfer_fact,
             counts,
+            order_states,
         } = self;
         // After a rebuild's fold, encoding and sorting the two largest working sets (one
         // record per ctid) on a second thread saves a good part of what is left; an ingest
@@ -334,6 +370,7 @@ impl Projections {
             transfer_weeks.into_encoded()?,
             latest_transfer_fact.into_encoded()?,
             counts.into_encoded()?,
+            order_states.into_encoded()?,
         ])
     }
 }

@@ -41,7 +41,8 @@ pub(crate) const VIEWS_VERSION_KEY: &[u8] = b"version";
 /// The shape of the projection records this build writes; views of another shape are rebuilt
 /// from the log on open (they are derived data).
 /// 5: transfer records keep DST flags, undated starts and which closes are departures.
-pub(crate) const VIEWS_VERSION: u32 = 5;
+/// 6: the orders of each state (`orders_by_state`) and a count per state.
+pub(crate) const VIEWS_VERSION: u32 = 6;
 
 /// A sled error while `operation`.
 pub(crate) fn storage(operation: &'static str) -> impl FnOnce(sled::Error) -> LedgerError {

@@ -42,7 +42,8 @@ async fn answer(
     }
 }
 
-/// On a non-loopback listener, the API token must be given as `Authorization: Bearer`.
+/// On a non-loopback listener, the API token must be given as `Authorization: Bearer`, or
+/// the dashboard's session cookie must hold its digest.
 pub(crate) fn authorize(
     state: &AppState,
     listener: Listener,
@@ -62,13 +63,24 @@ pub(crate) fn authorize(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(given) if crate::push::same_secret(want.as_bytes(), given.trim().as_bytes()) => Ok(()),
-        _ => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "give the API token as Authorization: Bearer TOKEN",
-        )),
+    if let Some(given) = given
+        && crate::push::same_secret(want.as_bytes(), given.trim().as_bytes())
+    {
+        return Ok(());
     }
+    // A browser that signed in on the dashboard sends the token's digest as a cookie.
+    if let Some(session) = crate::dashboard::session_cookie(headers)
+        && crate::push::same_secret(
+            crate::dashboard::session_value(want).as_bytes(),
+            session.as_bytes(),
+        )
+    {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "give the API token as Authorization: Bearer TOKEN (or sign in on the dashboard)",
+    ))
 }
 
 /// `GET /healthz`: the process is up.

@@ -22,6 +22,7 @@
 
 mod api;
 mod config;
+mod dashboard;
 mod error;
 pub mod local;
 mod metrics;

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::metrics::Metrics;
 use crate::worker::{self, StopSwitch, Worker};
-use crate::{Config, ServerError, api, local, push, socket};
+use crate::{Config, ServerError, api, dashboard, local, push, socket};
 
 /// What every handler reads.
 pub(crate) struct AppState {
@@ -257,6 +257,12 @@ fn routes(state: Arc<AppState>, listener: Listener) -> Router {
         "/push/autodns"
     };
     Router::new()
+        .route("/", get(dashboard::page))
+        .route("/login", post(dashboard::login))
+        .route("/raw/{seq}", get(dashboard::raw))
+        .route("/live", get(dashboard::live))
+        .route("/static/dashboard.css", get(dashboard::stylesheet))
+        .route("/static/dashboard.js", get(dashboard::script))
         .route(push_path, post(push::push))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
@@ -271,6 +277,7 @@ fn routes(state: Arc<AppState>, listener: Listener) -> Router {
         .route("/api/v1/stats", get(api::stats))
         .route("/api/v1/events", get(api::events))
         .layer(axum::Extension(listener))
+        .layer(axum::middleware::map_response(dashboard::security_headers))
         .with_state(state)
 }
 

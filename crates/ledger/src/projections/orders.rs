@@ -1,4 +1,6 @@
-//! Orders, by ctid: the latest status by effective time (tie: seq) and the state it means.
+//! Orders, by ctid: the latest status by effective time (tie: seq) and the state it means;
+//! and the orders of each state (`BY_STATE_TREE`, with a count per state in `counts`), so the
+//! dashboard lists the failed orders without walking every order.
 //!
 //! Transfer-out facts are not orders (their transaction is AutoDNS's own), nor are events
 //! without a ctid.
@@ -14,6 +16,38 @@ use crate::{Order, OrderState, Result};
 
 /// The stored tree.
 pub(crate) const TREE: &str = "orders";
+/// The orders of each state: key [`state_key`] (the state's byte, then the ctid), no value.
+pub(crate) const BY_STATE_TREE: &str = "orders_by_state";
+
+/// The tables the orders fold writes.
+pub(crate) struct OrderTables<'a> {
+    pub(crate) records: &'a mut Table<OrderRecord>,
+    pub(crate) by_state: &'a mut Table<()>,
+    pub(crate) counts: &'a mut Table<u64>,
+}
+
+/// The one-byte tag of a state in [`BY_STATE_TREE`].
+pub(crate) fn state_tag(state: OrderState) -> u8 {
+    match state {
+        OrderState::InProgress => b'p',
+        OrderState::Succeeded => b's',
+        OrderState::Failed => b'f',
+        OrderState::Resubmit => b'r',
+    }
+}
+
+/// The key of an order in [`BY_STATE_TREE`].
+pub(crate) fn state_key(state: OrderState, ctid: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(ctid.len() + 1);
+    key.push(state_tag(state));
+    key.extend_from_slice(ctid.as_bytes());
+    key
+}
+
+/// The name of a state's count in `counts`.
+pub(crate) fn count_name(state: OrderState) -> Vec<u8> {
+    format!("orders_{}", state.name()).into_bytes()
+}
 
 /// What is known of one order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, bincode::Encode, bincode::Decode)]
@@ -24,12 +58,14 @@ pub(crate) struct OrderRecord {
     latest: Option<Stamp>,
 }
 
-/// Folds one event (a new order counts in `counts`).
-pub(crate) fn apply(
-    table: &mut Table<OrderRecord>,
-    counts: &mut Table<u64>,
-    event: &Event,
-) -> Result<()> {
+/// Folds one event (a new order counts in `counts`; an order whose state changes moves in
+/// [`BY_STATE_TREE`] and between the states' counts).
+pub(crate) fn apply(tables: OrderTables<'_>, event: &Event) -> Result<()> {
+    let OrderTables {
+        records: table,
+        by_state,
+        counts,
+    } = tables;
     if event.kind.is_transfer_out() {
         return Ok(());
     }
@@ -38,9 +74,13 @@ pub(crate) fn apply(
     };
     let stamp = Stamp::of(event);
     let entry = table.entry(ctid.as_bytes())?;
-    if entry.is_none() {
-        counts::increment(counts, counts::ORDERS)?;
-    }
+    let before = match entry.as_ref() {
+        Some(record) => Some(record.state()?),
+        None => {
+            counts::increment(counts, counts::ORDERS)?;
+            None
+        }
+    };
     let record = entry.get_or_insert_with(OrderRecord::default);
     record.events += 1;
     keep_latest(&mut record.latest, stamp);
@@ -57,10 +97,27 @@ pub(crate) fn apply(
     {
         record.domain = Some((stamp, domain.clone()));
     }
+    let after = record.state()?;
+    if before != Some(after) {
+        if let Some(before) = before {
+            *by_state.entry(&state_key(before, ctid))? = None;
+            counts::decrement(counts, &count_name(before))?;
+        }
+        *by_state.entry(&state_key(after, ctid))? = Some(());
+        counts::increment(counts, &count_name(after))?;
+    }
     Ok(())
 }
 
 impl OrderRecord {
+    /// Where the order stands (in progress until a status says otherwise).
+    fn state(&self) -> Result<OrderState> {
+        Ok(match &self.latest_status {
+            Some((_, status)) => state_of(status.class()?),
+            None => OrderState::InProgress,
+        })
+    }
+
     /// The order this record stands for.
     pub(crate) fn order(&self, ctid: &str) -> Result<Order> {
         let (state, last_status) = match &self.latest_status {

@@ -316,6 +316,40 @@ fn centralnic_responses_drive_order_states_including_resubmit() {
         .collect();
     assert_eq!(orders, ["4bed8920b56fb", "order-7", "order-8", "order-9"]);
 
+    // The orders of each state, and their counts, follow each order as its state changes
+    // (order-7 went Resubmit → Succeeded, 4bed8920b56fb InProgress → Succeeded).
+    let in_state = |state: OrderState| -> Vec<String> {
+        ledger
+            .orders_in_state(state, 10)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.ctid)
+            .collect()
+    };
+    assert_eq!(
+        in_state(OrderState::Succeeded),
+        ["4bed8920b56fb", "order-7"]
+    );
+    assert_eq!(in_state(OrderState::Resubmit), ["order-8"]);
+    assert_eq!(in_state(OrderState::Failed), ["order-9"]);
+    assert!(in_state(OrderState::InProgress).is_empty());
+    assert_eq!(
+        ledger.order_counts().unwrap(),
+        ledger::OrderCounts {
+            in_progress: 0,
+            succeeded: 2,
+            failed: 1,
+            resubmit: 1,
+        }
+    );
+    assert_eq!(
+        ledger
+            .orders_in_state(OrderState::Succeeded, 1)
+            .unwrap()
+            .len(),
+        1
+    );
+
     assert!(matches!(
         ledger.record_response(&created, "  ", None, None, Origin::new("api")),
         Err(LedgerError::InvalidArgument(_))
