@@ -31,6 +31,8 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // Checked before the ledger is opened (or made): a bad flag is said at once.
+    let workers = fetchers(&args.fetchers)?;
     let config = ledger_server::Config {
         listen: args.listen.clone(),
         push: ledger_server::PushAccess {
@@ -67,7 +69,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         ..config
     };
     let ledger = Arc::new(ctx.open_or_create(options)?);
-    let workers = fetchers(&args.fetchers, &ledger)?;
+    let workers = workers(&ledger);
     let push_path = if config.push.token.is_some() {
         "/push/autodns/TOKEN"
     } else {
@@ -93,13 +95,12 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     Ok(EXIT_OK)
 }
 
-/// The workers the fetcher flags ask for (checked before the server starts: a bad flag is
-/// said at once, not by a thread later).
+/// The workers the fetcher flags ask for, made once the ledger is open; the flags are checked
+/// now (before the server starts: a bad flag is said at once, not by a thread later).
 fn fetchers(
     args: &ServeFetcherArgs,
-    ledger: &Arc<ledger::Ledger>,
-) -> Result<Vec<ledger_server::Worker>, CliError> {
-    let mut workers = Vec::new();
+) -> Result<impl FnOnce(&Arc<ledger::Ledger>) -> Vec<ledger_server::Worker>, CliError> {
+    let mut poll = None;
     if let Some(user) = &args.poll_autodns_user {
         let every =
             crate::context::parse_duration(&args.poll_autodns_every, "--poll-autodns-every")?;
@@ -128,20 +129,29 @@ fn fetchers(
             args.poll_autodns_context,
             super::poll::user_agent(),
         );
-        workers.push(crate::workers::poll_autodns::worker(
-            ledger.clone(),
-            settings,
-            every,
-        ));
+        poll = Some((settings, every));
     }
     if let Some(dir) = &args.maildir {
         crate::workers::maildir::check(dir).map_err(|e| {
             CliError::user(format!("--maildir: {e}"))
                 .hint("give the Maildir's top directory, the one holding new/, cur/ and tmp/")
         })?;
-        workers.push(crate::workers::maildir::worker(ledger.clone(), dir.clone()));
     }
-    Ok(workers)
+    let maildir = args.maildir.clone();
+    Ok(move |ledger: &Arc<ledger::Ledger>| {
+        let mut workers = Vec::new();
+        if let Some((settings, every)) = poll {
+            workers.push(crate::workers::poll_autodns::worker(
+                ledger.clone(),
+                settings,
+                every,
+            ));
+        }
+        if let Some(dir) = maildir {
+            workers.push(crate::workers::maildir::worker(ledger.clone(), dir));
+        }
+        workers
+    })
 }
 
 /// A token from `file` (which others may not read), else from the environment variable `env`.

@@ -306,6 +306,8 @@ fn serve_without_the_autodns_password_is_refused_at_start() {
         .run()
         .expect_code(1)
         .expect_stderr("is not a Maildir");
+    // Refused before the ledger was opened: nothing was made.
+    assert!(!sandbox.db().exists());
 }
 
 /// A Maildir under the sandbox: `new/`, `cur/`, `tmp/`.
