@@ -325,6 +325,41 @@ pub struct ServeArgs {
     /// hop the proxy appended).
     #[arg(long)]
     pub trust_forwarded_for: bool,
+
+    /// The fetchers run inside the server.
+    #[command(flatten)]
+    pub fetchers: ServeFetcherArgs,
+}
+
+/// `ledger serve`'s fetchers: the AutoDNS poll queue and a Maildir, drained inside the server.
+#[derive(Debug, Args)]
+pub struct ServeFetcherArgs {
+    /// Drain the AutoDNS poll queue of this user inside the server (as `ledger poll autodns`
+    /// does): each message committed, then confirmed.
+    #[arg(long, value_name = "USER")]
+    pub poll_autodns_user: Option<String>,
+
+    /// How long to wait between two drains of the poll queue (`60s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub poll_autodns_every: String,
+
+    /// The AutoDNS JSON API's base URL (`https://api.demo.autodns.com/v1` is the demo system).
+    #[arg(long, value_name = "URL", default_value = ledger_poll::DEFAULT_ENDPOINT)]
+    pub poll_autodns_endpoint: String,
+
+    /// The poll's `X-Domainrobot-Context` (4 on the live system, 1 on the demo system).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub poll_autodns_context: u32,
+
+    /// A file holding the AutoDNS password (one line; it must not be readable by others);
+    /// else LEDGER_AUTODNS_PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub autodns_password_file: Option<PathBuf>,
+
+    /// Ingest the mail delivered into this Maildir: DIR/new is watched (and rescanned every
+    /// 30 s); each file, once committed, is moved to DIR/cur marked seen (`:2,S`).
+    #[arg(long, value_name = "DIR")]
+    pub maildir: Option<PathBuf>,
 }
 
 /// `ledger export`.

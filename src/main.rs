@@ -8,6 +8,8 @@ mod error;
 mod holder;
 mod input;
 mod output;
+mod secrets;
+mod workers;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, ServeFetcherArgs};
 use crate::context::Context;
 use crate::error::{CliError, CliResult, EXIT_OK};
 
@@ -31,6 +31,8 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // Checked before the ledger is opened (or made): a bad flag is said at once.
+    let workers = fetchers(&args.fetchers)?;
     let config = ledger_server::Config {
         listen: args.listen.clone(),
         push: ledger_server::PushAccess {
@@ -67,12 +69,13 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         ..config
     };
     let ledger = Arc::new(ctx.open_or_create(options)?);
+    let workers = workers(&ledger);
     let push_path = if config.push.token.is_some() {
         "/push/autodns/TOKEN"
     } else {
         "/push/autodns"
     };
-    ledger_server::run(ledger, config, |bound, socket| {
+    ledger_server::run(ledger, config, workers, |bound, socket| {
         let mut err = std::io::stderr().lock();
         for addr in bound {
             let _ = writeln!(err, "listening on http://{addr} (push: POST {push_path})");
@@ -92,48 +95,68 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     Ok(EXIT_OK)
 }
 
-/// A token from `file` (which others may not read), else from the environment variable `env`.
-fn token(file: Option<&Path>, env: &str, flag: &str) -> Result<Option<String>, CliError> {
-    Ok(secret(file, env, flag, "token")?
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty()))
+/// The workers the fetcher flags ask for, made once the ledger is open; the flags are checked
+/// now (before the server starts: a bad flag is said at once, not by a thread later).
+fn fetchers(
+    args: &ServeFetcherArgs,
+) -> Result<impl FnOnce(&Arc<ledger::Ledger>) -> Vec<ledger_server::Worker>, CliError> {
+    let mut poll = None;
+    if let Some(user) = &args.poll_autodns_user {
+        let every =
+            crate::context::parse_duration(&args.poll_autodns_every, "--poll-autodns-every")?;
+        if every.is_zero() {
+            return Err(
+                CliError::user("--poll-autodns-every 0 would poll without a pause")
+                    .hint("give an interval like 60s or 5m"),
+            );
+        }
+        let password = crate::secrets::secret(
+            args.autodns_password_file.as_deref(),
+            "LEDGER_AUTODNS_PASSWORD",
+            "--autodns-password-file",
+            "password",
+        )?
+        .ok_or_else(|| {
+            CliError::user(
+                "--poll-autodns-user needs the AutoDNS password: give --autodns-password-file \
+                 FILE or set LEDGER_AUTODNS_PASSWORD",
+            )
+        })?;
+        let settings = ledger_poll::Settings::new(
+            &args.poll_autodns_endpoint,
+            user,
+            password,
+            args.poll_autodns_context,
+            super::poll::user_agent(),
+        );
+        poll = Some((settings, every));
+    }
+    if let Some(dir) = &args.maildir {
+        crate::workers::maildir::check(dir).map_err(|e| {
+            CliError::user(format!("--maildir: {e}"))
+                .hint("give the Maildir's top directory, the one holding new/, cur/ and tmp/")
+        })?;
+    }
+    let maildir = args.maildir.clone();
+    Ok(move |ledger: &Arc<ledger::Ledger>| {
+        let mut workers = Vec::new();
+        if let Some((settings, every)) = poll {
+            workers.push(crate::workers::poll_autodns::worker(
+                ledger.clone(),
+                settings,
+                every,
+            ));
+        }
+        if let Some(dir) = maildir {
+            workers.push(crate::workers::maildir::worker(ledger.clone(), dir));
+        }
+        workers
+    })
 }
 
-/// A secret (`what`: a token, a password) from `file` (which others may not read), its line
-/// ending removed, else from the environment variable `env`.
-pub(crate) fn secret(
-    file: Option<&Path>,
-    env: &str,
-    flag: &str,
-    what: &str,
-) -> Result<Option<String>, CliError> {
-    let Some(path) = file else {
-        return Ok(std::env::var(env).ok().filter(|t| !t.trim().is_empty()));
-    };
-    let meta = std::fs::metadata(path).map_err(|e| {
-        CliError::user(format!("{flag} {}: {e}", path.display())).hint(format!(
-            "write the {what} into that file (one line), readable only by the ledger's user"
-        ))
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o004 != 0 {
-            return Err(CliError::user(format!(
-                "{flag} {} is readable by every user: the {what} would not be a secret",
-                path.display()
-            ))
-            .hint(format!("chmod o-r {}", path.display())));
-        }
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::user(format!("{flag} {}: {e}", path.display())))?;
-    let value = text.trim_end_matches(['\r', '\n']).to_string();
-    if value.trim().is_empty() {
-        return Err(CliError::user(format!(
-            "{flag} {} is empty",
-            path.display()
-        )));
-    }
-    Ok(Some(value))
+/// A token from `file` (which others may not read), else from the environment variable `env`.
+fn token(file: Option<&Path>, env: &str, flag: &str) -> Result<Option<String>, CliError> {
+    Ok(crate::secrets::secret(file, env, flag, "token")?
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty()))
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests of the real `ledger` binary over `fixtures/`.
 
+mod autodns;
 mod harness;
 
 mod browser;
@@ -16,6 +17,7 @@ mod rejects;
 mod reliability;
 mod seed;
 mod serve;
+mod serve_fetchers;
 mod socket;
 mod times;
 mod trust;
