@@ -158,8 +158,29 @@ pub(crate) fn protocol(
     MailboxError::Protocol {
         url: url.to_string(),
         during: during.into(),
-        message: error.to_string(),
+        message: server_said(&error.to_string()),
     }
+}
+
+/// What the server said, out of async-imap's rendering of a `NO` or `BAD`
+/// (`code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")`): the text, or
+/// the rendering as it is when it has no text.
+pub(crate) fn server_said(rendered: &str) -> String {
+    for key in ["info: Some(\"", "information: Some(\""] {
+        if let Some(start) = rendered.find(key) {
+            let rest = &rendered[start + key.len()..];
+            let mut text = String::new();
+            let mut chars = rest.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => text.extend(chars.next()),
+                    '"' => return text,
+                    _ => text.push(c),
+                }
+            }
+        }
+    }
+    rendered.to_string()
 }
 
 /// Connects, secures the connection as the URL and the server allow, and logs in.
@@ -227,7 +248,7 @@ pub async fn login(
                     MailboxError::Login {
                         url: url.to_string(),
                         user: url.user.clone(),
-                        message,
+                        message: server_said(&message),
                     }
                 }
                 other => protocol(url, "LOGIN", other),
@@ -254,7 +275,17 @@ async fn handshake(
         TlsConnector::from(tls)
             .connect(name, tcp)
             .await
-            .map_err(|e| failed(e.to_string()))
+            .map_err(|e| {
+                let reason = e.to_string();
+                if reason.contains("CaUsedAsEndEntity") {
+                    failed(format!(
+                        "{reason}: the server's certificate is a CA certificate; give the \
+                         server a certificate signed by that CA (and --ca-file the CA)"
+                    ))
+                } else {
+                    failed(reason)
+                }
+            })
     })
     .await?;
     Ok(Stream::Tls(Box::new(stream)))
@@ -326,4 +357,26 @@ async fn capabilities(
         }
     }
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_said;
+
+    #[test]
+    fn the_servers_words_out_of_async_imaps_rendering() {
+        assert_eq!(
+            server_said(
+                r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")"#
+            ),
+            "[AUTHENTICATIONFAILED] Authentication failed."
+        );
+        assert_eq!(
+            server_said(
+                r#"outcome: Outcome { code: None, information: Some("Mailbox doesn't exist: \"Nope\"") }"#
+            ),
+            r#"Mailbox doesn't exist: "Nope""#
+        );
+        assert_eq!(server_said("connection lost"), "connection lost");
+    }
 }

@@ -140,7 +140,7 @@ pub async fn fetch_async<E>(
             async_imap::error::Error::No(message) => MailboxError::NoMailbox {
                 url: url.to_string(),
                 mailbox: url.mailbox.clone(),
-                message,
+                message: crate::connect::server_said(&message),
             },
             other => protocol(url, "SELECT", other),
         })
@@ -343,10 +343,12 @@ impl Server<'_> {
         .await?;
         if !listed {
             within(url, "CREATE", ANSWER, async {
-                session
-                    .create(&name)
-                    .await
-                    .map_err(|e| failed(format!("it does not exist and CREATE failed: {e}")))
+                session.create(&name).await.map_err(|e| {
+                    failed(format!(
+                        "it does not exist and CREATE failed: {}",
+                        crate::connect::server_said(&e.to_string())
+                    ))
+                })
             })
             .await?;
             report(Report::Note(&format!(

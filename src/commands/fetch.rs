@@ -1,0 +1,241 @@
+//! `ledger fetch imap://…`: the mailbox read by `crates/mailbox`, each message committed into
+//! the ledger (or through the server holding it) before it is marked on the server.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ledger_event::Origin;
+use ledger_mailbox::{After, MailboxError, MailboxUrl, Report, Stopped};
+use serde_json::{Value, json};
+
+use crate::cli::FetchArgs;
+use crate::context::Context;
+use crate::error::{CliError, CliResult, EXIT_INTERRUPTED, EXIT_OK, EXIT_REJECTED};
+
+/// Set by Ctrl-C: the message in hand is committed and marked, then the run stops.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+pub fn run(ctx: &Context, args: &FetchArgs) -> CliResult {
+    let url: MailboxUrl = args
+        .url
+        .parse()
+        .map_err(|e: ledger_mailbox::url::UrlError| CliError::user(e.to_string()))?;
+    let after: After = args
+        .after
+        .parse()
+        .map_err(|e: ledger_mailbox::after::AfterError| CliError::user(e.to_string()))?;
+    let password = password(args)?;
+    let options = ctx.options_with_trust()?;
+    let holder = ctx.holder()?;
+    let ledger = match &holder {
+        Some(holder) => {
+            crate::holder::note_settings(holder, ctx, None, true)?;
+            None
+        }
+        None => Some(ctx.open_or_create(options)?),
+    };
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+
+    let started = Instant::now();
+    let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} messages in {elapsed}, {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    if !args.no_progress && std::io::stderr().is_terminal() {
+        progress.set_draw_target(ProgressDrawTarget::stderr());
+        progress.enable_steady_tick(Duration::from_millis(200));
+    }
+    let state = ctx.db.join(ledger_mailbox::state::FILE_NAME);
+    let request = ledger_mailbox::Request {
+        url: &url,
+        password: &password,
+        after: &after,
+        ca_file: args.ca_file.as_deref(),
+        state: &state,
+        batch: args.batch,
+    };
+    let mut items: Vec<Value> = Vec::new();
+    let tally = std::cell::Cell::new([0u64; 3]);
+    let fetched = ledger_mailbox::fetch(
+        &request,
+        |message| {
+            let document = match (&ledger, &holder) {
+                (Some(ledger), _) => ledger_documents::json::outcome(
+                    &ledger.ingest(message.raw, Origin::new(message.origin.clone()))?,
+                ),
+                (None, Some(holder)) => {
+                    let mut body = Vec::with_capacity(message.raw.len() + 64);
+                    ledger_server::local::encode_item(&mut body, &message.origin, message.raw);
+                    let answer = holder.post_json("/api/v1/ingest", &body)?;
+                    crate::output::items(&answer)
+                        .first()
+                        .cloned()
+                        .ok_or_else(|| CliError::environment("the server answered no outcome"))?
+                }
+                (None, None) => return Err(CliError::environment("no ledger and no server")),
+            };
+            let slot = match document["outcome"].as_str() {
+                Some("ingested") => 0,
+                Some("duplicate") => 1,
+                Some("rejected") => 2,
+                // Not an outcome: nothing says the message is kept, so it is not marked.
+                _ => {
+                    return Err(CliError::environment(format!(
+                        "the ledger answered no outcome for UID {}: {document}",
+                        message.uid
+                    )));
+                }
+            };
+            let mut counts = tally.get();
+            counts[slot] += 1;
+            tally.set(counts);
+            let mut item = document;
+            if let Some(fields) = item.as_object_mut() {
+                fields.insert("path".into(), Value::String(message.origin.clone()));
+                fields.insert("uid".into(), json!(message.uid));
+            }
+            items.push(item);
+            Ok(())
+        },
+        |report| match report {
+            Report::Connected(_) => {}
+            Report::Note(note) => progress.suspend(|| {
+                let _ = writeln!(std::io::stderr(), "note: {note}");
+            }),
+            Report::Progress { done, total } => {
+                let tally = tally.get();
+                progress.set_length(total);
+                progress.set_position(done);
+                progress.set_message(format!(
+                    "{} new, {} duplicates, {} rejected",
+                    tally[0], tally[1], tally[2]
+                ));
+            }
+        },
+        &|| INTERRUPTED.load(Ordering::SeqCst),
+    );
+    progress.finish_and_clear();
+    let summary = fetched.map_err(|stopped| fetch_error(stopped, &url, items.len()))?;
+    if let Some(ledger) = &ledger {
+        ledger.flush()?;
+    }
+    let [ingested, duplicates, rejected] = tally.get();
+    let mut out = std::io::stdout().lock();
+    if ctx.json {
+        let document = json!({
+            "ingested": ingested,
+            "duplicates": duplicates,
+            "rejected": rejected,
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+            "skipped_hidden": 0,
+            "interrupted": summary.interrupted,
+            "items": items,
+            "mailbox": url.to_string(),
+            "transport": summary.transport.name(),
+            "after": after.to_string(),
+            "marked": summary.marked,
+            "marked_from_before": summary.marked_from_before,
+            "uidvalidity": summary.uidvalidity,
+            "last_uid": summary.last_uid,
+            "reread": summary.reread,
+        });
+        crate::output::print_json(&mut out, &document)?;
+    } else {
+        let marked = match after {
+            After::None => String::new(),
+            _ => format!(
+                "; {} messages marked ({after}){}",
+                summary.marked,
+                match summary.marked_from_before {
+                    0 => String::new(),
+                    n => format!(", {n} left unmarked by an earlier run"),
+                }
+            ),
+        };
+        writeln!(
+            out,
+            "ingested {ingested}, duplicates {duplicates}, rejected {rejected}{marked} ({} \
+             messages in {:.1}s)",
+            summary.committed,
+            started.elapsed().as_secs_f64()
+        )?;
+        for item in items.iter().filter(|i| i["outcome"] == "rejected") {
+            writeln!(
+                out,
+                "rejected {}: {} (kept as reject #{})",
+                item["path"].as_str().unwrap_or_default(),
+                item["reason"].as_str().unwrap_or_default(),
+                item["reject_id"]
+            )?;
+        }
+    }
+    if summary.interrupted {
+        drop(out);
+        writeln!(
+            std::io::stderr(),
+            "interrupted: {} messages committed and marked; the rest stays in the mailbox \
+             (rerun the same command to go on)",
+            summary.committed
+        )?;
+        return Ok(EXIT_INTERRUPTED);
+    }
+    Ok(if rejected > 0 { EXIT_REJECTED } else { EXIT_OK })
+}
+
+/// The IMAP password: `--password-file`, else LEDGER_IMAP_PASSWORD.
+fn password(args: &FetchArgs) -> Result<String, CliError> {
+    super::serve::secret(
+        args.password_file.as_deref(),
+        "LEDGER_IMAP_PASSWORD",
+        "--password-file",
+        "password",
+    )?
+    .ok_or_else(|| {
+        CliError::user("no IMAP password: give --password-file FILE or set LEDGER_IMAP_PASSWORD")
+    })
+}
+
+/// A fetch that stopped, as the user reads it: what was committed before is said in a hint
+/// (it is kept; what was committed but not marked is marked by the next run).
+fn fetch_error(stopped: Stopped<CliError>, url: &MailboxUrl, committed: usize) -> CliError {
+    let error = match stopped {
+        Stopped::Commit { error, .. } => error,
+        Stopped::Mailbox(error) => {
+            let message = error.to_string();
+            match error {
+                MailboxError::Login { .. } => CliError::user(message).hint(
+                    "the password comes from --password-file or LEDGER_IMAP_PASSWORD; only \
+                     password login is supported (no OAuth2)",
+                ),
+                MailboxError::NoMailbox { .. } => CliError::user(message).hint(format!(
+                    "mailbox names are case-sensitive (except INBOX) and folders are separated \
+                     as the server does it (Notifications/AutoDNS or Notifications.AutoDNS): \
+                     check the URL {url}"
+                )),
+                MailboxError::Plaintext { .. } => CliError::user(message).hint(format!(
+                    "use imaps://{}@{}/… (port 993) or a server that offers STARTTLS",
+                    url.user, url.host
+                )),
+                MailboxError::Tls { .. } => CliError::environment(message).hint(
+                    "a server certificate of a private CA (or a self-signed one) needs \
+                     --ca-file FILE; the name in the URL must be one the certificate names",
+                ),
+                MailboxError::CaFile { .. } | MailboxError::Folder { .. } => {
+                    CliError::user(message)
+                }
+                _ => CliError::environment(message),
+            }
+        }
+    };
+    if committed == 0 {
+        error
+    } else {
+        error.hint(format!(
+            "{committed} messages were committed before it stopped; they are kept, and the next \
+             run marks what was not marked yet"
+        ))
+    }
+}
