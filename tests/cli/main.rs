@@ -3,6 +3,7 @@
 mod harness;
 
 mod errors;
+mod fetch_imap;
 mod ingest;
 mod newcomer;
 mod parsing;
