@@ -8,6 +8,7 @@ mod error;
 mod holder;
 mod input;
 mod output;
+mod secrets;
 
 use std::io::Write;
 use std::process::ExitCode;

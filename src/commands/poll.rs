@@ -22,7 +22,7 @@ pub(crate) fn user_agent() -> String {
 }
 
 pub fn autodns(ctx: &Context, args: &PollAutodnsArgs) -> CliResult {
-    let password = super::serve::secret(
+    let password = crate::secrets::secret(
         args.password_file.as_deref(),
         "LEDGER_AUTODNS_PASSWORD",
         "--password-file",

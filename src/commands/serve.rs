@@ -67,12 +67,13 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         ..config
     };
     let ledger = Arc::new(ctx.open_or_create(options)?);
+    let workers: Vec<ledger_server::Worker> = Vec::new();
     let push_path = if config.push.token.is_some() {
         "/push/autodns/TOKEN"
     } else {
         "/push/autodns"
     };
-    ledger_server::run(ledger, config, |bound, socket| {
+    ledger_server::run(ledger, config, workers, |bound, socket| {
         let mut err = std::io::stderr().lock();
         for addr in bound {
             let _ = writeln!(err, "listening on http://{addr} (push: POST {push_path})");
@@ -94,46 +95,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
 
 /// A token from `file` (which others may not read), else from the environment variable `env`.
 fn token(file: Option<&Path>, env: &str, flag: &str) -> Result<Option<String>, CliError> {
-    Ok(secret(file, env, flag, "token")?
+    Ok(crate::secrets::secret(file, env, flag, "token")?
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty()))
-}
-
-/// A secret (`what`: a token, a password) from `file` (which others may not read), its line
-/// ending removed, else from the environment variable `env`.
-pub(crate) fn secret(
-    file: Option<&Path>,
-    env: &str,
-    flag: &str,
-    what: &str,
-) -> Result<Option<String>, CliError> {
-    let Some(path) = file else {
-        return Ok(std::env::var(env).ok().filter(|t| !t.trim().is_empty()));
-    };
-    let meta = std::fs::metadata(path).map_err(|e| {
-        CliError::user(format!("{flag} {}: {e}", path.display())).hint(format!(
-            "write the {what} into that file (one line), readable only by the ledger's user"
-        ))
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o004 != 0 {
-            return Err(CliError::user(format!(
-                "{flag} {} is readable by every user: the {what} would not be a secret",
-                path.display()
-            ))
-            .hint(format!("chmod o-r {}", path.display())));
-        }
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::user(format!("{flag} {}: {e}", path.display())))?;
-    let value = text.trim_end_matches(['\r', '\n']).to_string();
-    if value.trim().is_empty() {
-        return Err(CliError::user(format!(
-            "{flag} {} is empty",
-            path.display()
-        )));
-    }
-    Ok(Some(value))
 }

@@ -11,7 +11,11 @@
 //!   `POST /api/v1/ingest` (framed items), `POST /api/v1/record-response`,
 //!   `GET /api/v1/settings` (`local.rs`).
 //!
-//! The binary turns flags into a [`Config`] and calls [`run`]. Errors a request meets become
+//! Beside the listeners, [`Worker`]s (fetchers: the AutoDNS poll, a Maildir, a mailbox) run on
+//! threads of their own, ingesting through the same group commit, until the server stops
+//! (`worker.rs`).
+//!
+//! The binary turns flags into a [`Config`] and its [`Worker`]s and calls [`run`]. Errors a request meets become
 //! responses in one place (`error.rs`); errors that stop the server are [`ServerError`].
 
 #![warn(missing_docs)]
@@ -25,6 +29,7 @@ mod peer;
 mod push;
 pub mod socket;
 mod state;
+mod worker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,15 +38,18 @@ use ledger::Ledger;
 
 pub use config::{Config, PushAccess};
 pub use error::ServerError;
+pub use worker::{Stop, Worker};
 
 /// Serves `ledger` on every address of `config.listen` (and on the ledger's socket when
 /// `config.socket_dir` is set) until SIGTERM or SIGINT, then stops accepting, answers what is
 /// in flight, ends the follow streams, removes the socket and returns. `ready` is told the
 /// addresses actually bound (a port 0 is given one) and the socket's path before the first
-/// request is taken.
+/// request is taken. Then each of `workers` starts on its own thread; on SIGTERM or SIGINT
+/// their [`Stop`] says so, and `run` returns only once every worker's thread has ended.
 pub fn run(
     ledger: Arc<Ledger>,
     config: Config,
+    workers: Vec<Worker>,
     ready: impl FnOnce(&[SocketAddr], Option<&std::path::Path>),
 ) -> Result<(), ServerError> {
     config.check()?;
@@ -50,5 +58,5 @@ pub fn run(
         .thread_name("ledger-serve")
         .build()
         .map_err(ServerError::Runtime)?;
-    runtime.block_on(state::serve(ledger, config, ready))
+    runtime.block_on(state::serve(ledger, config, workers, ready))
 }

@@ -17,6 +17,7 @@ use prometheus_client::registry::Registry;
 
 use crate::error::ApiError;
 use crate::state::{AppState, Listener};
+use crate::worker::WorkerMetrics;
 
 /// The metrics kept between scrapes.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub(crate) struct Metrics {
     pub(crate) commit_duration: Histogram,
     /// Items (pushes) per group commit.
     pub(crate) commit_items: Histogram,
+    /// What the workers fetched, and their errors.
+    pub(crate) workers: WorkerMetrics,
 }
 
 impl Default for Metrics {
@@ -39,6 +42,7 @@ impl Default for Metrics {
             commit_items: Histogram::new(
                 prometheus_client::metrics::histogram::exponential_buckets(1.0, 2.0, 11),
             ),
+            workers: WorkerMetrics::default(),
         }
     }
 }
@@ -160,6 +164,16 @@ fn encode(state: &AppState) -> Result<String, ApiError> {
         "ledger_commit_items",
         "How many items (pushes) a group commit wrote",
         state.metrics.commit_items.clone(),
+    );
+    registry.register(
+        "ledger_fetched",
+        "Items the server's fetchers (poll, Maildir, mailbox) ingested, by source and outcome",
+        state.metrics.workers.fetched.clone(),
+    );
+    registry.register(
+        "ledger_fetch_errors",
+        "Errors the server's fetchers met and went on from, by source",
+        state.metrics.workers.errors.clone(),
     );
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry)

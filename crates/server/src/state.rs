@@ -10,6 +10,7 @@ use ledger::{CommitInfo, Ledger};
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
+use crate::worker::{self, StopSwitch, Worker};
 use crate::{Config, ServerError, api, local, push, socket};
 
 /// What every handler reads.
@@ -46,6 +47,7 @@ pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 pub(crate) async fn serve(
     ledger: Arc<Ledger>,
     config: Config,
+    workers: Vec<Worker>,
     ready: impl FnOnce(&[SocketAddr], Option<&std::path::Path>),
 ) -> Result<(), ServerError> {
     let metrics = Metrics::default();
@@ -119,10 +121,16 @@ pub(crate) async fn serve(
                 .await
         });
     }
-    let stop = tokio::spawn(async move {
-        signalled.await;
-        let _ = stop_tx.send(true);
-    });
+    let switch = Arc::new(StopSwitch::new());
+    let threads = worker::start(workers, &switch, &state.metrics.workers);
+    let stop = {
+        let switch = switch.clone();
+        tokio::spawn(async move {
+            signalled.await;
+            let _ = stop_tx.send(true);
+            switch.stop();
+        })
+    };
     let mut result = Ok(());
     while let Some(done) = servers.join_next().await {
         match done {
@@ -132,6 +140,9 @@ pub(crate) async fn serve(
         }
     }
     stop.abort();
+    // The listeners are done (stopped, or failed): the workers stop too, and are waited for.
+    switch.stop();
+    let _ = tokio::task::spawn_blocking(move || worker::join(threads)).await;
     if let Some(path) = socket_path {
         let _ = std::fs::remove_file(path);
     }
