@@ -187,7 +187,7 @@ pub fn run(ctx: &Context, args: &FetchArgs) -> CliResult {
 
 /// The IMAP password: `--password-file`, else LEDGER_IMAP_PASSWORD.
 fn password(args: &FetchArgs) -> Result<String, CliError> {
-    super::serve::secret(
+    crate::secrets::secret(
         args.password_file.as_deref(),
         "LEDGER_IMAP_PASSWORD",
         "--password-file",
