@@ -371,6 +371,33 @@ pub struct ServeArgs {
     /// hop the proxy appended).
     #[arg(long)]
     pub trust_forwarded_for: bool,
+
+    /// Also fetch this IMAP mailbox (`imap://USER@HOST[:PORT]/MAILBOX` or `imaps://…`, as
+    /// `ledger fetch` takes it) and keep watching it: a connection waits in IDLE (or checks
+    /// every --imap-every where the server has no IDLE) and new mail is ingested as it
+    /// arrives, each message marked (--imap-after) only once committed.
+    #[arg(long, value_name = "URL")]
+    pub imap: Option<String>,
+
+    /// A file holding the --imap password (one line; not readable by others); else
+    /// LEDGER_IMAP_PASSWORD.
+    #[arg(long, value_name = "FILE", requires = "imap")]
+    pub imap_password_file: Option<PathBuf>,
+
+    /// What becomes of an --imap message once committed: `none`, `seen` or `move:FOLDER`
+    /// (as `ledger fetch --after`).
+    #[arg(long, value_name = "WHAT", default_value = "none", requires = "imap")]
+    pub imap_after: String,
+
+    /// A PEM file of CA certificates the --imap server's certificate may be signed by,
+    /// beside the public ones.
+    #[arg(long, value_name = "FILE", requires = "imap")]
+    pub imap_ca_file: Option<PathBuf>,
+
+    /// How long one IDLE lasts before it is renewed with a check, and how often a server
+    /// without IDLE is checked: `5m`, `90s` (units `s`, `m`, `h`).
+    #[arg(long, value_name = "DURATION", default_value = "5m", requires = "imap")]
+    pub imap_every: String,
 }
 
 /// `ledger export`.

@@ -239,3 +239,148 @@ fn fetch_error(stopped: Stopped<CliError>, url: &MailboxUrl, committed: usize) -
         ))
     }
 }
+
+/// The `serve --imap URL` worker, when the flag is given: the mailbox fetched at the start and
+/// again whenever IDLE (or the check every `--imap-every`) says it has news, each message
+/// ingested through the server's group commit and marked only once committed. Errors are
+/// reported (stderr, `ledger_fetch_errors_total{source="imap"}`) and retried with backoff
+/// (1 s doubling to 5 min); the server is never stopped by them.
+pub(crate) fn imap_worker(
+    ctx: &Context,
+    args: &crate::cli::ServeArgs,
+    ledger: &std::sync::Arc<ledger::Ledger>,
+) -> Result<Option<ledger_server::Worker>, CliError> {
+    let Some(text) = &args.imap else {
+        return Ok(None);
+    };
+    let url: MailboxUrl = text
+        .parse()
+        .map_err(|e: ledger_mailbox::url::UrlError| CliError::user(format!("--imap: {e}")))?;
+    let after: After =
+        args.imap_after
+            .parse()
+            .map_err(|e: ledger_mailbox::after::AfterError| {
+                CliError::user(format!("--imap-after: {e}"))
+            })?;
+    let every = crate::context::parse_duration(&args.imap_every, "--imap-every")?;
+    if every < Duration::from_secs(1) {
+        return Err(CliError::user(format!(
+            "--imap-every {}: at least 1s",
+            args.imap_every
+        )));
+    }
+    let password = crate::secrets::secret(
+        args.imap_password_file.as_deref(),
+        "LEDGER_IMAP_PASSWORD",
+        "--imap-password-file",
+        "password",
+    )?
+    .ok_or_else(|| {
+        CliError::user(
+            "no password for --imap: give --imap-password-file FILE or set LEDGER_IMAP_PASSWORD",
+        )
+    })?;
+    if let Some(path) = &args.imap_ca_file {
+        ledger_mailbox::connect::tls_config(Some(path))
+            .map_err(|e| CliError::user(format!("--imap-ca-file: {e}")))?;
+    }
+    let ca_file = args.imap_ca_file.clone();
+    let state = ctx.db.join(ledger_mailbox::state::FILE_NAME);
+    let ledger = ledger.clone();
+    Ok(Some(ledger_server::Worker::new("imap", move |stop| {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => return stop.error(format!("cannot start its I/O runtime: {e}")),
+        };
+        let request = ledger_mailbox::Request {
+            url: &url,
+            password: &password,
+            after: &after,
+            ca_file: ca_file.as_deref(),
+            state: &state,
+            batch: 50,
+        };
+        runtime.block_on(watch(&request, &ledger, &stop, every));
+    })))
+}
+
+/// The worker's loop: fetch, wait for news, again, until the server stops.
+async fn watch(
+    request: &ledger_mailbox::Request<'_>,
+    ledger: &ledger::Ledger,
+    stop: &ledger_server::Stop,
+    every: Duration,
+) {
+    const BACKOFF: Duration = Duration::from_secs(1);
+    let mut backoff = BACKOFF;
+    let mut said_waiting = false;
+    let url = request.url;
+    stop.say(format!("watching {url} (--after {})", request.after));
+    while !stop.is_stopping() {
+        let fetched = ledger_mailbox::fetch_async(
+            request,
+            |message| {
+                let outcome = ledger.ingest(message.raw, Origin::new(message.origin.clone()))?;
+                stop.fetched(&outcome);
+                Ok::<_, ledger::LedgerError>(())
+            },
+            |report| {
+                if let Report::Note(note) = report {
+                    stop.say(note);
+                }
+            },
+            &|| stop.is_stopping(),
+        )
+        .await;
+        let failed = match fetched {
+            Ok(summary) => {
+                if summary.committed > 0 || summary.marked_from_before > 0 {
+                    stop.say(format!(
+                        "{} messages committed from {url} ({} marked, {} left unmarked by an \
+                         earlier run marked now)",
+                        summary.committed, summary.marked, summary.marked_from_before
+                    ));
+                }
+                let waited = ledger_mailbox::wait_for_news(
+                    request,
+                    summary.uid_next,
+                    every,
+                    stop.stopped(),
+                    |report| {
+                        if let Report::Note(note) = report
+                            && !said_waiting
+                        {
+                            said_waiting = true;
+                            stop.say(note);
+                        }
+                    },
+                )
+                .await;
+                match waited {
+                    Ok(ledger_mailbox::Wake::Stopped) => break,
+                    Ok(_) => None,
+                    Err(e) => Some(e.to_string()),
+                }
+            }
+            Err(Stopped::Mailbox(e)) => Some(e.to_string()),
+            Err(Stopped::Commit { uid, error }) => Some(format!(
+                "{url}: UID {uid} could not be committed, so it is not marked: {error}"
+            )),
+        };
+        match failed {
+            None => backoff = BACKOFF,
+            Some(message) => {
+                stop.error(format!("{message}; retrying in {} s", backoff.as_secs()));
+                tokio::select! {
+                    () = stop.stopped() => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(300));
+            }
+        }
+    }
+    stop.say(format!("stopped watching {url}"));
+}

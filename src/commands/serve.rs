@@ -67,7 +67,8 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         ..config
     };
     let ledger = Arc::new(ctx.open_or_create(options)?);
-    let workers: Vec<ledger_server::Worker> = Vec::new();
+    let mut workers: Vec<ledger_server::Worker> = Vec::new();
+    workers.extend(super::fetch::imap_worker(ctx, args, &ledger)?);
     let push_path = if config.push.token.is_some() {
         "/push/autodns/TOKEN"
     } else {

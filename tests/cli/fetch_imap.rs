@@ -700,3 +700,117 @@ fn while_serve_holds_the_ledger_the_fetch_goes_through_its_socket() {
     let _ = server.wait();
     assert_eq!(facts(&sandbox), ingested_facts());
 }
+
+/// APPENDs `mail` to `mailbox` over a plain connection of its own (the Dovecot without TLS),
+/// as another mail client or a delivery agent would, and returns once the server said OK.
+fn append(dovecot: &Dovecot, mailbox: &str, mail: &[u8]) {
+    use std::io::Write;
+    let mut stream = TcpStream::connect(("127.0.0.1", dovecot.imap)).expect("connecting");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut answer = |tag: &str| -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            assert!(
+                reader.read_line(&mut line).expect("reading") > 0,
+                "closed: {all}"
+            );
+            all.push_str(&line);
+            if tag.is_empty() || line.starts_with(tag) {
+                return all;
+            }
+        }
+    };
+    answer("");
+    write!(stream, "a1 LOGIN {USER} \"{PASSWORD}\"\r\n").expect("LOGIN");
+    assert!(answer("a1 ").contains("a1 OK"), "LOGIN");
+    let text = String::from_utf8_lossy(mail)
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
+    write!(stream, "a2 APPEND {mailbox} {{{}}}\r\n", text.len()).expect("APPEND");
+    assert!(answer("+").starts_with('+'), "no continuation");
+    write!(stream, "{text}\r\n").expect("the literal");
+    let done = answer("a2 ");
+    assert!(done.contains("a2 OK"), "APPEND: {done}");
+    write!(stream, "a3 LOGOUT\r\n").expect("LOGOUT");
+}
+
+#[test]
+fn serve_imap_ingests_a_message_appended_during_idle_within_2_s() {
+    let dovecot = Dovecot::start(false);
+    let mails = fixture_mails();
+    let (late, early) = mails.split_last().expect("mails");
+    dovecot.deliver(early);
+    let sandbox = Sandbox::new();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .arg("--db")
+        .arg(sandbox.db())
+        .args(["serve", "--listen", "127.0.0.1:0", "--imap"])
+        .arg(dovecot.url("imap", "INBOX"))
+        .arg("--imap-password-file")
+        .arg(dovecot.password_file(PASSWORD))
+        .args(["--imap-after", "seen"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting ledger serve");
+    let stderr = server.stderr.take().expect("stderr piped");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.starts_with("imap: waiting for new mail in") {
+                    let _ = tx.send(());
+                }
+                let mut all = seen.lock().expect("stderr");
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+    }
+    rx.recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| {
+            panic!(
+                "serve never waited in IDLE:\n{}",
+                seen.lock().expect("stderr")
+            )
+        });
+    let events = || sandbox.ok_json(["--json", "stats"])["events"].as_u64();
+    assert_eq!(events(), Some(22), "{}", seen.lock().expect("stderr"));
+
+    append(&dovecot, "INBOX", &std::fs::read(late).expect("a fixture"));
+    let appended = Instant::now();
+    while events() != Some(23) && appended.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = appended.elapsed();
+    assert_eq!(events(), Some(23), "{}", seen.lock().expect("stderr"));
+    assert!(
+        took < Duration::from_secs(2),
+        "the appended mail took {took:?} to be ingested"
+    );
+    eprintln!("ingested {took:?} after the APPEND");
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let status = server.wait().expect("waiting for serve");
+    std::thread::sleep(Duration::from_millis(100));
+    let stderr = seen.lock().expect("stderr").clone();
+    assert!(status.success(), "{status:?}\n{stderr}");
+    assert!(stderr.contains("imap: stopped watching"), "{stderr}");
+    assert_eq!(facts(&sandbox), ingested_facts());
+    // Every message marked once committed, the appended one too.
+    let inbox = messages(&dovecot.maildir(None));
+    assert_eq!(inbox.len(), 25);
+    assert!(
+        inbox.iter().all(|(_, flags)| flags.contains('S')),
+        "{inbox:?}"
+    );
+}

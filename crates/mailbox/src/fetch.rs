@@ -70,6 +70,8 @@ pub struct Summary {
     pub uidvalidity: u32,
     /// The highest UID committed (in this run or before).
     pub last_uid: u32,
+    /// The mailbox's UIDNEXT when it was opened: a later one means new mail.
+    pub uid_next: Option<u32>,
     /// Messages committed in this run.
     pub committed: u64,
     /// Messages of this run marked on the server.
@@ -295,6 +297,7 @@ pub async fn fetch_async<E>(
         transport,
         uidvalidity,
         last_uid: mine.last_uid,
+        uid_next: opened.uid_next,
         committed,
         marked,
         marked_from_before,

@@ -8,6 +8,8 @@
 //! - [`url`]: the mailbox URL (`imap://` with STARTTLS or, to loopback only, plain text;
 //!   `imaps://` with TLS from the start).
 //! - [`fetch()`]: one run, in batches of `UID FETCH n:m (UID BODY.PEEK[])`.
+//! - [`watch`]: between two fetches inside `ledger serve --imap`, IDLE (or NOOP polling)
+//!   until the mailbox has news.
 //! - [`state`]: `PATH/imap-state.json`, the UIDVALIDITY, the last UID committed and the UIDs
 //!   committed but not yet marked, rewritten atomically after every commit.
 //!
@@ -23,9 +25,11 @@ pub mod state;
 mod test_hook;
 pub mod url;
 pub mod utf7;
+pub mod watch;
 
 pub use after::After;
 pub use connect::Transport;
 pub use error::{MailboxError, Stopped};
 pub use fetch::{Message, Report, Request, Summary, fetch, fetch_async};
 pub use url::{MailboxUrl, Scheme};
+pub use watch::{Wake, wait_for_news};
