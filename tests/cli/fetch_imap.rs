@@ -814,3 +814,43 @@ fn serve_imap_ingests_a_message_appended_during_idle_within_2_s() {
         "{inbox:?}"
     );
 }
+
+#[test]
+fn a_changed_uidvalidity_reads_the_mailbox_again_and_finds_every_message_a_duplicate() {
+    let dovecot = Dovecot::start(false);
+    dovecot.deliver(&fixture_mails());
+    let sandbox = Sandbox::new();
+    let url = dovecot.url("imap", "INBOX");
+    let first = fetch(&sandbox, &dovecot, &url, &[]).run().success().json();
+    assert_eq!(first["ingested"], 23);
+    // The server forgets its UIDs (as after a restore or a migration): a new UIDVALIDITY.
+    for entry in std::fs::read_dir(dovecot.maildir(None)).expect("the Maildir") {
+        let path = entry.expect("an entry").path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if name == "dovecot-uidlist" || name.starts_with("dovecot.index") {
+            std::fs::remove_file(&path).expect("removing");
+        }
+    }
+    let run = fetch(&sandbox, &dovecot, &url, &[]).run();
+    let stderr = run.stderr();
+    let again = run.success().json();
+    assert_ne!(again["uidvalidity"], first["uidvalidity"], "{again:#}");
+    assert!(
+        stderr.contains(&format!(
+            "the mailbox's UIDVALIDITY changed from {} to {}",
+            first["uidvalidity"], again["uidvalidity"]
+        )),
+        "{stderr}"
+    );
+    assert_eq!(again["reread"], true);
+    assert_eq!(
+        (again["ingested"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(25)),
+        "{again:#}"
+    );
+    assert_eq!(facts(&sandbox), ingested_facts());
+}
