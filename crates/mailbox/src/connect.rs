@@ -211,10 +211,7 @@ pub async fn login(
             let mut client = Client::new(Stream::Plain(tcp));
             greeting(url, &mut client).await?;
             let capabilities = capabilities(url, &mut client).await?;
-            if capabilities
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case("STARTTLS"))
-            {
+            if upgrade(url, &capabilities)? == Transport::StartTls {
                 within(url, "STARTTLS", ANSWER, async {
                     client
                         .run_command_and_check_ok("STARTTLS", None)
@@ -230,12 +227,8 @@ pub async fn login(
                     Client::new(handshake(url, tls, tcp).await?),
                     Transport::StartTls,
                 )
-            } else if url.is_loopback() {
-                (client, Transport::Plain)
             } else {
-                return Err(MailboxError::Plaintext {
-                    url: url.to_string(),
-                });
+                (client, Transport::Plain)
             }
         }
     };
@@ -256,6 +249,23 @@ pub async fn login(
     })
     .await?;
     Ok((session, transport))
+}
+
+/// How an `imap://` connection goes on, given what the server lists before the login:
+/// STARTTLS whenever it is offered; plain text only to loopback; refused otherwise.
+fn upgrade(url: &MailboxUrl, capabilities: &[String]) -> Result<Transport, MailboxError> {
+    if capabilities
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case("STARTTLS"))
+    {
+        Ok(Transport::StartTls)
+    } else if url.is_loopback() {
+        Ok(Transport::Plain)
+    } else {
+        Err(MailboxError::Plaintext {
+            url: url.to_string(),
+        })
+    }
 }
 
 /// The TLS handshake over `tcp`, checking the certificate against the URL's host.
@@ -361,7 +371,24 @@ async fn capabilities(
 
 #[cfg(test)]
 mod tests {
-    use super::server_said;
+    use super::{Transport, server_said, upgrade};
+    use crate::MailboxUrl;
+
+    #[test]
+    fn starttls_when_offered_plain_text_only_to_loopback() {
+        let remote: MailboxUrl = "imap://robot@mail.example/INBOX".parse().unwrap();
+        let local: MailboxUrl = "imap://robot@127.0.0.1:1143/INBOX".parse().unwrap();
+        let offered = ["IMAP4rev1".to_string(), "starttls".to_string()];
+        let none = ["IMAP4rev1".to_string(), "AUTH=PLAIN".to_string()];
+        assert_eq!(upgrade(&remote, &offered).unwrap(), Transport::StartTls);
+        assert_eq!(upgrade(&local, &offered).unwrap(), Transport::StartTls);
+        assert_eq!(upgrade(&local, &none).unwrap(), Transport::Plain);
+        let error = upgrade(&remote, &none).unwrap_err().to_string();
+        assert!(
+            error.starts_with("imap://robot@mail.example:143/INBOX: the server offers no STARTTLS"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn the_servers_words_out_of_async_imaps_rendering() {
