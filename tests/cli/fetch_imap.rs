@@ -854,3 +854,33 @@ fn a_changed_uidvalidity_reads_the_mailbox_again_and_finds_every_message_a_dupli
     );
     assert_eq!(facts(&sandbox), ingested_facts());
 }
+
+#[test]
+fn a_mail_that_is_no_notification_is_kept_as_a_reject_marked_and_exits_3() {
+    let dovecot = Dovecot::start(false);
+    dovecot.deliver(&[
+        fixture("autodns/seed/06-0101-create-success.eml"),
+        fixture("bad/no-notification.eml"),
+        fixture("bad/unclosed-reply.eml"),
+    ]);
+    let sandbox = Sandbox::new();
+    let url = dovecot.url("imap", "INBOX");
+    let done = sandbox
+        .ledger()
+        .args(["fetch", &url, "--after", "seen", "--password-file"])
+        .arg(dovecot.password_file(PASSWORD))
+        .run()
+        .expect_code(3)
+        .expect_stdout("ingested 1, duplicates 0, rejected 2; 3 messages marked (seen)")
+        .expect_stdout(&format!("rejected {url};UIDVALIDITY="))
+        .expect_stdout("(kept as reject #");
+    assert_eq!(done.stdout().lines().count(), 3, "{}", done.stdout());
+    let inbox = messages(&dovecot.maildir(None));
+    assert_eq!(inbox.len(), 3);
+    assert!(
+        inbox.iter().all(|(_, flags)| flags.contains('S')),
+        "{inbox:?}"
+    );
+    let rejects = sandbox.ok_json(["--json", "rejects"]);
+    assert_eq!(rejects.as_array().map(Vec::len), Some(2), "{rejects:#}");
+}
