@@ -14,7 +14,7 @@ use crate::cli::FetchArgs;
 use crate::context::Context;
 use crate::error::{CliError, CliResult, EXIT_INTERRUPTED, EXIT_OK, EXIT_REJECTED};
 
-/// Set by Ctrl-C: the message in hand is committed and marked, then the run stops.
+/// Set by the first Ctrl-C: the message in hand is committed and marked, then the run stops.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 pub fn run(ctx: &Context, args: &FetchArgs) -> CliResult {
@@ -36,7 +36,13 @@ pub fn run(ctx: &Context, args: &FetchArgs) -> CliResult {
         }
         None => Some(ctx.open_or_create(options)?),
     };
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    // A second Ctrl-C ends it at once (a server that does not answer): what was committed is
+    // kept, and what was committed but not marked is marked by the next run.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
 
     let started = Instant::now();
     let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
