@@ -117,6 +117,52 @@ pub enum Command {
     /// acknowledge it.
     #[command(subcommand)]
     Poll(PollCommand),
+    /// Fetch the notification mails waiting in an IMAP mailbox: each message not yet committed
+    /// is ingested, and only once committed marked on the server (`--after`). The ledger
+    /// remembers the mailbox's UIDVALIDITY and the last UID it committed (`imap-state.json` in
+    /// its directory), so a rerun fetches only what is new, and a rerun after a crash first
+    /// marks what was committed but not marked. Password login only (no OAuth2); the password
+    /// comes from `--password-file` or LEDGER_IMAP_PASSWORD, never a flag.
+    ///
+    /// Exit status: 0, or 3 when some message was rejected (it is kept, see `ledger
+    /// rejects`, and marked), 1 on an error (a refused login, no such mailbox, a TLS failure),
+    /// 130 when Ctrl-C stopped it after the message in hand was committed and marked.
+    Fetch(FetchArgs),
+}
+
+/// `ledger fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The mailbox: `imap://USER@HOST[:PORT]/MAILBOX` (STARTTLS when the server offers it;
+    /// plain text only to this machine) or `imaps://…` (TLS from the start). User and mailbox
+    /// are percent-encoded (`user%40example.com`, `Notifications%2FAutoDNS` or
+    /// `Notifications/AutoDNS`). Default ports 143 and 993.
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// A file holding the password (one line; it must not be readable by others); else
+    /// LEDGER_IMAP_PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// What becomes of a message on the server once it is committed: `none` (nothing: the
+    /// mailbox is opened read-only), `seen` (the \Seen flag is set) or `move:FOLDER` (moved
+    /// there, the folder created if missing).
+    #[arg(long, value_name = "WHAT", default_value = "none")]
+    pub after: String,
+
+    /// A PEM file of CA certificates to trust beside the public ones (a private CA, a
+    /// self-signed server certificate).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// How many messages to fetch with one request.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub batch: usize,
+
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// `ledger poll`.
@@ -325,6 +371,33 @@ pub struct ServeArgs {
     /// hop the proxy appended).
     #[arg(long)]
     pub trust_forwarded_for: bool,
+
+    /// Also fetch this IMAP mailbox (`imap://USER@HOST[:PORT]/MAILBOX` or `imaps://…`, as
+    /// `ledger fetch` takes it) and keep watching it: a connection waits in IDLE (or checks
+    /// every --imap-every where the server has no IDLE) and new mail is ingested as it
+    /// arrives, each message marked (--imap-after) only once committed.
+    #[arg(long, value_name = "URL")]
+    pub imap: Option<String>,
+
+    /// A file holding the --imap password (one line; not readable by others); else
+    /// LEDGER_IMAP_PASSWORD.
+    #[arg(long, value_name = "FILE", requires = "imap")]
+    pub imap_password_file: Option<PathBuf>,
+
+    /// What becomes of an --imap message once committed: `none`, `seen` or `move:FOLDER`
+    /// (as `ledger fetch --after`).
+    #[arg(long, value_name = "WHAT", default_value = "none", requires = "imap")]
+    pub imap_after: String,
+
+    /// A PEM file of CA certificates the --imap server's certificate may be signed by,
+    /// beside the public ones.
+    #[arg(long, value_name = "FILE", requires = "imap")]
+    pub imap_ca_file: Option<PathBuf>,
+
+    /// How long one IDLE lasts before it is renewed with a check, and how often a server
+    /// without IDLE is checked: `5m`, `90s` (units `s`, `m`, `h`).
+    #[arg(long, value_name = "DURATION", default_value = "5m", requires = "imap")]
+    pub imap_every: String,
 
     /// The fetchers run inside the server.
     #[command(flatten)]

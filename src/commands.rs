@@ -1,5 +1,6 @@
 //! One module per command; each turns parsed flags into library calls and prints the answer.
 
+mod fetch;
 mod ingest;
 mod init;
 mod maintenance;
@@ -26,6 +27,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult {
             | Command::Release(_)
             | Command::Serve(_)
             | Command::Poll(_)
+            | Command::Fetch(_)
     ) {
         ctx.warn_about_trust_policy();
     }
@@ -47,6 +49,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult {
         Command::Release(args) => maintenance::release(ctx, &args),
         Command::Export(args) => maintenance::export(ctx, &args),
         Command::Poll(crate::cli::PollCommand::Autodns(args)) => poll::autodns(ctx, &args),
+        Command::Fetch(args) => fetch::run(ctx, &args),
         Command::Rebuild => maintenance::rebuild(ctx),
         Command::Verify => maintenance::verify(ctx),
         Command::Serve(args) => serve::run(ctx, &args),

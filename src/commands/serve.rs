@@ -69,7 +69,8 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         ..config
     };
     let ledger = Arc::new(ctx.open_or_create(options)?);
-    let workers = workers(&ledger);
+    let mut workers = workers(&ledger);
+    workers.extend(super::fetch::imap_worker(ctx, args, &ledger)?);
     let push_path = if config.push.token.is_some() {
         "/push/autodns/TOKEN"
     } else {

@@ -7,6 +7,7 @@ mod browser;
 
 mod dashboard;
 mod errors;
+mod fetch_imap;
 mod ingest;
 mod newcomer;
 mod parsing;
