@@ -110,7 +110,7 @@ pub enum Command {
     /// Hold the ledger open and serve it over HTTP: AutoDNS push, the read API (the JSON
     /// documents the read commands print), metrics and health checks. Runs until SIGTERM or Ctrl-C, then answers what
     /// is in flight and exits 0.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Counts and sizes.
     Stats,
     /// Fetch the notifications waiting in a provider's queue, commit each, and only then
