@@ -13,11 +13,16 @@
 //! * `cargo xtask push-bench [--rounds 3] [--seconds 10]`: acknowledged AutoDNS pushes per
 //!   second and their latency, `ledger serve` against a Python/SQLite baseline, from 64
 //!   concurrent keep-alive senders, interleaved rounds.
+//! * `cargo xtask screenshots [--out docs/screenshots]`: the dashboard in headless Chromium at
+//!   desktop and phone widths, over a ledger of the fixtures.
+//! * `cargo xtask page-bench [--events 1000000]`: how long the dashboard takes to render from
+//!   `ledger serve` at that size.
 
 mod bench;
 mod corpus;
 mod crash;
 mod crash_serve;
+mod dashboard;
 mod mime;
 mod push_bench;
 
@@ -46,6 +51,24 @@ pub enum Layout {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Screenshots of the dashboard (main page, a search; desktop and phone widths).
+    Screenshots {
+        /// Where the PNGs go.
+        #[arg(long, default_value = "docs/screenshots")]
+        out: PathBuf,
+    },
+    /// How long `ledger serve` takes to render the dashboard at a size of ledger.
+    PageBench {
+        /// Events in the ledger (the corpus's mails).
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Timed requests of each page.
+        #[arg(long, default_value_t = 30)]
+        requests: usize,
+        /// Where the corpus and the ledger are kept (and reused by a later run).
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
     /// Write a deterministic corpus of notification mails.
     Corpus {
         /// How many notifications (mails) to write.
@@ -152,6 +175,12 @@ pub fn build_release_ledger() -> Result<(PathBuf, PathBuf), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
+        Task::Screenshots { out } => dashboard::screenshots(&out),
+        Task::PageBench {
+            events,
+            requests,
+            work,
+        } => dashboard::page_bench(events, requests, work),
         Task::Corpus {
             count,
             seed,

@@ -754,15 +754,15 @@ struct Run {
 }
 
 /// A started server: the child and the address its stdout or stderr named.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     /// The rest of the output it names its address on, read on a thread.
     output: std::thread::JoinHandle<String>,
 }
 
 /// Reads `lines` until one says `listening on http://ADDR`; the rest is drained on a thread.
-fn started(mut child: Child, lines: Box<dyn Read + Send>) -> Result<Server, String> {
+pub(crate) fn started(mut child: Child, lines: Box<dyn Read + Send>) -> Result<Server, String> {
     let mut reader = BufReader::new(lines);
     let mut seen = String::new();
     let addr = loop {
@@ -798,7 +798,7 @@ fn started(mut child: Child, lines: Box<dyn Read + Send>) -> Result<Server, Stri
 
 impl Server {
     /// SIGTERM, then waits (up to 30 s) for it to exit; its exit code and what it printed.
-    fn stop(mut self) -> Result<(Option<i32>, String), String> {
+    pub(crate) fn stop(mut self) -> Result<(Option<i32>, String), String> {
         let pid = self.child.id() as libc::pid_t;
         // SAFETY: signalling our own child, not yet reaped.
         unsafe { libc::kill(pid, libc::SIGTERM) };
