@@ -261,7 +261,8 @@ fn search(ledger: &Ledger, q: &str, at: DateTime<Utc>, tz: Tz) -> Result<Search,
         if !events.is_empty() {
             let state = ledger.domain_state(domain.as_str(), at)?;
             let mut lines = Vec::new();
-            match &state.departure {
+            // A departure recorded after the page's instant was not known then.
+            match state.departure.as_ref().filter(|d| d.at <= at) {
                 Some(d) => lines.push(format!(
                     "left the reseller {} ({})",
                     When::new(d.at, tz).utc,
