@@ -251,11 +251,13 @@ fn fetch_error(stopped: Stopped<CliError>, url: &MailboxUrl, committed: usize) -
 /// ingested through the server's group commit and marked only once committed. Errors are
 /// reported (stderr, `ledger_fetch_errors_total{source="imap"}`) and retried with backoff
 /// (1 s doubling to 5 min); the server is never stopped by them.
+///
+/// The flags are checked here, before the ledger is opened (a refused `serve` makes no
+/// ledger); the worker is made from the open ledger by the function returned.
 pub(crate) fn imap_worker(
     ctx: &Context,
     args: &crate::cli::ServeArgs,
-    ledger: &std::sync::Arc<ledger::Ledger>,
-) -> Result<Option<ledger_server::Worker>, CliError> {
+) -> Result<Option<MakeWorker>, CliError> {
     let Some(text) = &args.imap else {
         return Ok(None);
     };
@@ -292,26 +294,34 @@ pub(crate) fn imap_worker(
     }
     let ca_file = args.imap_ca_file.clone();
     let state = ctx.db.join(ledger_mailbox::state::FILE_NAME);
-    let ledger = ledger.clone();
-    Ok(Some(ledger_server::Worker::new("imap", move |stop| {
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(runtime) => runtime,
-            Err(e) => return stop.error(format!("cannot start its I/O runtime: {e}")),
-        };
-        let request = ledger_mailbox::Request {
-            url: &url,
-            password: &password,
-            after: &after,
-            ca_file: ca_file.as_deref(),
-            state: &state,
-            batch: 50,
-        };
-        runtime.block_on(watch(&request, &ledger, &stop, every));
-    })))
+    Ok(Some(Box::new(
+        move |ledger: &std::sync::Arc<ledger::Ledger>| {
+            let ledger = ledger.clone();
+            ledger_server::Worker::new("imap", move |stop| {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => return stop.error(format!("cannot start its I/O runtime: {e}")),
+                };
+                let request = ledger_mailbox::Request {
+                    url: &url,
+                    password: &password,
+                    after: &after,
+                    ca_file: ca_file.as_deref(),
+                    state: &state,
+                    batch: 50,
+                };
+                runtime.block_on(watch(&request, &ledger, &stop, every));
+            })
+        },
+    )))
 }
+
+/// Makes a worker once the ledger is open.
+pub(crate) type MakeWorker =
+    Box<dyn FnOnce(&std::sync::Arc<ledger::Ledger>) -> ledger_server::Worker>;
 
 /// The worker's loop: fetch, wait for news, again, until the server stops.
 async fn watch(

@@ -33,6 +33,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         .collect::<Result<Vec<_>, _>>()?;
     // Checked before the ledger is opened (or made): a bad flag is said at once.
     let workers = fetchers(&args.fetchers)?;
+    let imap = super::fetch::imap_worker(ctx, args)?;
     let config = ledger_server::Config {
         listen: args.listen.clone(),
         push: ledger_server::PushAccess {
@@ -70,7 +71,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     };
     let ledger = Arc::new(ctx.open_or_create(options)?);
     let mut workers = workers(&ledger);
-    workers.extend(super::fetch::imap_worker(ctx, args, &ledger)?);
+    workers.extend(imap.map(|make| make(&ledger)));
     let push_path = if config.push.token.is_some() {
         "/push/autodns/TOKEN"
     } else {

@@ -238,6 +238,11 @@ fn raw_notifications_are_plain_text_and_every_response_has_the_security_headers(
             .body
             .contains("Nothing found for nothing-here.example")
     );
+    // Far instants and pages are answered, not a panic.
+    let far = request(server.addr, "GET", "/?at=%2B262142-12-31", &[], b"");
+    assert_eq!(far.status, 400, "{}", far.body);
+    let past_the_end = request(server.addr, "GET", "/?from=18446744073709551615", &[], b"");
+    assert_eq!(past_the_end.status, 200, "{}", past_the_end.body);
     let bad = request(server.addr, "GET", "/?at=yesterday-ish", &[], b"");
     assert_eq!(bad.status, 400);
     assert!(
@@ -308,10 +313,39 @@ fn on_an_exposed_address_the_page_asks_for_the_token_once_and_keeps_it_in_a_cook
     let page = request(addr, "GET", "/?q=xss-0101", &[("Cookie", &session)], b"");
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Order xss-0101"));
-    assert_eq!(
-        request(addr, "GET", "/api/v1/stats", &[("Cookie", &session)], b"").status,
-        200
-    );
+    let seq = sandbox.ok_json(["show", "--ctid", "xss-0101", "--json"])["events"][0]["seq"]
+        .as_u64()
+        .expect("a seq");
+    for path in [
+        "/api/v1/stats".to_string(),
+        format!("/raw/{seq}"),
+        "/metrics".to_string(),
+    ] {
+        assert_eq!(
+            request(addr, "GET", &path, &[("Cookie", &session)], b"").status,
+            200,
+            "{path} with the cookie"
+        );
+        assert_eq!(
+            request(addr, "GET", &path, &[], b"").status,
+            401,
+            "{path} without"
+        );
+    }
+    // The live stream: its head says 200 and an event stream (the body never ends).
+    let mut live = TcpStream::connect(addr).expect("connecting");
+    live.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        live,
+        "GET /live HTTP/1.1\r\nHost: {addr}\r\nCookie: {session}\r\n\r\n"
+    )
+    .expect("asking for the stream");
+    let mut head = String::new();
+    BufReader::new(live)
+        .read_line(&mut head)
+        .expect("its status line");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     // A forged cookie does not; nor does a redirect elsewhere.
     let forged = request(addr, "GET", "/", &[("Cookie", "ledger_session=00ff")], b"");
     assert_eq!(forged.status, 401);
@@ -323,6 +357,16 @@ fn on_an_exposed_address_the_page_asks_for_the_token_once_and_keeps_it_in_a_cook
         b"token=api+secret%2F%2B%3D&next=%2F%2Fevil.example",
     );
     assert_eq!(away.header("location"), Some("/"));
+    for next in [
+        "%2F%09%2Fevil.example",
+        "%2F%5Cevil.example",
+        "https%3A%2F%2Fevil.example",
+    ] {
+        let body = format!("token=api+secret%2F%2B%3D&next={next}");
+        let away = request(addr, "POST", "/login", &form, body.as_bytes());
+        assert_eq!(away.header("location"), Some("/"), "next={next}");
+    }
+    assert!(cookie.contains("Max-Age="), "{cookie}");
     server.stop();
 }
 

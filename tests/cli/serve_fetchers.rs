@@ -306,6 +306,18 @@ fn serve_without_the_autodns_password_is_refused_at_start() {
         .run()
         .expect_code(1)
         .expect_stderr("is not a Maildir");
+    sandbox
+        .ledger()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--imap",
+            "ftp://robot@mail.example/INBOX",
+        ])
+        .run()
+        .expect_code(1)
+        .expect_stderr("--imap: ");
     // Refused before the ledger was opened: nothing was made.
     assert!(!sandbox.db().exists());
 }

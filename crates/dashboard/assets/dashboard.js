@@ -18,7 +18,7 @@
   function countdown(deadline, now) {
     var seconds = Math.trunc((deadline - now) / 1000);
     var s = span(Math.abs(seconds));
-    if (seconds >= 0) return s === null ? "in under a minute" : "in " + s;
+    if (seconds > 0) return s === null ? "in under a minute" : "in " + s;
     return s === null ? "under a minute ago" : s + " ago";
   }
 
@@ -35,19 +35,24 @@
 
   if (fixed) return;
 
+  // The server's clock, not this device's: a device a few minutes off would otherwise see a
+  // deadline crossed that the server does not, and reload for ever.
+  var skew = Date.parse(body.getAttribute("data-at")) - Date.now();
+  if (isNaN(skew)) skew = 0;
   function tick() {
-    var now = Date.now();
+    var now = Date.now() + skew;
     document.querySelectorAll("td.countdown[data-deadline]").forEach(function (el) {
       var deadline = Date.parse(el.getAttribute("data-deadline"));
       if (isNaN(deadline)) return;
       el.textContent = countdown(deadline, now);
       var row = el.parentElement;
-      if (deadline <= now && row && !row.classList.contains("overdue")) {
-        row.classList.remove("soon", "later");
-        row.classList.add("overdue");
-        var badge = row.querySelector(".badge");
-        if (badge) badge.textContent = "OVERDUE";
-      }
+      if (!row) return;
+      var was = row.classList.contains("overdue") ? "overdue"
+        : row.classList.contains("soon") ? "soon" : "later";
+      var is = deadline <= now ? "overdue" : deadline - now <= 24 * 3600 * 1000 ? "soon" : "later";
+      // A deadline crossed (now overdue, or now due within 24 h): the server's page has the
+      // badges, the counts and the title right.
+      if (is !== was) location.reload();
     });
   }
   tick();
@@ -57,8 +62,16 @@
   var live = document.getElementById("live");
   var pending = null;
   var source = new EventSource("/live");
-  source.addEventListener("open", function () { if (live) live.hidden = false; });
-  source.addEventListener("error", function () { if (live) live.hidden = true; });
+  var lost = false;
+  source.addEventListener("open", function () {
+    if (live) live.hidden = false;
+    // Commits while the stream was down were not heard: read the page again.
+    if (lost) location.reload();
+  });
+  source.addEventListener("error", function () {
+    if (live) live.hidden = true;
+    lost = true;
+  });
   source.addEventListener("commit", function () {
     // A burst of commits reloads once.
     if (pending === null) pending = setTimeout(function () { location.reload(); }, 1000);

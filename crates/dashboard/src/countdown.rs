@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 /// `deadline` as seen from `at`: `in 3 d 14 h 43 min`, `in 12 min`, `in under a minute`, or,
-/// once passed, `5 h 2 min ago`. Whole minutes, rounded down.
+/// once passed (at the deadline itself too), `5 h 2 min ago`. Whole minutes, rounded down.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 pub fn countdown(deadline: DateTime<Utc>, at: DateTime<Utc>) -> String {
     let seconds = (deadline - at).num_seconds();
     let span = span(seconds.unsigned_abs());
-    match (seconds >= 0, span) {
+    // At the deadline itself it has passed (`PendingTransfer::overdue` is `deadline <= at`).
+    match (seconds > 0, span) {
         (true, None) => "in under a minute".to_string(),
         (false, None) => "under a minute ago".to_string(),
         (true, Some(span)) => format!("in {span}"),
@@ -48,7 +49,8 @@ mod tests {
     fn words_for_each_size() {
         let at = DateTime::<Utc>::UNIX_EPOCH;
         let after = |s: i64| countdown(at + Duration::seconds(s), at);
-        assert_eq!(after(0), "in under a minute");
+        assert_eq!(after(0), "under a minute ago");
+        assert_eq!(after(1), "in under a minute");
         assert_eq!(after(59), "in under a minute");
         assert_eq!(after(60), "in 1 min");
         assert_eq!(after(5 * 3600 + 12 * 60 + 59), "in 5 h 12 min");

@@ -1,7 +1,7 @@
 //! The page: what it reads from the ledger, the rows it shows, and its template.
 
 use askama::Template;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Tz;
 use ledger::{
     DefaultAction, Ledger, Order, OrderState, PendingTransfer, QuarantineEntry, Readiness,
@@ -71,6 +71,13 @@ pub fn render(
             let instant = values::parse_instant(text, tz).map_err(|e| {
                 DashboardError::BadRequest(format!("at={text:?} {e}; {}", e.hint()))
             })?;
+            // The page adds days to its instant (the timeline, "due within 24 h"): one
+            // beyond what chrono can add to is refused, not a panic.
+            if !(1..=9999).contains(&instant.at.year()) {
+                return Err(DashboardError::BadRequest(format!(
+                    "at={text:?} is outside the years 1 to 9999"
+                )));
+            }
             (instant.at, true)
         }
         _ => (Utc::now(), false),
@@ -118,6 +125,8 @@ pub fn render(
         }
         link
     };
+    // A page past the end shows the last rows' page number, not an overflow.
+    let from = from.min(pending.len());
     let shown: Vec<TransferRow> = pending
         .iter()
         .skip(from)

@@ -74,9 +74,11 @@ pub(crate) fn timeline(transfers: &[PendingTransfer], at: DateTime<Utc>, tz: Tz)
             Some(next) => next,
             None => break,
         };
-        let Some(midnight) = date
-            .and_hms_opt(0, 0, 0)
-            .and_then(|m| tz.from_local_datetime(&m).earliest())
+        // The day's first instant: its midnight, or (where the midnight is in a DST gap, as
+        // in Santiago or Havana) the first whole hour of it that exists.
+        let Some(midnight) = (0..4)
+            .filter_map(|hour| date.and_hms_opt(hour, 0, 0))
+            .find_map(|m| tz.from_local_datetime(&m).earliest())
             .map(|m| m.with_timezone(&Utc))
         else {
             continue;
@@ -98,7 +100,7 @@ pub(crate) fn timeline(transfers: &[PendingTransfer], at: DateTime<Utc>, tz: Tz)
             overdue += 1;
             continue;
         }
-        if deadline > end {
+        if deadline >= end {
             later += 1;
             continue;
         }
@@ -212,5 +214,28 @@ mod tests {
                 .title
                 .starts_with("a.example: Thu 2010-05-20 01:30 CEST")
         );
+
+        // Exactly 14 days on is later, not a tick without a bar.
+        let t = timeline(
+            &[transfer("edge.example", Some(at + Duration::days(DAYS)))],
+            at,
+            tz,
+        );
+        assert_eq!((t.later, t.marks.len()), (1, 0));
+    }
+
+    #[test]
+    fn a_day_whose_midnight_is_in_a_dst_gap_has_its_own_bar() {
+        // Santiago skipped 2024-09-08 00:00-01:00 (clocks went from 00:00 to 01:00).
+        let tz: Tz = "America/Santiago".parse().unwrap();
+        let at = Utc.with_ymd_and_hms(2024, 9, 5, 12, 0, 0).unwrap();
+        let sunday = Utc.with_ymd_and_hms(2024, 9, 8, 12, 0, 0).unwrap();
+        let t = timeline(&[transfer("s.example", Some(sunday))], at, tz);
+        let labels: Vec<&str> = t.days.iter().map(|d| d.label.as_str()).collect();
+        assert!(labels.contains(&"Sun 08"), "{labels:?}");
+        let day = t.days.iter().find(|d| d.label == "Sun 08").unwrap();
+        assert_eq!(day.deadlines, 1);
+        let sat = t.days.iter().find(|d| d.label == "Sat 07").unwrap();
+        assert_eq!(sat.deadlines, 0);
     }
 }

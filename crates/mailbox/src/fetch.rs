@@ -236,10 +236,31 @@ pub async fn fetch_async<E>(
                 interrupted = true;
                 break;
             }
-            // Gone meanwhile (expunged by another client): nothing to commit.
+            // No body for it: gone meanwhile (expunged by another client), or a server that
+            // answered without one. Only a message the mailbox no longer has is skipped; one it
+            // still has stops the run before `last_uid` passes it, so the next run tries again.
             let Some(raw) = bodies.remove(&uid) else {
+                let query = format!("UID {uid}");
+                let still_there = within(url, "UID SEARCH", ANSWER, async {
+                    session
+                        .uid_search(&query)
+                        .await
+                        .map_err(|e| protocol(url, format!("UID SEARCH {query}"), e))
+                })
+                .await?
+                .contains(&uid);
+                if still_there {
+                    // What was committed before it is marked by the next run (the state
+                    // file holds it).
+                    return Err(Stopped::Mailbox(protocol(
+                        url,
+                        format!("UID FETCH {uid} (UID BODY.PEEK[])"),
+                        "the server answered without the message's body; it is left for the \
+                         next run",
+                    )));
+                }
                 report(Report::Note(&format!(
-                    "UID {uid} was gone when fetched (expunged meanwhile?); skipped"
+                    "UID {uid} was gone when fetched (expunged meanwhile); skipped"
                 )));
                 continue;
             };

@@ -71,7 +71,7 @@ pub(crate) fn authorize(
     // A browser that signed in on the dashboard sends the token's digest as a cookie.
     if let Some(session) = crate::dashboard::session_cookie(headers)
         && crate::push::same_secret(
-            crate::dashboard::session_value(want).as_bytes(),
+            crate::dashboard::session_value(&state.session_key, want).as_bytes(),
             session.as_bytes(),
         )
     {

@@ -48,11 +48,37 @@ pub(crate) async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// The digest a session cookie holds for `token` (the token itself never leaves the form).
-pub(crate) fn session_value(token: &str) -> String {
+/// How long a session cookie lasts (a restart of the server ends it sooner).
+const SESSION_MAX_AGE: u64 = 30 * 24 * 3600;
+
+/// A fresh random key for the session cookies (from the kernel; should that fail, from the
+/// clock and the process, which still changes at every start).
+pub(crate) fn session_key() -> [u8; 32] {
+    use std::io::Read;
+    let mut key = [0u8; 32];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut key));
+    if random.is_err() {
+        use sha2::Digest;
+        let seed = format!(
+            "{:?}{}{:p}",
+            std::time::SystemTime::now(),
+            std::process::id(),
+            &key
+        );
+        key.copy_from_slice(&sha2::Sha256::digest(seed.as_bytes()));
+    }
+    key
+}
+
+/// What a session cookie holds for `token`: SHA-256 of this start's key and the token (the
+/// token itself never leaves the form, and a cookie cannot be checked against guesses
+/// without the key).
+pub(crate) fn session_value(key: &[u8; 32], token: &str) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hash = sha2::Sha256::new();
+    hash.update(key);
+    hash.update(token.as_bytes());
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The session cookie's value in the request's `Cookie` headers, if any.
@@ -148,7 +174,15 @@ pub(crate) async fn login(
     let next = form
         .get("next")
         .map(String::as_str)
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        // A path of this site only: `/…`, never `//host`, a backslash (`/\\host`), or a
+        // control character or space a browser would drop (`/\t/host`).
+        .filter(|n| {
+            n.starts_with('/')
+                && !n.starts_with("//")
+                && !n
+                    .chars()
+                    .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+        })
         .unwrap_or("/");
     let Some(want) = &state.config.api_token else {
         return sign_in(&state, next, "");
@@ -163,8 +197,8 @@ pub(crate) async fn login(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("https"));
     let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{}",
-        session_value(want),
+        "{SESSION_COOKIE}={}; Path=/; Max-Age={SESSION_MAX_AGE}; HttpOnly; SameSite=Strict{}",
+        session_value(&state.session_key, want),
         if behind_tls { "; Secure" } else { "" }
     );
     let mut response = Redirect::to(next).into_response();

@@ -27,6 +27,9 @@ pub(crate) struct AppState {
     pub(crate) followers: Arc<tokio::sync::Semaphore>,
     /// Becomes true when the server is stopping: the follow streams end.
     pub(crate) stopping: watch::Receiver<bool>,
+    /// The key of the dashboard's session cookies, made at start: a restart signs every
+    /// browser out, and a cookie says nothing of the token without it.
+    pub(crate) session_key: [u8; 32],
 }
 
 /// How a listener's requests are treated: on a non-loopback address the read API and the
@@ -73,6 +76,7 @@ pub(crate) async fn serve(
         commits,
         committed,
         followers: Arc::new(tokio::sync::Semaphore::new(MAX_FOLLOWERS)),
+        session_key: dashboard::session_key(),
         stopping,
     });
 
