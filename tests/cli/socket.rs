@@ -18,11 +18,30 @@ struct Server {
 
 impl Server {
     fn start(db: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ledger"))
-            .env_remove("LEDGER_DB")
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ledger"));
+        command
             .arg("--db")
             .arg(db)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", "127.0.0.1:0"]);
+        Server::spawn(command)
+    }
+
+    /// Starts `ledger serve` under `umask` (through `sh -c 'umask M; exec ledger …'`).
+    fn start_with_umask(db: &Path, umask: &str) -> Server {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!(
+                "umask {umask}; exec \"$0\" --db \"$1\" serve --listen 127.0.0.1:0"
+            ))
+            .arg(env!("CARGO_BIN_EXE_ledger"))
+            .arg(db);
+        Server::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Server {
+        let mut child = command
+            .env_remove("LEDGER_DB")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -254,6 +273,75 @@ fn the_socket_has_mode_0660() {
     let dir = std::fs::metadata(sandbox.db()).expect("the ledger");
     assert_eq!((meta.uid(), meta.gid()), (dir.uid(), dir.gid()));
     let _ = &server.addr;
+    server.stop();
+}
+
+/// Under a umask of 000 the socket still never has another mode than 0660: a watcher that
+/// lists the ledger's directory while the server starts sees no socket with another mode and
+/// no private directory other users could enter, and nothing but `ledger.sock` is left.
+#[test]
+fn the_socket_is_never_seen_with_another_mode_under_umask_000() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let sandbox = Sandbox::new();
+    load(&sandbox, &sandbox.db());
+    let before: Vec<_> = std::fs::read_dir(sandbox.db())
+        .expect("listing the ledger")
+        .map(|e| e.expect("an entry").file_name())
+        .collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let watcher = {
+        let (db, done, seen) = (sandbox.db(), done.clone(), seen.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                let Ok(entries) = std::fs::read_dir(&db) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let Ok(meta) = entry.metadata() else { continue };
+                    let mode = meta.permissions().mode() & 0o777;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let wrong = (meta.file_type().is_socket() && mode != 0o660)
+                        || (name.starts_with(".ledger.sock") && meta.is_dir() && mode != 0o700);
+                    if wrong {
+                        seen.lock()
+                            .expect("the list")
+                            .push(format!("{name} {mode:o}"));
+                    }
+                }
+            }
+        })
+    };
+    let server = Server::start_with_umask(&sandbox.db(), "000");
+    done.store(true, Ordering::Relaxed);
+    watcher.join().expect("the watcher");
+    assert_eq!(*seen.lock().expect("the list"), Vec::<String>::new());
+    let meta = std::fs::metadata(sandbox.db().join("ledger.sock")).expect("the socket");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    let mut after: Vec<_> = std::fs::read_dir(sandbox.db())
+        .expect("listing the ledger")
+        .map(|e| e.expect("an entry").file_name())
+        .filter(|name| !before.contains(name))
+        .collect();
+    after.sort();
+    assert_eq!(after, ["ledger.sock"]);
+    assert!(!sandbox.ok_stdout(["orders"]).is_empty());
+    let _ = &server.addr;
+    server.stop();
+}
+
+/// A private directory a killed server left while binding is removed by the next one.
+#[test]
+fn a_binding_directory_left_by_a_killed_server_is_removed() {
+    let sandbox = Sandbox::new();
+    load(&sandbox, &sandbox.db());
+    let left = sandbox.db().join(".ledger.sock.999999.tmp");
+    std::fs::create_dir(&left).expect("mkdir");
+    std::fs::write(left.join("ledger.sock"), b"").expect("a file in it");
+    let server = Server::start(&sandbox.db());
+    assert!(!left.exists());
     server.stop();
 }
 
