@@ -18,11 +18,17 @@ struct Server {
 
 impl Server {
     fn start(db: &Path) -> Server {
+        Server::start_with(db, &[])
+    }
+
+    /// Starts `ledger serve` with more flags.
+    fn start_with(db: &Path, flags: &[&str]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ledger"));
         command
             .arg("--db")
             .arg(db)
-            .args(["serve", "--listen", "127.0.0.1:0"]);
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(flags);
         Server::spawn(command)
     }
 
@@ -594,5 +600,117 @@ fn the_directorys_group_may_use_the_socket_and_others_are_told_they_may_not() {
         .expect_code(1)
         .expect_stderr("may not connect to")
         .expect_stderr("permission denied");
+    server.stop();
+}
+
+/// Sends `head` (the request line and headers, without the blank line) and then `body` over
+/// the ledger's socket, ignoring a write the server refused (it answers before reading
+/// everything), and returns the status line of the answer.
+fn raw_request(db: &Path, head: &str, body: &[&[u8]]) -> String {
+    use std::io::{Read, Write};
+    let mut stream =
+        std::os::unix::net::UnixStream::connect(db.join("ledger.sock")).expect("connecting");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .expect("a read timeout");
+    let _ =
+        stream.write_all(format!("{head}\r\nHost: ledger\r\nConnection: close\r\n\r\n").as_bytes());
+    for piece in body {
+        if stream.write_all(piece).is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+/// The files in the ledger's `spill/` directory (where the socket spools an oversize item).
+fn spilled(db: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(db.join("spill"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+/// An item over `--socket-item-limit` is answered 413, whether its `Content-Length` says so
+/// or a chunked body passes the limit, and nothing of it is kept (no reject, no spooled file);
+/// one within the limit is still kept whole.
+#[test]
+fn an_item_over_the_socket_limit_is_413_and_nothing_is_kept() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.db();
+    sandbox.ledger_at(&db).arg("init").run().success();
+    let limit = 17 * 1024 * 1024;
+    let server = Server::start_with(&db, &["--socket-item-limit", &limit.to_string()]);
+    let post = "POST /api/v1/ingest-oversize?origin=raw HTTP/1.1";
+    let status = raw_request(
+        &db,
+        &format!("{post}\r\nContent-Length: {}", limit + 1),
+        &[],
+    );
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    let chunk = vec![b'x'; 1024 * 1024];
+    let framed = [
+        format!("{:x}\r\n", chunk.len()).into_bytes(),
+        chunk,
+        b"\r\n".to_vec(),
+    ]
+    .concat();
+    let pieces: Vec<&[u8]> = std::iter::repeat_n(framed.as_slice(), 18).collect();
+    let status = raw_request(
+        &db,
+        &format!("{post}\r\nTransfer-Encoding: chunked"),
+        &pieces,
+    );
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    assert_eq!(spilled(&db), Vec::<PathBuf>::new());
+    let rejects = sandbox
+        .ledger_at(&db)
+        .args(["--json", "rejects"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(rejects.as_array().map(Vec::len), Some(0), "{rejects}");
+    let big = sandbox.write("big.eml", vec![b'x'; 16 * 1024 * 1024 + 10]);
+    sandbox
+        .ledger_at(&db)
+        .arg("ingest")
+        .arg(&big)
+        .run()
+        .expect_code(3);
+    let rejects = sandbox
+        .ledger_at(&db)
+        .args(["--json", "rejects"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(rejects[0]["size"], 16 * 1024 * 1024 + 10);
+    server.stop();
+    assert_eq!(spilled(&db), Vec::<PathBuf>::new());
+}
+
+/// An item that does not arrive whole within `--socket-item-timeout` is answered 408, and
+/// its spooled part is removed.
+#[test]
+fn an_item_that_does_not_arrive_in_time_is_408_and_nothing_is_kept() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.db();
+    sandbox.ledger_at(&db).arg("init").run().success();
+    let server = Server::start_with(&db, &["--socket-item-timeout", "2s"]);
+    let status = raw_request(
+        &db,
+        "POST /api/v1/ingest-oversize?origin=slow HTTP/1.1\r\nContent-Length: 20000000",
+        &[&[b'x'; 4096]],
+    );
+    assert!(status.starts_with("HTTP/1.1 408"), "{status}");
+    assert_eq!(spilled(&db), Vec::<PathBuf>::new());
+    let rejects = sandbox
+        .ledger_at(&db)
+        .args(["--json", "rejects"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(rejects.as_array().map(Vec::len), Some(0), "{rejects}");
     server.stop();
 }
