@@ -54,9 +54,9 @@ mod views;
 
 pub use error::{LedgerError, Result};
 pub use ledger::{
-    CommitInfo, CommitObserver, Dismissal, Enqueued, GroupReplier, GroupReply, IngestOutcome,
-    Ledger, Options, QuarantineEntry, QuarantineReason, Readiness, RebuildReport, ReparseReport,
-    Stats, VerifyReport,
+    CommitInfo, CommitObserver, DISK_BYTES_MAX_AGE, Dismissal, Enqueued, GroupReplier, GroupReply,
+    IngestOutcome, Ledger, Options, QuarantineEntry, QuarantineReason, Readiness, RebuildReport,
+    ReparseReport, Stats, VerifyReport,
 };
 pub use projections::{
     DefaultAction, Departure, DepartureReason, DomainState, FailedCreate, Inventory, Order,
