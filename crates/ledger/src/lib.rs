@@ -48,6 +48,7 @@ mod quarantine;
 mod raw;
 mod store;
 mod table;
+mod test_hook;
 mod trust;
 mod verify;
 mod views;
