@@ -1552,6 +1552,27 @@ mod tests {
         }
     }
 
+    /// `stats` measures the bytes on disk at most once per [`DISK_BYTES_MAX_AGE`]: a second
+    /// call within it answers the figure of the first, though the packs grew, and a fresh
+    /// `Ledger` (a new process) measures them then and there.
+    #[test]
+    fn the_bytes_on_disk_are_measured_at_most_once_per_max_age() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ledger");
+        let measured = {
+            let ledger = Ledger::open(Options::new(&path)).expect("open");
+            ledger
+                .ingest(&transfer_out("x.example", false), Origin::new("x.eml"))
+                .expect("ingest");
+            let measured = ledger.stats().expect("stats").disk_bytes;
+            std::fs::write(path.join("raw").join("grown"), vec![0u8; 1 << 20]).expect("grow");
+            assert_eq!(ledger.stats().expect("stats").disk_bytes, measured);
+            measured
+        };
+        let fresh = Ledger::open(Options::new(&path)).expect("open");
+        assert!(fresh.stats().expect("stats").disk_bytes >= measured + (1 << 20));
+    }
+
     /// A rebuild cut short leaves the views without a checkpoint: the drop must neither clear
     /// the dirty marker (a reader of the views alone would then trust half-written views) nor
     /// rebuild them itself; the next open does.
