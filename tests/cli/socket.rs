@@ -672,6 +672,18 @@ fn an_item_over_the_socket_limit_is_413_and_nothing_is_kept() {
         .success()
         .json();
     assert_eq!(rejects.as_array().map(Vec::len), Some(0), "{rejects}");
+    // Through the CLI the answer is said (the server closes the connection before the whole
+    // item was sent), with the way out.
+    let bigger = sandbox.write("bigger.eml", vec![b'x'; limit as usize + 1024 * 1024]);
+    sandbox
+        .ledger_at(&db)
+        .arg("ingest")
+        .arg(&bigger)
+        .run()
+        .expect_code(1)
+        .expect_stderr("answered 413: an item through the socket is at most")
+        .expect_stderr("--socket-item-limit");
+    assert_eq!(spilled(&db), Vec::<PathBuf>::new());
     let big = sandbox.write("big.eml", vec![b'x'; 16 * 1024 * 1024 + 10]);
     sandbox
         .ledger_at(&db)
