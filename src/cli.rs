@@ -399,6 +399,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "5m", requires = "imap")]
     pub imap_every: String,
 
+    /// The largest item over the size limit another `ledger ingest` may hand this server
+    /// through the ledger's socket, in bytes (413 above; default 4 GiB).
+    #[arg(long, value_name = "BYTES", default_value_t = ledger_server::OVERSIZE_LIMIT)]
+    pub socket_item_limit: u64,
+
+    /// How long such an item may take to arrive through the socket, whole (408 after):
+    /// `10m`, `90s` (units `s`, `m`, `h`).
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub socket_item_timeout: String,
+
     /// The fetchers run inside the server.
     #[command(flatten)]
     pub fetchers: ServeFetcherArgs,

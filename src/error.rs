@@ -181,6 +181,13 @@ pub fn holder_failed(socket: &Path, error: &std::io::Error) -> CliError {
 pub fn holder_refused(status: u16, message: String) -> CliError {
     match status {
         400 | 404 => CliError::user(message),
+        413 => CliError::environment(format!(
+            "the server holding this ledger answered {status}: {message}"
+        ))
+        .hint(
+            "that is the server's --socket-item-limit: start it with a larger one, or ingest \
+             this while no server holds the ledger",
+        ),
         _ => CliError::environment(format!(
             "the server holding this ledger answered {status}: {message}"
         )),

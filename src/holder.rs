@@ -126,9 +126,33 @@ impl Holder {
              {len}\r\n\r\n"
         );
         stream.write_all(head.as_bytes())?;
-        copy_exact(body, len, &mut stream)?;
-        stream.flush()?;
+        let sent = copy_exact(body, len, &mut stream).and_then(|()| stream.flush());
         let mut reader = BufReader::new(stream);
+        match sent {
+            Ok(()) => {}
+            // A holder that answers before it has read the whole body (an item over its
+            // limit: 413) closes the connection: its answer is read all the same, and the
+            // write's error is said only when there is none.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                return Self::read_head(&mut reader)
+                    .map(|(status, length)| (status, reader, length))
+                    .map_err(|_| e);
+            }
+            Err(e) => return Err(e),
+        }
+        let (status, length) = Self::read_head(&mut reader)?;
+        Ok((status, reader, length))
+    }
+
+    /// Reads a response's status line and headers: the status and how the body is delimited.
+    fn read_head(
+        reader: &mut BufReader<std::os::unix::net::UnixStream>,
+    ) -> io::Result<(u16, Length)> {
         let mut line = String::new();
         reader.read_line(&mut line)?;
         let status = line
@@ -161,7 +185,7 @@ impl Holder {
                 length = Length::Chunked;
             }
         }
-        Ok((status, reader, length))
+        Ok((status, length))
     }
 }
 

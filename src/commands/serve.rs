@@ -45,6 +45,11 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         source_tz: ctx.tz,
         socket_dir: Some(ctx.db.clone()),
         settings: serde_json::Value::Null,
+        oversize_limit: args.socket_item_limit,
+        oversize_deadline: crate::context::parse_duration(
+            &args.socket_item_timeout,
+            "--socket-item-timeout",
+        )?,
     };
     // A live socket means another server holds the ledger: say so before waiting for its lock.
     if let Ok(address) = ledger_server::socket::SocketAddress::of(&ctx.db)

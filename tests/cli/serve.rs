@@ -28,7 +28,18 @@ impl Server {
 
     /// As [`Server::start`], listening on `listen`.
     pub(crate) fn start_at(sandbox: &Sandbox, listen: &str, args: &[&str]) -> Server {
+        Server::start_with_env(sandbox, listen, &[], args)
+    }
+
+    /// As [`Server::start_at`], with more environment variables.
+    pub(crate) fn start_with_env(
+        sandbox: &Sandbox,
+        listen: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ledger"))
+            .envs(env.iter().copied())
             .arg("--db")
             .arg(sandbox.db())
             .args(["serve", "--listen", listen])
@@ -563,6 +574,62 @@ fn a_write_that_cannot_be_kept_is_503_for_every_push() {
     assert_eq!(stats["events"], 0);
     let (status, _) = server.stop();
     assert!(status.success());
+}
+
+/// A pushed transfer start with message id `id` for `domain`.
+fn transfer_push(id: u32, domain: &str) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\"?><response><result><data><summary>1</summary><message><id>{id}</id><notify><domain><name>{domain}</name></domain><transfer><start>2021-05-03 11:05:56</start><autonack>2021-05-08 05:05:56</autonack></transfer><type>transfer_start</type></notify><created>2021-05-03 11:05:57</created></message></data><status><code>S0905</code><type>success</type></status></result></response>"
+    )
+    .into_bytes()
+}
+
+/// `/readyz` answers 503, saying where the views and the log stand, while the views are
+/// behind the log, and 200 once a write caught them up. The views fall behind when a views
+/// step fails after its log batch was committed; `LEDGER_TEST_FAIL_VIEWS_STEP=1` (a test hook
+/// of the ledger crate) makes the first write's fail.
+#[test]
+fn readyz_is_503_while_the_views_are_behind_and_200_once_caught_up() {
+    let sandbox = Sandbox::new();
+    sandbox.ledger().arg("init").run().success();
+    let server = Server::start_with_env(
+        &sandbox,
+        "127.0.0.1:0",
+        &[("LEDGER_TEST_FAIL_VIEWS_STEP", "1")],
+        &[],
+    );
+    let addr = server.addr;
+    let ready = request(addr, "GET", "/readyz", &[], b"");
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    // The log keeps the push; its views step fails, so it is not acknowledged.
+    let failed = push(addr, "/push/autodns", &transfer_push(9001, "a.example"));
+    assert_eq!(failed.status, 503, "{}", failed.body);
+    let behind = request(addr, "GET", "/readyz", &[], b"");
+    assert_eq!(behind.status, 503, "{}", behind.body);
+    assert!(
+        behind
+            .body
+            .contains("not ready: the views have folded up to seq 0, the log is at 1"),
+        "{}",
+        behind.body
+    );
+    let next = push(addr, "/push/autodns", &transfer_push(9002, "b.example"));
+    assert_eq!(next.status, 200, "{}", next.body);
+    let ready = request(addr, "GET", "/readyz", &[], b"");
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert!(ready.body.contains("seq 2"), "{}", ready.body);
+    let pending = request(
+        addr,
+        "GET",
+        "/api/v1/pending-transfers?at=2021-05-04",
+        &[],
+        b"",
+    );
+    assert!(pending.body.contains("a.example"), "{}", pending.body);
+    assert!(pending.body.contains("b.example"), "{}", pending.body);
+    let (status, _) = server.stop();
+    assert!(status.success());
+    sandbox.ok_stdout(["verify"]);
 }
 
 /// Settings that would expose the ledger are refused before anything listens; a token file

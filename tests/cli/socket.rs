@@ -18,11 +18,36 @@ struct Server {
 
 impl Server {
     fn start(db: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ledger"))
-            .env_remove("LEDGER_DB")
+        Server::start_with(db, &[])
+    }
+
+    /// Starts `ledger serve` with more flags.
+    fn start_with(db: &Path, flags: &[&str]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ledger"));
+        command
             .arg("--db")
             .arg(db)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(flags);
+        Server::spawn(command)
+    }
+
+    /// Starts `ledger serve` under `umask` (through `sh -c 'umask M; exec ledger …'`).
+    fn start_with_umask(db: &Path, umask: &str) -> Server {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!(
+                "umask {umask}; exec \"$0\" --db \"$1\" serve --listen 127.0.0.1:0"
+            ))
+            .arg(env!("CARGO_BIN_EXE_ledger"))
+            .arg(db);
+        Server::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Server {
+        let mut child = command
+            .env_remove("LEDGER_DB")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -254,6 +279,75 @@ fn the_socket_has_mode_0660() {
     let dir = std::fs::metadata(sandbox.db()).expect("the ledger");
     assert_eq!((meta.uid(), meta.gid()), (dir.uid(), dir.gid()));
     let _ = &server.addr;
+    server.stop();
+}
+
+/// Under a umask of 000 the socket still never has another mode than 0660: a watcher that
+/// lists the ledger's directory while the server starts sees no socket with another mode and
+/// no private directory other users could enter, and nothing but `ledger.sock` is left.
+#[test]
+fn the_socket_is_never_seen_with_another_mode_under_umask_000() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let sandbox = Sandbox::new();
+    load(&sandbox, &sandbox.db());
+    let before: Vec<_> = std::fs::read_dir(sandbox.db())
+        .expect("listing the ledger")
+        .map(|e| e.expect("an entry").file_name())
+        .collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let watcher = {
+        let (db, done, seen) = (sandbox.db(), done.clone(), seen.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                let Ok(entries) = std::fs::read_dir(&db) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let Ok(meta) = entry.metadata() else { continue };
+                    let mode = meta.permissions().mode() & 0o777;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let wrong = (meta.file_type().is_socket() && mode != 0o660)
+                        || (name.starts_with(".ledger.sock") && meta.is_dir() && mode != 0o700);
+                    if wrong {
+                        seen.lock()
+                            .expect("the list")
+                            .push(format!("{name} {mode:o}"));
+                    }
+                }
+            }
+        })
+    };
+    let server = Server::start_with_umask(&sandbox.db(), "000");
+    done.store(true, Ordering::Relaxed);
+    watcher.join().expect("the watcher");
+    assert_eq!(*seen.lock().expect("the list"), Vec::<String>::new());
+    let meta = std::fs::metadata(sandbox.db().join("ledger.sock")).expect("the socket");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    let mut after: Vec<_> = std::fs::read_dir(sandbox.db())
+        .expect("listing the ledger")
+        .map(|e| e.expect("an entry").file_name())
+        .filter(|name| !before.contains(name))
+        .collect();
+    after.sort();
+    assert_eq!(after, ["ledger.sock"]);
+    assert!(!sandbox.ok_stdout(["orders"]).is_empty());
+    let _ = &server.addr;
+    server.stop();
+}
+
+/// A private directory a killed server left while binding is removed by the next one.
+#[test]
+fn a_binding_directory_left_by_a_killed_server_is_removed() {
+    let sandbox = Sandbox::new();
+    load(&sandbox, &sandbox.db());
+    let left = sandbox.db().join(".ledger.sock.999999.tmp");
+    std::fs::create_dir(&left).expect("mkdir");
+    std::fs::write(left.join("ledger.sock"), b"").expect("a file in it");
+    let server = Server::start(&sandbox.db());
+    assert!(!left.exists());
     server.stop();
 }
 
@@ -506,5 +600,129 @@ fn the_directorys_group_may_use_the_socket_and_others_are_told_they_may_not() {
         .expect_code(1)
         .expect_stderr("may not connect to")
         .expect_stderr("permission denied");
+    server.stop();
+}
+
+/// Sends `head` (the request line and headers, without the blank line) and then `body` over
+/// the ledger's socket, ignoring a write the server refused (it answers before reading
+/// everything), and returns the status line of the answer.
+fn raw_request(db: &Path, head: &str, body: &[&[u8]]) -> String {
+    use std::io::{Read, Write};
+    let mut stream =
+        std::os::unix::net::UnixStream::connect(db.join("ledger.sock")).expect("connecting");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .expect("a read timeout");
+    let _ =
+        stream.write_all(format!("{head}\r\nHost: ledger\r\nConnection: close\r\n\r\n").as_bytes());
+    for piece in body {
+        if stream.write_all(piece).is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+/// The files in the ledger's `spill/` directory (where the socket spools an oversize item).
+fn spilled(db: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(db.join("spill"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+/// An item over `--socket-item-limit` is answered 413, whether its `Content-Length` says so
+/// or a chunked body passes the limit, and nothing of it is kept (no reject, no spooled file);
+/// one within the limit is still kept whole.
+#[test]
+fn an_item_over_the_socket_limit_is_413_and_nothing_is_kept() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.db();
+    sandbox.ledger_at(&db).arg("init").run().success();
+    let limit = 17 * 1024 * 1024;
+    let server = Server::start_with(&db, &["--socket-item-limit", &limit.to_string()]);
+    let post = "POST /api/v1/ingest-oversize?origin=raw HTTP/1.1";
+    let status = raw_request(
+        &db,
+        &format!("{post}\r\nContent-Length: {}", limit + 1),
+        &[],
+    );
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    let chunk = vec![b'x'; 1024 * 1024];
+    let framed = [
+        format!("{:x}\r\n", chunk.len()).into_bytes(),
+        chunk,
+        b"\r\n".to_vec(),
+    ]
+    .concat();
+    let pieces: Vec<&[u8]> = std::iter::repeat_n(framed.as_slice(), 18).collect();
+    let status = raw_request(
+        &db,
+        &format!("{post}\r\nTransfer-Encoding: chunked"),
+        &pieces,
+    );
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    assert_eq!(spilled(&db), Vec::<PathBuf>::new());
+    let rejects = sandbox
+        .ledger_at(&db)
+        .args(["--json", "rejects"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(rejects.as_array().map(Vec::len), Some(0), "{rejects}");
+    // Through the CLI the answer is said (the server closes the connection before the whole
+    // item was sent), with the way out.
+    let bigger = sandbox.write("bigger.eml", vec![b'x'; limit as usize + 1024 * 1024]);
+    sandbox
+        .ledger_at(&db)
+        .arg("ingest")
+        .arg(&bigger)
+        .run()
+        .expect_code(1)
+        .expect_stderr("answered 413: an item through the socket is at most")
+        .expect_stderr("--socket-item-limit");
+    assert_eq!(spilled(&db), Vec::<PathBuf>::new());
+    let big = sandbox.write("big.eml", vec![b'x'; 16 * 1024 * 1024 + 10]);
+    sandbox
+        .ledger_at(&db)
+        .arg("ingest")
+        .arg(&big)
+        .run()
+        .expect_code(3);
+    let rejects = sandbox
+        .ledger_at(&db)
+        .args(["--json", "rejects"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(rejects[0]["size"], 16 * 1024 * 1024 + 10);
+    server.stop();
+    assert_eq!(spilled(&db), Vec::<PathBuf>::new());
+}
+
+/// An item that does not arrive whole within `--socket-item-timeout` is answered 408, and
+/// its spooled part is removed.
+#[test]
+fn an_item_that_does_not_arrive_in_time_is_408_and_nothing_is_kept() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.db();
+    sandbox.ledger_at(&db).arg("init").run().success();
+    let server = Server::start_with(&db, &["--socket-item-timeout", "2s"]);
+    let status = raw_request(
+        &db,
+        "POST /api/v1/ingest-oversize?origin=slow HTTP/1.1\r\nContent-Length: 20000000",
+        &[&[b'x'; 4096]],
+    );
+    assert!(status.starts_with("HTTP/1.1 408"), "{status}");
+    assert_eq!(spilled(&db), Vec::<PathBuf>::new());
+    let rejects = sandbox
+        .ledger_at(&db)
+        .args(["--json", "rejects"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(rejects.as_array().map(Vec::len), Some(0), "{rejects}");
     server.stop();
 }

@@ -859,6 +859,7 @@ pub(crate) fn commit(
     // they are caught up from the log through this batch, so no committed event is left out
     // of them. (Folding them on another thread while the log is written was tried: sled
     // 0.34's concurrency control is one process-wide lock, so it only added contention.)
+    crate::test_hook::views_step()?;
     if views.checkpoint()? == Some(first_seq - 1) {
         views::fold_and_commit(views, &appended, first_seq + appended.len() as u64 - 1)?;
     } else {

@@ -190,7 +190,9 @@ pub struct Stats {
     pub pending_transfers: u64,
     /// Open failed creates.
     pub failed_creates: u64,
-    /// Bytes on disk (sled + raw packs).
+    /// Bytes on disk (sled + raw packs), measured at most [`DISK_BYTES_MAX_AGE`] ago by this
+    /// `Ledger` (a fresh process measures it; a long-running holder such as `ledger serve`
+    /// measures again once the last figure is older than that).
     pub disk_bytes: u64,
     /// Events per kind name.
     pub kinds: Vec<(String, u64)>,
@@ -249,7 +251,12 @@ pub struct Ledger {
     views: Views,
     packs: Mutex<Option<PackWriter>>,
     group: GroupCommit,
+    /// The last [`Stats::disk_bytes`] measured and when (measuring walks the disk).
+    disk_bytes: Mutex<Option<(std::time::Instant, u64)>>,
 }
+
+/// How old the [`Stats::disk_bytes`] figure may be before [`Ledger::stats`] measures again.
+pub const DISK_BYTES_MAX_AGE: Duration = Duration::from_secs(10);
 
 /// What one group commit wrote, for [`Ledger::set_commit_observer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -410,6 +417,7 @@ impl Ledger {
             views,
             packs: Mutex::new(None),
             group: GroupCommit::default(),
+            disk_bytes: Mutex::new(None),
         };
         {
             let _writer = ledger.writer();
@@ -444,6 +452,7 @@ impl Ledger {
             views,
             packs: Mutex::new(None),
             group: GroupCommit::default(),
+            disk_bytes: Mutex::new(None),
         })
     }
 
@@ -1340,7 +1349,34 @@ impl Ledger {
         crate::verify::verify(log, &self.views)
     }
 
-    /// Sizes and counts.
+    /// The bytes on disk, measured again when the last figure is older than
+    /// [`DISK_BYTES_MAX_AGE`] (or there is none yet).
+    fn disk_bytes(&self, log: &Log) -> Result<u64> {
+        let mut last = self
+            .disk_bytes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, bytes)) = *last
+            && at.elapsed() < DISK_BYTES_MAX_AGE
+        {
+            return Ok(bytes);
+        }
+        let bytes = log
+            .db
+            .size_on_disk()
+            .map_err(storage("measuring the log"))?
+            + self
+                .views
+                .db
+                .size_on_disk()
+                .map_err(storage("measuring the views"))?
+            + raw::disk_bytes(&log.raw_dir);
+        *last = Some((std::time::Instant::now(), bytes));
+        Ok(bytes)
+    }
+
+    /// Sizes and counts. The counts are read at once; the bytes on disk are measured at most
+    /// [`DISK_BYTES_MAX_AGE`] ago ([`Stats::disk_bytes`]).
     pub fn stats(&self) -> Result<Stats> {
         let log = self.log()?;
         let pending_transfers = self.pending_transfers(Utc::now())?.len() as u64;
@@ -1355,16 +1391,7 @@ impl Ledger {
             .map(|(key, count)| (String::from_utf8_lossy(&key).into_owned(), count))
             .collect();
         kinds.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let disk_bytes = log
-            .db
-            .size_on_disk()
-            .map_err(storage("measuring the log"))?
-            + self
-                .views
-                .db
-                .size_on_disk()
-                .map_err(storage("measuring the views"))?
-            + raw::disk_bytes(&log.raw_dir);
+        let disk_bytes = self.disk_bytes(log)?;
         Ok(Stats {
             events: log.next_seq()? - 1,
             quarantined: log.quarantine.len() as u64,
@@ -1523,6 +1550,27 @@ mod tests {
                 .expect("verify");
             assert!(report.is_clean(), "{:?}", report.problems);
         }
+    }
+
+    /// `stats` measures the bytes on disk at most once per [`DISK_BYTES_MAX_AGE`]: a second
+    /// call within it answers the figure of the first, though the packs grew, and a fresh
+    /// `Ledger` (a new process) measures them then and there.
+    #[test]
+    fn the_bytes_on_disk_are_measured_at_most_once_per_max_age() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ledger");
+        let measured = {
+            let ledger = Ledger::open(Options::new(&path)).expect("open");
+            ledger
+                .ingest(&transfer_out("x.example", false), Origin::new("x.eml"))
+                .expect("ingest");
+            let measured = ledger.stats().expect("stats").disk_bytes;
+            std::fs::write(path.join("raw").join("grown"), vec![0u8; 1 << 20]).expect("grow");
+            assert_eq!(ledger.stats().expect("stats").disk_bytes, measured);
+            measured
+        };
+        let fresh = Ledger::open(Options::new(&path)).expect("open");
+        assert!(fresh.stats().expect("stats").disk_bytes >= measured + (1 << 20));
     }
 
     /// A rebuild cut short leaves the views without a checkpoint: the drop must neither clear

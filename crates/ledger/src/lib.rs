@@ -48,15 +48,16 @@ mod quarantine;
 mod raw;
 mod store;
 mod table;
+mod test_hook;
 mod trust;
 mod verify;
 mod views;
 
 pub use error::{LedgerError, Result};
 pub use ledger::{
-    CommitInfo, CommitObserver, Dismissal, Enqueued, GroupReplier, GroupReply, IngestOutcome,
-    Ledger, Options, QuarantineEntry, QuarantineReason, Readiness, RebuildReport, ReparseReport,
-    Stats, VerifyReport,
+    CommitInfo, CommitObserver, DISK_BYTES_MAX_AGE, Dismissal, Enqueued, GroupReplier, GroupReply,
+    IngestOutcome, Ledger, Options, QuarantineEntry, QuarantineReason, Readiness, RebuildReport,
+    ReparseReport, Stats, VerifyReport,
 };
 pub use projections::{
     DefaultAction, Departure, DepartureReason, DomainState, FailedCreate, Inventory, Order,

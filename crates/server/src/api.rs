@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -21,23 +22,40 @@ use crate::state::{AppState, Listener};
 /// The query parameters of a request, by name.
 type Params = Query<HashMap<String, String>>;
 
-/// Answers with `read`'s document, run on the blocking pool (the ledger's reads are
-/// synchronous), after the bearer check.
-async fn answer(
-    state: Arc<AppState>,
-    listener: Listener,
-    headers: &HeaderMap,
-    read: impl FnOnce(&Ledger) -> Result<Value, ApiError> + Send + 'static,
-) -> Response {
-    if let Err(error) = authorize(&state, listener, headers) {
-        return error.into_response();
+/// A request of the read API that passed the bearer check ([`authorize`]), with the state to
+/// answer it from. Handlers take it after their own path and query extractors, so a malformed
+/// path or query is answered before the token is looked at, as each handler did by hand.
+pub(crate) struct Authorized(Arc<AppState>);
+
+impl FromRequestParts<Arc<AppState>> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let Extension(listener) = Extension::<Listener>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        authorize(state, listener, &parts.headers).map_err(IntoResponse::into_response)?;
+        Ok(Authorized(state.clone()))
     }
-    let ledger = state.ledger.clone();
-    match tokio::task::spawn_blocking(move || read(&ledger)).await {
-        Ok(Ok(document)) => axum::Json(document).into_response(),
-        Ok(Err(error)) => error.into_response(),
-        Err(join) => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, join.to_string()).into_response()
+}
+
+impl Authorized {
+    /// Answers with `read`'s document, run on the blocking pool (the ledger's reads are
+    /// synchronous).
+    async fn answer(
+        self,
+        read: impl FnOnce(&Ledger) -> Result<Value, ApiError> + Send + 'static,
+    ) -> Response {
+        let ledger = self.0.ledger.clone();
+        match tokio::task::spawn_blocking(move || read(&ledger)).await {
+            Ok(Ok(document)) => axum::Json(document).into_response(),
+            Ok(Err(error)) => error.into_response(),
+            Err(join) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, join.to_string()).into_response()
+            }
         }
     }
 }
@@ -132,79 +150,69 @@ fn flag(params: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> 
 }
 
 /// `GET /api/v1/pending-transfers?at=&due_within=`.
-pub(crate) async fn pending_transfers(
-    State(state): State<Arc<AppState>>,
-    Extension(listener): Extension<Listener>,
-    headers: HeaderMap,
-    Query(params): Params,
-) -> Response {
-    let tz = state.config.source_tz;
-    answer(state, listener, &headers, move |ledger| {
-        let at = match params.get("at") {
-            Some(text) => {
-                values::parse_instant(text, tz)
-                    .map_err(|e| ApiError::bad_request(format!("at={text:?} {e}; {}", e.hint())))?
-                    .at
+pub(crate) async fn pending_transfers(Query(params): Params, reader: Authorized) -> Response {
+    let tz = reader.0.config.source_tz;
+    reader
+        .answer(move |ledger| {
+            let at = match params.get("at") {
+                Some(text) => {
+                    values::parse_instant(text, tz)
+                        .map_err(|e| {
+                            ApiError::bad_request(format!("at={text:?} {e}; {}", e.hint()))
+                        })?
+                        .at
+                }
+                None => Utc::now(),
+            };
+            let mut transfers = ledger.pending_transfers(at)?;
+            if let Some(text) = params.get("due_within") {
+                let window = values::parse_duration(text)
+                    .ok()
+                    .and_then(|d| chrono::Duration::from_std(d).ok())
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "due_within={text:?} is not a duration: write it like 90m, 48h or 2d"
+                        ))
+                    })?;
+                transfers.retain(|t| json::due_by(t, at + window));
             }
-            None => Utc::now(),
-        };
-        let mut transfers = ledger.pending_transfers(at)?;
-        if let Some(text) = params.get("due_within") {
-            let window = values::parse_duration(text)
-                .ok()
-                .and_then(|d| chrono::Duration::from_std(d).ok())
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "due_within={text:?} is not a duration: write it like 90m, 48h or 2d"
-                    ))
-                })?;
-            transfers.retain(|t| json::due_by(t, at + window));
-        }
-        Ok(json::transfers(&transfers, at))
-    })
-    .await
+            Ok(json::transfers(&transfers, at))
+        })
+        .await
 }
 
 /// `GET /api/v1/ctid/{ctid}`: an order's history, as `show --ctid --json`.
-pub(crate) async fn ctid(
-    State(state): State<Arc<AppState>>,
-    Extension(listener): Extension<Listener>,
-    headers: HeaderMap,
-    Path(ctid): Path<String>,
-) -> Response {
-    answer(state, listener, &headers, move |ledger| {
-        let events = json::oldest_first(ledger.events_by_ctid(&ctid)?);
-        if events.is_empty() {
-            return Err(ApiError::not_found(format!(
-                "no events for order (ctid) {ctid:?}"
-            )));
-        }
-        let order = ledger.order(&ctid)?;
-        Ok(json::order_history(&ctid, order.as_ref(), &events))
-    })
-    .await
+pub(crate) async fn ctid(Path(ctid): Path<String>, reader: Authorized) -> Response {
+    reader
+        .answer(move |ledger| {
+            let events = json::oldest_first(ledger.events_by_ctid(&ctid)?);
+            if events.is_empty() {
+                return Err(ApiError::not_found(format!(
+                    "no events for order (ctid) {ctid:?}"
+                )));
+            }
+            let order = ledger.order(&ctid)?;
+            Ok(json::order_history(&ctid, order.as_ref(), &events))
+        })
+        .await
 }
 
 /// `GET /api/v1/domain/{name}`: a domain's history, as `show --domain --json`.
-pub(crate) async fn domain(
-    State(state): State<Arc<AppState>>,
-    Extension(listener): Extension<Listener>,
-    headers: HeaderMap,
-    Path(name): Path<String>,
-) -> Response {
-    answer(state, listener, &headers, move |ledger| {
-        let domain = ledger_parser_domain(&name)?;
-        let events = json::oldest_first(ledger.events_by_domain(domain.as_str())?);
-        if events.is_empty() {
-            return Err(ApiError::not_found(format!(
-                "no events for domain {domain}"
-            )));
-        }
-        let now = Utc::now();
-        let state = ledger.domain_state(domain.as_str(), now)?;
-        Ok(json::domain_history(&domain, &state, &events, now))
-    })
-    .await
+pub(crate) async fn domain(Path(name): Path<String>, reader: Authorized) -> Response {
+    reader
+        .answer(move |ledger| {
+            let domain = ledger_parser_domain(&name)?;
+            let events = json::oldest_first(ledger.events_by_domain(domain.as_str())?);
+            if events.is_empty() {
+                return Err(ApiError::not_found(format!(
+                    "no events for domain {domain}"
+                )));
+            }
+            let now = Utc::now();
+            let state = ledger.domain_state(domain.as_str(), now)?;
+            Ok(json::domain_history(&domain, &state, &events, now))
+        })
+        .await
 }
 
 fn ledger_parser_domain(name: &str) -> Result<ledger_parser::DomainName, ApiError> {
@@ -213,116 +221,86 @@ fn ledger_parser_domain(name: &str) -> Result<ledger_parser::DomainName, ApiErro
 }
 
 /// `GET /api/v1/failed-creates?all=`.
-pub(crate) async fn failed_creates(
-    State(state): State<Arc<AppState>>,
-    Extension(listener): Extension<Listener>,
-    headers: HeaderMap,
-    Query(params): Params,
-) -> Response {
-    answer(state, listener, &headers, move |ledger| {
-        let all = flag(&params, "all")?;
-        let mut failed = ledger.failed_creates()?;
-        if !all {
-            failed.retain(|f| f.resolved_by.is_none());
-        }
-        Ok(json::failed_creates(&failed))
-    })
-    .await
+pub(crate) async fn failed_creates(Query(params): Params, reader: Authorized) -> Response {
+    reader
+        .answer(move |ledger| {
+            let all = flag(&params, "all")?;
+            let mut failed = ledger.failed_creates()?;
+            if !all {
+                failed.retain(|f| f.resolved_by.is_none());
+            }
+            Ok(json::failed_creates(&failed))
+        })
+        .await
 }
 
 /// `GET /api/v1/orders?status=failed,resubmit` (the values `orders --status` takes).
-pub(crate) async fn orders(
-    State(state): State<Arc<AppState>>,
-    Extension(listener): Extension<Listener>,
-    headers: HeaderMap,
-    Query(params): Params,
-) -> Response {
-    answer(state, listener, &headers, move |ledger| {
-        let mut wanted = Vec::new();
-        for name in params
-            .get("status")
-            .into_iter()
-            .flat_map(|s| s.split(','))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            wanted.push(match name {
-                "in-progress" | "in_progress" => OrderState::InProgress,
-                "succeeded" => OrderState::Succeeded,
-                "failed" => OrderState::Failed,
-                "resubmit" => OrderState::Resubmit,
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "status={other:?}: one of in-progress, succeeded, failed, resubmit"
-                    )));
-                }
-            });
-        }
-        let orders: Vec<_> = ledger
-            .orders()?
-            .into_iter()
-            .filter(|o| wanted.is_empty() || wanted.contains(&o.state))
-            .collect();
-        Ok(json::orders(&orders))
-    })
-    .await
+pub(crate) async fn orders(Query(params): Params, reader: Authorized) -> Response {
+    reader
+        .answer(move |ledger| {
+            let mut wanted = Vec::new();
+            for name in params
+                .get("status")
+                .into_iter()
+                .flat_map(|s| s.split(','))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                wanted.push(match name {
+                    "in-progress" | "in_progress" => OrderState::InProgress,
+                    "succeeded" => OrderState::Succeeded,
+                    "failed" => OrderState::Failed,
+                    "resubmit" => OrderState::Resubmit,
+                    other => {
+                        return Err(ApiError::bad_request(format!(
+                            "status={other:?}: one of in-progress, succeeded, failed, resubmit"
+                        )));
+                    }
+                });
+            }
+            let orders: Vec<_> = ledger
+                .orders()?
+                .into_iter()
+                .filter(|o| wanted.is_empty() || wanted.contains(&o.state))
+                .collect();
+            Ok(json::orders(&orders))
+        })
+        .await
 }
 
 /// `GET /api/v1/inventory`.
-pub(crate) async fn inventory(
-    State(state): State<Arc<AppState>>,
-    Extension(listener): Extension<Listener>,
-    headers: HeaderMap,
-) -> Response {
-    answer(state, listener, &headers, |ledger| {
-        Ok(json::inventory(&ledger.inventory()?))
-    })
-    .await
+pub(crate) async fn inventory(reader: Authorized) -> Response {
+    reader
+        .answer(|ledger| Ok(json::inventory(&ledger.inventory()?)))
+        .await
 }
 
 /// `GET /api/v1/rejects?all=`.
-pub(crate) async fn rejects(
-    State(state): State<Arc<AppState>>,
-    Extension(listener): Extension<Listener>,
-    headers: HeaderMap,
-    Query(params): Params,
-) -> Response {
-    answer(state, listener, &headers, move |ledger| {
-        let all = flag(&params, "all")?;
-        let mut entries = ledger.quarantine()?;
-        if !all {
-            entries.retain(|e| e.dismissed.is_none());
-        }
-        Ok(json::rejects(&entries))
-    })
-    .await
+pub(crate) async fn rejects(Query(params): Params, reader: Authorized) -> Response {
+    reader
+        .answer(move |ledger| {
+            let all = flag(&params, "all")?;
+            let mut entries = ledger.quarantine()?;
+            if !all {
+                entries.retain(|e| e.dismissed.is_none());
+            }
+            Ok(json::rejects(&entries))
+        })
+        .await
 }
 
 /// `GET /api/v1/stats`.
-pub(crate) async fn stats(
-    State(state): State<Arc<AppState>>,
-    Extension(listener): Extension<Listener>,
-    headers: HeaderMap,
-) -> Response {
-    answer(state, listener, &headers, |ledger| {
-        Ok(json::stats(&ledger.stats()?))
-    })
-    .await
+pub(crate) async fn stats(reader: Authorized) -> Response {
+    reader
+        .answer(|ledger| Ok(json::stats(&ledger.stats()?)))
+        .await
 }
 
 /// `GET /api/v1/events?since=SEQ&follow=`: events from `since` on (inclusive, as `export
 /// --since`), one JSON document a line; with `follow=true` the response stays open and
 /// streams each new event once its write is committed, until the client goes or the server
 /// stops.
-pub(crate) async fn events(
-    State(state): State<Arc<AppState>>,
-    Extension(listener): Extension<Listener>,
-    headers: HeaderMap,
-    Query(params): Params,
-) -> Response {
-    if let Err(error) = authorize(&state, listener, &headers) {
-        return error.into_response();
-    }
+pub(crate) async fn events(Query(params): Params, Authorized(state): Authorized) -> Response {
     let since = match params.get("since").map(|s| s.parse::<u64>()) {
         None => 0,
         Some(Ok(since)) => since,

@@ -27,7 +27,18 @@ pub struct Config {
     /// what is ingested through it (source zone, size limit, trust policy), so a client can
     /// say when its own differ.
     pub settings: serde_json::Value,
+    /// The largest item `POST /api/v1/ingest-oversize` takes on the socket (413 above, before
+    /// more is spooled; default [`OVERSIZE_LIMIT`]).
+    pub oversize_limit: u64,
+    /// How long that item's whole body may take to arrive (408 after; default
+    /// [`OVERSIZE_DEADLINE`]).
+    pub oversize_deadline: std::time::Duration,
 }
+
+/// The default largest item over the size limit the socket takes: 4 GiB.
+pub const OVERSIZE_LIMIT: u64 = 4 * 1024 * 1024 * 1024;
+/// The default time an item over the size limit may take to arrive, whole: 10 minutes.
+pub const OVERSIZE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Who may push.
 #[derive(Debug, Clone, Default)]

@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use ledger::Ledger;
 
-pub use config::{Config, PushAccess};
+pub use config::{Config, OVERSIZE_DEADLINE, OVERSIZE_LIMIT, PushAccess};
 pub use error::ServerError;
 pub use worker::{Stop, Worker};
 

@@ -5,7 +5,8 @@
 //! * `POST /api/v1/ingest?`: a body of framed items ([`encode_item`]), committed with the
 //!   ledger's own batches, answered with a JSON array of outcomes
 //!   ([`ledger_documents::json::outcome`]) in the items' order;
-//! * `POST /api/v1/ingest-oversize?origin=`: one item over the size limit, kept whole;
+//! * `POST /api/v1/ingest-oversize?origin=`: one item over the size limit, kept whole (at most
+//!   [`crate::Config::oversize_limit`] bytes, within [`crate::Config::oversize_deadline`]);
 //! * `POST /api/v1/record-response?ctid=&command=&domain=&origin=`: the body is a CentralNic
 //!   response, answered with its outcome.
 
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ledger::Ledger;
 use ledger_event::Origin;
@@ -108,14 +109,33 @@ pub(crate) async fn ingest(State(state): State<Arc<AppState>>, body: Body) -> Re
 /// `POST /api/v1/ingest-oversize?origin=`: one item over the size limit, its body written to a
 /// temporary file in the ledger's `spill/` directory as it arrives (never held in memory; the
 /// file goes when the request does, finished or not), then kept whole as a reject
-/// ([`Ledger::keep_oversize`]) and answered with its outcome.
+/// ([`Ledger::keep_oversize`]) and answered with its outcome. A body over
+/// [`crate::Config::oversize_limit`] is answered 413 (at once when its `Content-Length` says
+/// so, else as soon as it passes the limit, before more is spooled), one that does not arrive
+/// whole within [`crate::Config::oversize_deadline`] 408; nothing is kept of either.
 pub(crate) async fn ingest_oversize(
     State(state): State<Arc<AppState>>,
     Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     use http_body_util::BodyExt;
     use std::io::Write;
+    let limit = state.config.oversize_limit;
+    let deadline = state.config.oversize_deadline;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("an item through the socket is at most {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return too_large().into_response();
+    }
     let origin = params.get("origin").cloned().unwrap_or_else(|| "-".into());
     let dir = state.ledger.options().path.join("spill");
     let spooled = async {
@@ -131,15 +151,29 @@ pub(crate) async fn ingest_oversize(
             let frame =
                 frame.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
             if let Some(data) = frame.data_ref() {
-                tokio::task::block_in_place(|| file.write_all(data)).map_err(failed)?;
                 size += data.len() as u64;
+                if size > limit {
+                    return Err(too_large());
+                }
+                tokio::task::block_in_place(|| file.write_all(data)).map_err(failed)?;
             }
         }
         Ok::<_, ApiError>((file.into_temp_path(), size))
     };
-    let (path, size) = match spooled.await {
-        Ok(spooled) => spooled,
-        Err(error) => return error.into_response(),
+    // Dropping the spooling on its deadline drops (and so removes) its temporary file.
+    let (path, size) = match tokio::time::timeout(deadline, spooled).await {
+        Ok(Ok(spooled)) => spooled,
+        Ok(Err(error)) => return error.into_response(),
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the item did not arrive within {} s",
+                    deadline.as_secs_f64()
+                ),
+            )
+            .into_response();
+        }
     };
     write(&state, move |ledger| {
         let mut file =

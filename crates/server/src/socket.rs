@@ -100,15 +100,71 @@ pub fn clear_stale(address: &SocketAddress) -> std::io::Result<Before> {
     }
 }
 
-/// Gives the bound socket mode 0660 and the owner and group of the ledger's directory: both
-/// when this process may (root), else the group alone when this user is in it, else only the
-/// mode (the socket then belongs to this user and their group).
-pub(crate) fn restrict(address: &SocketAddress, dir: &Path) -> std::io::Result<()> {
+/// The prefix of the private directories a socket is bound in before it is renamed onto
+/// `ledger.sock` (`.ledger.sock.PID.tmp`).
+const STAGING_PREFIX: &str = ".ledger.sock.";
+/// Their suffix.
+const STAGING_SUFFIX: &str = ".tmp";
+
+/// Binds the ledger's socket so that it never has another mode than 0660: it is bound inside
+/// a private directory (mode 0700, `PATH/.ledger.sock.PID.tmp`, which nobody else may enter),
+/// given its mode and owner there ([`restrict`]), then renamed onto `PATH/ledger.sock` (a bound
+/// socket keeps working across a rename) and the private directory removed. Private
+/// directories a killed holder left behind are removed first (the caller holds the ledger, so
+/// no other process is binding in it). The caller has cleared a stale socket
+/// ([`clear_stale`]); the rename replaces whatever is at `ledger.sock` after that.
+pub(crate) fn bind(
+    address: &SocketAddress,
+    dir: &Path,
+) -> std::io::Result<std::os::unix::net::UnixListener> {
+    use std::os::unix::fs::DirBuilderExt;
+    remove_staging(dir)?;
+    let staging = dir.join(format!(
+        "{STAGING_PREFIX}{}{STAGING_SUFFIX}",
+        std::process::id()
+    ));
+    std::fs::DirBuilder::new().mode(0o700).create(&staging)?;
+    let bound = (|| -> std::io::Result<std::os::unix::net::UnixListener> {
+        let staged = SocketAddress::of(&staging)?;
+        let listener = std::os::unix::net::UnixListener::bind(staged.bind_path())?;
+        restrict(&staged.path, dir)?;
+        std::fs::rename(&staged.path, &address.path)?;
+        Ok(listener)
+    })();
+    let removed = std::fs::remove_dir_all(&staging);
+    let listener = bound?;
+    removed?;
+    Ok(listener)
+}
+
+/// Removes the private directories of [`bind`] a killed holder left in `dir`.
+fn remove_staging(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(STAGING_PREFIX)
+            && name.ends_with(STAGING_SUFFIX)
+            && entry.file_type()?.is_dir()
+        {
+            match std::fs::remove_dir_all(entry.path()) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Gives the bound socket at `path` mode 0660 and the owner and group of the ledger's
+/// directory `dir`: both when this process may (root), else the group alone when this user is
+/// in it, else only the mode (the socket then belongs to this user and their group).
+fn restrict(path: &Path, dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    std::fs::set_permissions(&address.path, std::fs::Permissions::from_mode(0o660))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
     let meta = std::fs::metadata(dir)?;
-    if std::os::unix::fs::chown(&address.path, Some(meta.uid()), Some(meta.gid())).is_err() {
-        let _ = std::os::unix::fs::chown(&address.path, None, Some(meta.gid()));
+    if std::os::unix::fs::chown(path, Some(meta.uid()), Some(meta.gid())).is_err() {
+        let _ = std::os::unix::fs::chown(path, None, Some(meta.gid()));
     }
     Ok(())
 }
@@ -127,10 +183,19 @@ mod tests {
         std::fs::create_dir_all(&deep).expect("creating the deep directory");
         let address = SocketAddress::of(&deep).expect("opening the directory");
         assert!(address.bind_path().as_os_str().len() <= SUN_PATH_MAX);
-        let listener =
-            std::os::unix::net::UnixListener::bind(address.bind_path()).expect("binding");
+        let listener = bind(&address, &deep).expect("binding");
         assert!(deep.join(SOCKET_FILE).exists());
+        assert_eq!(
+            std::fs::read_dir(&deep).expect("listing").count(),
+            1,
+            "only the socket is left"
+        );
         address.connect().expect("connecting");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(deep.join(SOCKET_FILE)).expect("the socket");
+            assert_eq!(mode.permissions().mode() & 0o777, 0o660);
+        }
         drop(listener);
         assert_eq!(
             clear_stale(&address).expect("clearing"),

@@ -215,7 +215,8 @@ async fn until_stopping(stopping: &mut watch::Receiver<bool>) {
 }
 
 /// Binds the ledger's socket: a stale one (its holder was killed) is replaced, a live one
-/// refused; then mode 0660 and the directory's owner and group ([`socket::restrict`]).
+/// refused; it has mode 0660 and the directory's owner and group from the moment it is at
+/// `ledger.sock` ([`socket::bind`]).
 fn bind_socket(
     dir: &std::path::Path,
 ) -> Result<(socket::SocketAddress, tokio::net::UnixListener), ServerError> {
@@ -230,8 +231,9 @@ fn bind_socket(
     if socket::clear_stale(&address).map_err(failed)? == socket::Before::Live {
         return Err(ServerError::Held(address.path.clone()));
     }
-    let listener = tokio::net::UnixListener::bind(address.bind_path()).map_err(failed)?;
-    socket::restrict(&address, dir).map_err(failed)?;
+    let listener = socket::bind(&address, dir).map_err(failed)?;
+    listener.set_nonblocking(true).map_err(failed)?;
+    let listener = tokio::net::UnixListener::from_std(listener).map_err(failed)?;
     Ok((address, listener))
 }
 
