@@ -473,3 +473,74 @@ fn a_new_event_reaches_the_live_stream_and_the_open_page_reloads() {
     drop(browser);
     server.stop();
 }
+
+/// A ledger that lost the closing mails of 205 transfers still renders: the 200 soonest, how
+/// many more there are, and a link to them; a domain is found by its punycode too.
+#[test]
+fn two_hundred_transfers_a_page_with_a_link_to_the_rest() {
+    let sandbox = Sandbox::new();
+    // müller.de's transfer (deadline 2010-10-31) is pending and overdue: it comes first.
+    sandbox
+        .ledger()
+        .args(["ingest", "--no-progress"])
+        .arg(fixture("autodns/text/idn-1403-dst.txt"))
+        .run()
+        .success();
+    let template = std::fs::read_to_string(fixture("autodns/json/transfer_start-push-bare.json"))
+        .expect("the transfer_start fixture");
+    for n in 0..205u32 {
+        // Deadlines a minute apart, in order of n.
+        let end = format!("2022-01-24T{:02}:{:02}:00.000+0100", 10 + n / 60, n % 60);
+        let body = template
+            .replace("1012054052", &(1_900_000_000 + n).to_string())
+            .replace("example.org", &format!("lost-{n:03}.example"))
+            .replace("2022-01-24T10:54:42.000+0100", &end);
+        sandbox.write(&format!("lost/{n:03}.json"), body);
+    }
+    sandbox
+        .ledger()
+        .args(["ingest", "--no-progress"])
+        .arg(sandbox.path("lost"))
+        .run()
+        .success();
+    let server = Server::start(&sandbox, &[]);
+    let at = "at=2022-01-20%2012:00";
+    let first = request(server.addr, "GET", &format!("/?{at}"), &[], b"");
+    assert_eq!(first.status, 200);
+    let rows = transfer_rows(&first.body);
+    assert_eq!(rows.len(), 200, "{}", first.body.len());
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1.as_str()),
+        ("müller.de", "overdue")
+    );
+    assert_eq!(rows[1].0, "lost-000.example");
+    assert_eq!(rows[199].0, "lost-198.example");
+    assert!(
+        first
+            .body
+            .contains("<a id=\"more\" href=\"/?from=200&#38;at=2022-01-20%2012:00\">6 more</a>"),
+        "{}",
+        first.body
+    );
+    let next = request(server.addr, "GET", &format!("/?from=200&{at}"), &[], b"");
+    let rows = transfer_rows(&next.body);
+    let domains: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        domains,
+        [
+            "lost-199.example",
+            "lost-200.example",
+            "lost-201.example",
+            "lost-202.example",
+            "lost-203.example",
+            "lost-204.example"
+        ]
+    );
+    assert!(next.body.contains("206 pending"), "{}", next.body);
+    assert!(next.body.contains("showing 201–206"), "{}", next.body);
+
+    let puny = request(server.addr, "GET", "/?q=xn--mller-kva.de", &[], b"");
+    assert!(puny.body.contains("Domain müller.de"), "{}", puny.body);
+    assert!(puny.body.contains("transfer_out_started"));
+    server.stop();
+}
