@@ -18,6 +18,21 @@ pub fn human_time(t: DateTime<Utc>, tz: Tz) -> String {
     format!("{} UTC ({local_text})", t.format("%Y-%m-%d %H:%M:%S"))
 }
 
+/// One line per rejected item of an `ingest --json`-shaped list: `rejected PATH: REASON (kept
+/// as reject #ID{after})`, `after` saying what became of it at the source (`, confirmed`).
+pub fn rejected_lines(out: &mut impl Write, items: &[Value], after: &str) -> io::Result<()> {
+    for item in items.iter().filter(|i| i["outcome"] == "rejected") {
+        writeln!(
+            out,
+            "rejected {}: {} (kept as reject #{}{after})",
+            item["path"].as_str().unwrap_or_default(),
+            item["reason"].as_str().unwrap_or_default(),
+            item["reject_id"]
+        )?;
+    }
+    Ok(())
+}
+
 /// An optional instant for people (`-` when unknown).
 pub fn human_opt(t: Option<DateTime<Utc>>, tz: Tz) -> String {
     t.map_or_else(|| "-".to_string(), |t| human_time(t, tz))

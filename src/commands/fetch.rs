@@ -168,15 +168,7 @@ pub fn run(ctx: &Context, args: &FetchArgs) -> CliResult {
             summary.committed,
             started.elapsed().as_secs_f64()
         )?;
-        for item in items.iter().filter(|i| i["outcome"] == "rejected") {
-            writeln!(
-                out,
-                "rejected {}: {} (kept as reject #{})",
-                item["path"].as_str().unwrap_or_default(),
-                item["reason"].as_str().unwrap_or_default(),
-                item["reject_id"]
-            )?;
-        }
+        crate::output::rejected_lines(&mut out, &items, "")?;
     }
     if summary.interrupted {
         drop(out);

@@ -149,15 +149,7 @@ pub fn autodns(ctx: &Context, args: &PollAutodnsArgs) -> CliResult {
             poller.requests,
             started.elapsed().as_secs_f64()
         )?;
-        for item in items.iter().filter(|i| i["outcome"] == "rejected") {
-            writeln!(
-                out,
-                "rejected {}: {} (kept as reject #{}, confirmed)",
-                item["path"].as_str().unwrap_or_default(),
-                item["reason"].as_str().unwrap_or_default(),
-                item["reject_id"]
-            )?;
-        }
+        crate::output::rejected_lines(&mut out, &items, ", confirmed")?;
     }
     if tally.stopped {
         drop(out);
