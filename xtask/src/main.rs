@@ -10,9 +10,10 @@
 //! * `cargo xtask crash-serve --kills 30 --count 5000 [--seed 7]`: SIGKILL `ledger serve` under
 //!   concurrent pushes; every answered push is in the ledger once, retries never make a second
 //!   event, verify is clean.
-//! * `cargo xtask push-bench [--rounds 3] [--seconds 10]`: acknowledged AutoDNS pushes per
-//!   second and their latency, `ledger serve` against a Python/SQLite baseline, from 64
-//!   concurrent keep-alive senders, interleaved rounds.
+//! * `cargo xtask push-bench [--rounds 3] [--seconds 10] [--reads]`: acknowledged AutoDNS pushes
+//!   per second and their latency, `ledger serve` against a Python/SQLite baseline, from 64
+//!   concurrent keep-alive senders, interleaved rounds; with `--reads`, the latency of reads
+//!   (HTTP and `ledger show --ctid` through the socket) while the pushes run.
 //! * `cargo xtask screenshots [--out docs/screenshots]`: the dashboard in headless Chromium at
 //!   desktop and phone widths, over a ledger of the fixtures.
 //! * `cargo xtask page-bench [--events 1000000]`: how long the dashboard takes to render from
@@ -145,6 +146,10 @@ enum Task {
         /// builds run against run).
         #[arg(long)]
         binary: Option<PathBuf>,
+        /// Also read an order's history while the pushes run, over HTTP and by `ledger show
+        /// --ctid` through the socket (a read every ~100 ms each), and report their latency.
+        #[arg(long)]
+        reads: bool,
         /// Scratch directory (kept); default: a fresh one under the system's temp dir, removed
         /// afterwards.
         #[arg(long)]
@@ -213,6 +218,7 @@ fn main() -> ExitCode {
             count,
             servers,
             binary,
+            reads,
             work,
         } => std::time::Duration::try_from_secs_f64(seconds)
             .map_err(|e| format!("--seconds {seconds}: {e}"))
@@ -224,6 +230,7 @@ fn main() -> ExitCode {
                     count,
                     servers,
                     binary,
+                    reads,
                     work,
                 })
             }),

@@ -40,6 +40,8 @@ pub struct Config {
     pub servers: Servers,
     /// This `ledger` binary instead of building the release one (to compare two builds).
     pub binary: Option<PathBuf>,
+    /// Also read an order's history over HTTP and through the socket while the pushes run.
+    pub reads: bool,
     /// Scratch directory (ledgers, SQLite files, the script); default a fresh one under the
     /// system's temp dir, removed afterwards.
     pub work: Option<PathBuf>,
@@ -751,6 +753,95 @@ struct Run {
     load: Load,
     /// Commit figures (the ledger only).
     commits: Option<String>,
+    /// Reads beside the pushes (the ledger only).
+    reads: Option<Reads>,
+}
+
+/// Reads taken while the pushes run: an order's history over HTTP (`GET /api/v1/ctid/…`)
+/// and through the ledger's socket by the real CLI (`ledger show --ctid … --json`, a process
+/// each), one after the other with a pause of 100 ms, as people and cron jobs would read.
+#[derive(Default)]
+struct Reads {
+    /// Sorted, µs.
+    http: Vec<u64>,
+    /// Sorted, µs.
+    cli: Vec<u64>,
+    errors: Vec<String>,
+}
+
+impl Reads {
+    fn percentile(sorted: &[u64], p: f64) -> Duration {
+        if sorted.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+        Duration::from_micros(sorted[i - 1])
+    }
+
+    fn summary(&self) -> String {
+        let mut s = format!(
+            "reads under load: HTTP {} (p50 {}, p99 {}), `show --ctid` via the socket {} (p50 {}, p99 {})",
+            self.http.len(),
+            ms(Self::percentile(&self.http, 0.5)),
+            ms(Self::percentile(&self.http, 0.99)),
+            self.cli.len(),
+            ms(Self::percentile(&self.cli, 0.5)),
+            ms(Self::percentile(&self.cli, 0.99)),
+        );
+        if let Some(e) = self.errors.first() {
+            let _ = write!(s, "; {} errors, first: {e}", self.errors.len());
+        }
+        s
+    }
+}
+
+/// Reads `ctid`'s history until `done`, once it exists (the first push of sender 0 makes it).
+fn reader(
+    binary: PathBuf,
+    db: PathBuf,
+    addr: SocketAddr,
+    done: Arc<std::sync::atomic::AtomicBool>,
+) -> Reads {
+    use std::sync::atomic::Ordering;
+    let ctid = "pb-00-00000000";
+    let path = format!("/api/v1/ctid/{ctid}");
+    let mut reads = Reads::default();
+    let mut http = Connection::new(addr);
+    // Until the order exists.
+    while !done.load(Ordering::SeqCst) {
+        match http.send("GET", &path, "", b"") {
+            Ok(r) if r.status == 200 => break,
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    while !done.load(Ordering::SeqCst) {
+        let started = Instant::now();
+        match http.send("GET", &path, "", b"") {
+            Ok(r) if r.status == 200 => reads.http.push(started.elapsed().as_micros() as u64),
+            Ok(r) => reads.errors.push(format!("GET {path}: {}", r.status)),
+            Err(e) => reads.errors.push(format!("GET {path}: {e}")),
+        }
+        let started = Instant::now();
+        let out = Command::new(&binary)
+            .env_remove("LEDGER_DB")
+            .arg("--db")
+            .arg(&db)
+            .args(["show", "--ctid", ctid, "--json"])
+            .stdin(Stdio::null())
+            .output();
+        match out {
+            Ok(out) if out.status.success() => reads.cli.push(started.elapsed().as_micros() as u64),
+            Ok(out) => reads.errors.push(format!(
+                "show --ctid: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Err(e) => reads.errors.push(format!("show --ctid: {e}")),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    reads.http.sort_unstable();
+    reads.cli.sort_unstable();
+    reads
 }
 
 /// A started server: the child and the address its stdout or stderr named.
@@ -827,7 +918,13 @@ fn token() -> String {
     format!("bench{:x}{:x}", std::process::id(), nanos)
 }
 
-fn ledger_run(binary: &Path, dir: &Path, senders: usize, stop: Stop) -> Result<Run, String> {
+fn ledger_run(
+    binary: &Path,
+    dir: &Path,
+    senders: usize,
+    stop: Stop,
+    with_reads: bool,
+) -> Result<Run, String> {
     let db = dir.join("ledger");
     remove_dir(&db)?;
     let token = token();
@@ -846,7 +943,18 @@ fn ledger_run(binary: &Path, dir: &Path, senders: usize, stop: Stop) -> Result<R
     let stderr = child.stderr.take().ok_or("no stderr")?;
     let server = started(child, Box::new(stderr))?;
     let path = format!("/push/autodns/{token}");
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reading = with_reads.then(|| {
+        let (binary, db, addr, done) =
+            (binary.to_path_buf(), db.clone(), server.addr, done.clone());
+        std::thread::spawn(move || reader(binary, db, addr, done))
+    });
     let measured = load(server.addr, &path, senders, stop);
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let reads = match reading {
+        Some(handle) => Some(handle.join().map_err(|_| "the reader thread panicked")?),
+        None => None,
+    };
     let metrics = Connection::new(server.addr).send("GET", "/metrics", "", b"");
     let (code, output) = server.stop()?;
     let load = measured?;
@@ -890,6 +998,7 @@ fn ledger_run(binary: &Path, dir: &Path, senders: usize, stop: Stop) -> Result<R
     Ok(Run {
         load,
         commits: Some(commits),
+        reads,
     })
 }
 
@@ -948,6 +1057,7 @@ fn baseline_run(dir: &Path, senders: usize, stop: Stop) -> Result<Run, String> {
     Ok(Run {
         load,
         commits: None,
+        reads: None,
     })
 }
 
@@ -994,6 +1104,9 @@ fn describe(name: &str, round: usize, run: &Run) -> String {
     }
     if let Some(c) = &run.commits {
         let _ = write!(s, "\n    ledger commits: {c}");
+    }
+    if let Some(r) = &run.reads {
+        let _ = write!(s, "\n    {}", r.summary());
     }
     s
 }
@@ -1042,7 +1155,7 @@ pub fn run(config: &Config) -> Result<(), String> {
     let mut baseline = Vec::new();
     for round in 1..=config.rounds {
         if config.servers != Servers::Baseline {
-            let run = ledger_run(&binary, &dir, config.senders, stop)
+            let run = ledger_run(&binary, &dir, config.senders, stop, config.reads)
                 .map_err(|e| format!("round {round}, ledger: {e}"))?;
             println!("{}", describe("ledger", round, &run));
             ledger.push(run);
