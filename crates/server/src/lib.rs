@@ -15,8 +15,9 @@
 //! threads of their own, ingesting through the same group commit, until the server stops
 //! (`worker.rs`).
 //!
-//! The binary turns flags into a [`Config`] and its [`Worker`]s and calls [`run`]. Errors a request meets become
-//! responses in one place (`error.rs`); errors that stop the server are [`ServerError`].
+//! The binary turns flags into a [`Config`] and its [`Worker`]s and calls [`run`]. Errors a
+//! request meets become responses in one place (`error.rs`); errors that stop the server are
+//! [`ServerError`].
 
 #![warn(missing_docs)]
 
