@@ -269,7 +269,7 @@ fn rebuild_equals_the_incremental_fold_and_verify_finds_tampering() {
     // Tamper with a stored order and drop an index entry, behind the ledger's back.
     {
         // Layout 2: one tree per database; orders are the views' prefix 1, by_ctid the log's `c`.
-        let views = sled::open(path.join("views")).unwrap();
+        let views = crate::support::open_sled(&path.join("views"));
         let tree = views.open_tree("views").unwrap();
         let record = tree.get(b"\x014bed8920b56fb").unwrap().unwrap();
         let mut changed = record.to_vec();
@@ -279,7 +279,7 @@ fn rebuild_equals_the_incremental_fold_and_verify_finds_tampering() {
         // And a stray order no event made.
         tree.insert(b"\x01stray-order", record.to_vec()).unwrap();
         views.flush().unwrap();
-        let log = sled::open(path.join("log")).unwrap();
+        let log = crate::support::open_sled(&path.join("log"));
         let by_ctid = log.open_tree("log").unwrap();
         let key = by_ctid
             .scan_prefix(b"c201005061621\0")
@@ -437,7 +437,7 @@ fn a_rebuild_of_many_chunks_equals_the_incremental_fold() {
     // Damaged views: every order record changed and thousands of stray ones, more than one
     // write batch of the rebuild's merge (which writes while it reads the stored records).
     {
-        let db = sled::open(dir.path().join("ledger/views")).unwrap();
+        let db = crate::support::open_sled(&dir.path().join("ledger/views"));
         let tree = db.open_tree("views").unwrap();
         for entry in tree.scan_prefix([1u8]) {
             let (key, value) = entry.unwrap();

@@ -168,7 +168,7 @@ fn a_reparsed_reject_leaves_the_index_and_comes_back_as_a_duplicate() {
 
 /// The log tree of a closed ledger, opened with sled directly (layout 2: one tree `log`).
 fn log_tree(path: &Path) -> (sled::Db, sled::Tree) {
-    let db = sled::open(path.join("log")).unwrap();
+    let db = crate::support::open_sled(&path.join("log"));
     let tree = db.open_tree("log").unwrap();
     (db, tree)
 }

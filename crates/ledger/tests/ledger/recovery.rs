@@ -146,7 +146,7 @@ fn a_crash_between_the_log_and_the_views_is_caught_up_on_open() {
     std::fs::remove_dir_all(path.join("views")).unwrap();
     copy_dir(&dir.path().join("views-before"), &path.join("views"));
     {
-        let views = sled::open(path.join("views")).unwrap();
+        let views = crate::support::open_sled(&path.join("views"));
         // Layout 2: one tree, the views' meta under the prefix `m`.
         views
             .open_tree("views")
@@ -172,7 +172,7 @@ fn a_crash_between_the_log_and_the_views_is_caught_up_on_open() {
 #[test]
 fn a_layout_1_ledger_is_migrated_on_open_and_reads_as_before() {
     let (_dir, path) = migrated_fixture_reads_as_before("v1");
-    let log = sled::open(path.join("log")).unwrap();
+    let log = crate::support::open_sled(&path.join("log"));
     assert!(!log.tree_names().iter().any(|n| n.as_ref() == b"events"));
 }
 
@@ -368,7 +368,7 @@ fn fixture_copy(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 /// The log database of the (closed) ledger at `path` and its one tree, opened with sled
 /// directly, to make what a crash or a damaged disk leaves.
 fn raw_log(path: &std::path::Path) -> (sled::Db, sled::Tree) {
-    let db = sled::open(path.join("log")).unwrap();
+    let db = crate::support::open_sled(&path.join("log"));
     let tree = db.open_tree("log").unwrap();
     (db, tree)
 }

@@ -89,3 +89,23 @@ pub fn update(status: &str, transaction: &str) -> String {
          transaction: {transaction}\n</system>\n"
     )
 }
+
+/// Opens the sled database at `path` directly (to make what a crash or a damaged disk leaves).
+/// sled releases its file lock from a background thread after the last handle is dropped, so
+/// an open right after a close may find it still held for a moment: this waits (10 s at most),
+/// as `Ledger::open` does.
+pub fn open_sled(path: &Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("opening {}: {e}", path.display()),
+        }
+    }
+}
