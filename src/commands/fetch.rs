@@ -323,7 +323,8 @@ async fn watch(
     every: Duration,
 ) {
     const BACKOFF: Duration = Duration::from_secs(1);
-    let mut backoff = BACKOFF;
+    const CEILING: Duration = Duration::from_secs(300);
+    let mut failures = 0u32;
     let mut said_waiting = false;
     let url = request.url;
     stop.say(format!("watching {url} (--after {})", request.after));
@@ -379,14 +380,15 @@ async fn watch(
             )),
         };
         match failed {
-            None => backoff = BACKOFF,
+            None => failures = 0,
             Some(message) => {
+                failures = failures.saturating_add(1);
+                let backoff = crate::workers::backoff(BACKOFF, failures, CEILING);
                 stop.error(format!("{message}; retrying in {} s", backoff.as_secs()));
                 tokio::select! {
                     () = stop.stopped() => break,
                     () = tokio::time::sleep(backoff) => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(300));
             }
         }
     }

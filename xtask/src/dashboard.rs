@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::push_bench::{Server, read_response, started};
+use crate::push_bench::{Server, percentile, read_response, started};
 
-/// The instant the screenshots show (Berlin): example.com's auto-NACK is then due within 24 h.
-const SHOT_AT: &str = "2010-05-21 12:00";
+/// The instant the screenshots show (2010-05-21 12:00 Berlin, as a query value): example.com's
+/// auto-NACK is then due within 24 h.
+const SHOT_AT: &str = "2010-05-21%2012:00";
 
 fn workspace_root() -> Result<PathBuf, String> {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,17 +39,6 @@ fn serve(binary: &Path, db: &Path) -> Result<Server, String> {
         .map_err(|e| format!("starting {}: {e}", binary.display()))?;
     let stderr = child.stderr.take().ok_or("serve's stderr")?;
     started(child, Box::new(stderr))
-}
-
-fn query_value(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b':' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `cargo xtask screenshots`.
@@ -87,7 +77,7 @@ pub fn screenshots(out: &Path) -> Result<(), String> {
     }
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let server = serve(&binary, &db)?;
-    let at = query_value(SHOT_AT);
+    let at = SHOT_AT;
     let shots = [
         ("main-desktop.png", format!("/?at={at}"), (1440, 2000)),
         ("main-phone.png", format!("/?at={at}"), (390, 3200)),
@@ -173,11 +163,6 @@ fn timed_get(
     Ok((took, response.body))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).copied().unwrap_or_default()
-}
-
 /// `cargo xtask page-bench`.
 pub fn page_bench(events: u64, requests: usize, work: Option<PathBuf>) -> Result<(), String> {
     let (binary, _) = crate::build_release_ledger()?;
@@ -241,14 +226,14 @@ pub fn page_bench(events: u64, requests: usize, work: Option<PathBuf>) -> Result
         for _ in 0..requests {
             let (took, body) = timed_get(&mut stream, &mut reader, &path)?;
             size = body.len();
-            times.push(took);
+            times.push(took.as_micros() as u64);
         }
         times.sort();
         rows.push(format!(
             "| {name} | {:.1} ms | {:.1} ms | {:.1} ms | {} KB |",
             percentile(&times, 0.5).as_secs_f64() * 1e3,
             percentile(&times, 0.95).as_secs_f64() * 1e3,
-            times.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+            percentile(&times, 1.0).as_secs_f64() * 1e3,
             size / 1024
         ));
     }

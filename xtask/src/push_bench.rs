@@ -531,16 +531,21 @@ impl Load {
     }
 
     fn percentile(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let i = ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len());
-        Duration::from_micros(u64::from(self.latencies[i - 1]))
+        percentile(&self.latencies, p)
     }
 
     fn oks(&self) -> u64 {
         self.ingested + self.other_ok.values().sum::<u64>()
     }
+}
+
+/// The nearest-rank `p` percentile of `sorted` latencies in µs (zero when there are none).
+pub(crate) fn percentile<T: Copy + Into<u64>>(sorted: &[T], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    Duration::from_micros(sorted[i - 1].into())
 }
 
 /// Runs the load generator against `addr`/`path`: `senders` threads connect, wait for each
@@ -770,23 +775,15 @@ struct Reads {
 }
 
 impl Reads {
-    fn percentile(sorted: &[u64], p: f64) -> Duration {
-        if sorted.is_empty() {
-            return Duration::ZERO;
-        }
-        let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-        Duration::from_micros(sorted[i - 1])
-    }
-
     fn summary(&self) -> String {
         let mut s = format!(
             "reads under load: HTTP {} (p50 {}, p99 {}), `show --ctid` via the socket {} (p50 {}, p99 {})",
             self.http.len(),
-            ms(Self::percentile(&self.http, 0.5)),
-            ms(Self::percentile(&self.http, 0.99)),
+            ms(percentile(&self.http, 0.5)),
+            ms(percentile(&self.http, 0.99)),
             self.cli.len(),
-            ms(Self::percentile(&self.cli, 0.5)),
-            ms(Self::percentile(&self.cli, 0.99)),
+            ms(percentile(&self.cli, 0.5)),
+            ms(percentile(&self.cli, 0.99)),
         );
         if let Some(e) = self.errors.first() {
             let _ = write!(s, "; {} errors, first: {e}", self.errors.len());

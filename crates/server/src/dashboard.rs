@@ -13,7 +13,6 @@ use axum::extract::{Form, OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use ledger_dashboard::DashboardError;
 
 use crate::error::ApiError;
 use crate::state::{AppState, Listener};
@@ -78,7 +77,7 @@ pub(crate) fn session_value(key: &[u8; 32], token: &str) -> String {
     let mut hash = sha2::Sha256::new();
     hash.update(key);
     hash.update(token.as_bytes());
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    ledger_event::to_hex(&hash.finalize())
 }
 
 /// The session cookie's value in the request's `Cookie` headers, if any.
@@ -150,13 +149,7 @@ pub(crate) async fn page(
             Html(html),
         )
             .into_response(),
-        Ok(Err(DashboardError::BadRequest(message))) => {
-            ApiError::bad_request(message).into_response()
-        }
-        Ok(Err(DashboardError::Ledger(error))) => ApiError::unavailable(&error).into_response(),
-        Ok(Err(error)) => {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
-        }
+        Ok(Err(error)) => ApiError::from(error).into_response(),
         Err(join) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, join.to_string()).into_response()
         }

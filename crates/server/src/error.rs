@@ -90,6 +90,17 @@ impl From<ledger::LedgerError> for ApiError {
     }
 }
 
+impl From<ledger_dashboard::DashboardError> for ApiError {
+    fn from(error: ledger_dashboard::DashboardError) -> Self {
+        use ledger_dashboard::DashboardError;
+        match error {
+            DashboardError::BadRequest(message) => ApiError::bad_request(message),
+            DashboardError::Ledger(error) => ApiError::unavailable(&error),
+            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, axum::Json(json!({ "error": self.message }))).into_response()

@@ -120,14 +120,14 @@ impl OrderRecord {
 
     /// The order this record stands for.
     pub(crate) fn order(&self, ctid: &str) -> Result<Order> {
-        let (state, last_status) = match &self.latest_status {
-            Some((_, status)) => (state_of(status.class()?), Some(status.status()?)),
-            None => (OrderState::InProgress, None),
-        };
         Ok(Order {
             ctid: ctid.to_string(),
-            state,
-            last_status,
+            state: self.state()?,
+            last_status: self
+                .latest_status
+                .as_ref()
+                .map(|(_, status)| status.status())
+                .transpose()?,
             domain: self.domain.as_ref().map(|(_, d)| d.clone()),
             seq: self.latest.map_or(0, |s| s.seq),
             events: self.events,
