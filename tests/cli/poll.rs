@@ -126,5 +126,5 @@ fn a_ledger_of_the_build_before_finds_the_bare_message_and_the_copy() {
     assert_eq!(sandbox.ok_json(["--json", "stats"])["events"], 9);
     sandbox.ledger().arg("verify").run().success();
     let marker = std::fs::read_to_string(sandbox.db().join("LEDGER")).expect("the marker");
-    assert!(marker.starts_with("ledger layout 4"), "{marker}");
+    assert!(marker.starts_with("ledger layout 5"), "{marker}");
 }

@@ -6,17 +6,6 @@ use serde::Serialize;
 
 use crate::EventKind;
 
-/// Where the raw bytes of an ingested item are kept (outside the sled tree, in a pack file).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub struct RawRef {
-    /// The pack file number.
-    pub pack: u32,
-    /// The byte offset of the record in the pack.
-    pub offset: u64,
-    /// The stored (compressed) length of the record's payload.
-    pub len: u32,
-}
-
 /// Where an item came from, as the caller named it: a path, `mbox:PATH#N`, `-` for stdin.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Origin(pub String);
@@ -44,9 +33,6 @@ pub struct Source {
     pub message_id: Option<String>,
     /// Where the item came from.
     pub origin: Origin,
-    /// Where the raw bytes are kept.
-    #[serde(skip)]
-    pub raw: RawRef,
 }
 
 fn hex<S: serde::Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {

@@ -20,5 +20,5 @@ pub mod stored;
 pub use classify::classify;
 pub use dedup::{COPY_WINDOW, content_key, content_key_v1, is_copy, own_time};
 pub use error::{EventError, Result};
-pub use event::{Event, Origin, RawRef, Source, to_hex};
+pub use event::{Event, Origin, Source, to_hex};
 pub use kind::{EventKind, TransferAnswer};

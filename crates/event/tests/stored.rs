@@ -1,9 +1,12 @@
-//! The stored form: every field of every kind of event round-trips exactly, the version-1 bytes
-//! are pinned by a golden file, and damaged records are refused with the right error.
+//! The stored form: every field of every kind of event round-trips exactly, the bytes of each
+//! version (1, read only, and 2, written) are pinned by a golden file, and damaged records are
+//! refused with the right error.
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
-use ledger_event::stored::{self, FORMAT_VERSION, MAGIC, decode_event, encode_event, v1};
-use ledger_event::{Event, EventError, EventKind, Origin, RawRef, Source};
+use ledger_event::stored::{
+    self, Decoded, FORMAT_VERSION, MAGIC, decode, decode_event, encode_event, encode_event_v1, v1,
+};
+use ledger_event::{Event, EventError, EventKind, Origin, Source};
 use ledger_parser::{
     CentralNicResponse, Diagnostic, DomainName, DstFlag, Field, Format, MailMeta, Notice,
     Notification, Property, Status, StatusClass, StatusPrefix, TimeReading, TransferTimetable,
@@ -11,6 +14,7 @@ use ledger_parser::{
 };
 
 const GOLDEN_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/event_v1.bin");
+const GOLDEN_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/event_v2.bin");
 
 fn utc(secs: i64, nanos: u32) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, nanos).expect("test instant is in range")
@@ -211,11 +215,6 @@ fn event(seq: u64, kind: EventKind, notification: Notification) -> Event {
                 .as_ref()
                 .and_then(|m| m.message_id.clone()),
             origin: Origin::new(format!("mbox:/var/mail/autodns#{seq}")),
-            raw: RawRef {
-                pack: seq as u32,
-                offset: seq.wrapping_mul(4096),
-                len: (seq as u32).wrapping_add(1000),
-            },
         },
         notification,
     }
@@ -283,26 +282,77 @@ fn golden_event() -> Event {
     )
 }
 
+/// Where the golden version-1 record says its raw input was (version 1 carried it).
+fn golden_raw(seq: u64) -> v1::StoredRawRefV1 {
+    v1::StoredRawRefV1 {
+        pack: seq as u32,
+        offset: seq.wrapping_mul(4096),
+        len: (seq as u32).wrapping_add(1000),
+    }
+}
+
 #[test]
 fn golden_v1_bytes_are_stable() {
-    let golden = std::fs::read(GOLDEN_V1).unwrap_or_else(|e| {
-        panic!("{GOLDEN_V1}: {e}; generate it once with `cargo test -p ledger-event --test stored -- --ignored write_golden_v1`")
-    });
+    let golden = std::fs::read(GOLDEN_V1).unwrap_or_else(|e| panic!("{GOLDEN_V1}: {e}"));
     let event = golden_event();
     assert!(
-        encode_event(&event) == golden,
+        encode_event_v1(&event, golden_raw(event.seq)) == golden,
         "encoding of the golden event changed: the v1 layout must not change"
+    );
+    // A version-1 record still reads, and still says where its raw input was.
+    assert_eq!(
+        decode(&golden).expect("golden file decodes"),
+        Decoded {
+            event: event.clone(),
+            v1_raw: Some(golden_raw(event.seq)),
+        }
     );
     assert_eq!(decode_event(&golden).expect("golden file decodes"), event);
 }
 
-/// Writes the golden file. Run deliberately, once per format version, and commit the file.
 #[test]
-#[ignore = "writes tests/golden/event_v1.bin; run only to create a new golden file"]
-fn write_golden_v1() {
+fn golden_v2_bytes_are_stable() {
+    let golden = std::fs::read(GOLDEN_V2).unwrap_or_else(|e| {
+        panic!("{GOLDEN_V2}: {e}; generate it once with `cargo test -p ledger-event --test stored -- --ignored write_golden_v2`")
+    });
+    let event = golden_event();
+    assert!(
+        encode_event(&event) == golden,
+        "encoding of the golden event changed: the v2 layout must not change"
+    );
+    assert_eq!(
+        decode(&golden).expect("golden file decodes"),
+        Decoded {
+            event,
+            v1_raw: None
+        }
+    );
+}
+
+#[test]
+fn version_2_is_version_1_without_the_pack_reference() {
+    // The payloads differ only by the reference version 1 kept at the end of the source (a
+    // u32, a u64 and a u32 as bincode varints).
+    let event = golden_event();
+    let v1 = std::fs::read(GOLDEN_V1).unwrap_or_else(|e| panic!("{GOLDEN_V1}: {e}"));
+    let v2 = encode_event(&event);
+    let reference =
+        bincode::encode_to_vec(golden_raw(event.seq), bincode::config::standard()).expect("encode");
+    let payload_v1 = &v1[stored::ENVELOPE_LEN..];
+    let payload_v2 = &v2[stored::ENVELOPE_LEN..];
+    assert_eq!(payload_v1.len(), payload_v2.len() + reference.len());
+    assert!(payload_v1.ends_with(&reference));
+    assert_eq!(&payload_v1[..payload_v2.len()], payload_v2);
+}
+
+/// Writes the golden file of the version this build writes. Run deliberately, once per format
+/// version, and commit the file.
+#[test]
+#[ignore = "writes tests/golden/event_v2.bin; run only to create a new golden file"]
+fn write_golden_v2() {
     std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden"))
         .expect("create the golden folder");
-    std::fs::write(GOLDEN_V1, encode_event(&golden_event())).expect("write the golden file");
+    std::fs::write(GOLDEN_V2, encode_event(&golden_event())).expect("write the golden file");
 }
 
 #[test]
@@ -343,13 +393,13 @@ fn damaged_payloads_are_decode_errors() {
     let truncated = &good[..good.len() - 3];
     assert!(matches!(
         decode_event(truncated),
-        Err(EventError::Decode { version: 1, .. })
+        Err(EventError::Decode { version: 2, .. })
     ));
     let mut trailing = good.clone();
     trailing.push(0);
     let err = decode_event(&trailing).expect_err("trailing byte");
     assert!(
-        matches!(&err, EventError::Decode { version: 1, reason } if reason.contains("left over")),
+        matches!(&err, EventError::Decode { version: 2, reason } if reason.contains("left over")),
         "{err}"
     );
     // A length prefix claiming far more than the record holds must fail, not allocate.
@@ -379,7 +429,7 @@ type Damage = fn(&mut v1::StoredEventV1);
 
 #[test]
 fn invalid_tags_and_values_are_invalid_records() {
-    let base = v1::StoredEventV1::from(&golden_event());
+    let base = v1::StoredEventV1::new(&golden_event(), golden_raw(42));
     assert_eq!(
         decode_event(&envelope(&base)).ok(),
         Some(golden_event()),
@@ -435,7 +485,7 @@ fn envelope_constants_describe_the_bytes() {
     assert_eq!(stored::ENVELOPE_LEN, 6);
     assert_eq!(
         encode_event(&golden_event())[..stored::ENVELOPE_LEN],
-        *b"LEVT\x01\x00"
+        *b"LEVT\x02\x00"
     );
 }
 
@@ -486,4 +536,19 @@ fn every_parsed_fixture_round_trips() {
     }
     assert!(round_tripped >= 40, "only {round_tripped} fixtures parsed");
     println!("{round_tripped} fixtures: {raw_bytes} raw bytes, {stored_bytes} stored bytes");
+}
+
+#[test]
+fn invalid_version_2_records_say_version_2() {
+    let mut stored = stored::v2::StoredEventV2::from(&golden_event());
+    stored.notification.format = 4;
+    let mut bytes = MAGIC.to_vec();
+    bytes.extend_from_slice(&2u16.to_le_bytes());
+    bytes.extend(bincode::encode_to_vec(&stored, bincode::config::standard()).expect("encode"));
+    match decode_event(&bytes) {
+        Err(EventError::Invalid { version: 2, reason }) => {
+            assert!(reason.contains("format"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use ledger_event::stored::{decode_event, encode_event};
-use ledger_event::{Event, EventKind, Origin, RawRef, Source};
+use ledger_event::{Event, EventKind, Origin, Source};
 use ledger_parser::{
     CentralNicResponse, Diagnostic, DomainName, DstFlag, Field, Format, MailMeta, Notice,
     Notification, Property, Status, StatusClass, StatusPrefix, TimeReading,
@@ -107,7 +107,6 @@ prop_compose! {
         texts in proptest::collection::vec(proptest::option::of(text()), 4),
         sha256 in any::<[u8; 32]>(),
         origin in text(),
-        raw in (any::<u32>(), any::<u64>(), any::<u32>()),
     ) -> Event {
         Event {
             seq,
@@ -122,7 +121,6 @@ prop_compose! {
                 sha256,
                 message_id: texts[3].clone(),
                 origin: Origin::new(origin),
-                raw: RawRef { pack: raw.0, offset: raw.1, len: raw.2 },
             },
             notification,
         }

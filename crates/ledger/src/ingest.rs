@@ -22,14 +22,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use ledger_event::stored::encode_event;
-use ledger_event::{Event, Origin, RawRef, Source, classify, content_key};
+use ledger_event::{Event, Origin, Source, classify, content_key};
 use ledger_parser::{DomainName, Format, Notification, ParseOptions};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{be_u64, index_key, index_prefix, split_index_key};
 use crate::quarantine::{self, QuarantineRecord, ResponseTuple};
-use crate::raw::{self, PackWriter};
+use crate::raw::{self, PackRef, PackWriter};
 use crate::store::{
     Log, META_NEXT_QUARANTINE, META_NEXT_SEQ, META_QUARANTINE_INDEXED, Views, storage,
 };
@@ -440,11 +439,6 @@ fn prepare_one(options: &Options, item: &Item, now: DateTime<Utc>) -> ([u8; 32],
                 .as_ref()
                 .and_then(|m| m.message_id.clone()),
             origin: item.origin.clone(),
-            raw: RawRef {
-                pack: 0,
-                offset: 0,
-                len: 0,
-            },
         },
         notification,
     };
@@ -520,7 +514,7 @@ pub(crate) struct Staged {
     batch: sled::Batch,
     /// The seq of the first new event, and where each new event's stored form is.
     first_seq: u64,
-    places: Vec<RawRef>,
+    places: Vec<PackRef>,
     appended: Vec<Event>,
     outcomes: Vec<Option<IngestOutcome>>,
 }
@@ -552,7 +546,7 @@ pub(crate) fn stage(
     // Look the keys up; decide which raw bytes must be written.
     let mut events: Vec<Option<Event>> = Vec::with_capacity(items.len());
     let mut prepared = Vec::with_capacity(items.len());
-    let mut refs: Vec<Option<RawRef>> = vec![None; items.len()];
+    let mut refs: Vec<Option<PackRef>> = vec![None; items.len()];
     let mut known_raw: HashMap<[u8; 32], usize> = HashMap::new();
     let mut to_write: Vec<usize> = Vec::new();
     // The own times of the items of this batch that will be appended, by key (the same
@@ -662,9 +656,6 @@ pub(crate) fn stage(
         {
             refs[i] = refs[j];
         }
-        if let (Some(event), Some(raw)) = (events[i].as_mut(), refs[i]) {
-            event.source.raw = raw;
-        }
         if let Prepared::Failed {
             reason,
             untrusted,
@@ -770,7 +761,11 @@ pub(crate) fn stage(
                 next_seq += 1;
                 let event = events[i].as_mut().expect("a parsed item has an event");
                 event.seq = seq;
-                let stored = encode_event(event);
+                let raw = refs[i].ok_or_else(|| LedgerError::Corrupt {
+                    what: "ingest".into(),
+                    reason: format!("event {seq} has no place for its raw input"),
+                })?;
+                let stored = crate::codec::event_record(event, raw);
                 places.push(pack.add(&stored, &raw::sha256(&stored))?);
                 // The dedup key and the own time go with the ctid entry when there is one (see
                 // `stored_duplicate`), else into `dedup`.

@@ -13,7 +13,7 @@ use ledger_event::{Event, EventKind, Origin};
 use ledger_parser::DomainName;
 use serde::Serialize;
 
-use crate::codec::{be_u64, decode, index_prefix, load_event, micros};
+use crate::codec::{be_u64, decode, index_prefix, load_event, load_event_and_raw, micros};
 use crate::ingest::{self, Item};
 use crate::projections::{
     Entity, counts, entity_key, failed_creates, inventory, orders, transfers,
@@ -1326,12 +1326,24 @@ impl Ledger {
             }))
     }
 
-    /// The raw bytes of an event, as received (checked against its SHA-256).
+    /// The raw bytes of an event of this ledger, as received (checked against its SHA-256).
+    /// The ledger finds them from the event's seq: the event does not say where they are.
     pub fn raw(&self, event: &Event) -> Result<Vec<u8>> {
         let log = self.log()?;
         // An item admitted by a `reparse` with a larger limit is larger than the default.
         let limit = self.options.max_input_size.max(RAW_READ_LIMIT);
-        raw::read(&log.raw_dir, event.source.raw, limit)
+        let seq = event.seq;
+        let place = crate::locators::locate(log, seq)?.ok_or_else(|| {
+            LedgerError::InvalidArgument(format!("there is no event {seq} in this ledger"))
+        })?;
+        let mut packs = PackReader::scattered(&log.raw_dir, limit)?;
+        let (stored, raw) = load_event_and_raw(place, seq, &mut packs)?;
+        if stored.source.sha256 != event.source.sha256 {
+            return Err(LedgerError::InvalidArgument(format!(
+                "event {seq} of this ledger is not the event asked about (another SHA-256)"
+            )));
+        }
+        packs.read(raw)
     }
 
     /// Re-folds every projection from the log, replacing the kept ones.

@@ -8,7 +8,7 @@
 //! its seqs in order; only the last bucket is partial, and an ingest batch rewrites it once
 //! and writes the next ones whole.
 
-use ledger_event::RawRef;
+use crate::raw::PackRef;
 
 use crate::raw::{decode_ref, encode_ref};
 use crate::store::{Log, storage};
@@ -45,7 +45,7 @@ fn corrupt(bucket: u64, reason: String) -> LedgerError {
 }
 
 /// The references of a stored bucket, checked for shape.
-fn refs(bucket: u64, bytes: &[u8]) -> Result<impl Iterator<Item = Result<RawRef>> + '_> {
+fn refs(bucket: u64, bytes: &[u8]) -> Result<impl Iterator<Item = Result<PackRef>> + '_> {
     if !bytes.len().is_multiple_of(REF) || bytes.len() / REF > BUCKET as usize {
         return Err(corrupt(
             bucket,
@@ -56,7 +56,7 @@ fn refs(bucket: u64, bytes: &[u8]) -> Result<impl Iterator<Item = Result<RawRef>
 }
 
 /// Where event `seq`'s stored form is, or `None` when there is no such event.
-pub(crate) fn locate(log: &Log, seq: u64) -> Result<Option<RawRef>> {
+pub(crate) fn locate(log: &Log, seq: u64) -> Result<Option<PackRef>> {
     if seq == 0 {
         return Ok(None);
     }
@@ -77,7 +77,7 @@ pub(crate) fn append(
     log: &Log,
     batch: &mut sled::Batch,
     first: u64,
-    places: &[RawRef],
+    places: &[PackRef],
 ) -> Result<()> {
     if places.is_empty() {
         return Ok(());
@@ -123,7 +123,7 @@ pub(crate) fn range(
     log: &Log,
     from: u64,
     to: Option<u64>,
-) -> impl Iterator<Item = Result<(u64, RawRef)>> + '_ {
+) -> impl Iterator<Item = Result<(u64, PackRef)>> + '_ {
     let from = from.max(1);
     let start = place(from).0;
     let end = to.map(|to| place(to.max(1)).0);
@@ -134,7 +134,7 @@ pub(crate) fn range(
     let end = end.map(u64::to_be_bytes);
     log.locators
         .range(&start.to_be_bytes(), end.as_ref().map(|k| &k[..]))
-        .flat_map(move |entry| -> Vec<Result<(u64, RawRef)>> {
+        .flat_map(move |entry| -> Vec<Result<(u64, PackRef)>> {
             let (key, value) = match entry.map_err(storage("reading event locators")) {
                 Ok(entry) => entry,
                 Err(e) => return vec![Err(e)],
@@ -155,7 +155,7 @@ pub(crate) fn range(
             expected = bucket.checked_add(1);
             // A gap is reported once, before the bucket after it, which is then read as usual
             // (its seqs come from its key, so they are still right).
-            let mut items: Vec<Result<(u64, RawRef)>> = Vec::new();
+            let mut items: Vec<Result<(u64, PackRef)>> = Vec::new();
             if let Some(gap) = gap {
                 items.push(Err(corrupt(bucket, gap)));
             }

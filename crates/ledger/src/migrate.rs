@@ -150,7 +150,7 @@ fn move_locators(log: &Log) -> Result<()> {
 }
 
 /// A layout-2 locator that is a pack reference.
-fn reference(value: &[u8], seq: u64) -> Result<ledger_event::RawRef> {
+fn reference(value: &[u8], seq: u64) -> Result<crate::raw::PackRef> {
     raw::decode_ref(value).map_err(|e| LedgerError::Corrupt {
         what: format!("event {seq}"),
         reason: format!("neither a stored event nor a pack reference: {e}"),

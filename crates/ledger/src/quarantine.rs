@@ -9,7 +9,9 @@
 //! ([`index_unindexed`]): every id below `meta/quarantine_indexed` is indexed.
 
 use chrono::Utc;
-use ledger_event::{Origin, RawRef};
+use ledger_event::Origin;
+
+use crate::raw::PackRef;
 
 use crate::codec::{be_u64, decode, encode, from_micros, micros};
 use crate::store::{Log, META_NEXT_QUARANTINE, META_QUARANTINE_INDEXED, storage};
@@ -155,7 +157,7 @@ impl QuarantineRecord {
         reason: String,
         sha256: [u8; 32],
         size: u64,
-        raw: RawRef,
+        raw: PackRef,
         response: ResponseTuple,
         untrusted: bool,
     ) -> Self {
@@ -175,8 +177,8 @@ impl QuarantineRecord {
     }
 
     /// Where its raw bytes are.
-    pub(crate) fn raw(&self) -> RawRef {
-        RawRef {
+    pub(crate) fn raw(&self) -> PackRef {
+        PackRef {
             pack: self.raw_pack,
             offset: self.raw_offset,
             len: self.raw_len,
@@ -284,7 +286,7 @@ mod tests {
 
     #[test]
     fn record_round_trips_and_refuses_other_versions() {
-        let raw = RawRef {
+        let raw = PackRef {
             pack: 2,
             offset: 77,
             len: 12,
@@ -319,7 +321,7 @@ mod tests {
     /// its bytes are what that build wrote (the record above without the last field).
     #[test]
     fn version_2_records_are_read_as_not_dismissed() {
-        let raw = RawRef {
+        let raw = PackRef {
             pack: 1,
             offset: 5,
             len: 7,

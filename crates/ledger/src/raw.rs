@@ -5,7 +5,7 @@
 //!
 //! * a block (written since layout 2): `BLOCK_MAGIC (4) ++ compressed length u32 LE ++ record
 //!   count u32 LE ++ zstd frame` of up to [`BLOCK_RECORDS`] records, each `sha256 (32) ++
-//!   length u32 LE ++ bytes`. A [`RawRef`] to a record in a block is (pack, the block's
+//!   length u32 LE ++ bytes`. A [`PackRef`] to a record in a block is (pack, the block's
 //!   offset, the record's index in the block). Records compressed together compress far
 //!   better than alone: an event is written right after its raw bytes, whose text it repeats;
 //! * a single record (layout 1): `RAW_MAGIC (4) ++ sha256 (32) ++ compressed length u32 LE ++
@@ -19,11 +19,32 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use ledger_event::RawRef;
 use sha2::{Digest, Sha256};
 
 use crate::error::io;
 use crate::{LedgerError, Result};
+
+/// Where a record is in the packs: an item's raw bytes, or an event's stored record. The
+/// ledger's own (the domain [`ledger_event::Event`] does not know where it is kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct PackRef {
+    /// The pack file number.
+    pub(crate) pack: u32,
+    /// The byte offset of the block (or, layout 1, the single record) in the pack.
+    pub(crate) offset: u64,
+    /// The record's index in its block (layout 1: the single record's compressed length).
+    pub(crate) len: u32,
+}
+
+impl From<ledger_event::stored::v1::StoredRawRefV1> for PackRef {
+    fn from(r: ledger_event::stored::v1::StoredRawRefV1) -> Self {
+        PackRef {
+            pack: r.pack,
+            offset: r.offset,
+            len: r.len,
+        }
+    }
+}
 
 /// The magic bytes at the start of a single record (layout 1).
 const RAW_MAGIC: &[u8; 4] = b"LRW1";
@@ -159,7 +180,7 @@ impl PackWriter {
         &mut self,
         input: &mut dyn Read,
         size: u64,
-    ) -> Result<(RawRef, [u8; 32])> {
+    ) -> Result<(PackRef, [u8; 32])> {
         // Counts from where the file really ends, and starts a new pack past the pack limit.
         self.end_unknown = true;
         drop(self.begin()?);
@@ -226,7 +247,7 @@ impl PackWriter {
         file.sync_data().map_err(io("syncing pack", &path))?;
         self.end = start + HEADER as u64 + u64::from(compressed);
         self.end_unknown = false;
-        let place = RawRef {
+        let place = PackRef {
             pack: self.pack,
             offset: start,
             len: compressed,
@@ -237,7 +258,7 @@ impl PackWriter {
     /// Compresses the items and appends them in one write, then syncs the pack to disk.
     /// Returns each item's reference, in order.
     #[cfg(test)]
-    pub(crate) fn append(&mut self, items: &[(&[u8], [u8; 32])]) -> Result<Vec<RawRef>> {
+    pub(crate) fn append(&mut self, items: &[(&[u8], [u8; 32])]) -> Result<Vec<PackRef>> {
         let mut batch = self.begin()?;
         let mut refs = Vec::with_capacity(items.len());
         for (raw, sha) in items {
@@ -280,7 +301,7 @@ pub(crate) struct PackBatch<'a> {
 
 impl PackBatch<'_> {
     /// Adds one record to the open block and returns where it will be.
-    pub(crate) fn add(&mut self, bytes: &[u8], sha: &[u8; 32]) -> Result<RawRef> {
+    pub(crate) fn add(&mut self, bytes: &[u8], sha: &[u8; 32]) -> Result<PackRef> {
         if self.count == BLOCK_RECORDS || self.block.len() >= BLOCK_BYTES {
             self.seal()?;
         }
@@ -290,7 +311,7 @@ impl PackBatch<'_> {
                 bytes.len()
             ))
         })?;
-        let place = RawRef {
+        let place = PackRef {
             pack: self.writer.pack,
             offset: self.writer.end + self.buffer.len() as u64,
             len: self.count,
@@ -435,7 +456,7 @@ impl PackReader {
     }
 
     /// The bytes a reference points at, checked (magic, lengths, SHA-256).
-    pub(crate) fn read(&mut self, raw: RawRef) -> Result<Vec<u8>> {
+    pub(crate) fn read(&mut self, raw: PackRef) -> Result<Vec<u8>> {
         let path = pack_path(&self.dir, raw.pack);
         let corrupt = |reason: String| LedgerError::Corrupt {
             what: format!("pack record at {}:{}", path.display(), raw.offset),
@@ -485,7 +506,7 @@ impl PackReader {
             .map_err(|e| format!("zstd: {e}"))
     }
 
-    fn read_from_block(&mut self, raw: RawRef) -> Result<Vec<u8>> {
+    fn read_from_block(&mut self, raw: PackRef) -> Result<Vec<u8>> {
         let path = pack_path(&self.dir, raw.pack);
         let corrupt = |reason: String| LedgerError::Corrupt {
             what: format!(
@@ -543,13 +564,13 @@ impl PackReader {
 }
 
 /// Reads the bytes a reference points at, checking magic, lengths and SHA-256.
-pub(crate) fn read(dir: &Path, raw: RawRef, limit: usize) -> Result<Vec<u8>> {
+pub(crate) fn read(dir: &Path, raw: PackRef, limit: usize) -> Result<Vec<u8>> {
     PackReader::scattered(dir, limit)?.read(raw)
 }
 
-/// The stored form of a reference in the log's `raw` tree: pack u32 BE ++ offset u64 BE ++
-/// len u32 BE.
-pub(crate) fn encode_ref(raw: RawRef) -> [u8; 16] {
+/// The stored form of a reference (in a locator bucket, a quarantine record, an event record):
+/// pack u32 BE ++ offset u64 BE ++ len u32 BE.
+pub(crate) fn encode_ref(raw: PackRef) -> [u8; 16] {
     let mut out = [0u8; 16];
     out[..4].copy_from_slice(&raw.pack.to_be_bytes());
     out[4..12].copy_from_slice(&raw.offset.to_be_bytes());
@@ -558,14 +579,14 @@ pub(crate) fn encode_ref(raw: RawRef) -> [u8; 16] {
 }
 
 /// Reads a stored reference.
-pub(crate) fn decode_ref(bytes: &[u8]) -> Result<RawRef> {
+pub(crate) fn decode_ref(bytes: &[u8]) -> Result<PackRef> {
     let bytes: &[u8; 16] = bytes.try_into().map_err(|_| LedgerError::Corrupt {
         what: "raw reference".into(),
         reason: format!("expected 16 bytes, found {}", bytes.len()),
     })?;
     let (pack, rest) = bytes.split_at(4);
     let (offset, len) = rest.split_at(8);
-    Ok(RawRef {
+    Ok(PackRef {
         pack: u32::from_be_bytes(pack.try_into().expect("4 bytes")),
         offset: u64::from_be_bytes(offset.try_into().expect("8 bytes")),
         len: u32::from_be_bytes(len.try_into().expect("4 bytes")),
@@ -710,7 +731,7 @@ mod tests {
             })
             .collect();
         let mut batch = writer.begin().unwrap();
-        let refs: Vec<RawRef> = records
+        let refs: Vec<PackRef> = records
             .iter()
             .map(|r| batch.add(r, &sha256(r)).unwrap())
             .collect();
@@ -724,7 +745,7 @@ mod tests {
         for (r, want) in refs.iter().zip(&records).rev() {
             assert_eq!(&read(dir.path(), *r, 1 << 20).unwrap(), want);
         }
-        let past = RawRef {
+        let past = PackRef {
             len: BLOCK_RECORDS + 1,
             ..refs[0]
         };

@@ -5,9 +5,10 @@
 //! a one-byte key prefix (a [`Space`]), so that a write of many records of several kinds is
 //! one `apply_batch` (atomic in sled, and far cheaper than a multi-tree transaction). Layout 3
 //! has about two log entries per event instead of four (see [`crate::migrate`]); layout 4
-//! (this build's) is layout 3 with the dedup keys of AutoDNS poll messages keyed on the
-//! message (issue 11). Layouts 1 (one tree per kind), 2 and 3 are migrated on open: see
-//! [`Log::open`].
+//! is layout 3 with the dedup keys of AutoDNS poll messages keyed on the
+//! message (issue 11); layout 5 (this build's) is layout 4 with each new event kept as an event
+//! record beside where its raw input is (`codec::EVENT_RECORD`, issue 14). Layouts 1 (one tree
+//! per kind), 2, 3 and 4 are migrated on open: see [`Log::open`].
 
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use crate::projections::{TREE_COUNT, TREES};
 use crate::{LedgerError, Options, Result};
 
 /// The layout version this build writes and reads (layouts 1, 2 and 3 are migrated on open).
-pub(crate) const LAYOUT_VERSION: u32 = 4;
+pub(crate) const LAYOUT_VERSION: u32 = 5;
 /// The marker file's name and first line's prefix.
 const MARKER: &str = "LEDGER";
 const MARKER_PREFIX: &str = "ledger layout ";
@@ -453,6 +454,16 @@ impl Log {
             log.meta
                 .remove(META_REKEYED)
                 .map_err(storage("clearing the re-keying progress"))?;
+            version = 4;
+        }
+        if version == 4 {
+            // Layout 5 (issue 14) writes each new event's record as an event record (the
+            // stored event, version 2, beside where its raw input is: `codec::EVENT_RECORD`)
+            // instead of a version-1 event carrying the place itself. Nothing old is rewritten;
+            // the marker and the meta key say 5 before the first such record is written, so a
+            // layout-4 build refuses the ledger instead of failing on records it cannot read.
+            write_marker(&options.path)?;
+            log.set_layout(5)?;
         }
         crate::quarantine::index_unindexed(&log)?;
         Ok((log, migrated))

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::codec::{be_u64, hex, index_key, load_event, split_index_key};
+use crate::codec::{be_u64, hex, index_key, load_event, load_event_and_raw, split_index_key};
 use crate::ingest::{
     EntryTime, decode_own_time, dedup_entry_key, event_dedup_key, split_by_ctid_value,
     split_dedup_entry,
@@ -44,8 +44,8 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
             ));
         }
         expected_seq = seq + 1;
-        let event = match load_event(place, seq, &mut packs) {
-            Ok(event) => event,
+        let (event, raw_place) = match load_event_and_raw(place, seq, &mut packs) {
+            Ok(loaded) => loaded,
             Err(e) => {
                 problems.push(format!("event {seq}: does not decode: {e}"));
                 named.push((seq, None));
@@ -127,7 +127,7 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
         }
         // The raw bytes are read back (they share a block with the event, mostly: the block
         // just decompressed) and must be the bytes the event was recorded from.
-        match packs.read(event.source.raw) {
+        match packs.read(raw_place) {
             Ok(bytes) if raw::sha256(&bytes) == event.source.sha256 => {}
             Ok(_) => problems.push(format!(
                 "event {seq}: its raw bytes are not the ones it was recorded from (SHA-256)"

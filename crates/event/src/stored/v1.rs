@@ -13,7 +13,7 @@ use ledger_parser::{
     TransferTimetable,
 };
 
-use crate::{Event, EventError, EventKind, Origin, RawRef, Source, TransferAnswer};
+use crate::{Event, EventError, EventKind, Origin, Source, TransferAnswer};
 
 /// The version these types are written under.
 const VERSION: u16 = 1;
@@ -79,18 +79,19 @@ pub struct StoredSourceV1 {
     pub message_id: Option<String>,
     /// [`Source::origin`], as text.
     pub origin: String,
-    /// [`Source::raw`].
+    /// Where the raw input was put ([`StoredRawRefV1`]).
     pub raw: StoredRawRefV1,
 }
 
-/// A stored [`RawRef`].
+/// Where the ledger had put an event's raw input (its pack reference), as version 1 kept it in
+/// the event. Later versions leave it to the storage backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 pub struct StoredRawRefV1 {
-    /// [`RawRef::pack`].
+    /// The pack file number.
     pub pack: u32,
-    /// [`RawRef::offset`].
+    /// The byte offset of the record (or its block) in the pack.
     pub offset: u64,
-    /// [`RawRef::len`].
+    /// The stored length of a single record, or the record's index in its block.
     pub len: u32,
 }
 
@@ -420,7 +421,7 @@ pub fn dst_from_tag(tag: u8) -> Option<DstFlag> {
 }
 
 /// Reads a tag with `read`, or says which tag of what was unknown.
-fn tag<T>(what: &str, tag: u8, read: fn(u8) -> Option<T>) -> Result<T, EventError> {
+pub(super) fn tag<T>(what: &str, tag: u8, read: fn(u8) -> Option<T>) -> Result<T, EventError> {
     read(tag).ok_or_else(|| invalid(format!("unknown {what} tag {tag}")))
 }
 
@@ -438,7 +439,7 @@ impl From<DateTime<Utc>> for StoredInstantV1 {
 
 impl StoredInstantV1 {
     /// The instant, or an invalid-record error naming `what` if it is out of range.
-    fn to_utc(self, what: &str) -> Result<DateTime<Utc>, EventError> {
+    pub(super) fn to_utc(self, what: &str) -> Result<DateTime<Utc>, EventError> {
         DateTime::from_timestamp(self.secs, self.nanos).ok_or_else(|| {
             invalid(format!(
                 "{what}: {}s + {}ns is not a representable instant",
@@ -449,15 +450,20 @@ impl StoredInstantV1 {
 }
 
 /// Reads an optional instant.
-fn opt_utc(t: Option<StoredInstantV1>, what: &str) -> Result<Option<DateTime<Utc>>, EventError> {
+pub(super) fn opt_utc(
+    t: Option<StoredInstantV1>,
+    what: &str,
+) -> Result<Option<DateTime<Utc>>, EventError> {
     t.map(|t| t.to_utc(what)).transpose()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Event.
 
-impl From<&Event> for StoredEventV1 {
-    fn from(e: &Event) -> Self {
+impl StoredEventV1 {
+    /// The version-1 form of `e`, whose raw input the ledger had put at `raw`. Version 1 is
+    /// only read by this build; this is for tests and tools that make version-1 records.
+    pub fn new(e: &Event, raw: StoredRawRefV1) -> Self {
         StoredEventV1 {
             seq: e.seq,
             recorded_at: e.recorded_at.into(),
@@ -472,41 +478,32 @@ impl From<&Event> for StoredEventV1 {
                 sha256: e.source.sha256,
                 message_id: e.source.message_id.clone(),
                 origin: e.source.origin.0.clone(),
-                raw: StoredRawRefV1 {
-                    pack: e.source.raw.pack,
-                    offset: e.source.raw.offset,
-                    len: e.source.raw.len,
-                },
+                raw,
             },
         }
     }
-}
 
-impl TryFrom<StoredEventV1> for Event {
-    type Error = EventError;
-
-    fn try_from(s: StoredEventV1) -> Result<Self, EventError> {
-        Ok(Event {
-            seq: s.seq,
-            recorded_at: s.recorded_at.to_utc("recorded_at")?,
-            occurred_at: opt_utc(s.occurred_at, "occurred_at")?,
-            kind: tag("event kind", s.kind, kind_from_tag)?,
-            provider: tag("provider", s.provider, provider_from_tag)?,
-            ctid: s.ctid,
-            domain: s.domain,
-            command: s.command,
-            notification: Notification::try_from(s.notification)?,
+    /// The event, and where the record says the ledger put its raw input (a version-1 event
+    /// carried that place; the domain [`Event`] no longer does).
+    pub fn into_parts(self) -> Result<(Event, StoredRawRefV1), EventError> {
+        let raw = self.source.raw;
+        let event = Event {
+            seq: self.seq,
+            recorded_at: self.recorded_at.to_utc("recorded_at")?,
+            occurred_at: opt_utc(self.occurred_at, "occurred_at")?,
+            kind: tag("event kind", self.kind, kind_from_tag)?,
+            provider: tag("provider", self.provider, provider_from_tag)?,
+            ctid: self.ctid,
+            domain: self.domain,
+            command: self.command,
+            notification: Notification::try_from(self.notification)?,
             source: Source {
-                sha256: s.source.sha256,
-                message_id: s.source.message_id,
-                origin: Origin(s.source.origin),
-                raw: RawRef {
-                    pack: s.source.raw.pack,
-                    offset: s.source.raw.offset,
-                    len: s.source.raw.len,
-                },
+                sha256: self.source.sha256,
+                message_id: self.source.message_id,
+                origin: Origin(self.source.origin),
             },
-        })
+        };
+        Ok((event, raw))
     }
 }
 
