@@ -21,7 +21,7 @@ pub struct TlsFiles {
 
 /// Makes a CA and a server certificate for `names` (DNS names or IP addresses, as
 /// subjectAltNames; the first is the CN too) in `dir`.
-pub(crate) fn make(dir: &Path, names: &[String]) -> Result<TlsFiles, StartError> {
+pub fn make_certificates(dir: &Path, names: &[String]) -> Result<TlsFiles, StartError> {
     let openssl = |args: &[&str], what: &str| {
         let mut command = Command::new("openssl");
         command.args(args).current_dir(dir);

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-pub use certs::TlsFiles;
+pub use certs::{TlsFiles, make_certificates};
 pub use error::StartError;
 
 use command::{RunAs, run};
@@ -111,7 +111,7 @@ impl Cluster {
             Some(tls) => {
                 let dir = root_path.join("tls");
                 std::fs::create_dir(&dir).map_err(StartError::io("making", &dir))?;
-                let files = certs::make(&dir, &tls.names)?;
+                let files = certs::make_certificates(&dir, &tls.names)?;
                 for path in [&dir, &files.ca, &files.cert, &files.key] {
                     run_as.own(path)?;
                 }
