@@ -16,6 +16,7 @@ mod certs;
 mod command;
 mod error;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -179,14 +180,17 @@ impl Cluster {
     }
 
     /// Starts a cluster, or, when no server is installed, prints a banner saying `test` is
-    /// skipped and returns `None`. Panics on any other failure, and on a missing server too
+    /// skipped (to stderr directly, past the test harness's capture) and returns `None`. Panics on any other failure, and on a missing server too
     /// when `CI` or `LEDGER_PGTEST_REQUIRED` is set (there a skip would hide a broken setup).
     pub fn start_or_skip(options: &Options, test: &str) -> Option<Cluster> {
         match Cluster::start(options) {
             Ok(cluster) => Some(cluster),
             Err(error @ StartError::NoServer { .. }) if !required() => {
                 let line = "=".repeat(78);
-                eprintln!(
+                // Written to stderr itself, not through eprintln!, which the test harness
+                // captures (and shows only for failing tests): a skip must be seen.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "\n{line}\nSKIPPED {test}: no PostgreSQL to test against\n{error}\n{line}\n"
                 );
                 None
@@ -311,16 +315,19 @@ fn required() -> bool {
     })
 }
 
-/// The server's binary directory: `LEDGER_PG_BIN`, else the newest
+/// The server's binary directory: `LEDGER_PG_BIN` if set (and only it), else the newest
 /// `/usr/lib/postgresql/*/bin` (Debian's layout), else the directory of `initdb` on `PATH`.
 fn server_bin() -> Result<PathBuf, StartError> {
-    let mut looked = Vec::new();
+    let mut looked: Vec<String> = Vec::new();
     if let Some(dir) = std::env::var_os("LEDGER_PG_BIN") {
         let dir = PathBuf::from(dir);
         if dir.join("initdb").is_file() {
             return Ok(dir);
         }
-        looked.push(format!("{} (LEDGER_PG_BIN)", dir.display()));
+        // Named, so no other: a wrong setting must not be papered over by another server.
+        return Err(StartError::NoServer {
+            looked: format!("{} (LEDGER_PG_BIN)", dir.display()),
+        });
     }
     let debian = Path::new("/usr/lib/postgresql");
     let mut versions = std::fs::read_dir(debian)
