@@ -34,6 +34,7 @@
 
 mod connect;
 mod conninfo;
+mod endpoint;
 pub mod env;
 mod error;
 pub mod passfile;

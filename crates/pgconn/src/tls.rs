@@ -180,9 +180,12 @@ pub struct TlsStream(Box<tokio_rustls::client::TlsStream<Socket>>);
 
 impl tokio_postgres::tls::TlsStream for TlsStream {
     fn channel_binding(&self) -> ChannelBinding {
-        // tls-server-end-point is not offered yet: SCRAM runs without channel binding
-        // (channel_binding=prefer, the default, goes on; =require fails).
-        ChannelBinding::none()
+        let (_, connection) = self.0.get_ref();
+        connection
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|certificate| crate::endpoint::tls_server_end_point(certificate))
+            .map_or_else(ChannelBinding::none, ChannelBinding::tls_server_end_point)
     }
 }
 

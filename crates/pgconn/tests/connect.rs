@@ -365,3 +365,25 @@ async fn disable_against_a_tls_only_server_fails_clearly() {
         )
     );
 }
+
+#[tokio::test]
+async fn scram_binds_the_tls_channel() {
+    let Some(cluster) = tls_only("scram_binds_the_tls_channel") else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("home");
+    let e = env(home.path()).with("PGPASSWORD", PASSWORD);
+    // channel_binding=require: SCRAM-SHA-256-PLUS with tls-server-end-point or no connection;
+    // the server checks the binding against its own certificate's hash. Even require, which
+    // verifies no certificate, is then bound to the server that knows the password's verifier.
+    for query in [
+        "sslmode=require&channel_binding=require".to_string(),
+        format!(
+            "sslmode=verify-full&sslrootcert={}&channel_binding=require",
+            cluster.tls().expect("tls").ca.display()
+        ),
+    ] {
+        let settings = Settings::parse(&url(&cluster, "localhost", &query), &e).expect("settings");
+        assert_eq!(whoami(&settings).await.expect(&query), me(true));
+    }
+}
