@@ -159,9 +159,11 @@ impl fmt::Display for Target {
                     self.port
                 )
             }
-            (Some(Host::Tcp(name)), Some(addr)) => write!(f, "{name} ({addr}):{}", self.port),
-            (Some(Host::Tcp(name)), None) => write!(f, "{name}:{}", self.port),
-            (None, Some(addr)) => write!(f, "{addr}:{}", self.port),
+            (Some(Host::Tcp(name)), Some(addr)) => {
+                write!(f, "{} ({addr}):{}", bracketed(name), self.port)
+            }
+            (Some(Host::Tcp(name)), None) => write!(f, "{}:{}", bracketed(name), self.port),
+            (None, Some(addr)) => write!(f, "{}:{}", bracketed(&addr.to_string()), self.port),
             (None, None) => write!(f, "?:{}", self.port),
         }
     }
@@ -268,19 +270,28 @@ impl Settings {
             .or(env.get("PGDATABASE"))
             .unwrap_or(&user)
             .to_string();
-        let (ssl_mode, verify) = tls_policy(&split, env)?;
+        let ssl_mode = ssl_mode_of(&split, env)?;
         let sni = split.get("sslsni") != Some("0");
-        let tls = MakeRustls::new(&verify, sni)?;
         let mut settings = Settings {
             targets: Vec::new(),
             user,
             dbname,
             ssl_mode,
-            verify,
-            tls,
+            verify: Verify::Nothing,
+            tls: MakeRustls::new(&Verify::Nothing, sni)?,
             warnings: Vec::new(),
         };
         settings.targets = settings.targets_of(&base, &split, env)?;
+        // Only TCP has TLS: a root certificate is looked for only when a host is reached by TCP
+        // (libpq ignores sslmode on a Unix socket).
+        let tcp = settings
+            .targets
+            .iter()
+            .any(|target| !matches!(target.host, Some(Host::Unix(_))));
+        if tcp {
+            settings.verify = verify_of(ssl_mode, &split, env)?;
+            settings.tls = MakeRustls::new(&settings.verify, sni)?;
+        }
         Ok(settings)
     }
 
@@ -498,6 +509,15 @@ impl Settings {
     }
 }
 
+/// An IPv6 address in brackets, so that the port after it reads as one.
+fn bracketed(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
 /// A host of `PGHOST`: a directory (starting with `/`) is a Unix socket's.
 fn host_of(value: &str) -> Host {
     if value.starts_with('/') {
@@ -524,16 +544,19 @@ fn passfile_host(target: &Target) -> String {
     }
 }
 
-/// The sslmode in force and how certificates are judged: `sslmode` (or `PGSSLMODE`, default
-/// `prefer`, or `verify-full` with `sslrootcert=system`), `sslrootcert` (or `PGSSLROOTCERT`,
-/// default `~/.postgresql/root.crt`).
-fn tls_policy(split: &Split, env: &Environment) -> Result<(SslMode, Verify)> {
-    let root = split
+/// `sslrootcert` (or `PGSSLROOTCERT`), with the name it was given by.
+fn root_setting<'a>(split: &'a Split, env: &'a Environment) -> Option<(&'static str, &'a str)> {
+    split
         .get("sslrootcert")
         .map(|value| ("sslrootcert", value))
         .or(env
             .get("PGSSLROOTCERT")
-            .map(|value| ("PGSSLROOTCERT", value)));
+            .map(|value| ("PGSSLROOTCERT", value)))
+}
+
+/// The sslmode in force: `sslmode`, else `PGSSLMODE`, else `verify-full` with
+/// `sslrootcert=system` (which refuses weaker modes, as libpq 16) and `prefer` otherwise.
+fn ssl_mode_of(split: &Split, env: &Environment) -> Result<SslMode> {
     let mode = match split.get("sslmode") {
         Some(value) => Some(SslMode::parse("sslmode", value)?),
         None => env
@@ -541,12 +564,9 @@ fn tls_policy(split: &Split, env: &Environment) -> Result<(SslMode, Verify)> {
             .map(|value| SslMode::parse("PGSSLMODE", value))
             .transpose()?,
     };
-    if let Some((name, "system")) = root {
-        return match mode.unwrap_or(SslMode::VerifyFull) {
-            SslMode::VerifyFull => Ok((
-                SslMode::VerifyFull,
-                Verify::Full(Arc::new(tls::system_roots())),
-            )),
+    match root_setting(split, env) {
+        Some((name, "system")) => match mode.unwrap_or(SslMode::VerifyFull) {
+            SslMode::VerifyFull => Ok(SslMode::VerifyFull),
             weak => Err(ConnError::Setting {
                 name: name.to_string(),
                 reason: format!(
@@ -554,11 +574,20 @@ fn tls_policy(split: &Split, env: &Environment) -> Result<(SslMode, Verify)> {
                      (as libpq)"
                 ),
             }),
-        };
+        },
+        _ => Ok(mode.unwrap_or(SslMode::Prefer)),
     }
-    let mode = mode.unwrap_or(SslMode::Prefer);
+}
+
+/// How certificates are judged under `mode`, with the root certificate of `sslrootcert` (or
+/// `PGSSLROOTCERT`, default `~/.postgresql/root.crt`; `system`: the public CAs).
+fn verify_of(mode: SslMode, split: &Split, env: &Environment) -> Result<Verify> {
+    let root = root_setting(split, env);
+    if let Some((_, "system")) = root {
+        return Ok(Verify::Full(Arc::new(tls::system_roots())));
+    }
     if matches!(mode, SslMode::Disable | SslMode::Prefer) {
-        return Ok((mode, Verify::Nothing));
+        return Ok(Verify::Nothing);
     }
     let path = match root {
         Some((_, path)) => PathBuf::from(path),
@@ -569,7 +598,7 @@ fn tls_policy(split: &Split, env: &Environment) -> Result<(SslMode, Verify)> {
     };
     if !path.exists() {
         return match mode {
-            SslMode::Require => Ok((mode, Verify::Nothing)),
+            SslMode::Require => Ok(Verify::Nothing),
             _ => Err(ConnError::NoRootCert {
                 mode: mode.as_str(),
                 path,
@@ -578,8 +607,8 @@ fn tls_policy(split: &Split, env: &Environment) -> Result<(SslMode, Verify)> {
     }
     let roots = Arc::new(tls::roots_from_file(&path)?);
     Ok(match mode {
-        SslMode::VerifyFull => (mode, Verify::Full(roots)),
-        _ => (mode, Verify::Chain(roots)),
+        SslMode::VerifyFull => Verify::Full(roots),
+        _ => Verify::Chain(roots),
     })
 }
 
@@ -698,6 +727,29 @@ mod tests {
             hosts(&s),
             ["the Unix socket in /srv/pg (port 5432)", "db2:5432"]
         );
+    }
+
+    #[test]
+    fn a_unix_socket_needs_no_root_certificate() {
+        // sslmode is ignored on a Unix socket (libpq's rule): no TLS, no root certificate.
+        let s = parse("host=/srv/pg user=u sslmode=verify-full", &env());
+        assert_eq!(
+            s.targets()[0].config().get_ssl_mode(),
+            tokio_postgres::config::SslMode::Disable
+        );
+        // With a TCP host beside it the root certificate is needed.
+        assert!(matches!(
+            Settings::parse("host=/srv/pg,db2 user=u sslmode=verify-full", &env()),
+            Err(ConnError::NoRootCert { .. })
+        ));
+    }
+
+    #[test]
+    fn ipv6_hosts_are_bracketed_in_messages() {
+        let s = parse("postgres://u@[2001:db8::1]:5433,db2/d", &env());
+        assert_eq!(hosts(&s), ["[2001:db8::1]:5433", "db2:5432"]);
+        let s = parse("hostaddr=::1 port=6000 user=u", &env());
+        assert_eq!(hosts(&s), ["[::1]:6000"]);
     }
 
     #[test]

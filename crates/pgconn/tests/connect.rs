@@ -387,3 +387,23 @@ async fn scram_binds_the_tls_channel() {
         assert_eq!(whoami(&settings).await.expect(&query), me(true));
     }
 }
+
+#[tokio::test]
+async fn a_unix_socket_connects_without_tls_whatever_the_sslmode() {
+    let Some(cluster) = tls_only("a_unix_socket_connects_without_tls_whatever_the_sslmode") else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("home");
+    // The socket is trusted by the cluster's pg_hba (`local all all trust`); PostgreSQL has
+    // no TLS there, so verify-full without any root certificate still connects.
+    let settings = Settings::parse(
+        &format!(
+            "host={} port={} user={USER} dbname={DATABASE} sslmode=verify-full",
+            cluster.socket_dir().display(),
+            cluster.port()
+        ),
+        &env(home.path()),
+    )
+    .expect("settings");
+    assert_eq!(whoami(&settings).await.expect("connects"), me(false));
+}
