@@ -32,6 +32,8 @@
 //!
 //! It knows nothing of the ledger.
 
+#![warn(missing_docs)]
+
 mod connect;
 mod conninfo;
 mod endpoint;

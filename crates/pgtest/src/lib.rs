@@ -12,6 +12,8 @@
 //!
 //! It knows nothing of the ledger.
 
+#![warn(missing_docs)]
+
 mod certs;
 mod command;
 mod error;
