@@ -160,6 +160,16 @@ impl Cluster {
                     status,
                     output,
                 }) => {
+                    // A server that started but did not answer in time is still stopped (by
+                    // Drop) when it left its pid.
+                    if let Ok(pid) = cluster.read_pid() {
+                        cluster.pid = Some(pid);
+                        return Err(StartError::Command {
+                            what,
+                            status,
+                            output: format!("{output}\nserver log:\n{}", cluster.log()),
+                        });
+                    }
                     let log = cluster.log();
                     let taken = log.contains("could not bind");
                     last = Some(StartError::Command {
