@@ -200,6 +200,33 @@ async fn a_wrong_password_says_who_where_and_from_where() {
     );
     let shown = format!("{error} {error:?}");
     assert!(!shown.contains("not-the-password"), "{shown}");
+    // From the password file: the error names the file and the line.
+    let path = passfile(
+        home.path(),
+        &format!(
+            "# old
+*:*:*:{USER}:stale-password
+"
+        ),
+        0o600,
+    );
+    let settings = Settings::parse(
+        &url(&cluster, "127.0.0.1", "sslmode=disable"),
+        &env(home.path()).with("PGPASSFILE", path.display().to_string()),
+    )
+    .expect("settings");
+    let error = whoami(&settings).await.expect_err("refused");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "127.0.0.1:{}: password authentication failed for user \"robot\" (the password \
+             came from the password file \"{}\", line 2)",
+            cluster.port(),
+            path.display()
+        )
+    );
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains("stale-password"), "{shown}");
 }
 
 #[tokio::test]
