@@ -311,6 +311,7 @@ impl Projections {
                 open: &mut self.open_transfers,
                 by_week: &mut self.transfer_weeks,
                 latest: &mut self.latest_transfer_fact,
+                counts: &mut self.counts,
             },
             event,
         )?;

@@ -43,7 +43,8 @@ pub(crate) const VIEWS_VERSION_KEY: &[u8] = b"version";
 /// from the log on open (they are derived data).
 /// 5: transfer records keep DST flags, undated starts and which closes are departures.
 /// 6: the orders of each state (`orders_by_state`) and a count per state.
-pub(crate) const VIEWS_VERSION: u32 = 6;
+/// 7: the open transfers counted in `counts` (`open_transfers`), read by `stats`.
+pub(crate) const VIEWS_VERSION: u32 = 7;
 
 /// A sled error while `operation`.
 pub(crate) fn storage(operation: &'static str) -> impl FnOnce(sled::Error) -> LedgerError {

@@ -22,7 +22,8 @@
 //!   (by start time, then stamp), reminders and closes (by stamp). Questions about an instant
 //!   older than the 16th-latest fact of a domain may miss a transfer that far back;
 //! * [`OPEN_TREE`]: domain → [`OpenTransfer`], the domains whose latest start is not closed
-//!   (the answer for any `at` at or after every known fact);
+//!   (the answer for any `at` at or after every known fact), counted in `counts` so `stats`
+//!   need not walk it;
 //! * [`BY_WEEK_TREE`]: week (order-preserving, 8 bytes BE) ++ domain → empty, for every week
 //!   in which a transfer of the domain was pending and is known to have stopped pending (a
 //!   close, or a later start, ended it: see [`TransferRecord::pending_weeks`]), so the
@@ -33,6 +34,7 @@
 use ledger_event::{Event, EventKind, TransferAnswer};
 use ledger_parser::DstFlag;
 
+use super::counts;
 use super::stamp::Stamp;
 use crate::codec::{micros, time};
 use crate::table::Table;
@@ -195,12 +197,13 @@ impl OpenTransfer {
     }
 }
 
-/// The working sets of the four trees.
+/// The working sets of the four trees, and the counts (the open transfers are counted there).
 pub(crate) struct TransferTables<'a> {
     pub(crate) records: &'a mut Table<TransferRecord>,
     pub(crate) open: &'a mut Table<OpenTransfer>,
     pub(crate) by_week: &'a mut Table<()>,
     pub(crate) latest: &'a mut Table<i64>,
+    pub(crate) counts: &'a mut Table<u64>,
 }
 
 /// A time as an order-preserving big-endian key part.
@@ -263,7 +266,7 @@ fn insert_bounded<T: Clone, K: Ord>(list: &mut Vec<T>, item: T, key: impl Fn(&T)
     }
 }
 
-/// Folds one event.
+/// Folds one event (the open transfers are counted in `counts`).
 pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
     if !event.kind.is_transfer_out() {
         return Ok(());
@@ -311,7 +314,11 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
     for week in weeks_after.difference(&weeks_before) {
         *tables.by_week.entry(&week_key(*week, domain))? = Some(());
     }
-    *tables.open.entry(domain.as_bytes())? = open;
+    let slot = tables.open.entry(domain.as_bytes())?;
+    let was_open = slot.is_some();
+    let is_open = open.is_some();
+    *slot = open;
+    counts::track(tables.counts, counts::OPEN_TRANSFERS, was_open, is_open)?;
     let slot = tables.latest.entry(LATEST_KEY)?;
     if slot.is_none_or(|old| old < latest) {
         *slot = Some(latest);
