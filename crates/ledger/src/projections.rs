@@ -10,6 +10,8 @@
 
 pub(crate) mod counts;
 pub(crate) mod failed_creates;
+#[cfg(test)]
+mod golden;
 pub(crate) mod inventory;
 pub(crate) mod kinds;
 pub(crate) mod orders;
@@ -247,24 +249,88 @@ pub struct Inventory {
     pub owner_c_imports: Vec<OwnerCImport>,
 }
 
+/// A projection tree, by its pinned id. The id is data, not a position: it is the tree's
+/// one-byte key prefix in the sled views (and names the tree in any other store), so an id
+/// never changes and is never reused; a new tree takes a new id (the test
+/// `projection_ids_are_pinned` fails when one changes). The record each tree holds is pinned
+/// by golden bytes (`tests/golden/views/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub(crate) enum ProjectionId {
+    /// Domain → [`transfers::TransferRecord`].
+    Transfers = 0,
+    /// Ctid → [`orders::OrderRecord`].
+    Orders = 1,
+    /// Seq BE → [`failed_creates::FailureRecord`].
+    FailedCreates = 2,
+    /// `d\0domain` / `c\0ctid` → [`failed_creates::CreateMarks`].
+    CreateMarks = 3,
+    /// Domain → [`inventory::DepartureRecord`].
+    Departures = 4,
+    /// `d\0domain` / `c\0ctid` → [`inventory::ImportRecord`].
+    OwnerCImports = 5,
+    /// Kind name → count.
+    KindCounts = 6,
+    /// Domain → [`transfers::OpenTransfer`].
+    TransfersOpen = 7,
+    /// Week ++ domain → empty.
+    TransfersByWeek = 8,
+    /// `latest` → µs.
+    TransfersLatest = 9,
+    /// Count name → count.
+    Counts = 10,
+    /// State tag ++ ctid → empty.
+    OrdersByState = 11,
+}
+
 /// How many projection trees there are.
 pub(crate) const TREE_COUNT: usize = 12;
 
-/// The names of every projection tree, in the order [`Projections::encoded`] lists them.
-pub(crate) const TREES: [&str; TREE_COUNT] = [
-    transfers::TREE,
-    orders::TREE,
-    failed_creates::TREE,
-    failed_creates::MARKS_TREE,
-    inventory::DEPARTURES_TREE,
-    inventory::IMPORTS_TREE,
-    kinds::TREE,
-    transfers::OPEN_TREE,
-    transfers::BY_WEEK_TREE,
-    transfers::LATEST_TREE,
-    counts::TREE,
-    orders::BY_STATE_TREE,
-];
+impl ProjectionId {
+    /// Every projection tree, by id.
+    pub(crate) const ALL: [ProjectionId; TREE_COUNT] = [
+        ProjectionId::Transfers,
+        ProjectionId::Orders,
+        ProjectionId::FailedCreates,
+        ProjectionId::CreateMarks,
+        ProjectionId::Departures,
+        ProjectionId::OwnerCImports,
+        ProjectionId::KindCounts,
+        ProjectionId::TransfersOpen,
+        ProjectionId::TransfersByWeek,
+        ProjectionId::TransfersLatest,
+        ProjectionId::Counts,
+        ProjectionId::OrdersByState,
+    ];
+
+    /// The pinned id: the tree's key prefix in the sled views.
+    pub(crate) const fn id(self) -> u8 {
+        self as u8
+    }
+
+    /// Where the tree is in [`ProjectionId::ALL`] (and in arrays kept per tree).
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The tree's name, in errors and `verify`'s lines.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            ProjectionId::Transfers => "transfers",
+            ProjectionId::Orders => "orders",
+            ProjectionId::FailedCreates => "failed_creates",
+            ProjectionId::CreateMarks => "create_marks",
+            ProjectionId::Departures => "departures",
+            ProjectionId::OwnerCImports => "owner_c_imports",
+            ProjectionId::KindCounts => "kind_counts",
+            ProjectionId::TransfersOpen => "transfers_open",
+            ProjectionId::TransfersByWeek => "transfers_by_week",
+            ProjectionId::TransfersLatest => "transfers_latest",
+            ProjectionId::Counts => "counts",
+            ProjectionId::OrdersByState => "orders_by_state",
+        }
+    }
+}
 
 /// The working set of every projection while events are folded.
 pub(crate) struct Projections {
@@ -283,23 +349,41 @@ pub(crate) struct Projections {
 }
 
 impl Projections {
-    /// A working set reading through to the stored trees (`base`, in [`TREES`] order), or a
-    /// fresh fold from nothing when `base` is `None`.
+    /// A working set reading through to the stored trees (`base`, by [`ProjectionId::index`]),
+    /// or a fresh fold from nothing when `base` is `None`.
     pub(crate) fn new(base: Option<&[crate::store::Space; TREE_COUNT]>) -> Self {
-        let tree = |i: usize| base.map(|b| b[i].clone());
+        let tree = |id: ProjectionId| base.map(|b| b[id.index()].clone());
         Projections {
-            transfers: Table::new(TREES[0], tree(0)),
-            orders: Table::new(TREES[1], tree(1)),
-            failures: Table::new(TREES[2], tree(2)),
-            marks: Table::new(TREES[3], tree(3)),
-            departures: Table::new(TREES[4], tree(4)),
-            imports: Table::new(TREES[5], tree(5)),
-            kinds: Table::new(TREES[6], tree(6)),
-            open_transfers: Table::new(TREES[7], tree(7)),
-            transfer_weeks: Table::new(TREES[8], tree(8)),
-            latest_transfer_fact: Table::new(TREES[9], tree(9)),
-            counts: Table::new(TREES[10], tree(10)),
-            order_states: Table::new(TREES[11], tree(11)),
+            transfers: Table::new(ProjectionId::Transfers, tree(ProjectionId::Transfers)),
+            orders: Table::new(ProjectionId::Orders, tree(ProjectionId::Orders)),
+            failures: Table::new(
+                ProjectionId::FailedCreates,
+                tree(ProjectionId::FailedCreates),
+            ),
+            marks: Table::new(ProjectionId::CreateMarks, tree(ProjectionId::CreateMarks)),
+            departures: Table::new(ProjectionId::Departures, tree(ProjectionId::Departures)),
+            imports: Table::new(
+                ProjectionId::OwnerCImports,
+                tree(ProjectionId::OwnerCImports),
+            ),
+            kinds: Table::new(ProjectionId::KindCounts, tree(ProjectionId::KindCounts)),
+            open_transfers: Table::new(
+                ProjectionId::TransfersOpen,
+                tree(ProjectionId::TransfersOpen),
+            ),
+            transfer_weeks: Table::new(
+                ProjectionId::TransfersByWeek,
+                tree(ProjectionId::TransfersByWeek),
+            ),
+            latest_transfer_fact: Table::new(
+                ProjectionId::TransfersLatest,
+                tree(ProjectionId::TransfersLatest),
+            ),
+            counts: Table::new(ProjectionId::Counts, tree(ProjectionId::Counts)),
+            order_states: Table::new(
+                ProjectionId::OrdersByState,
+                tree(ProjectionId::OrdersByState),
+            ),
         }
     }
 
@@ -327,7 +411,7 @@ impl Projections {
         kinds::apply(&mut self.kinds, event)
     }
 
-    /// Every changed record, encoded and sorted by key, per tree in [`TREES`] order.
+    /// Every changed record, encoded and sorted by key, per tree in [`ProjectionId::ALL`] order.
     pub(crate) fn into_encoded(self) -> Result<[Changes; TREE_COUNT]> {
         let Projections {
             transfers,
@@ -377,3 +461,39 @@ impl Projections {
 
 /// Records from which [`Projections::into_encoded`] uses a second thread.
 const PARALLEL_ENCODE: usize = 50_000;
+
+#[cfg(test)]
+mod tests {
+    use super::ProjectionId;
+
+    /// Every tree's id (its key prefix in the sled views) and name, pinned: a changed id would
+    /// read another tree's records, a changed name another store's table. Never edit a line;
+    /// add one for a new tree.
+    #[test]
+    fn projection_ids_are_pinned() {
+        let pinned: [(u8, &str); super::TREE_COUNT] = [
+            (0, "transfers"),
+            (1, "orders"),
+            (2, "failed_creates"),
+            (3, "create_marks"),
+            (4, "departures"),
+            (5, "owner_c_imports"),
+            (6, "kind_counts"),
+            (7, "transfers_open"),
+            (8, "transfers_by_week"),
+            (9, "transfers_latest"),
+            (10, "counts"),
+            (11, "orders_by_state"),
+        ];
+        let actual: Vec<(u8, &str)> = ProjectionId::ALL
+            .iter()
+            .map(|id| (id.id(), id.name()))
+            .collect();
+        assert_eq!(actual, pinned);
+        for (i, id) in ProjectionId::ALL.iter().enumerate() {
+            assert_eq!(id.index(), i, "ALL is in id order");
+        }
+        // The views' meta space has its own prefix.
+        assert!(ProjectionId::ALL.iter().all(|id| id.id() != b'm'));
+    }
+}

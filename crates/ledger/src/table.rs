@@ -10,6 +10,7 @@ use std::fmt::Debug;
 use rustc_hash::FxHashMap;
 
 use crate::codec::{decode, encode};
+use crate::projections::ProjectionId;
 use crate::{LedgerError, Result};
 
 /// Changed entries of a tree, sorted by key: `None` removes the key.
@@ -25,7 +26,7 @@ impl<R> Record for R where R: bincode::Encode + bincode::Decode<()> + Clone + De
 
 /// The working set of one projection tree.
 pub(crate) struct Table<R> {
-    name: &'static str,
+    id: ProjectionId,
     base: Option<crate::store::Space>,
     /// FxHash: keys are the ledger's own (ctids, domains, seqs), and a rebuild hashes each
     /// a few times per event (SipHash was 4 % of a rebuild).
@@ -37,9 +38,9 @@ pub(crate) struct Table<R> {
 
 impl<R: Record> Table<R> {
     /// An empty working set over `base` (the stored tree), or over nothing (a fresh fold).
-    pub(crate) fn new(name: &'static str, base: Option<crate::store::Space>) -> Self {
+    pub(crate) fn new(id: ProjectionId, base: Option<crate::store::Space>) -> Self {
         Table {
-            name,
+            id,
             base,
             entries: FxHashMap::default(),
             stored: FxHashMap::default(),
@@ -55,7 +56,7 @@ impl<R: Record> Table<R> {
                     source,
                 })? {
                     Some(bytes) => {
-                        let record = decode::<R>(&bytes, self.name)?;
+                        let record = decode::<R>(&bytes, self.id.name())?;
                         self.stored.insert(key.to_vec(), bytes);
                         Some(record)
                     }
@@ -85,7 +86,7 @@ impl<R: Record> Table<R> {
         for (key, value) in self.entries {
             let stored = self.stored.get(&key);
             let bytes = match value {
-                Some(record) => Some(encode(&record, self.name)?),
+                Some(record) => Some(encode(&record, self.id.name())?),
                 None if stored.is_none() => continue,
                 None => None,
             };

@@ -3,11 +3,12 @@
 //! Each is changed by the fold that changes what it counts, by the difference it made, so a
 //! fresh fold gives the same numbers (`verify` compares them like any record).
 
+use super::ProjectionId;
 use crate::Result;
 use crate::table::Table;
 
 /// The stored tree (name → count).
-pub(crate) const TREE: &str = "counts";
+pub(crate) const TREE: ProjectionId = ProjectionId::Counts;
 /// Orders (distinct ctids with an order record).
 pub(crate) const ORDERS: &[u8] = b"orders";
 /// Failed creates no later create resolved.

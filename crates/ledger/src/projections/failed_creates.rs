@@ -10,15 +10,15 @@ use ledger_event::{Event, EventKind};
 
 use super::counts;
 use super::stamp::Stamp;
-use super::{Entity, entity_key};
+use super::{Entity, ProjectionId, entity_key};
 use crate::codec::{StoredStatus, micros, time};
 use crate::table::Table;
 use crate::{FailedCreate, Result};
 
 /// The stored tree of failures (seq BE → [`FailureRecord`]).
-pub(crate) const TREE: &str = "failed_creates";
+pub(crate) const TREE: ProjectionId = ProjectionId::FailedCreates;
 /// The stored tree of marks (`d\0domain` or `c\0ctid` → [`CreateMarks`]).
-pub(crate) const MARKS_TREE: &str = "create_marks";
+pub(crate) const MARKS_TREE: ProjectionId = ProjectionId::CreateMarks;
 
 /// One failed create.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
@@ -145,5 +145,39 @@ impl FailureRecord {
             failed_at: time(self.failed_at, "failed create record")?,
             resolved_by: self.resolved_by,
         })
+    }
+}
+
+/// A failure and marks with every field set, for the golden-bytes test of the views.
+#[cfg(test)]
+pub(crate) mod samples {
+    use super::*;
+
+    /// A failed create resolved by a later create.
+    pub(crate) fn failure() -> FailureRecord {
+        let status = ledger_parser::Status {
+            code: "545".into(),
+            prefix: None,
+            text: Some("Policy error".into()),
+            class: ledger_parser::StatusClass::Temporary,
+        };
+        FailureRecord {
+            ctid: Some("201005061621".into()),
+            domain: Some("example.com".into()),
+            status: Some(StoredStatus::of(&status)),
+            error: Some("EF01".into()),
+            nic_response: Some("Domain name not available".into()),
+            seq: 12,
+            failed_at: -1,
+            resolved_by: Some(13),
+        }
+    }
+
+    /// Marks with two successes and a failure.
+    pub(crate) fn marks() -> CreateMarks {
+        CreateMarks {
+            successes: vec![Stamp { at: 5, seq: 13 }, Stamp { at: 6, seq: 300 }],
+            failures: vec![Stamp { at: 4, seq: 12 }],
+        }
     }
 }

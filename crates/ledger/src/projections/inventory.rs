@@ -1,7 +1,7 @@
 //! Inventory changes: departures by domain (latest per domain) and OwnerC imports (notice
 //! `MSG01050`, latest per domain, else per ctid).
 
-use super::{Entity, entity_key};
+use super::{Entity, ProjectionId, entity_key};
 use ledger_event::{Event, EventKind, TransferAnswer};
 
 use super::stamp::Stamp;
@@ -10,9 +10,9 @@ use crate::table::Table;
 use crate::{Departure, DepartureReason, OwnerCImport, Result};
 
 /// The stored tree of departures (domain → [`DepartureRecord`]).
-pub(crate) const DEPARTURES_TREE: &str = "departures";
+pub(crate) const DEPARTURES_TREE: ProjectionId = ProjectionId::Departures;
 /// The stored tree of imports (`d\0domain` / `c\0ctid` → [`ImportRecord`]).
-pub(crate) const IMPORTS_TREE: &str = "owner_c_imports";
+pub(crate) const IMPORTS_TREE: ProjectionId = ProjectionId::OwnerCImports;
 
 /// The notice that says the OwnerC was imported.
 const OWNER_C_IMPORTED: &str = "MSG01050";
@@ -112,5 +112,35 @@ impl ImportRecord {
             at: time(self.stamp.at, "owner-c import record")?,
             seq: self.stamp.seq,
         })
+    }
+}
+
+/// A departure and an import with every field set, for the golden-bytes test of the views.
+#[cfg(test)]
+pub(crate) mod samples {
+    use super::*;
+
+    /// A domain gone away.
+    pub(crate) fn departure() -> DepartureRecord {
+        DepartureRecord {
+            reason: reason_tag(DepartureReason::DomainAway),
+            stamp: Stamp {
+                at: 1_717_027_200_000_000,
+                seq: 251,
+            },
+        }
+    }
+
+    /// An OwnerC import with its handle.
+    pub(crate) fn import() -> ImportRecord {
+        ImportRecord {
+            domain: Some("example.org".into()),
+            ctid: Some("20240530-7".into()),
+            owner_c: Some("OWNER-1".into()),
+            stamp: Stamp {
+                at: -86_400,
+                seq: 2,
+            },
+        }
     }
 }

@@ -2,11 +2,12 @@
 
 use ledger_event::Event;
 
+use super::ProjectionId;
 use crate::Result;
 use crate::table::Table;
 
 /// The stored tree (kind name → count).
-pub(crate) const TREE: &str = "kind_counts";
+pub(crate) const TREE: ProjectionId = ProjectionId::KindCounts;
 
 /// Folds one event.
 pub(crate) fn apply(table: &mut Table<u64>, event: &Event) -> Result<()> {

@@ -8,16 +8,16 @@
 use ledger_event::Event;
 use ledger_parser::StatusClass;
 
-use super::counts;
 use super::stamp::{Stamp, keep_latest};
+use super::{ProjectionId, counts};
 use crate::codec::StoredStatus;
 use crate::table::Table;
 use crate::{Order, OrderState, Result};
 
 /// The stored tree.
-pub(crate) const TREE: &str = "orders";
+pub(crate) const TREE: ProjectionId = ProjectionId::Orders;
 /// The orders of each state: key [`state_key`] (the state's byte, then the ctid), no value.
-pub(crate) const BY_STATE_TREE: &str = "orders_by_state";
+pub(crate) const BY_STATE_TREE: ProjectionId = ProjectionId::OrdersByState;
 
 /// The tables the orders fold writes.
 pub(crate) struct OrderTables<'a> {
@@ -107,6 +107,26 @@ pub(crate) fn apply(tables: OrderTables<'_>, event: &Event) -> Result<()> {
         counts::increment(counts, &count_name(after))?;
     }
     Ok(())
+}
+
+/// An order record with every field set, for the golden-bytes test of the views.
+#[cfg(test)]
+pub(crate) fn sample() -> OrderRecord {
+    let status = ledger_parser::Status {
+        code: "E0101".into(),
+        prefix: Some(ledger_parser::StatusPrefix::Error),
+        text: Some("Domain could not be registered.".into()),
+        class: StatusClass::Permanent,
+    };
+    OrderRecord {
+        latest_status: Some((Stamp { at: 1_000, seq: 4 }, StoredStatus::of(&status))),
+        domain: Some((Stamp { at: 900, seq: 3 }, "bücher.example".into())),
+        events: 300,
+        latest: Some(Stamp {
+            at: 1_000,
+            seq: 70_000,
+        }),
+    }
 }
 
 impl OrderRecord {

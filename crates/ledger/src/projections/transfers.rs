@@ -33,17 +33,18 @@
 use ledger_event::{Event, EventKind, TransferAnswer};
 use ledger_parser::DstFlag;
 
+use super::ProjectionId;
 use super::stamp::Stamp;
 use crate::codec::{micros, time};
 use crate::table::Table;
 use crate::{DefaultAction, PendingTransfer, Result};
 
 /// The per-domain history tree.
-pub(crate) const TREE: &str = "transfers";
+pub(crate) const TREE: ProjectionId = ProjectionId::Transfers;
 /// The open transfers (latest start not closed).
-pub(crate) const OPEN_TREE: &str = "transfers_open";
+pub(crate) const OPEN_TREE: ProjectionId = ProjectionId::TransfersOpen;
 /// The domains by the weeks their ended transfers were pending in.
-pub(crate) const BY_WEEK_TREE: &str = "transfers_by_week";
+pub(crate) const BY_WEEK_TREE: ProjectionId = ProjectionId::TransfersByWeek;
 /// A week, in µs: the bucket of [`BY_WEEK_TREE`].
 const WEEK: i64 = 7 * 86_400 * 1_000_000;
 /// A span over more weeks than this (a start dated in year 1 by a garbled `kk_start`, say) is
@@ -54,7 +55,7 @@ const MAX_SPAN_WEEKS: i64 = 104;
 /// within ±300,000 years of 1970).
 const LONG_SPANS: i64 = i64::MAX;
 /// The latest time any transfer fact mentions.
-pub(crate) const LATEST_TREE: &str = "transfers_latest";
+pub(crate) const LATEST_TREE: ProjectionId = ProjectionId::TransfersLatest;
 /// The only key of [`LATEST_TREE`].
 pub(crate) const LATEST_KEY: &[u8] = b"latest";
 /// How many starts, reminders and closes a domain's record keeps (the latest ones).
@@ -394,6 +395,76 @@ impl TransferRecord {
             dst: start.dst,
             undated: start.undated,
         })
+    }
+}
+
+/// A record of each type with every field set, for the golden-bytes test of the views.
+#[cfg(test)]
+pub(crate) mod samples {
+    use super::*;
+
+    /// A history with two starts (one with a full timetable), a reminder and two closes.
+    pub(crate) fn transfer_record() -> TransferRecord {
+        let full = StartFact {
+            stamp: Stamp {
+                at: 1_717_027_200_000_000,
+                seq: 7,
+            },
+            transaction: Some("20240530-000001".into()),
+            kk_start: Some(1_717_027_100_000_000),
+            kk_reminder: Some(1_717_286_400_000_000),
+            kk_autoack: Some(1_717_459_200_000_000),
+            kk_autonack: Some(1_717_459_300_000_000),
+            kk_end: Some(1_717_545_600_000_000),
+            dst: DST_GAP | DST_OVERLAP,
+            undated: false,
+        };
+        let undated = StartFact {
+            stamp: Stamp { at: -5, seq: 9 },
+            transaction: None,
+            kk_start: None,
+            kk_reminder: None,
+            kk_autoack: None,
+            kk_autonack: None,
+            kk_end: None,
+            dst: 0,
+            undated: true,
+        };
+        TransferRecord {
+            starts: vec![undated, full],
+            reminders: vec![Stamp {
+                at: 1_717_286_400_000_001,
+                seq: 8,
+            }],
+            closes: vec![
+                CloseFact {
+                    stamp: Stamp { at: 1, seq: 10 },
+                    departs: true,
+                },
+                CloseFact {
+                    stamp: Stamp {
+                        at: i64::MAX,
+                        seq: u64::MAX,
+                    },
+                    departs: false,
+                },
+            ],
+        }
+    }
+
+    /// An open transfer with every time known.
+    pub(crate) fn open_transfer() -> OpenTransfer {
+        OpenTransfer {
+            transaction: Some("20240530-000001".into()),
+            started_at: 1_717_027_100_000_000,
+            reminder_at: Some(1_717_286_400_000_000),
+            deadline_at: Some(1_717_459_200_000_000),
+            action: 2,
+            end_at: Some(1_717_545_600_000_000),
+            seq: 300,
+            dst: DST_OVERLAP,
+            undated: true,
+        }
     }
 }
 
