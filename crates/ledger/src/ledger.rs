@@ -1042,7 +1042,7 @@ impl Ledger {
     pub fn order_counts(&self) -> Result<crate::OrderCounts> {
         let count = |state: OrderState| -> Result<u64> {
             Ok(self
-                .view_record::<u64>(counts::TREE, &orders::count_name(state))?
+                .view_record::<u64>(counts::TREE, orders::count_name(state))?
                 .unwrap_or(0))
         };
         Ok(crate::OrderCounts {

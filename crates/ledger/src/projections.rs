@@ -16,6 +16,7 @@ pub(crate) mod inventory;
 pub(crate) mod kinds;
 pub(crate) mod orders;
 mod stamp;
+pub(crate) mod table;
 pub(crate) mod transfers;
 
 use chrono::{DateTime, Utc};
@@ -24,7 +25,7 @@ use ledger_parser::Status;
 use serde::Serialize;
 
 use crate::Result;
-use crate::table::{Changes, Table};
+use table::{Base, Changes, KeySet, Loadable, Table};
 
 /// What a record keyed by [`entity_key`] is about.
 #[derive(Debug, Clone, Copy)]
@@ -332,8 +333,48 @@ impl ProjectionId {
     }
 }
 
-/// The working set of every projection while events are folded.
-pub(crate) struct Projections {
+/// Where the records a working set needs come from before a fold: the engine's side of the
+/// boundary, over whatever store holds the views. The working set asks for keys
+/// ([`Working::load`]); the loader hands back what is stored, as the bytes it holds.
+pub(crate) trait Loader {
+    /// Hands `found` the stored bytes of each key of `keys` (sorted, distinct) that the tree
+    /// `tree` holds; keys it does not hold are left out. An error of `found` (a record that
+    /// does not decode) is returned as it is.
+    fn read(&mut self, tree: ProjectionId, keys: &[Vec<u8>], found: &mut Found<'_>) -> Result<()>;
+}
+
+/// What a [`Loader`] hands each stored record to: its key, and its bytes as stored.
+pub(crate) type Found<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
+
+/// The keys the folds of a batch will read, per tree: what [`Working::load`] asks a
+/// [`Loader`] for. Each projection says what an event reads (`reads` in its module):
+/// keys derived from the event (its domain, ctid, seq, kind) and fixed keys (counts,
+/// `latest`); the failed creates' fold also reads the failures its marks list
+/// ([`failed_creates::reads_after`], a second round).
+#[derive(Default)]
+pub(crate) struct Reads {
+    keys: [rustc_hash::FxHashSet<Vec<u8>>; TREE_COUNT],
+}
+
+impl Reads {
+    /// Asks for the record of `key` in `tree`.
+    pub(crate) fn want(&mut self, tree: ProjectionId, key: &[u8]) {
+        let keys = &mut self.keys[tree.index()];
+        if !keys.contains(key) {
+            keys.insert(key.to_vec());
+        }
+    }
+
+    /// True when nothing is asked for.
+    fn is_empty(&self) -> bool {
+        self.keys.iter().all(|keys| keys.is_empty())
+    }
+}
+
+/// The working set of every projection while events are folded: events in, records out.
+/// Over stored views, [`Working::load`] first brings in every record the folds of a batch
+/// read; [`Working::apply`] then folds in memory only and cannot fail.
+pub(crate) struct Working {
     pub(crate) transfers: Table<transfers::TransferRecord>,
     pub(crate) orders: Table<orders::OrderRecord>,
     pub(crate) failures: Table<failed_creates::FailureRecord>,
@@ -342,53 +383,103 @@ pub(crate) struct Projections {
     pub(crate) imports: Table<inventory::ImportRecord>,
     pub(crate) kinds: Table<u64>,
     pub(crate) open_transfers: Table<transfers::OpenTransfer>,
-    pub(crate) transfer_weeks: Table<()>,
+    pub(crate) transfer_weeks: KeySet,
     pub(crate) latest_transfer_fact: Table<i64>,
     pub(crate) counts: Table<u64>,
-    pub(crate) order_states: Table<()>,
+    pub(crate) order_states: KeySet,
 }
 
-impl Projections {
-    /// A working set reading through to the stored trees (`base`, by [`ProjectionId::index`]),
-    /// or a fresh fold from nothing when `base` is `None`.
-    pub(crate) fn new(base: Option<&[crate::store::Space; TREE_COUNT]>) -> Self {
-        let tree = |id: ProjectionId| base.map(|b| b[id.index()].clone());
-        Projections {
-            transfers: Table::new(ProjectionId::Transfers, tree(ProjectionId::Transfers)),
-            orders: Table::new(ProjectionId::Orders, tree(ProjectionId::Orders)),
-            failures: Table::new(
-                ProjectionId::FailedCreates,
-                tree(ProjectionId::FailedCreates),
-            ),
-            marks: Table::new(ProjectionId::CreateMarks, tree(ProjectionId::CreateMarks)),
-            departures: Table::new(ProjectionId::Departures, tree(ProjectionId::Departures)),
-            imports: Table::new(
-                ProjectionId::OwnerCImports,
-                tree(ProjectionId::OwnerCImports),
-            ),
-            kinds: Table::new(ProjectionId::KindCounts, tree(ProjectionId::KindCounts)),
-            open_transfers: Table::new(
-                ProjectionId::TransfersOpen,
-                tree(ProjectionId::TransfersOpen),
-            ),
-            transfer_weeks: Table::new(
-                ProjectionId::TransfersByWeek,
-                tree(ProjectionId::TransfersByWeek),
-            ),
-            latest_transfer_fact: Table::new(
-                ProjectionId::TransfersLatest,
-                tree(ProjectionId::TransfersLatest),
-            ),
-            counts: Table::new(ProjectionId::Counts, tree(ProjectionId::Counts)),
-            order_states: Table::new(
-                ProjectionId::OrdersByState,
-                tree(ProjectionId::OrdersByState),
-            ),
+impl Working {
+    /// A fresh fold, from nothing stored (rebuild, verify): nothing is loaded.
+    pub(crate) fn fresh() -> Self {
+        Working::new(Base::Fresh)
+    }
+
+    /// A fold over stored views (ingest, catch-up): [`Working::load`] each batch of events
+    /// before folding it.
+    pub(crate) fn over_stored() -> Self {
+        Working::new(Base::Stored)
+    }
+
+    fn new(base: Base) -> Self {
+        Working {
+            transfers: Table::new(ProjectionId::Transfers, base),
+            orders: Table::new(ProjectionId::Orders, base),
+            failures: Table::new(ProjectionId::FailedCreates, base),
+            marks: Table::new(ProjectionId::CreateMarks, base),
+            departures: Table::new(ProjectionId::Departures, base),
+            imports: Table::new(ProjectionId::OwnerCImports, base),
+            kinds: Table::new(ProjectionId::KindCounts, base),
+            open_transfers: Table::new(ProjectionId::TransfersOpen, base),
+            transfer_weeks: KeySet::new(ProjectionId::TransfersByWeek, base),
+            latest_transfer_fact: Table::new(ProjectionId::TransfersLatest, base),
+            counts: Table::new(ProjectionId::Counts, base),
+            order_states: KeySet::new(ProjectionId::OrdersByState, base),
         }
     }
 
-    /// Folds one event into every projection.
-    pub(crate) fn apply(&mut self, event: &Event) -> Result<()> {
+    /// Loads, through `loader`, every stored record the folds of `events` read that the
+    /// working set does not hold yet: one read per key, a tree's keys at once, in two rounds
+    /// (the keys the events name, then the failures the loaded create marks list). A stored
+    /// record that does not decode is an error naming its tree; after it, the working set
+    /// must not be folded.
+    pub(crate) fn load(&mut self, events: &[Event], loader: &mut dyn Loader) -> Result<()> {
+        let mut reads = Reads::default();
+        for event in events {
+            transfers::reads(event, &mut reads);
+            orders::reads(event, &mut reads);
+            failed_creates::reads(event, &mut reads);
+            inventory::reads(event, &mut reads);
+            kinds::reads(event, &mut reads);
+        }
+        self.read(reads, loader)?;
+        let mut reads = Reads::default();
+        for event in events {
+            failed_creates::reads_after(event, &self.marks, &mut reads);
+        }
+        self.read(reads, loader)
+    }
+
+    /// Reads what `reads` asks for and the working set does not hold.
+    fn read(&mut self, reads: Reads, loader: &mut dyn Loader) -> Result<()> {
+        if reads.is_empty() {
+            return Ok(());
+        }
+        for (id, keys) in ProjectionId::ALL.into_iter().zip(reads.keys) {
+            let table = self.table(id);
+            let mut keys: Vec<Vec<u8>> = keys.into_iter().filter(|k| !table.holds(k)).collect();
+            if keys.is_empty() {
+                continue;
+            }
+            keys.sort_unstable();
+            for key in &keys {
+                table.load_absent(key);
+            }
+            loader.read(id, &keys, &mut |key, bytes| table.load_stored(key, bytes))?;
+        }
+        Ok(())
+    }
+
+    /// The tree `id`'s working set, to load records into.
+    fn table(&mut self, id: ProjectionId) -> &mut dyn Loadable {
+        match id {
+            ProjectionId::Transfers => &mut self.transfers,
+            ProjectionId::Orders => &mut self.orders,
+            ProjectionId::FailedCreates => &mut self.failures,
+            ProjectionId::CreateMarks => &mut self.marks,
+            ProjectionId::Departures => &mut self.departures,
+            ProjectionId::OwnerCImports => &mut self.imports,
+            ProjectionId::KindCounts => &mut self.kinds,
+            ProjectionId::TransfersOpen => &mut self.open_transfers,
+            ProjectionId::TransfersByWeek => &mut self.transfer_weeks,
+            ProjectionId::TransfersLatest => &mut self.latest_transfer_fact,
+            ProjectionId::Counts => &mut self.counts,
+            ProjectionId::OrdersByState => &mut self.order_states,
+        }
+    }
+
+    /// Folds one event into every projection, in memory.
+    pub(crate) fn apply(&mut self, event: &Event) {
         transfers::apply(
             transfers::TransferTables {
                 records: &mut self.transfers,
@@ -397,7 +488,7 @@ impl Projections {
                 latest: &mut self.latest_transfer_fact,
             },
             event,
-        )?;
+        );
         orders::apply(
             orders::OrderTables {
                 records: &mut self.orders,
@@ -405,15 +496,17 @@ impl Projections {
                 counts: &mut self.counts,
             },
             event,
-        )?;
-        failed_creates::apply(&mut self.failures, &mut self.marks, &mut self.counts, event)?;
-        inventory::apply(&mut self.departures, &mut self.imports, event)?;
-        kinds::apply(&mut self.kinds, event)
+        );
+        failed_creates::apply(&mut self.failures, &mut self.marks, &mut self.counts, event);
+        inventory::apply(&mut self.departures, &mut self.imports, event);
+        kinds::apply(&mut self.kinds, event);
     }
 
-    /// Every changed record, encoded and sorted by key, per tree in [`ProjectionId::ALL`] order.
-    pub(crate) fn into_encoded(self) -> Result<[Changes; TREE_COUNT]> {
-        let Projections {
+    /// Every changed record, encoded and sorted by key, per tree in [`ProjectionId::ALL`]
+    /// order: what a store writes (a record as it was stored, or absent and still absent, is
+    /// left out).
+    pub(crate) fn into_changes(self) -> Result<[(ProjectionId, Changes); TREE_COUNT]> {
+        let Working {
             transfers,
             orders,
             failures,
@@ -443,23 +536,26 @@ impl Projections {
             (orders.into_encoded(), marks.into_encoded())
         };
         Ok([
-            transfers.into_encoded()?,
-            orders?,
-            failures.into_encoded()?,
-            marks?,
-            departures.into_encoded()?,
-            imports.into_encoded()?,
-            kinds.into_encoded()?,
-            open_transfers.into_encoded()?,
-            transfer_weeks.into_encoded()?,
-            latest_transfer_fact.into_encoded()?,
-            counts.into_encoded()?,
-            order_states.into_encoded()?,
+            (ProjectionId::Transfers, transfers.into_encoded()?),
+            (ProjectionId::Orders, orders?),
+            (ProjectionId::FailedCreates, failures.into_encoded()?),
+            (ProjectionId::CreateMarks, marks?),
+            (ProjectionId::Departures, departures.into_encoded()?),
+            (ProjectionId::OwnerCImports, imports.into_encoded()?),
+            (ProjectionId::KindCounts, kinds.into_encoded()?),
+            (ProjectionId::TransfersOpen, open_transfers.into_encoded()?),
+            (ProjectionId::TransfersByWeek, transfer_weeks.into_encoded()),
+            (
+                ProjectionId::TransfersLatest,
+                latest_transfer_fact.into_encoded()?,
+            ),
+            (ProjectionId::Counts, counts.into_encoded()?),
+            (ProjectionId::OrdersByState, order_states.into_encoded()),
         ])
     }
 }
 
-/// Records from which [`Projections::into_encoded`] uses a second thread.
+/// Records from which [`Working::into_changes`] uses a second thread.
 const PARALLEL_ENCODE: usize = 50_000;
 
 #[cfg(test)]

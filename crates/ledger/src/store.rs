@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::codec::be_u64;
 use crate::error::io;
-use crate::projections::{ProjectionId, TREE_COUNT};
+use crate::projections::{Found, Loader, ProjectionId, TREE_COUNT};
 use crate::{LedgerError, Options, Result};
 
 /// The layout version this build writes and reads (layouts 1, 2 and 3 are migrated on open).
@@ -655,6 +655,22 @@ impl Views {
     /// The key space of a projection.
     pub(crate) fn tree(&self, id: ProjectionId) -> &Space {
         &self.trees[id.index()]
+    }
+}
+
+/// The sled views as the [`Loader`] of a working set: one `get` per key.
+impl Loader for &Views {
+    fn read(&mut self, tree: ProjectionId, keys: &[Vec<u8>], found: &mut Found<'_>) -> Result<()> {
+        let space = self.tree(tree);
+        for key in keys {
+            if let Some(bytes) = space
+                .get(key)
+                .map_err(storage("reading a projection record"))?
+            {
+                found(key, &bytes)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -4,8 +4,7 @@
 //! fresh fold gives the same numbers (`verify` compares them like any record).
 
 use super::ProjectionId;
-use crate::Result;
-use crate::table::Table;
+use super::table::Table;
 
 /// The stored tree (name → count).
 pub(crate) const TREE: ProjectionId = ProjectionId::Counts;
@@ -15,14 +14,12 @@ pub(crate) const ORDERS: &[u8] = b"orders";
 pub(crate) const OPEN_FAILED_CREATES: &[u8] = b"open_failed_creates";
 
 /// Adds one to the count `name`.
-pub(crate) fn increment(table: &mut Table<u64>, name: &[u8]) -> Result<()> {
-    *table.entry(name)?.get_or_insert(0) += 1;
-    Ok(())
+pub(crate) fn increment(table: &mut Table<u64>, name: &[u8]) {
+    *table.entry(name).get_or_insert(0) += 1;
 }
 
 /// Takes one from the count `name` (never below zero).
-pub(crate) fn decrement(table: &mut Table<u64>, name: &[u8]) -> Result<()> {
-    let count = table.entry(name)?.get_or_insert(0);
+pub(crate) fn decrement(table: &mut Table<u64>, name: &[u8]) {
+    let count = table.entry(name).get_or_insert(0);
     *count = count.saturating_sub(1);
-    Ok(())
 }

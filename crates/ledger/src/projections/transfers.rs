@@ -33,10 +33,10 @@
 use ledger_event::{Event, EventKind, TransferAnswer};
 use ledger_parser::DstFlag;
 
-use super::ProjectionId;
 use super::stamp::Stamp;
+use super::table::{KeySet, Table};
+use super::{ProjectionId, Reads};
 use crate::codec::{micros, time};
-use crate::table::Table;
 use crate::{DefaultAction, PendingTransfer, Result};
 
 /// The per-domain history tree.
@@ -200,7 +200,7 @@ impl OpenTransfer {
 pub(crate) struct TransferTables<'a> {
     pub(crate) records: &'a mut Table<TransferRecord>,
     pub(crate) open: &'a mut Table<OpenTransfer>,
-    pub(crate) by_week: &'a mut Table<()>,
+    pub(crate) by_week: &'a mut KeySet,
     pub(crate) latest: &'a mut Table<i64>,
 }
 
@@ -264,18 +264,34 @@ fn insert_bounded<T: Clone, K: Ord>(list: &mut Vec<T>, item: T, key: impl Fn(&T)
     }
 }
 
-/// Folds one event.
-pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
+/// The domain of a transfer fact, if `event` is one.
+fn transfer_domain(event: &Event) -> Option<&str> {
     if !event.kind.is_transfer_out() {
-        return Ok(());
+        return None;
     }
-    let Some(domain) = event.domain.as_deref() else {
-        return Ok(());
+    event.domain.as_deref()
+}
+
+/// The records [`apply`] reads: the domain's history and open transfer, and `latest`.
+/// [`BY_WEEK_TREE`] is only written: which week keys are stored follows from the history.
+pub(crate) fn reads(event: &Event, reads: &mut Reads) {
+    let Some(domain) = transfer_domain(event) else {
+        return;
+    };
+    reads.want(TREE, domain.as_bytes());
+    reads.want(OPEN_TREE, domain.as_bytes());
+    reads.want(LATEST_TREE, LATEST_KEY);
+}
+
+/// Folds one event.
+pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) {
+    let Some(domain) = transfer_domain(event) else {
+        return;
     };
     let stamp = Stamp::of(event);
     let record = tables
         .records
-        .entry(domain.as_bytes())?
+        .entry(domain.as_bytes())
         .get_or_insert_with(TransferRecord::default);
     let weeks_before = record.pending_weeks();
     let mut latest = stamp.at;
@@ -302,22 +318,21 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
             };
             insert_bounded(&mut record.closes, close, |c| c.stamp);
         }
-        _ => return Ok(()),
+        _ => return,
     }
     let open = record.open_at(None);
     let weeks_after = record.pending_weeks();
     for week in weeks_before.difference(&weeks_after) {
-        *tables.by_week.entry(&week_key(*week, domain))? = None;
+        tables.by_week.remove(week_key(*week, domain));
     }
     for week in weeks_after.difference(&weeks_before) {
-        *tables.by_week.entry(&week_key(*week, domain))? = Some(());
+        tables.by_week.add(week_key(*week, domain));
     }
-    *tables.open.entry(domain.as_bytes())? = open;
-    let slot = tables.latest.entry(LATEST_KEY)?;
+    *tables.open.entry(domain.as_bytes()) = open;
+    let slot = tables.latest.entry(LATEST_KEY);
     if slot.is_none_or(|old| old < latest) {
         *slot = Some(latest);
     }
-    Ok(())
 }
 
 impl TransferRecord {
