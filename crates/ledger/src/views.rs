@@ -23,7 +23,9 @@ const DECODE_CHUNK: usize = 256;
 /// the folds then run in memory.
 pub(crate) fn fold_and_commit(views: &Views, events: &[Event], head: u64) -> Result<()> {
     let mut working = Working::over_stored();
-    working.load(events, &mut { views })?;
+    // The sled views are the loader (`store.rs`): a `get` per key.
+    let mut loader = views;
+    working.load(events, &mut loader)?;
     for event in events {
         working.apply(event);
     }
