@@ -197,7 +197,18 @@ pub(crate) struct StoredStatus {
     code: String,
     prefix: u8,
     text: Option<String>,
-    class: u8,
+    class: StoredClass,
+}
+
+/// A status class as stored: one byte, its tag 0..=3 in declaration order (bincode writes a
+/// variant index below 251 as one byte, as the `u8` tags it replaces). Any other tag does not
+/// decode, so a loaded record always has a class and a fold reading it cannot fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+enum StoredClass {
+    Success,
+    InProgress,
+    Temporary,
+    Permanent,
 }
 
 impl StoredStatus {
@@ -212,7 +223,12 @@ impl StoredStatus {
                 Some(StatusPrefix::Notify) => 3,
             },
             text: status.text.clone(),
-            class: class_tag(status.class),
+            class: match status.class {
+                StatusClass::Success => StoredClass::Success,
+                StatusClass::InProgress => StoredClass::InProgress,
+                StatusClass::Temporary => StoredClass::Temporary,
+                StatusClass::Permanent => StoredClass::Permanent,
+            },
         }
     }
 
@@ -229,28 +245,18 @@ impl StoredStatus {
             code: self.code.clone(),
             prefix,
             text: self.text.clone(),
-            class: self.class()?,
+            class: self.class(),
         })
     }
 
     /// The status class back.
-    pub(crate) fn class(&self) -> Result<StatusClass> {
-        Ok(match self.class {
-            0 => StatusClass::Success,
-            1 => StatusClass::InProgress,
-            2 => StatusClass::Temporary,
-            3 => StatusClass::Permanent,
-            other => return Err(corrupt_tag("status class", other)),
-        })
-    }
-}
-
-fn class_tag(class: StatusClass) -> u8 {
-    match class {
-        StatusClass::Success => 0,
-        StatusClass::InProgress => 1,
-        StatusClass::Temporary => 2,
-        StatusClass::Permanent => 3,
+    pub(crate) fn class(&self) -> StatusClass {
+        match self.class {
+            StoredClass::Success => StatusClass::Success,
+            StoredClass::InProgress => StatusClass::InProgress,
+            StoredClass::Temporary => StatusClass::Temporary,
+            StoredClass::Permanent => StatusClass::Permanent,
+        }
     }
 }
 

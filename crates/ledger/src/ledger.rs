@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::codec::{be_u64, decode, index_prefix, load_event, load_event_and_raw, micros};
 use crate::ingest::{self, Item};
 use crate::projections::{
-    Entity, counts, entity_key, failed_creates, inventory, orders, transfers,
+    Entity, ProjectionId, counts, entity_key, failed_creates, inventory, orders, transfers,
 };
 use crate::quarantine::{self, QuarantineRecord};
 use crate::raw::{self, PackReader, PackWriter};
@@ -870,16 +870,16 @@ impl Ledger {
     /// One record of a projection tree, decoded.
     fn view_record<R: bincode::Decode<()>>(
         &self,
-        name: &'static str,
+        tree: ProjectionId,
         key: &[u8],
     ) -> Result<Option<R>> {
         match self
             .views
-            .tree(name)
+            .tree(tree)
             .get(key)
             .map_err(storage("reading a view"))?
         {
-            Some(bytes) => Ok(Some(decode::<R>(&bytes, name)?)),
+            Some(bytes) => Ok(Some(decode::<R>(&bytes, tree.name())?)),
             None => Ok(None),
         }
     }
@@ -894,12 +894,12 @@ impl Ledger {
 
     fn view_records<R: bincode::Decode<()>>(
         &self,
-        name: &'static str,
+        tree: ProjectionId,
     ) -> Result<Vec<(sled::IVec, R)>> {
         let mut out = Vec::new();
-        for entry in self.views.tree(name).iter() {
+        for entry in self.views.tree(tree).iter() {
             let (key, value) = entry.map_err(storage("reading a view"))?;
-            let record = decode::<R>(&value, name)?;
+            let record = decode::<R>(&value, tree.name())?;
             out.push((key, record));
         }
         Ok(out)
@@ -922,7 +922,7 @@ impl Ledger {
         if self.open_set_answers(at_micros)? {
             for entry in open_tree.iter() {
                 let (key, value) = entry.map_err(storage("reading a view"))?;
-                let open = decode::<transfers::OpenTransfer>(&value, transfers::OPEN_TREE)?;
+                let open = decode::<transfers::OpenTransfer>(&value, transfers::OPEN_TREE.name())?;
                 pending.push(open.pending(&String::from_utf8_lossy(&key))?);
             }
         } else {
@@ -933,7 +933,7 @@ impl Ledger {
             let mut candidates = std::collections::BTreeSet::new();
             for entry in open_tree.iter() {
                 let (key, value) = entry.map_err(storage("reading a view"))?;
-                let open = decode::<transfers::OpenTransfer>(&value, transfers::OPEN_TREE)?;
+                let open = decode::<transfers::OpenTransfer>(&value, transfers::OPEN_TREE.name())?;
                 if open.started_at() <= at_micros {
                     candidates.insert(key.to_vec());
                 }
@@ -1042,7 +1042,7 @@ impl Ledger {
     pub fn order_counts(&self) -> Result<crate::OrderCounts> {
         let count = |state: OrderState| -> Result<u64> {
             Ok(self
-                .view_record::<u64>(counts::TREE, &orders::count_name(state))?
+                .view_record::<u64>(counts::TREE, orders::count_name(state))?
                 .unwrap_or(0))
         };
         Ok(crate::OrderCounts {

@@ -47,7 +47,6 @@ mod projections;
 mod quarantine;
 mod raw;
 mod store;
-mod table;
 mod test_hook;
 mod trust;
 mod verify;

@@ -10,10 +10,13 @@
 
 pub(crate) mod counts;
 pub(crate) mod failed_creates;
+#[cfg(test)]
+mod golden;
 pub(crate) mod inventory;
 pub(crate) mod kinds;
 pub(crate) mod orders;
 mod stamp;
+pub(crate) mod table;
 pub(crate) mod transfers;
 
 use chrono::{DateTime, Utc};
@@ -22,7 +25,7 @@ use ledger_parser::Status;
 use serde::Serialize;
 
 use crate::Result;
-use crate::table::{Changes, Table};
+use table::{Base, Changes, KeySet, Loadable, Table};
 
 /// What a record keyed by [`entity_key`] is about.
 #[derive(Debug, Clone, Copy)]
@@ -247,27 +250,131 @@ pub struct Inventory {
     pub owner_c_imports: Vec<OwnerCImport>,
 }
 
+/// A projection tree, by its pinned id. The id is data, not a position: it is the tree's
+/// one-byte key prefix in the sled views (and names the tree in any other store), so an id
+/// never changes and is never reused; a new tree takes a new id (the test
+/// `projection_ids_are_pinned` fails when one changes). The record each tree holds is pinned
+/// by golden bytes (`tests/golden/views/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub(crate) enum ProjectionId {
+    /// Domain → [`transfers::TransferRecord`].
+    Transfers = 0,
+    /// Ctid → [`orders::OrderRecord`].
+    Orders = 1,
+    /// Seq BE → [`failed_creates::FailureRecord`].
+    FailedCreates = 2,
+    /// `d\0domain` / `c\0ctid` → [`failed_creates::CreateMarks`].
+    CreateMarks = 3,
+    /// Domain → [`inventory::DepartureRecord`].
+    Departures = 4,
+    /// `d\0domain` / `c\0ctid` → [`inventory::ImportRecord`].
+    OwnerCImports = 5,
+    /// Kind name → count.
+    KindCounts = 6,
+    /// Domain → [`transfers::OpenTransfer`].
+    TransfersOpen = 7,
+    /// Week ++ domain → empty.
+    TransfersByWeek = 8,
+    /// `latest` → µs.
+    TransfersLatest = 9,
+    /// Count name → count.
+    Counts = 10,
+    /// State tag ++ ctid → empty.
+    OrdersByState = 11,
+}
+
 /// How many projection trees there are.
 pub(crate) const TREE_COUNT: usize = 12;
 
-/// The names of every projection tree, in the order [`Projections::encoded`] lists them.
-pub(crate) const TREES: [&str; TREE_COUNT] = [
-    transfers::TREE,
-    orders::TREE,
-    failed_creates::TREE,
-    failed_creates::MARKS_TREE,
-    inventory::DEPARTURES_TREE,
-    inventory::IMPORTS_TREE,
-    kinds::TREE,
-    transfers::OPEN_TREE,
-    transfers::BY_WEEK_TREE,
-    transfers::LATEST_TREE,
-    counts::TREE,
-    orders::BY_STATE_TREE,
-];
+impl ProjectionId {
+    /// Every projection tree, by id.
+    pub(crate) const ALL: [ProjectionId; TREE_COUNT] = [
+        ProjectionId::Transfers,
+        ProjectionId::Orders,
+        ProjectionId::FailedCreates,
+        ProjectionId::CreateMarks,
+        ProjectionId::Departures,
+        ProjectionId::OwnerCImports,
+        ProjectionId::KindCounts,
+        ProjectionId::TransfersOpen,
+        ProjectionId::TransfersByWeek,
+        ProjectionId::TransfersLatest,
+        ProjectionId::Counts,
+        ProjectionId::OrdersByState,
+    ];
 
-/// The working set of every projection while events are folded.
-pub(crate) struct Projections {
+    /// The pinned id: the tree's key prefix in the sled views.
+    pub(crate) const fn id(self) -> u8 {
+        self as u8
+    }
+
+    /// Where the tree is in [`ProjectionId::ALL`] (and in arrays kept per tree).
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The tree's name, in errors and `verify`'s lines.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            ProjectionId::Transfers => "transfers",
+            ProjectionId::Orders => "orders",
+            ProjectionId::FailedCreates => "failed_creates",
+            ProjectionId::CreateMarks => "create_marks",
+            ProjectionId::Departures => "departures",
+            ProjectionId::OwnerCImports => "owner_c_imports",
+            ProjectionId::KindCounts => "kind_counts",
+            ProjectionId::TransfersOpen => "transfers_open",
+            ProjectionId::TransfersByWeek => "transfers_by_week",
+            ProjectionId::TransfersLatest => "transfers_latest",
+            ProjectionId::Counts => "counts",
+            ProjectionId::OrdersByState => "orders_by_state",
+        }
+    }
+}
+
+/// Where the records a working set needs come from before a fold: the engine's side of the
+/// boundary, over whatever store holds the views. The working set asks for keys
+/// ([`Working::load`]); the loader hands back what is stored, as the bytes it holds.
+pub(crate) trait Loader {
+    /// Hands `found` the stored bytes of each key of `keys` (sorted, distinct) that the tree
+    /// `tree` holds; keys it does not hold are left out. An error of `found` (a record that
+    /// does not decode) is returned as it is.
+    fn read(&mut self, tree: ProjectionId, keys: &[Vec<u8>], found: &mut Found<'_>) -> Result<()>;
+}
+
+/// What a [`Loader`] hands each stored record to: its key, and its bytes as stored.
+pub(crate) type Found<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
+
+/// The keys the folds of a batch will read, per tree: what [`Working::load`] asks a
+/// [`Loader`] for. Each projection says what an event reads (`reads` in its module):
+/// keys derived from the event (its domain, ctid, seq, kind) and fixed keys (counts,
+/// `latest`); the failed creates' fold also reads the failures its marks list
+/// ([`failed_creates::reads_after`], a second round).
+#[derive(Default)]
+pub(crate) struct Reads {
+    keys: [rustc_hash::FxHashSet<Vec<u8>>; TREE_COUNT],
+}
+
+impl Reads {
+    /// Asks for the record of `key` in `tree`.
+    pub(crate) fn want(&mut self, tree: ProjectionId, key: &[u8]) {
+        let keys = &mut self.keys[tree.index()];
+        if !keys.contains(key) {
+            keys.insert(key.to_vec());
+        }
+    }
+
+    /// True when nothing is asked for.
+    fn is_empty(&self) -> bool {
+        self.keys.iter().all(|keys| keys.is_empty())
+    }
+}
+
+/// The working set of every projection while events are folded: events in, records out.
+/// Over stored views, [`Working::load`] first brings in every record the folds of a batch
+/// read; [`Working::apply`] then folds in memory only and cannot fail.
+pub(crate) struct Working {
     pub(crate) transfers: Table<transfers::TransferRecord>,
     pub(crate) orders: Table<orders::OrderRecord>,
     pub(crate) failures: Table<failed_creates::FailureRecord>,
@@ -276,35 +383,103 @@ pub(crate) struct Projections {
     pub(crate) imports: Table<inventory::ImportRecord>,
     pub(crate) kinds: Table<u64>,
     pub(crate) open_transfers: Table<transfers::OpenTransfer>,
-    pub(crate) transfer_weeks: Table<()>,
+    pub(crate) transfer_weeks: KeySet,
     pub(crate) latest_transfer_fact: Table<i64>,
     pub(crate) counts: Table<u64>,
-    pub(crate) order_states: Table<()>,
+    pub(crate) order_states: KeySet,
 }
 
-impl Projections {
-    /// A working set reading through to the stored trees (`base`, in [`TREES`] order), or a
-    /// fresh fold from nothing when `base` is `None`.
-    pub(crate) fn new(base: Option<&[crate::store::Space; TREE_COUNT]>) -> Self {
-        let tree = |i: usize| base.map(|b| b[i].clone());
-        Projections {
-            transfers: Table::new(TREES[0], tree(0)),
-            orders: Table::new(TREES[1], tree(1)),
-            failures: Table::new(TREES[2], tree(2)),
-            marks: Table::new(TREES[3], tree(3)),
-            departures: Table::new(TREES[4], tree(4)),
-            imports: Table::new(TREES[5], tree(5)),
-            kinds: Table::new(TREES[6], tree(6)),
-            open_transfers: Table::new(TREES[7], tree(7)),
-            transfer_weeks: Table::new(TREES[8], tree(8)),
-            latest_transfer_fact: Table::new(TREES[9], tree(9)),
-            counts: Table::new(TREES[10], tree(10)),
-            order_states: Table::new(TREES[11], tree(11)),
+impl Working {
+    /// A fresh fold, from nothing stored (rebuild, verify): nothing is loaded.
+    pub(crate) fn fresh() -> Self {
+        Working::new(Base::Fresh)
+    }
+
+    /// A fold over stored views (ingest, catch-up): [`Working::load`] each batch of events
+    /// before folding it.
+    pub(crate) fn over_stored() -> Self {
+        Working::new(Base::Stored)
+    }
+
+    fn new(base: Base) -> Self {
+        Working {
+            transfers: Table::new(ProjectionId::Transfers, base),
+            orders: Table::new(ProjectionId::Orders, base),
+            failures: Table::new(ProjectionId::FailedCreates, base),
+            marks: Table::new(ProjectionId::CreateMarks, base),
+            departures: Table::new(ProjectionId::Departures, base),
+            imports: Table::new(ProjectionId::OwnerCImports, base),
+            kinds: Table::new(ProjectionId::KindCounts, base),
+            open_transfers: Table::new(ProjectionId::TransfersOpen, base),
+            transfer_weeks: KeySet::new(ProjectionId::TransfersByWeek, base),
+            latest_transfer_fact: Table::new(ProjectionId::TransfersLatest, base),
+            counts: Table::new(ProjectionId::Counts, base),
+            order_states: KeySet::new(ProjectionId::OrdersByState, base),
         }
     }
 
-    /// Folds one event into every projection.
-    pub(crate) fn apply(&mut self, event: &Event) -> Result<()> {
+    /// Loads, through `loader`, every stored record the folds of `events` read that the
+    /// working set does not hold yet: one read per key, a tree's keys at once, in two rounds
+    /// (the keys the events name, then the failures the loaded create marks list). A stored
+    /// record that does not decode is an error naming its tree; after it, the working set
+    /// must not be folded.
+    pub(crate) fn load(&mut self, events: &[Event], loader: &mut dyn Loader) -> Result<()> {
+        let mut reads = Reads::default();
+        for event in events {
+            transfers::reads(event, &mut reads);
+            orders::reads(event, &mut reads);
+            failed_creates::reads(event, &mut reads);
+            inventory::reads(event, &mut reads);
+            kinds::reads(event, &mut reads);
+        }
+        self.read(reads, loader)?;
+        let mut reads = Reads::default();
+        for event in events {
+            failed_creates::reads_after(event, &self.marks, &mut reads);
+        }
+        self.read(reads, loader)
+    }
+
+    /// Reads what `reads` asks for and the working set does not hold.
+    fn read(&mut self, reads: Reads, loader: &mut dyn Loader) -> Result<()> {
+        if reads.is_empty() {
+            return Ok(());
+        }
+        for (id, keys) in ProjectionId::ALL.into_iter().zip(reads.keys) {
+            let table = self.table(id);
+            let mut keys: Vec<Vec<u8>> = keys.into_iter().filter(|k| !table.holds(k)).collect();
+            if keys.is_empty() {
+                continue;
+            }
+            keys.sort_unstable();
+            for key in &keys {
+                table.load_absent(key);
+            }
+            loader.read(id, &keys, &mut |key, bytes| table.load_stored(key, bytes))?;
+        }
+        Ok(())
+    }
+
+    /// The tree `id`'s working set, to load records into.
+    fn table(&mut self, id: ProjectionId) -> &mut dyn Loadable {
+        match id {
+            ProjectionId::Transfers => &mut self.transfers,
+            ProjectionId::Orders => &mut self.orders,
+            ProjectionId::FailedCreates => &mut self.failures,
+            ProjectionId::CreateMarks => &mut self.marks,
+            ProjectionId::Departures => &mut self.departures,
+            ProjectionId::OwnerCImports => &mut self.imports,
+            ProjectionId::KindCounts => &mut self.kinds,
+            ProjectionId::TransfersOpen => &mut self.open_transfers,
+            ProjectionId::TransfersByWeek => &mut self.transfer_weeks,
+            ProjectionId::TransfersLatest => &mut self.latest_transfer_fact,
+            ProjectionId::Counts => &mut self.counts,
+            ProjectionId::OrdersByState => &mut self.order_states,
+        }
+    }
+
+    /// Folds one event into every projection, in memory.
+    pub(crate) fn apply(&mut self, event: &Event) {
         transfers::apply(
             transfers::TransferTables {
                 records: &mut self.transfers,
@@ -314,7 +489,7 @@ impl Projections {
                 counts: &mut self.counts,
             },
             event,
-        )?;
+        );
         orders::apply(
             orders::OrderTables {
                 records: &mut self.orders,
@@ -322,15 +497,17 @@ impl Projections {
                 counts: &mut self.counts,
             },
             event,
-        )?;
-        failed_creates::apply(&mut self.failures, &mut self.marks, &mut self.counts, event)?;
-        inventory::apply(&mut self.departures, &mut self.imports, event)?;
-        kinds::apply(&mut self.kinds, event)
+        );
+        failed_creates::apply(&mut self.failures, &mut self.marks, &mut self.counts, event);
+        inventory::apply(&mut self.departures, &mut self.imports, event);
+        kinds::apply(&mut self.kinds, event);
     }
 
-    /// Every changed record, encoded and sorted by key, per tree in [`TREES`] order.
-    pub(crate) fn into_encoded(self) -> Result<[Changes; TREE_COUNT]> {
-        let Projections {
+    /// Every changed record, encoded and sorted by key, per tree in [`ProjectionId::ALL`]
+    /// order: what a store writes (a record as it was stored, or absent and still absent, is
+    /// left out).
+    pub(crate) fn into_changes(self) -> Result<[(ProjectionId, Changes); TREE_COUNT]> {
+        let Working {
             transfers,
             orders,
             failures,
@@ -360,21 +537,60 @@ impl Projections {
             (orders.into_encoded(), marks.into_encoded())
         };
         Ok([
-            transfers.into_encoded()?,
-            orders?,
-            failures.into_encoded()?,
-            marks?,
-            departures.into_encoded()?,
-            imports.into_encoded()?,
-            kinds.into_encoded()?,
-            open_transfers.into_encoded()?,
-            transfer_weeks.into_encoded()?,
-            latest_transfer_fact.into_encoded()?,
-            counts.into_encoded()?,
-            order_states.into_encoded()?,
+            (ProjectionId::Transfers, transfers.into_encoded()?),
+            (ProjectionId::Orders, orders?),
+            (ProjectionId::FailedCreates, failures.into_encoded()?),
+            (ProjectionId::CreateMarks, marks?),
+            (ProjectionId::Departures, departures.into_encoded()?),
+            (ProjectionId::OwnerCImports, imports.into_encoded()?),
+            (ProjectionId::KindCounts, kinds.into_encoded()?),
+            (ProjectionId::TransfersOpen, open_transfers.into_encoded()?),
+            (ProjectionId::TransfersByWeek, transfer_weeks.into_encoded()),
+            (
+                ProjectionId::TransfersLatest,
+                latest_transfer_fact.into_encoded()?,
+            ),
+            (ProjectionId::Counts, counts.into_encoded()?),
+            (ProjectionId::OrdersByState, order_states.into_encoded()),
         ])
     }
 }
 
-/// Records from which [`Projections::into_encoded`] uses a second thread.
+/// Records from which [`Working::into_changes`] uses a second thread.
 const PARALLEL_ENCODE: usize = 50_000;
+
+#[cfg(test)]
+mod tests {
+    use super::ProjectionId;
+
+    /// Every tree's id (its key prefix in the sled views) and name, pinned: a changed id would
+    /// read another tree's records, a changed name another store's table. Never edit a line;
+    /// add one for a new tree.
+    #[test]
+    fn projection_ids_are_pinned() {
+        let pinned: [(u8, &str); super::TREE_COUNT] = [
+            (0, "transfers"),
+            (1, "orders"),
+            (2, "failed_creates"),
+            (3, "create_marks"),
+            (4, "departures"),
+            (5, "owner_c_imports"),
+            (6, "kind_counts"),
+            (7, "transfers_open"),
+            (8, "transfers_by_week"),
+            (9, "transfers_latest"),
+            (10, "counts"),
+            (11, "orders_by_state"),
+        ];
+        let actual: Vec<(u8, &str)> = ProjectionId::ALL
+            .iter()
+            .map(|id| (id.id(), id.name()))
+            .collect();
+        assert_eq!(actual, pinned);
+        for (i, id) in ProjectionId::ALL.iter().enumerate() {
+            assert_eq!(id.index(), i, "ALL is in id order");
+        }
+        // The views' meta space has its own prefix.
+        assert!(ProjectionId::ALL.iter().all(|id| id.id() != b'm'));
+    }
+}

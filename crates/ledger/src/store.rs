@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::codec::be_u64;
 use crate::error::io;
-use crate::projections::{TREE_COUNT, TREES};
+use crate::projections::{Found, Loader, ProjectionId, TREE_COUNT};
 use crate::{LedgerError, Options, Result};
 
 /// The layout version this build writes and reads (layouts 1, 2 and 3 are migrated on open).
@@ -561,7 +561,7 @@ impl Log {
     }
 }
 
-/// The prefix of the views' meta space (projections use their index in [`TREES`]).
+/// The prefix of the views' meta space (projections use their [`ProjectionId::id`]).
 const VIEWS_META: u8 = b'm';
 
 /// The `views` database: one tree, a key space per projection and one for meta.
@@ -569,6 +569,7 @@ pub(crate) struct Views {
     pub(crate) db: sled::Db,
     /// The shared tree every write batch goes to.
     pub(crate) tree: sled::Tree,
+    /// The projections' key spaces, by [`ProjectionId::index`] (prefix: [`ProjectionId::id`]).
     pub(crate) trees: [Space; TREE_COUNT],
     pub(crate) meta: Space,
     /// True while this process has set the dirty marker (see [`Views::mark_dirty`]).
@@ -595,8 +596,7 @@ impl Views {
             tree.clear().map_err(storage("clearing the views"))?;
             db.flush().map_err(storage("flushing the views"))?;
         }
-        let trees: [Space; TREE_COUNT] =
-            std::array::from_fn(|i| Space::new(&tree, u8::try_from(i).unwrap_or(u8::MAX)));
+        let trees: [Space; TREE_COUNT] = ProjectionId::ALL.map(|id| Space::new(&tree, id.id()));
         let meta = Space::new(&tree, VIEWS_META);
         Ok(Views {
             db,
@@ -664,13 +664,25 @@ impl Views {
             .map_err(storage("reading the views marker"))
     }
 
-    /// The key space of a projection by name.
-    pub(crate) fn tree(&self, name: &str) -> &Space {
-        let index = TREES
-            .iter()
-            .position(|t| *t == name)
-            .expect("a known projection tree name");
-        &self.trees[index]
+    /// The key space of a projection.
+    pub(crate) fn tree(&self, id: ProjectionId) -> &Space {
+        &self.trees[id.index()]
+    }
+}
+
+/// The sled views as the [`Loader`] of a working set: one `get` per key.
+impl Loader for &Views {
+    fn read(&mut self, tree: ProjectionId, keys: &[Vec<u8>], found: &mut Found<'_>) -> Result<()> {
+        let space = self.tree(tree);
+        for key in keys {
+            if let Some(bytes) = space
+                .get(key)
+                .map_err(storage("reading a projection record"))?
+            {
+                found(key, &bytes)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 use ledger_event::Event;
 
 use crate::codec::{decode_stored, load_event, load_stored};
-use crate::projections::Projections;
+use crate::projections::Working;
 use crate::store::{Log, VIEWS_CHECKPOINT, VIEWS_VERSION, VIEWS_VERSION_KEY, Views, storage};
 use crate::{RebuildReport, Result};
 
@@ -19,14 +19,18 @@ const DECODE_CHUNK: usize = 256;
 
 /// Folds `events` (the log's newest, ending at `head`) into the stored projections and commits
 /// every changed record with `checkpoint = head` in one atomic views batch (not flushed: see
-/// [`Views::mark_dirty`]).
+/// [`Views::mark_dirty`]). The records the folds read are loaded first (the fallible part);
+/// the folds then run in memory.
 pub(crate) fn fold_and_commit(views: &Views, events: &[Event], head: u64) -> Result<()> {
-    let mut projections = Projections::new(Some(&views.trees));
+    let mut working = Working::over_stored();
+    // The sled views are the loader (`store.rs`): a `get` per key.
+    let mut loader = views;
+    working.load(events, &mut loader)?;
     for event in events {
-        projections.apply(event)?;
+        working.apply(event);
     }
     let mut batch = sled::Batch::default();
-    add_changes(&mut batch, views, projections)?;
+    add_changes(&mut batch, views, working)?;
     batch.insert(views.meta.key(VIEWS_CHECKPOINT), &head.to_be_bytes());
     views
         .tree
@@ -35,8 +39,9 @@ pub(crate) fn fold_and_commit(views: &Views, events: &[Event], head: u64) -> Res
 }
 
 /// Adds every changed projection record to `batch`.
-fn add_changes(batch: &mut sled::Batch, views: &Views, projections: Projections) -> Result<()> {
-    for (space, changes) in views.trees.iter().zip(projections.into_encoded()?) {
+fn add_changes(batch: &mut sled::Batch, views: &Views, working: Working) -> Result<()> {
+    for (id, changes) in working.into_changes()? {
+        let space = views.tree(id);
         for (key, value) in changes {
             match value {
                 Some(bytes) => batch.insert(space.key(&key), bytes),
@@ -157,7 +162,7 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
         .remove(VIEWS_CHECKPOINT)
         .map_err(storage("clearing the checkpoint"))?;
     views.mark_dirty(head)?;
-    let mut projections = Projections::new(None);
+    let mut working = Working::fresh();
     let mut events = 0u64;
     // The second thread reads the stored forms (log order, packs, decompression); this one
     // decodes, folds and drops the events, except the chunks the second thread decodes when
@@ -170,13 +175,13 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
             match chunk? {
                 Chunk::Stored(stored) => {
                     for (seq, stored) in stored {
-                        projections.apply(&decode_stored(&stored, seq)?)?;
+                        working.apply(&decode_stored(&stored, seq)?);
                         events += 1;
                     }
                 }
                 Chunk::Decoded(decoded) => {
                     for event in decoded {
-                        projections.apply(&event)?;
+                        working.apply(&event);
                         events += 1;
                     }
                 }
@@ -192,7 +197,8 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
     // key order as the merge goes, never all held at once) with the fold's (sorted by key).
     let mut batch = sled::Batch::default();
     let mut in_batch = 0;
-    for (space, changes) in views.trees.iter().zip(projections.into_encoded()?) {
+    for (id, changes) in working.into_changes()? {
+        let space = views.tree(id);
         let mut fresh = changes
             .into_iter()
             .filter_map(|(key, value)| value.map(|v| (key, v)))

@@ -4,11 +4,11 @@
 //! what it counts, by the difference it made, so a fresh fold gives the same numbers
 //! (`verify` compares them like any record).
 
-use crate::Result;
-use crate::table::Table;
+use super::ProjectionId;
+use super::table::Table;
 
 /// The stored tree (name → count).
-pub(crate) const TREE: &str = "counts";
+pub(crate) const TREE: ProjectionId = ProjectionId::Counts;
 /// Orders (distinct ctids with an order record).
 pub(crate) const ORDERS: &[u8] = b"orders";
 /// Failed creates no later create resolved.
@@ -18,24 +18,22 @@ pub(crate) const OPEN_FAILED_CREATES: &[u8] = b"open_failed_creates";
 pub(crate) const OPEN_TRANSFERS: &[u8] = b"open_transfers";
 
 /// Adds one to the count `name`.
-pub(crate) fn increment(table: &mut Table<u64>, name: &[u8]) -> Result<()> {
-    *table.entry(name)?.get_or_insert(0) += 1;
-    Ok(())
+pub(crate) fn increment(table: &mut Table<u64>, name: &[u8]) {
+    *table.entry(name).get_or_insert(0) += 1;
 }
 
 /// Takes one from the count `name` (never below zero).
-pub(crate) fn decrement(table: &mut Table<u64>, name: &[u8]) -> Result<()> {
-    let count = table.entry(name)?.get_or_insert(0);
+pub(crate) fn decrement(table: &mut Table<u64>, name: &[u8]) {
+    let count = table.entry(name).get_or_insert(0);
     *count = count.saturating_sub(1);
-    Ok(())
 }
 
 /// Changes the count `name` by what a fold did to one entity: one more when it was not
 /// counted before and is now, one less the other way, nothing when it stayed as it was.
-pub(crate) fn track(table: &mut Table<u64>, name: &[u8], before: bool, after: bool) -> Result<()> {
+pub(crate) fn track(table: &mut Table<u64>, name: &[u8], before: bool, after: bool) {
     match (before, after) {
         (false, true) => increment(table, name),
         (true, false) => decrement(table, name),
-        _ => Ok(()),
+        _ => {}
     }
 }

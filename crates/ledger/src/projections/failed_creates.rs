@@ -10,15 +10,15 @@ use ledger_event::{Event, EventKind};
 
 use super::counts;
 use super::stamp::Stamp;
-use super::{Entity, entity_key};
+use super::table::Table;
+use super::{Entity, ProjectionId, Reads, entity_key};
 use crate::codec::{StoredStatus, micros, time};
-use crate::table::Table;
 use crate::{FailedCreate, Result};
 
 /// The stored tree of failures (seq BE → [`FailureRecord`]).
-pub(crate) const TREE: &str = "failed_creates";
+pub(crate) const TREE: ProjectionId = ProjectionId::FailedCreates;
 /// The stored tree of marks (`d\0domain` or `c\0ctid` → [`CreateMarks`]).
-pub(crate) const MARKS_TREE: &str = "create_marks";
+pub(crate) const MARKS_TREE: ProjectionId = ProjectionId::CreateMarks;
 
 /// One failed create.
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
@@ -62,32 +62,86 @@ fn insert_sorted(list: &mut Vec<Stamp>, stamp: Stamp) {
     }
 }
 
+/// The mark a failed create is kept under: its domain's, else its order's.
+fn failure_mark_key(event: &Event) -> Option<Vec<u8>> {
+    match (&event.domain, &event.ctid) {
+        (Some(domain), _) => Some(entity_key(Entity::Domain, domain)),
+        (None, Some(ctid)) => Some(entity_key(Entity::Order, ctid)),
+        (None, None) => None,
+    }
+}
+
+/// The marks a create resolves failures in: its domain's and its order's.
+fn success_mark_keys(event: &Event) -> [Option<Vec<u8>>; 2] {
+    [
+        event
+            .domain
+            .as_deref()
+            .map(|d| entity_key(Entity::Domain, d)),
+        event.ctid.as_deref().map(|c| entity_key(Entity::Order, c)),
+    ]
+}
+
+/// The records [`apply`] reads that the event names: the marks of its domain or order, the
+/// count of open failures, and a failure's own record.
+pub(crate) fn reads(event: &Event, reads: &mut Reads) {
+    match event.kind {
+        EventKind::DomainCreateFailed => {
+            if let Some(key) = failure_mark_key(event) {
+                reads.want(MARKS_TREE, &key);
+            }
+            reads.want(counts::TREE, counts::OPEN_FAILED_CREATES);
+            reads.want(TREE, &event.seq.to_be_bytes());
+        }
+        EventKind::DomainCreated => {
+            for key in success_mark_keys(event).into_iter().flatten() {
+                reads.want(MARKS_TREE, &key);
+            }
+            reads.want(counts::TREE, counts::OPEN_FAILED_CREATES);
+        }
+        _ => {}
+    }
+}
+
+/// The records [`apply`] reads that the marks name (a second round, once the marks of
+/// [`reads`] are in `marks`): the failures a create may resolve, those of its marks at or
+/// before it. Failures folded in the same batch are in memory already (their own event read
+/// them).
+pub(crate) fn reads_after(event: &Event, marks: &Table<CreateMarks>, reads: &mut Reads) {
+    if event.kind != EventKind::DomainCreated {
+        return;
+    }
+    let stamp = Stamp::of(event);
+    for key in success_mark_keys(event).into_iter().flatten() {
+        if let Some(mark) = marks.get(&key) {
+            for failure in mark.failures.iter().filter(|f| f.at <= stamp.at) {
+                reads.want(TREE, &failure.seq.to_be_bytes());
+            }
+        }
+    }
+}
+
 /// Folds one event (failed creates not resolved are counted in `counts`).
 pub(crate) fn apply(
     failures: &mut Table<FailureRecord>,
     marks: &mut Table<CreateMarks>,
     counts: &mut Table<u64>,
     event: &Event,
-) -> Result<()> {
+) {
     let stamp = Stamp::of(event);
     match event.kind {
         EventKind::DomainCreateFailed => {
-            let key = match (&event.domain, &event.ctid) {
-                (Some(domain), _) => entity_key(Entity::Domain, domain),
-                (None, Some(ctid)) => entity_key(Entity::Order, ctid),
-                (None, None) => Vec::new(),
-            };
             let mut resolved_by = None;
-            if !key.is_empty() {
-                let mark = marks.entry(&key)?.get_or_insert_with(CreateMarks::default);
+            if let Some(key) = failure_mark_key(event) {
+                let mark = marks.entry(&key).get_or_insert_with(CreateMarks::default);
                 insert_sorted(&mut mark.failures, stamp);
                 resolved_by = resolution(&mark.successes, stamp);
             }
             if resolved_by.is_none() {
-                counts::increment(counts, counts::OPEN_FAILED_CREATES)?;
+                counts::increment(counts, counts::OPEN_FAILED_CREATES);
             }
             let n = &event.notification;
-            *failures.entry(&event.seq.to_be_bytes())? = Some(FailureRecord {
+            *failures.entry(&event.seq.to_be_bytes()) = Some(FailureRecord {
                 ctid: event.ctid.clone(),
                 domain: event.domain.clone(),
                 status: event.status().map(StoredStatus::of),
@@ -99,27 +153,16 @@ pub(crate) fn apply(
             });
         }
         EventKind::DomainCreated => {
-            let keys = [
-                event
-                    .domain
-                    .as_deref()
-                    .map(|d| entity_key(Entity::Domain, d)),
-                event.ctid.as_deref().map(|c| entity_key(Entity::Order, c)),
-            ];
-            for key in keys.into_iter().flatten() {
-                let mark = marks.entry(&key)?.get_or_insert_with(CreateMarks::default);
+            for key in success_mark_keys(event).into_iter().flatten() {
+                let mark = marks.entry(&key).get_or_insert_with(CreateMarks::default);
                 insert_sorted(&mut mark.successes, stamp);
                 let mark = mark.clone();
                 for failure in mark.failures.iter().filter(|f| f.at <= stamp.at) {
                     let resolved = resolution(&mark.successes, *failure);
-                    if let Some(record) = failures.entry(&failure.seq.to_be_bytes())?.as_mut() {
+                    if let Some(record) = failures.entry(&failure.seq.to_be_bytes()).as_mut() {
                         match (record.resolved_by.is_some(), resolved.is_some()) {
-                            (false, true) => {
-                                counts::decrement(counts, counts::OPEN_FAILED_CREATES)?
-                            }
-                            (true, false) => {
-                                counts::increment(counts, counts::OPEN_FAILED_CREATES)?
-                            }
+                            (false, true) => counts::decrement(counts, counts::OPEN_FAILED_CREATES),
+                            (true, false) => counts::increment(counts, counts::OPEN_FAILED_CREATES),
                             _ => {}
                         }
                         record.resolved_by = resolved;
@@ -129,7 +172,6 @@ pub(crate) fn apply(
         }
         _ => {}
     }
-    Ok(())
 }
 
 impl FailureRecord {
@@ -145,5 +187,39 @@ impl FailureRecord {
             failed_at: time(self.failed_at, "failed create record")?,
             resolved_by: self.resolved_by,
         })
+    }
+}
+
+/// A failure and marks with every field set, for the golden-bytes test of the views.
+#[cfg(test)]
+pub(crate) mod samples {
+    use super::*;
+
+    /// A failed create resolved by a later create.
+    pub(crate) fn failure() -> FailureRecord {
+        let status = ledger_parser::Status {
+            code: "545".into(),
+            prefix: None,
+            text: Some("Policy error".into()),
+            class: ledger_parser::StatusClass::Temporary,
+        };
+        FailureRecord {
+            ctid: Some("201005061621".into()),
+            domain: Some("example.com".into()),
+            status: Some(StoredStatus::of(&status)),
+            error: Some("EF01".into()),
+            nic_response: Some("Domain name not available".into()),
+            seq: 12,
+            failed_at: -1,
+            resolved_by: Some(13),
+        }
+    }
+
+    /// Marks with two successes and a failure.
+    pub(crate) fn marks() -> CreateMarks {
+        CreateMarks {
+            successes: vec![Stamp { at: 5, seq: 13 }, Stamp { at: 6, seq: 300 }],
+            failures: vec![Stamp { at: 4, seq: 12 }],
+        }
     }
 }

@@ -36,16 +36,17 @@ use ledger_parser::DstFlag;
 
 use super::counts;
 use super::stamp::Stamp;
+use super::table::{KeySet, Table};
+use super::{ProjectionId, Reads};
 use crate::codec::{micros, time};
-use crate::table::Table;
 use crate::{DefaultAction, PendingTransfer, Result};
 
 /// The per-domain history tree.
-pub(crate) const TREE: &str = "transfers";
+pub(crate) const TREE: ProjectionId = ProjectionId::Transfers;
 /// The open transfers (latest start not closed).
-pub(crate) const OPEN_TREE: &str = "transfers_open";
+pub(crate) const OPEN_TREE: ProjectionId = ProjectionId::TransfersOpen;
 /// The domains by the weeks their ended transfers were pending in.
-pub(crate) const BY_WEEK_TREE: &str = "transfers_by_week";
+pub(crate) const BY_WEEK_TREE: ProjectionId = ProjectionId::TransfersByWeek;
 /// A week, in µs: the bucket of [`BY_WEEK_TREE`].
 const WEEK: i64 = 7 * 86_400 * 1_000_000;
 /// A span over more weeks than this (a start dated in year 1 by a garbled `kk_start`, say) is
@@ -56,7 +57,7 @@ const MAX_SPAN_WEEKS: i64 = 104;
 /// within ±300,000 years of 1970).
 const LONG_SPANS: i64 = i64::MAX;
 /// The latest time any transfer fact mentions.
-pub(crate) const LATEST_TREE: &str = "transfers_latest";
+pub(crate) const LATEST_TREE: ProjectionId = ProjectionId::TransfersLatest;
 /// The only key of [`LATEST_TREE`].
 pub(crate) const LATEST_KEY: &[u8] = b"latest";
 /// How many starts, reminders and closes a domain's record keeps (the latest ones).
@@ -201,7 +202,7 @@ impl OpenTransfer {
 pub(crate) struct TransferTables<'a> {
     pub(crate) records: &'a mut Table<TransferRecord>,
     pub(crate) open: &'a mut Table<OpenTransfer>,
-    pub(crate) by_week: &'a mut Table<()>,
+    pub(crate) by_week: &'a mut KeySet,
     pub(crate) latest: &'a mut Table<i64>,
     pub(crate) counts: &'a mut Table<u64>,
 }
@@ -266,18 +267,36 @@ fn insert_bounded<T: Clone, K: Ord>(list: &mut Vec<T>, item: T, key: impl Fn(&T)
     }
 }
 
-/// Folds one event (the open transfers are counted in `counts`).
-pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
+/// The domain of a transfer fact, if `event` is one.
+fn transfer_domain(event: &Event) -> Option<&str> {
     if !event.kind.is_transfer_out() {
-        return Ok(());
+        return None;
     }
-    let Some(domain) = event.domain.as_deref() else {
-        return Ok(());
+    event.domain.as_deref()
+}
+
+/// The records [`apply`] reads: the domain's history and open transfer, `latest`, and the
+/// open-transfers count. [`BY_WEEK_TREE`] is only written: which week keys are stored follows
+/// from the history.
+pub(crate) fn reads(event: &Event, reads: &mut Reads) {
+    let Some(domain) = transfer_domain(event) else {
+        return;
+    };
+    reads.want(TREE, domain.as_bytes());
+    reads.want(OPEN_TREE, domain.as_bytes());
+    reads.want(LATEST_TREE, LATEST_KEY);
+    reads.want(counts::TREE, counts::OPEN_TRANSFERS);
+}
+
+/// Folds one event (the open transfers are counted in `counts`).
+pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) {
+    let Some(domain) = transfer_domain(event) else {
+        return;
     };
     let stamp = Stamp::of(event);
     let record = tables
         .records
-        .entry(domain.as_bytes())?
+        .entry(domain.as_bytes())
         .get_or_insert_with(TransferRecord::default);
     let weeks_before = record.pending_weeks();
     let mut latest = stamp.at;
@@ -304,26 +323,25 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) -> Result<()> {
             };
             insert_bounded(&mut record.closes, close, |c| c.stamp);
         }
-        _ => return Ok(()),
+        _ => return,
     }
     let open = record.open_at(None);
     let weeks_after = record.pending_weeks();
     for week in weeks_before.difference(&weeks_after) {
-        *tables.by_week.entry(&week_key(*week, domain))? = None;
+        tables.by_week.remove(week_key(*week, domain));
     }
     for week in weeks_after.difference(&weeks_before) {
-        *tables.by_week.entry(&week_key(*week, domain))? = Some(());
+        tables.by_week.add(week_key(*week, domain));
     }
-    let slot = tables.open.entry(domain.as_bytes())?;
+    let slot = tables.open.entry(domain.as_bytes());
     let was_open = slot.is_some();
     let is_open = open.is_some();
     *slot = open;
-    counts::track(tables.counts, counts::OPEN_TRANSFERS, was_open, is_open)?;
-    let slot = tables.latest.entry(LATEST_KEY)?;
+    counts::track(tables.counts, counts::OPEN_TRANSFERS, was_open, is_open);
+    let slot = tables.latest.entry(LATEST_KEY);
     if slot.is_none_or(|old| old < latest) {
         *slot = Some(latest);
     }
-    Ok(())
 }
 
 impl TransferRecord {
@@ -401,6 +419,76 @@ impl TransferRecord {
             dst: start.dst,
             undated: start.undated,
         })
+    }
+}
+
+/// A record of each type with every field set, for the golden-bytes test of the views.
+#[cfg(test)]
+pub(crate) mod samples {
+    use super::*;
+
+    /// A history with two starts (one with a full timetable), a reminder and two closes.
+    pub(crate) fn transfer_record() -> TransferRecord {
+        let full = StartFact {
+            stamp: Stamp {
+                at: 1_717_027_200_000_000,
+                seq: 7,
+            },
+            transaction: Some("20240530-000001".into()),
+            kk_start: Some(1_717_027_100_000_000),
+            kk_reminder: Some(1_717_286_400_000_000),
+            kk_autoack: Some(1_717_459_200_000_000),
+            kk_autonack: Some(1_717_459_300_000_000),
+            kk_end: Some(1_717_545_600_000_000),
+            dst: DST_GAP | DST_OVERLAP,
+            undated: false,
+        };
+        let undated = StartFact {
+            stamp: Stamp { at: -5, seq: 9 },
+            transaction: None,
+            kk_start: None,
+            kk_reminder: None,
+            kk_autoack: None,
+            kk_autonack: None,
+            kk_end: None,
+            dst: 0,
+            undated: true,
+        };
+        TransferRecord {
+            starts: vec![undated, full],
+            reminders: vec![Stamp {
+                at: 1_717_286_400_000_001,
+                seq: 8,
+            }],
+            closes: vec![
+                CloseFact {
+                    stamp: Stamp { at: 1, seq: 10 },
+                    departs: true,
+                },
+                CloseFact {
+                    stamp: Stamp {
+                        at: i64::MAX,
+                        seq: u64::MAX,
+                    },
+                    departs: false,
+                },
+            ],
+        }
+    }
+
+    /// An open transfer with every time known.
+    pub(crate) fn open_transfer() -> OpenTransfer {
+        OpenTransfer {
+            transaction: Some("20240530-000001".into()),
+            started_at: 1_717_027_100_000_000,
+            reminder_at: Some(1_717_286_400_000_000),
+            deadline_at: Some(1_717_459_200_000_000),
+            action: 2,
+            end_at: Some(1_717_545_600_000_000),
+            seq: 300,
+            dst: DST_OVERLAP,
+            undated: true,
+        }
     }
 }
 
