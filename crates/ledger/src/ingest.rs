@@ -203,7 +203,7 @@ fn own_time_of_event(log: &Log, seq: u64) -> Result<Option<DateTime<Utc>>> {
         reason: format!("an entry points at missing event {seq}"),
     })?;
     log.with_query_reader(|packs| {
-        let event = crate::codec::load_event(place, seq, packs)?;
+        let event = crate::event_record::load_event(place, seq, packs)?;
         Ok(ledger_event::own_time(&event.notification))
     })
 }
@@ -765,7 +765,7 @@ pub(crate) fn stage(
                     what: "ingest".into(),
                     reason: format!("event {seq} has no place for its raw input"),
                 })?;
-                let stored = crate::codec::event_record(event, raw);
+                let stored = crate::event_record::event_record(event, raw);
                 places.push(pack.add(&stored, &raw::sha256(&stored))?);
                 // The dedup key and the own time go with the ctid entry when there is one (see
                 // `stored_duplicate`), else into `dedup`.

@@ -13,7 +13,8 @@ use ledger_event::{Event, EventKind, Origin};
 use ledger_parser::DomainName;
 use serde::Serialize;
 
-use crate::codec::{be_u64, decode, index_prefix, load_event, load_event_and_raw, micros};
+use crate::codec::{be_u64, decode, index_prefix, micros};
+use crate::event_record::{load_event, load_event_and_raw};
 use crate::ingest::{self, Item};
 use crate::projections::{
     Entity, ProjectionId, counts, entity_key, failed_creates, inventory, orders, transfers,
@@ -24,8 +25,8 @@ use crate::store::{
     self, Log, META_NEXT_QUARANTINE, META_QUARANTINE_INDEXED, Space, Views, storage,
 };
 use crate::{
-    DomainState, FailedCreate, Inventory, LedgerError, Order, OrderState, PendingTransfer, Result,
-    TrustPolicy,
+    DomainState, FailedCreate, Inventory, LedgerError, Order, OrderState, PendingTransfer,
+    QuarantineEntry, RebuildReport, Result, TrustPolicy, VerifyReport,
 };
 
 /// How to open a ledger.
@@ -47,7 +48,7 @@ pub struct Options {
     /// The largest input accepted, in bytes (default 16 MiB).
     pub max_input_size: usize,
     /// Which senders a notification may come from (default: `None`, every sender). A parsed
-    /// item failing the policy is quarantined as [`QuarantineReason::Untrusted`].
+    /// item failing the policy is quarantined as [`crate::QuarantineReason::Untrusted`].
     pub trust: Option<TrustPolicy>,
 }
 
@@ -92,46 +93,6 @@ pub enum IngestOutcome {
     },
 }
 
-/// Why an item sits in the quarantine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QuarantineReason {
-    /// It did not parse; the parser's message.
-    Unparsable(String),
-    /// It parsed but failed the trust policy ([`Options::trust`]); why
-    /// (`sender x@evil.example is not trusted`).
-    Untrusted(String),
-}
-
-/// An item kept because it could not become an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QuarantineEntry {
-    /// Its id.
-    pub id: u64,
-    /// Where it came from.
-    pub origin: Origin,
-    /// Why it is here.
-    pub reason: QuarantineReason,
-    /// When it was received.
-    pub received_at: DateTime<Utc>,
-    /// SHA-256 of its raw bytes, hex.
-    pub sha256: String,
-    /// Its size in bytes: all of it, also for an input over the size limit (kept whole).
-    pub size: u64,
-    /// Set when a person dismissed it ([`Ledger::dismiss`]).
-    pub dismissed: Option<Dismissal>,
-}
-
-/// Why and when a person dismissed a quarantine entry: it stays, with its raw bytes, but is no
-/// longer outstanding (`reparse` skips it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Dismissal {
-    /// What the person said.
-    pub reason: String,
-    /// When.
-    pub at: DateTime<Utc>,
-}
-
 /// The largest raw input [`Ledger::raw`] reads back whatever the options say: an item admitted
 /// by a `reparse` with a larger limit stays readable.
 const RAW_READ_LIMIT: usize = 256 * 1024 * 1024;
@@ -149,32 +110,6 @@ pub struct ReparseReport {
     pub still_rejected: u64,
     /// Entries a person dismissed: not re-read.
     pub dismissed: u64,
-}
-
-/// What [`Ledger::rebuild`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct RebuildReport {
-    /// Events folded.
-    pub events: u64,
-    /// How long it took.
-    pub elapsed_ms: u64,
-}
-
-/// What [`Ledger::verify`] found: every difference between the stored indexes and projections
-/// and a fresh fold of the log.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct VerifyReport {
-    /// Events checked.
-    pub events: u64,
-    /// Each difference, one line.
-    pub problems: Vec<String>,
-}
-
-impl VerifyReport {
-    /// True when nothing differs.
-    pub fn is_clean(&self) -> bool {
-        self.problems.is_empty()
-    }
 }
 
 /// Sizes and counts.

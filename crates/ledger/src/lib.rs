@@ -39,6 +39,7 @@
 
 mod codec;
 mod error;
+mod event_record;
 mod ingest;
 mod ledger;
 mod locators;
@@ -54,12 +55,14 @@ mod views;
 
 pub use error::{LedgerError, Result};
 pub use ledger::{
-    CommitInfo, CommitObserver, DISK_BYTES_MAX_AGE, Dismissal, Enqueued, GroupReplier, GroupReply,
-    IngestOutcome, Ledger, Options, QuarantineEntry, QuarantineReason, Readiness, RebuildReport,
-    ReparseReport, Stats, VerifyReport,
+    CommitInfo, CommitObserver, DISK_BYTES_MAX_AGE, Enqueued, GroupReplier, GroupReply,
+    IngestOutcome, Ledger, Options, Readiness, ReparseReport, Stats,
 };
 pub use projections::{
     DefaultAction, Departure, DepartureReason, DomainState, FailedCreate, Inventory, Order,
     OrderCounts, OrderState, OwnerCImport, PendingTransfer,
 };
+pub use quarantine::{Dismissal, QuarantineEntry, QuarantineReason};
 pub use trust::{TRUST_POLICY_FILE, TrustPolicy, TrustPolicyError};
+pub use verify::VerifyReport;
+pub use views::RebuildReport;

@@ -33,7 +33,8 @@
 
 use std::collections::HashMap;
 
-use crate::codec::{be_u64, index_key, load_event, load_stored, split_index_key};
+use crate::codec::{be_u64, index_key, split_index_key};
+use crate::event_record::{load_event, load_stored};
 use crate::ingest::{
     by_ctid_value, dedup_entry_key, encode_own_time, event_dedup_key, event_dedup_key_v1,
 };
@@ -196,7 +197,7 @@ fn move_dedup_keys(log: &Log) -> Result<()> {
                             reason: "points at a missing event".into(),
                         })?;
                     let stored = load_stored(place, seq, &mut packs)?;
-                    event_dedup_key(&crate::codec::decode_stored(&stored, seq)?)
+                    event_dedup_key(&crate::event_record::decode_stored(&stored, seq)?)
                 }
             };
             batch.insert(log.by_ctid.key(&key), &dedup);

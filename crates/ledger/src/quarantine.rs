@@ -8,14 +8,54 @@
 //! Records written by an older build, which had no index, are indexed when the log is opened
 //! ([`index_unindexed`]): every id below `meta/quarantine_indexed` is indexed.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use ledger_event::Origin;
-
-use crate::raw::PackRef;
+use serde::Serialize;
 
 use crate::codec::{be_u64, decode, encode, from_micros, micros};
+use crate::raw::PackRef;
 use crate::store::{Log, META_NEXT_QUARANTINE, META_QUARANTINE_INDEXED, storage};
-use crate::{LedgerError, QuarantineEntry, QuarantineReason, Result};
+use crate::{LedgerError, Result};
+
+/// Why an item sits in the quarantine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuarantineReason {
+    /// It did not parse; the parser's message.
+    Unparsable(String),
+    /// It parsed but failed the trust policy ([`crate::Options::trust`]); why
+    /// (`sender x@evil.example is not trusted`).
+    Untrusted(String),
+}
+
+/// An item kept because it could not become an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantineEntry {
+    /// Its id.
+    pub id: u64,
+    /// Where it came from.
+    pub origin: Origin,
+    /// Why it is here.
+    pub reason: QuarantineReason,
+    /// When it was received.
+    pub received_at: DateTime<Utc>,
+    /// SHA-256 of its raw bytes, hex.
+    pub sha256: String,
+    /// Its size in bytes: all of it, also for an input over the size limit (kept whole).
+    pub size: u64,
+    /// Set when a person dismissed it ([`crate::Ledger::dismiss`]).
+    pub dismissed: Option<Dismissal>,
+}
+
+/// Why and when a person dismissed a quarantine entry: it stays, with its raw bytes, but is no
+/// longer outstanding (`reparse` skips it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dismissal {
+    /// What the person said.
+    pub reason: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
 
 /// The context of a CentralNic response recorded with `record_response`: ctid, command,
 /// domain (`None` for an ingested item).

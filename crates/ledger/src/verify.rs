@@ -2,7 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::codec::{be_u64, hex, index_key, load_event, load_event_and_raw, split_index_key};
+use serde::Serialize;
+
+use crate::Result;
+use crate::codec::{be_u64, hex, index_key, split_index_key};
+use crate::event_record::{load_event, load_event_and_raw};
 use crate::ingest::{
     EntryTime, decode_own_time, dedup_entry_key, event_dedup_key, split_by_ctid_value,
     split_dedup_entry,
@@ -11,7 +15,23 @@ use crate::projections::{ProjectionId, Working};
 use crate::quarantine::{self, QuarantineRecord};
 use crate::raw;
 use crate::store::{Log, META_NEXT_QUARANTINE, META_QUARANTINE_INDEXED, Views, storage};
-use crate::{Result, VerifyReport};
+
+/// What [`crate::Ledger::verify`] found: every difference between the stored indexes and projections
+/// and a fresh fold of the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Events checked.
+    pub events: u64,
+    /// Each difference, one line.
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    /// True when nothing differs.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
 
 /// Checks the log's indexes and dedup keys, and every projection against a fresh fold.
 pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {

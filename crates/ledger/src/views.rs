@@ -4,11 +4,21 @@
 use std::time::Instant;
 
 use ledger_event::Event;
+use serde::Serialize;
 
-use crate::codec::{decode_stored, load_event, load_stored};
+use crate::Result;
+use crate::event_record::{decode_stored, load_event, load_stored};
 use crate::projections::Working;
 use crate::store::{Log, VIEWS_CHECKPOINT, VIEWS_VERSION, VIEWS_VERSION_KEY, Views, storage};
-use crate::{RebuildReport, Result};
+
+/// What [`crate::Ledger::rebuild`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RebuildReport {
+    /// Events folded.
+    pub events: u64,
+    /// How long it took.
+    pub elapsed_ms: u64,
+}
 
 /// Events folded per views batch while catching up.
 const CATCH_UP_CHUNK: usize = 5_000;

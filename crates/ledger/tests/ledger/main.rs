@@ -4,6 +4,7 @@
 mod as_of;
 mod group_commit;
 mod ingest;
+mod layering;
 mod layout;
 mod lifecycle;
 mod poll;
