@@ -169,7 +169,8 @@ pub(crate) fn check_marker(path: &Path, create: bool) -> Result<u32> {
 const LOCK_GRACE: Duration = Duration::from_millis(250);
 
 /// Opens one sled database, retrying while another process holds its lock, until
-/// `options.wait` has passed. sled's background flusher runs every 20 ms: besides syncing, it
+/// `options.wait` has passed. sled's background flusher runs every `options.background_flush`
+/// (20 ms unless told otherwise): besides syncing, it
 /// is the only place sled 0.34 cleans segments (rewrites the live pages of mostly-dead
 /// segments so they can be reused, up to half of each interval); without it the files only
 /// grow (on the xtask corpus: 1,300 bytes per event; every 50 ms: 1,530; every second: 1,800;
@@ -182,7 +183,11 @@ pub(crate) fn open_db(options: &Options, dir: &Path) -> Result<sled::Db> {
             .path(dir)
             .cache_capacity(options.cache_capacity)
             .mode(sled::Mode::HighThroughput)
-            .flush_every_ms(Some(20));
+            .flush_every_ms(Some(
+                u64::try_from(options.background_flush.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+            ));
         match config.open() {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
