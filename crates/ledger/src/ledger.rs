@@ -3,13 +3,11 @@
 //! [`crate::views`] (catch-up and rebuild), [`crate::verify`].
 
 use std::ops::ControlFlow;
-use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use ledger_event::{Event, EventKind, Origin};
+use ledger_event::{Event, Origin};
 use ledger_parser::DomainName;
 use serde::Serialize;
 
@@ -25,80 +23,9 @@ use crate::store::{
     self, Log, META_NEXT_QUARANTINE, META_QUARANTINE_INDEXED, Space, Views, storage,
 };
 use crate::{
-    DomainState, FailedCreate, Inventory, LedgerError, Order, OrderState, PendingTransfer,
-    QuarantineEntry, RebuildReport, Result, TrustPolicy, VerifyReport,
+    DomainState, FailedCreate, IngestOutcome, Inventory, LedgerError, Options, Order, OrderState,
+    PendingTransfer, QuarantineEntry, RebuildReport, Result, VerifyReport,
 };
-
-/// How to open a ledger.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// The ledger's directory (created if missing).
-    pub path: PathBuf,
-    /// The zone naive provider times are read in (default Europe/Berlin).
-    pub source_tz: Tz,
-    /// How long to wait for another process's lock before giving up (default: zero; a lock
-    /// is always retried for 250 ms, the time a database closed in this process may take to
-    /// release it).
-    pub wait: Duration,
-    /// sled's page cache of each of the two databases, in bytes (default 16 MiB; sled's own
-    /// default is 1 GiB). sled holds two to three times its nominal cache: a 1M-notification
-    /// ingest peaked at 191 MB with 16 MiB, 258 MB with 32 MiB and 380 MB with 64 MiB, and was
-    /// no slower with the smallest (41.7 s against 44.6 s); queries read a handful of pages.
-    pub cache_capacity: u64,
-    /// The largest input accepted, in bytes (default 16 MiB).
-    pub max_input_size: usize,
-    /// Which senders a notification may come from (default: `None`, every sender). A parsed
-    /// item failing the policy is quarantined as [`crate::QuarantineReason::Untrusted`].
-    pub trust: Option<TrustPolicy>,
-    /// How often sled's background flusher runs in each database (default 20 ms). Besides
-    /// syncing, it is where sled 0.34 cleans its segments, so a bulk ingest leaves less on disk
-    /// the more often it runs (`store::open_db`); each run also syncs its database's file,
-    /// which a process taking many small writes pays for (a long-running server, whose writes
-    /// flush the log explicitly anyway). Writes flush before they report, whatever this is.
-    pub background_flush: Duration,
-}
-
-impl Options {
-    /// Options with defaults for a ledger at `path`.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        Options {
-            path: path.into(),
-            source_tz: ledger_parser::DEFAULT_SOURCE_TZ,
-            wait: Duration::ZERO,
-            cache_capacity: 16 * 1024 * 1024,
-            max_input_size: ledger_parser::DEFAULT_MAX_SIZE,
-            trust: None,
-            background_flush: Duration::from_millis(20),
-        }
-    }
-}
-
-/// What happened to one ingested item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum IngestOutcome {
-    /// A new event was appended (and flushed, once the call returns).
-    Appended {
-        /// Its position.
-        seq: u64,
-        /// Its kind.
-        kind: EventKind,
-    },
-    /// The same notification was already in the log.
-    Duplicate {
-        /// The event it duplicates.
-        of: u64,
-    },
-    /// The input did not parse (or failed a check); it is kept in the quarantine, once: the
-    /// same raw bytes delivered again (for `record_response`, for the same order) are
-    /// reported with the entry they already have, and nothing is added.
-    Rejected {
-        /// The quarantine entry.
-        id: u64,
-        /// Why, as one line.
-        reason: String,
-    },
-}
 
 /// The largest raw input [`Ledger::raw`] reads back whatever the options say: an item admitted
 /// by a `reparse` with a larger limit stays readable.

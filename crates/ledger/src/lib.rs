@@ -44,6 +44,8 @@ mod ingest;
 mod ledger;
 mod locators;
 mod migrate;
+mod options;
+mod outcome;
 mod projections;
 mod quarantine;
 mod raw;
@@ -55,9 +57,11 @@ mod views;
 
 pub use error::{LedgerError, Result};
 pub use ledger::{
-    CommitInfo, CommitObserver, DISK_BYTES_MAX_AGE, Enqueued, GroupReplier, GroupReply,
-    IngestOutcome, Ledger, Options, Readiness, ReparseReport, Stats,
+    CommitInfo, CommitObserver, DISK_BYTES_MAX_AGE, Enqueued, GroupReplier, GroupReply, Ledger,
+    Readiness, ReparseReport, Stats,
 };
+pub use options::Options;
+pub use outcome::IngestOutcome;
 pub use projections::{
     DefaultAction, Departure, DepartureReason, DomainState, FailedCreate, Inventory, Order,
     OrderCounts, OrderState, OwnerCImport, PendingTransfer,

@@ -19,6 +19,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The model: pure, knows no store.
     ("trust", &["error"]),
     ("projections", &["codec", "error"]),
+    ("options", &["error", "trust"]),
+    ("outcome", &[]),
     // The sled backend: storage only, never the engine.
     ("raw", &["codec", "error"]),
     ("event_record", &["codec", "error", "raw"]),
@@ -31,6 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "error",
             "trust",
             "projections",
+            "options",
             "raw",
             "event_record",
             "locators",
@@ -42,6 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "codec",
             "error",
+            "options",
             "raw",
             "event_record",
             "locators",
@@ -51,6 +55,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     // The engine: the write path, the views, verify.
     (
+        "views",
+        &["codec", "error", "test_hook", "projections", "options"],
+    ),
+    (
         "ingest",
         &[
             "codec",
@@ -58,14 +66,23 @@ const LAYERS: &[(&str, &[&str])] = &[
             "test_hook",
             "trust",
             "projections",
+            "options",
+            "outcome",
             "quarantine",
             "views",
         ],
     ),
-    ("views", &["codec", "error", "test_hook", "projections"]),
     (
         "verify",
-        &["codec", "error", "projections", "ingest", "views"],
+        &[
+            "codec",
+            "error",
+            "projections",
+            "options",
+            "outcome",
+            "ingest",
+            "views",
+        ],
     ),
     // The API other tools embed: wires a backend to the engine.
     (
@@ -76,6 +93,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "test_hook",
             "trust",
             "projections",
+            "options",
+            "outcome",
             "raw",
             "event_record",
             "locators",
@@ -108,9 +127,6 @@ const KNOWN_UPWARD: &[(&str, &str)] = &[
     ("verify", "quarantine"),
     ("verify", "raw"),
     ("verify", "store"),
-    // `Options` and `IngestOutcome` are defined in the API module.
-    ("ingest", "ledger"),
-    ("store", "ledger"),
     // Inside the sled backend: the log (`store`) and its parts import each other, and opening
     // migrates; the migration computes dedup keys with the engine's functions.
     ("locators", "store"),
