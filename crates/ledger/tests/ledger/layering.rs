@@ -26,6 +26,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("event_record", &["codec", "error", "raw"]),
     ("locators", &["codec", "error", "raw"]),
     ("quarantine", &["codec", "error", "raw", "locators"]),
+    // The PostgreSQL backend: storage only (its primitives; the trait wires them in later).
+    ("postgres", &[]),
     (
         "store",
         &[
@@ -260,6 +262,8 @@ fn imports() -> BTreeSet<(String, String)> {
     for file in files {
         let relative = file.strip_prefix(&src).expect("under src");
         let module = module_of(relative);
+        // A module that imports nothing of the crate is still placed.
+        out.insert((module.clone(), module.clone()));
         let text = std::fs::read_to_string(&file).expect("read a source file");
         for name in crate_references(&code_of(&text)) {
             let imported = match name.chars().next() {
@@ -286,6 +290,13 @@ fn the_modules_import_downward_only() {
         .collect();
     let mut upward = BTreeSet::new();
     for (module, imported) in imports() {
+        if module == imported {
+            assert!(
+                layers.contains_key(module.as_str()),
+                "src/{module}: a module LAYERS does not place; add it where it belongs"
+            );
+            continue;
+        }
         let allowed = layers.get(module.as_str()).unwrap_or_else(|| {
             panic!("src/{module}: a module LAYERS does not place; add it where it belongs")
         });
