@@ -414,3 +414,399 @@ pub(crate) fn decide(
         outcomes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The decisions on real prepared items (`ingest::prepare`: parsed AutoDNS mails and
+    //! unparsable inputs), over a transaction held in memory: what a store answers is a
+    //! HashMap here, and each write set is applied to it as a store would.
+
+    use super::*;
+    use crate::Options;
+    use crate::ingest::prepare;
+    use crate::raw::PackRef;
+
+    /// A write transaction over maps: the stored dedup entries, own times of events whose
+    /// entries do not record them, quarantine entries, the counters; and what was asked.
+    struct MemoryTxn {
+        next_seq: u64,
+        next_quarantine: u64,
+        keys: StoredKeys,
+        own_times: HashMap<u64, Option<DateTime<Utc>>>,
+        rejects: HashMap<RejectKey, (u64, QuarantineRecord)>,
+        duplicate_calls: Vec<Vec<[u8; 32]>>,
+        reject_calls: Vec<Vec<RejectKey>>,
+        own_time_reads: Vec<u64>,
+    }
+
+    impl MemoryTxn {
+        fn new() -> Self {
+            MemoryTxn {
+                next_seq: 1,
+                next_quarantine: 1,
+                keys: HashMap::new(),
+                own_times: HashMap::new(),
+                rejects: HashMap::new(),
+                duplicate_calls: Vec::new(),
+                reject_calls: Vec::new(),
+                own_time_reads: Vec::new(),
+            }
+        }
+
+        /// Stores a write set as a store would (raw places are made up: nothing reads them).
+        fn apply(&mut self, writes: &WriteSet) {
+            for new in &writes.events {
+                self.keys
+                    .entry(new.key)
+                    .or_default()
+                    .push((new.event.seq, EntryTime::Known(new.own_time)));
+            }
+            for change in &writes.quarantine {
+                match change {
+                    QuarantineChange::New {
+                        id,
+                        origin,
+                        reason,
+                        untrusted,
+                        sha256,
+                        size,
+                        response,
+                        raw,
+                    } => {
+                        let place = PackRef {
+                            pack: 1,
+                            offset: *raw as u64,
+                            len: 0,
+                        };
+                        let record = QuarantineRecord::new(
+                            origin,
+                            reason.clone(),
+                            *sha256,
+                            *size,
+                            place,
+                            response.clone(),
+                            *untrusted,
+                        );
+                        self.rejects
+                            .insert((*sha256, response.clone()), (*id, record));
+                    }
+                    QuarantineChange::Changed { id, record } => {
+                        self.rejects.insert(
+                            (record.sha256, record.response.clone()),
+                            (*id, record.clone()),
+                        );
+                    }
+                    QuarantineChange::Removed { record, .. } => {
+                        self.rejects
+                            .remove(&(record.sha256, record.response.clone()));
+                    }
+                }
+            }
+            self.next_seq = writes.next_seq;
+            self.next_quarantine = writes.next_quarantine;
+        }
+    }
+
+    impl WriteTxn for MemoryTxn {
+        fn next_ids(&mut self) -> Result<(u64, u64)> {
+            Ok((self.next_seq, self.next_quarantine))
+        }
+
+        fn duplicates(&mut self, queries: &[DedupQuery<'_>]) -> Result<StoredKeys> {
+            self.duplicate_calls
+                .push(queries.iter().map(|query| query.key).collect());
+            Ok(queries
+                .iter()
+                .filter_map(|query| Some((query.key, self.keys.get(&query.key)?.clone())))
+                .collect())
+        }
+
+        fn own_time(&mut self, seq: u64) -> Result<Option<DateTime<Utc>>> {
+            self.own_time_reads.push(seq);
+            Ok(self.own_times.get(&seq).copied().flatten())
+        }
+
+        fn rejects(
+            &mut self,
+            keys: &[RejectKey],
+        ) -> Result<HashMap<RejectKey, (u64, QuarantineRecord)>> {
+            self.reject_calls.push(keys.to_vec());
+            Ok(keys
+                .iter()
+                .filter_map(|key| Some((key.clone(), self.rejects.get(key)?.clone())))
+                .collect())
+        }
+    }
+
+    /// An AutoDNS create result as a mail with this `Date`.
+    fn mail(date: &str, transaction: &str) -> Vec<u8> {
+        format!(
+            "From: AutoDNS Robot <robot@autodns.example>\n\
+             To: hostmaster@reseller.example\n\
+             Subject: AutoDNS notification\n\
+             Date: {date}\n\
+             Message-ID: <{transaction}.{date}@autodns.example>\n\
+             \n\
+             <system>\nuser: ExampleUser\ntask: 0101\n\
+             status: S0101 [Domain has been registered successfully.]\n\
+             success_value: domain: example-{transaction}.de\ntransaction: {transaction}\n\
+             </system>\n"
+        )
+        .into_bytes()
+    }
+
+    const GARBAGE: &[u8] = b"this is not a notification of any provider\n";
+    const OTHER_GARBAGE: &[u8] = b"neither is this\n";
+
+    fn item(raw: &[u8]) -> Item {
+        Item {
+            raw: raw.to_vec(),
+            origin: Origin::new("test"),
+            response: None,
+            quarantined: None,
+            trusted: false,
+        }
+    }
+
+    fn decide_items(txn: &mut MemoryTxn, items: Vec<Item>) -> Decision {
+        let options = Options::new("not-opened");
+        let decision = decide(txn, prepare(&options, items, false), Utc::now()).expect("decide");
+        txn.apply(&decision.writes);
+        decision
+    }
+
+    fn outcomes(decision: &Decision) -> Vec<IngestOutcome> {
+        decision.outcomes.iter().flatten().cloned().collect()
+    }
+
+    fn appended(seq: u64) -> IngestOutcome {
+        IngestOutcome::Appended {
+            seq,
+            kind: ledger_event::EventKind::DomainCreated,
+        }
+    }
+
+    #[test]
+    fn copies_within_a_day_are_duplicates_in_the_batch_and_across_batches() {
+        let mut txn = MemoryTxn::new();
+        let first = mail("Tue, 13 Jan 2026 09:02:41 +0000", "201005061621");
+        let copy = mail("Tue, 13 Jan 2026 09:04:41 +0000", "201005061621");
+        let other = mail("Tue, 13 Jan 2026 09:02:41 +0000", "201005061622");
+        let decision = decide_items(
+            &mut txn,
+            vec![item(&first), item(&copy), item(&other), item(&first)],
+        );
+        assert_eq!(
+            outcomes(&decision),
+            vec![
+                appended(1),
+                IngestOutcome::Duplicate { of: 1 },
+                appended(2),
+                IngestOutcome::Duplicate { of: 1 },
+            ]
+        );
+        let writes = &decision.writes;
+        assert_eq!((writes.first_seq, writes.next_seq), (1, 3));
+        assert_eq!(
+            writes
+                .events
+                .iter()
+                .map(|e| (e.item, e.event.seq))
+                .collect::<Vec<_>>(),
+            vec![(0, 1), (2, 2)]
+        );
+        // Only the appended events' raw bytes are kept, each event pointing at its own.
+        assert_eq!(
+            writes.raws.iter().map(|r| r.item).collect::<Vec<_>>(),
+            vec![0, 2]
+        );
+        assert_eq!(writes.raws[1].bytes, other);
+        assert_eq!(
+            writes.events.iter().map(|e| e.raw).collect::<Vec<_>>(),
+            vec![RawSource::New(0), RawSource::New(1)]
+        );
+        // One lookup for the batch, each key once.
+        assert_eq!(txn.duplicate_calls.len(), 1);
+        assert_eq!(txn.duplicate_calls[0].len(), 2);
+        assert!(txn.reject_calls.is_empty());
+
+        // The next batch finds both stored; the same content 147 days later is a new fact.
+        let june = mail("Fri, 10 Jun 2026 09:02:41 +0000", "201005061621");
+        let decision = decide_items(&mut txn, vec![item(&copy), item(&june), item(&other)]);
+        assert_eq!(
+            outcomes(&decision),
+            vec![
+                IngestOutcome::Duplicate { of: 1 },
+                appended(3),
+                IngestOutcome::Duplicate { of: 2 },
+            ]
+        );
+        assert_eq!(decision.writes.next_seq, 4);
+    }
+
+    #[test]
+    fn the_first_stored_copy_answers_and_unrecorded_own_times_are_read_only_when_needed() {
+        let mut txn = MemoryTxn::new();
+        let june = mail("Fri, 10 Jun 2026 09:02:41 +0000", "201005061621");
+        let options = Options::new("not-opened");
+        let key = match &prepare(&options, vec![item(&june)], false).pres[0] {
+            Pre::Event(_, key) => *key,
+            Pre::Rejected { reason, .. } => panic!("the mail did not parse: {reason}"),
+        };
+        let january = "2026-01-13T09:02:41Z".parse().expect("time");
+        let june_time = "2026-06-10T09:02:41Z".parse().expect("time");
+        // Stored out of seq order: 9 (June, an earlier build's bare entry), 4 (January), 7
+        // (June, recorded).
+        txn.keys.insert(
+            key,
+            vec![
+                (9, EntryTime::Unrecorded),
+                (4, EntryTime::Known(Some(january))),
+                (7, EntryTime::Known(Some(june_time))),
+            ],
+        );
+        txn.own_times.insert(9, Some(june_time));
+        txn.next_seq = 10;
+        let decision = decide_items(&mut txn, vec![item(&june)]);
+        assert_eq!(
+            outcomes(&decision),
+            vec![IngestOutcome::Duplicate { of: 7 }]
+        );
+        assert!(
+            txn.own_time_reads.is_empty(),
+            "7 answered before 9 was read"
+        );
+        assert!(decision.writes.events.is_empty() && decision.writes.raws.is_empty());
+        assert_eq!(decision.writes.next_seq, 10);
+
+        // Without the recorded June entry, the bare one is read and answers.
+        txn.keys
+            .get_mut(&key)
+            .expect("key")
+            .retain(|(seq, _)| *seq != 7);
+        let decision = decide_items(&mut txn, vec![item(&june)]);
+        assert_eq!(
+            outcomes(&decision),
+            vec![IngestOutcome::Duplicate { of: 9 }]
+        );
+        assert_eq!(txn.own_time_reads, vec![9]);
+    }
+
+    #[test]
+    fn a_reject_is_kept_once_in_a_batch_and_found_again_later() {
+        let mut txn = MemoryTxn::new();
+        let good = mail("Tue, 13 Jan 2026 09:02:41 +0000", "201005061621");
+        let decision = decide_items(
+            &mut txn,
+            vec![
+                item(GARBAGE),
+                item(&good),
+                item(GARBAGE),
+                item(OTHER_GARBAGE),
+            ],
+        );
+        let ids: Vec<Option<u64>> = outcomes(&decision)
+            .iter()
+            .map(|outcome| match outcome {
+                IngestOutcome::Rejected { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, vec![Some(1), None, Some(1), Some(2)]);
+        let writes = &decision.writes;
+        assert_eq!(writes.next_quarantine, 3);
+        assert_eq!(
+            writes.raws.iter().map(|r| r.item).collect::<Vec<_>>(),
+            vec![0, 1, 3],
+            "the repeated garbage is kept once"
+        );
+        let new: Vec<(u64, usize)> = writes
+            .quarantine
+            .iter()
+            .map(|change| match change {
+                QuarantineChange::New { id, raw, .. } => (*id, *raw),
+                other => panic!("only new entries expected, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(new, vec![(1, 0), (2, 2)]);
+        assert_eq!(txn.reject_calls.len(), 1);
+        assert_eq!(txn.reject_calls[0].len(), 2, "each reject asked once");
+
+        // Delivered again: the stored id, nothing written; a changed reason rewrites the
+        // entry and keeps its first origin.
+        let decision = decide_items(&mut txn, vec![item(GARBAGE)]);
+        assert!(matches!(
+            outcomes(&decision)[..],
+            [IngestOutcome::Rejected { id: 1, .. }]
+        ));
+        assert!(decision.writes.quarantine.is_empty() && decision.writes.raws.is_empty());
+        assert_eq!(decision.writes.next_quarantine, 3);
+        let key = (raw_sha(GARBAGE), None);
+        txn.rejects.get_mut(&key).expect("stored").1.reason = "an older reason".into();
+        let decision = decide_items(&mut txn, vec![item(GARBAGE)]);
+        match &decision.writes.quarantine[..] {
+            [QuarantineChange::Changed { id: 1, record }] => {
+                assert_ne!(record.reason, "an older reason");
+                assert_eq!(record.origin, "test");
+            }
+            other => panic!("one rewritten entry expected, got {other:?}"),
+        }
+    }
+
+    fn raw_sha(bytes: &[u8]) -> [u8; 32] {
+        crate::raw::sha256(bytes)
+    }
+
+    #[test]
+    fn a_quarantined_item_that_parses_leaves_the_quarantine_with_its_raw_bytes() {
+        let mut txn = MemoryTxn::new();
+        let good = mail("Tue, 13 Jan 2026 09:02:41 +0000", "201005061621");
+        let place = PackRef {
+            pack: 1,
+            offset: 0,
+            len: 0,
+        };
+        let record = QuarantineRecord::new(
+            &Origin::new("mail/1.eml"),
+            "an older parser refused it".into(),
+            raw_sha(&good),
+            good.len() as u64,
+            place,
+            None,
+            false,
+        );
+        let still_bad = QuarantineRecord::new(
+            &Origin::new("mail/2.eml"),
+            "x".into(),
+            raw_sha(GARBAGE),
+            GARBAGE.len() as u64,
+            place,
+            None,
+            false,
+        );
+        let mut reparse = item(&good);
+        reparse.quarantined = Some((5, record));
+        let mut again = item(GARBAGE);
+        again.quarantined = Some((6, still_bad));
+        txn.next_quarantine = 7;
+        let decision = decide_items(&mut txn, vec![reparse, again]);
+        let found = outcomes(&decision);
+        assert_eq!(found[0], appended(1));
+        assert!(matches!(found[1], IngestOutcome::Rejected { id: 6, .. }));
+        let writes = &decision.writes;
+        assert!(writes.raws.is_empty(), "both raw inputs are stored already");
+        assert_eq!(writes.events[0].raw, RawSource::Quarantined(5));
+        assert!(matches!(
+            writes.quarantine[..],
+            [
+                QuarantineChange::Removed { id: 5, .. },
+                QuarantineChange::Changed { id: 6, .. }
+            ]
+        ));
+        assert_eq!(writes.next_quarantine, 7);
+        assert!(
+            txn.reject_calls.is_empty(),
+            "a re-read entry is not looked up"
+        );
+    }
+}
