@@ -2,9 +2,10 @@
 //! the log in one atomic sled batch, then folded into the views in one views batch.
 //!
 //! Three steps per batch: [`prepare`] (hash, parse, trust check, dedup key, classify: no
-//! storage is read, so it can run on any thread), [`stage`] (look the keys up, assign seqs and
-//! quarantine ids from a [`Cursor`], write and sync the pack, gather the log entries) and
-//! [`commit`] (the writes below that follow the pack). A pipelined ingest
+//! storage is read, so it can run on any thread), [`stage`] (the storage-neutral decisions of
+//! [`crate::decide`] over a sled [`WriteTxn`]: the log and a [`Cursor`] answer the lookups and
+//! give the seqs and quarantine ids; then the [`WriteSet`] becomes the pack write, synced, and
+//! the log entries) and [`commit`] (the writes below that follow the pack). A pipelined ingest
 //! (`Ledger::ingest_stream`) stages batch n + 1 while batch n is committed.
 //!
 //! Order of writes for one batch, and what a crash between them leaves:
@@ -22,12 +23,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use ledger_event::{Event, Origin, Source, classify, content_key};
+use ledger_event::{Event, Source, classify, content_key};
 use ledger_parser::{DomainName, Format, Notification, ParseOptions};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{be_u64, index_key, index_prefix, split_index_key};
-use crate::quarantine::{self, QuarantineRecord, ResponseTuple};
+use crate::decide::{
+    self, Decision, DedupQuery, QuarantineChange, RawSource, RecentKeys, RejectKey, StoredKeys,
+    WriteSet, WriteTxn,
+};
+pub(crate) use crate::decide::{EntryTime, Item, Pre, PreparedBatch, ResponseContext};
+use crate::quarantine::{self, QuarantineRecord};
 use crate::raw::{self, PackRef, PackWriter};
 use crate::store::{
     Log, META_NEXT_QUARANTINE, META_NEXT_SEQ, META_QUARANTINE_INDEXED, Views, storage,
@@ -37,25 +43,6 @@ use crate::{IngestOutcome, LedgerError, Options, Result};
 
 /// Items per log batch in `ingest_batch` and `reparse`.
 pub(crate) const BATCH: usize = 1_000;
-
-/// What `record_response` knows beside the bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ResponseContext {
-    pub(crate) ctid: String,
-    pub(crate) command: Option<String>,
-    pub(crate) domain: Option<String>,
-}
-
-/// One item to write.
-pub(crate) struct Item {
-    pub(crate) raw: Vec<u8>,
-    pub(crate) origin: Origin,
-    pub(crate) response: Option<ResponseContext>,
-    /// Set when the item is a quarantine entry being re-parsed: its id and stored record.
-    pub(crate) quarantined: Option<(u64, QuarantineRecord)>,
-    /// True when the trust policy does not apply (`record_response`, `release`).
-    pub(crate) trusted: bool,
-}
 
 /// The de-duplication key of an event. A notification's own content key, except for a
 /// CentralNic response recorded for an order (`record_response`): the same response text
@@ -98,15 +85,6 @@ fn response_key(
         }
         _ => content,
     }
-}
-
-/// What a dedup entry says of its event's own time ([`ledger_event::own_time`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EntryTime {
-    /// Written by this build: the event's own time, `None` when it has none.
-    Known(Option<DateTime<Utc>>),
-    /// Written by an earlier build (a bare key): the own time is read from the event.
-    Unrecorded,
 }
 
 /// The tags of a dedup entry's own-time part (after the 32-byte key in a `by_ctid` value, the
@@ -207,82 +185,104 @@ fn own_time_of_event(log: &Log, seq: u64) -> Result<Option<DateTime<Utc>>> {
         Ok(ledger_event::own_time(&event.notification))
     })
 }
+/// One batch's write transaction on sled: the log as committed, and what the batch staged
+/// before it added (the cursor), under the ledger's writer lock and sled's process lock, so
+/// nothing else can add a key or move a counter until the batch is committed.
+struct SledTxn<'a> {
+    log: &'a Log,
+    cursor: &'a Cursor,
+}
 
-/// The event already in the log of which an item with dedup key `key`, own time `own_time`
-/// and ctid `ctid` is a copy: the first (lowest seq) with that key whose own time is within
-/// [`ledger_event::COPY_WINDOW`] of the item's, or that has none, or the item has none (see
-/// [`ledger_event::is_copy`]).
-///
-/// Layout 3 keeps an event's key in its `by_ctid` entry when it has a ctid, and in `dedup`
-/// only when it has none; equal keys mean equal ctids (the key covers the notification's ctid,
-/// or the one `record_response` was given), so the ctid's entries are the only place to look.
-/// This assumes an order has a handful of events (AutoDNS: a job's results; CentralNic: one
-/// response per command): a ctid with thousands would make each delivery for it scan them all.
-/// Without a ctid, the events of one key are one prefix scan of `dedup`. An entry written by
-/// an earlier build has no own time beside it: the event is read (only when its key matches).
-fn stored_duplicate(
-    log: &Log,
-    key: &[u8; 32],
-    own_time: Option<DateTime<Utc>>,
-    ctid: Option<&str>,
-) -> Result<Option<u64>> {
-    let mut candidates: Vec<(u64, EntryTime)> = Vec::new();
-    match ctid {
-        None => {
-            for entry in log.dedup.scan_prefix(key) {
-                let (entry_key, value) = entry.map_err(storage("reading dedup keys"))?;
-                candidates.push(split_dedup_entry(&entry_key, &value)?);
-            }
-        }
-        Some(ctid) => {
-            for entry in log.by_ctid.scan_prefix(&index_prefix(ctid)) {
-                let (index, value) = entry.map_err(storage("reading by_ctid"))?;
-                if value.get(..32) != Some(key.as_slice()) {
-                    continue;
+impl SledTxn<'_> {
+    /// The stored events with dedup key `key` (and ctid `ctid`).
+    ///
+    /// Layout 3 keeps an event's key in its `by_ctid` entry when it has a ctid, and in `dedup`
+    /// only when it has none; equal keys mean equal ctids (the key covers the notification's
+    /// ctid, or the one `record_response` was given), so the ctid's entries are the only place
+    /// to look. This assumes an order has a handful of events (AutoDNS: a job's results;
+    /// CentralNic: one response per command): a ctid with thousands would make each delivery
+    /// for it scan them all. Without a ctid, the events of one key are one prefix scan of
+    /// `dedup`. Then the events of the batch staged before, which the log may not show yet.
+    fn events_with_key(
+        &self,
+        key: &[u8; 32],
+        ctid: Option<&str>,
+        out: &mut Vec<(u64, EntryTime)>,
+    ) -> Result<()> {
+        match ctid {
+            None => {
+                for entry in self.log.dedup.scan_prefix(key) {
+                    let (entry_key, value) = entry.map_err(storage("reading dedup keys"))?;
+                    out.push(split_dedup_entry(&entry_key, &value)?);
                 }
-                let (_, time) = split_by_ctid_value(&value)?;
-                match split_index_key(&index) {
-                    Some((_, seq)) => candidates.push((seq, time)),
-                    None => {
-                        return Err(LedgerError::Corrupt {
-                            what: "by_ctid".into(),
-                            reason: format!("malformed key {index:?}"),
-                        });
+            }
+            Some(ctid) => {
+                for entry in self.log.by_ctid.scan_prefix(&index_prefix(ctid)) {
+                    let (index, value) = entry.map_err(storage("reading by_ctid"))?;
+                    if value.get(..32) != Some(key.as_slice()) {
+                        continue;
+                    }
+                    let (_, time) = split_by_ctid_value(&value)?;
+                    match split_index_key(&index) {
+                        Some((_, seq)) => out.push((seq, time)),
+                        None => {
+                            return Err(LedgerError::Corrupt {
+                                what: "by_ctid".into(),
+                                reason: format!("malformed key {index:?}"),
+                            });
+                        }
                     }
                 }
             }
         }
-    }
-    candidates.sort_by_key(|(seq, _)| *seq);
-    for (seq, time) in candidates {
-        let existing = match time {
-            EntryTime::Known(time) => time,
-            EntryTime::Unrecorded if own_time.is_none() => None,
-            EntryTime::Unrecorded => own_time_of_event(log, seq)?,
-        };
-        if ledger_event::is_copy(own_time, existing) {
-            return Ok(Some(seq));
+        if let Some(recent) = self.cursor.recent_keys.get(key) {
+            out.extend(
+                recent
+                    .iter()
+                    .map(|(seq, time)| (*seq, EntryTime::Known(*time))),
+            );
         }
+        Ok(())
     }
-    Ok(None)
 }
 
-/// The events of a batch (or of the batch staged before it) by dedup key: their seqs and own
-/// times, in seq order.
-type RecentKeys = HashMap<[u8; 32], Vec<(u64, Option<DateTime<Utc>>)>>;
+impl WriteTxn for SledTxn<'_> {
+    fn next_ids(&mut self) -> Result<(u64, u64)> {
+        Ok((self.cursor.next_seq, self.cursor.next_quarantine))
+    }
 
-/// The first of `recent`'s events with `key` of which an item with `own_time` is a copy.
-fn recent_duplicate(
-    recent: &RecentKeys,
-    key: &[u8; 32],
-    own_time: Option<DateTime<Utc>>,
-) -> Option<u64> {
-    recent.get(key).and_then(|events| {
-        events
-            .iter()
-            .find(|(_, time)| ledger_event::is_copy(own_time, *time))
-            .map(|(seq, _)| *seq)
-    })
+    fn duplicates(&mut self, queries: &[DedupQuery<'_>]) -> Result<StoredKeys> {
+        let mut found = HashMap::with_capacity(queries.len());
+        for query in queries {
+            let mut events = Vec::new();
+            self.events_with_key(&query.key, query.ctid, &mut events)?;
+            if !events.is_empty() {
+                found.insert(query.key, events);
+            }
+        }
+        Ok(found)
+    }
+
+    fn own_time(&mut self, seq: u64) -> Result<Option<DateTime<Utc>>> {
+        own_time_of_event(self.log, seq)
+    }
+
+    fn rejects(
+        &mut self,
+        keys: &[RejectKey],
+    ) -> Result<HashMap<RejectKey, (u64, QuarantineRecord)>> {
+        let mut found = HashMap::new();
+        for key in keys {
+            let entry = match quarantine::find(self.log, &key.0, &key.1)? {
+                Some(entry) => Some(entry),
+                None => self.cursor.recent_rejects.get(key).cloned(),
+            };
+            if let Some(entry) = entry {
+                found.insert(key.clone(), entry);
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// The dedup key of a stored event (what `verify` recomputes).
@@ -306,73 +306,6 @@ pub(crate) fn event_dedup_key_v1(event: &Event) -> [u8; 32] {
         event.command.as_deref(),
         event.domain.as_deref(),
     )
-}
-
-enum Prepared {
-    /// `stored`: the seq of the event already holding this key, in the log or in the batch
-    /// staged just before (the cursor's `recent_keys`) of which it is a copy; the writer lock
-    /// and sled's process lock keep it true until the commit. `own_time`: the notification's
-    /// own time ([`ledger_event::own_time`]).
-    Parsed {
-        key: [u8; 32],
-        own_time: Option<DateTime<Utc>>,
-        stored: Option<u64>,
-    },
-    Failed {
-        /// Why, for the quarantine record.
-        reason: String,
-        /// True when it parsed but failed the trust policy.
-        untrusted: bool,
-        /// The quarantine record to write, if any.
-        record: Option<Vec<u8>>,
-    },
-}
-
-/// For a rejected item that is not being re-read from the quarantine: whether it is there
-/// already (the same raw bytes, and the same `record_response` context).
-enum Kept {
-    /// Not yet: a new entry (and its raw bytes) is written.
-    New,
-    /// Already in the quarantine, under this id: nothing is added.
-    Stored(u64, Box<QuarantineRecord>),
-    /// The same as the rejected item at this index of the batch: it gets that item's id.
-    InBatch(usize),
-}
-
-/// What an item came to before any storage is read: a keyed event (its seq, recorded time
-/// and raw place still to set), or why it is rejected.
-enum Pre {
-    Event(Box<Event>, [u8; 32]),
-    Rejected {
-        reason: String,
-        /// True when it parsed but failed the trust policy.
-        untrusted: bool,
-    },
-}
-
-/// A batch parsed, checked and keyed: everything of the write path that reads no storage, so it
-/// can be done on another thread while the previous batch is written ([`prepare`]).
-pub(crate) struct PreparedBatch {
-    items: Vec<Item>,
-    shas: Vec<[u8; 32]>,
-    pres: Vec<Pre>,
-}
-
-impl PreparedBatch {
-    /// The batches one after the other, as one (a group commit of items prepared apart).
-    pub(crate) fn concat(batches: impl IntoIterator<Item = PreparedBatch>) -> PreparedBatch {
-        let mut all = PreparedBatch {
-            items: Vec::new(),
-            shas: Vec::new(),
-            pres: Vec::new(),
-        };
-        for batch in batches {
-            all.items.extend(batch.items);
-            all.shas.extend(batch.shas);
-            all.pres.extend(batch.pres);
-        }
-        all
-    }
 }
 
 /// Hashes, parses and checks one item, and keys and classifies its event.
@@ -493,7 +426,7 @@ pub(crate) struct Cursor {
     next_seq: u64,
     next_quarantine: u64,
     recent_keys: RecentKeys,
-    recent_rejects: HashMap<([u8; 32], ResponseTuple), (u64, QuarantineRecord)>,
+    recent_rejects: HashMap<RejectKey, (u64, QuarantineRecord)>,
 }
 
 impl Cursor {
@@ -519,20 +452,16 @@ pub(crate) struct Staged {
     outcomes: Vec<Option<IngestOutcome>>,
 }
 
-/// Stages one prepared batch: looks its keys up (in the log and in what `cursor` says the
-/// batch before added), assigns seqs and quarantine ids, writes and syncs the pack, and
-/// gathers the log entries. A quarantined item that still fails keeps its entry (rewritten
-/// only when its reason changed) and is reported `Rejected` with its id. So is a rejected item
-/// already in the quarantine (found by the SHA-256 of its raw bytes, and for
-/// `record_response` its context), or earlier in the batch: no entry or raw bytes are added.
+/// Stages one prepared batch: decides it ([`decide::decide`]) over the log and what `cursor`
+/// says the batch before added, then writes and syncs the pack and gathers the log entries
+/// ([`stage_writes`]), and moves the cursor past it.
 pub(crate) fn stage(
     log: &Log,
     packs: &mut PackWriter,
     batch: PreparedBatch,
     cursor: &mut Cursor,
 ) -> Result<Staged> {
-    let PreparedBatch { items, shas, pres } = batch;
-    if items.is_empty() {
+    if batch.items.is_empty() {
         return Ok(Staged {
             batch: sled::Batch::default(),
             first_seq: cursor.next_seq,
@@ -541,252 +470,128 @@ pub(crate) fn stage(
             outcomes: Vec::new(),
         });
     }
-    let now = Utc::now();
+    let decision = decide::decide(&mut SledTxn { log, cursor }, batch, Utc::now())?;
+    stage_writes(log, packs, decision, cursor)
+}
 
-    // Look the keys up; decide which raw bytes must be written.
-    let mut events: Vec<Option<Event>> = Vec::with_capacity(items.len());
-    let mut prepared = Vec::with_capacity(items.len());
-    let mut refs: Vec<Option<PackRef>> = vec![None; items.len()];
-    let mut known_raw: HashMap<[u8; 32], usize> = HashMap::new();
-    let mut to_write: Vec<usize> = Vec::new();
-    // The own times of the items of this batch that will be appended, by key (the same
-    // decisions as `seen` below makes).
-    let mut keys_in_batch: HashMap<[u8; 32], Vec<Option<DateTime<Utc>>>> = HashMap::new();
-    let mut kept: Vec<Kept> = Vec::with_capacity(items.len());
-    let mut rejects_in_batch: HashMap<([u8; 32], ResponseTuple), usize> = HashMap::new();
-    for ((i, item), pre) in items.iter().enumerate().zip(pres) {
-        let (mut needs_raw, prep, event) = match pre {
-            Pre::Event(mut event, key) => {
-                event.recorded_at = now;
-                let own_time = ledger_event::own_time(&event.notification);
-                let stored = match stored_duplicate(log, &key, own_time, event.ctid.as_deref())? {
-                    Some(seq) => Some(seq),
-                    None => recent_duplicate(&cursor.recent_keys, &key, own_time),
-                };
-                let in_batch = keys_in_batch.get(&key).is_some_and(|times| {
-                    times
-                        .iter()
-                        .any(|time| ledger_event::is_copy(own_time, *time))
-                });
-                let duplicate = in_batch || stored.is_some();
-                if !duplicate {
-                    keys_in_batch.entry(key).or_default().push(own_time);
-                }
-                (
-                    !duplicate,
-                    Prepared::Parsed {
-                        key,
-                        own_time,
-                        stored,
-                    },
-                    Some(*event),
-                )
-            }
-            Pre::Rejected { reason, untrusted } => (
-                item.quarantined.is_none(),
-                Prepared::Failed {
-                    reason,
-                    untrusted,
-                    record: None,
-                },
-                None,
-            ),
-        };
-        let mut keep = Kept::New;
-        if matches!(prep, Prepared::Failed { .. }) && item.quarantined.is_none() {
-            let response = response_tuple(item);
-            let in_batch = (shas[i], response);
-            if let Some(&j) = rejects_in_batch.get(&in_batch) {
-                keep = Kept::InBatch(j);
-            } else if let Some((id, record)) = quarantine::find(log, &shas[i], &in_batch.1)? {
-                keep = Kept::Stored(id, Box::new(record));
-            } else if let Some((id, record)) = cursor.recent_rejects.get(&in_batch) {
-                keep = Kept::Stored(*id, Box::new(record.clone()));
-            } else {
-                rejects_in_batch.insert(in_batch, i);
-            }
-            needs_raw = matches!(keep, Kept::New);
-        }
-        kept.push(keep);
-        if let Some((_, record)) = &item.quarantined {
-            refs[i] = Some(record.raw());
-        } else if needs_raw {
-            // Identical bytes in one batch are stored once; across batches, a new event's raw
-            // bytes are new (the same bytes would be a duplicate) and a rejected item's are
-            // found through the quarantine's SHA-256 index.
-            if let Some(&j) = known_raw.get(&shas[i]) {
-                refs[i] = refs[j];
-            } else {
-                to_write.push(i);
-                known_raw.insert(shas[i], i);
-            }
-        }
-        prepared.push(prep);
-        events.push(event);
-    }
+/// Turns a decided batch into sled's writes: the new raw bytes and the new events' stored
+/// forms appended to the pack (each event right after its raw bytes: they compress together)
+/// and synced, and the log batch committed by [`commit`]: `by_ctid` (with the dedup key and
+/// own time) or `dedup`, `by_domain`, the quarantine and its SHA-256 index, the counters.
+/// The cursor then holds the counters and what this batch added.
+fn stage_writes(
+    log: &Log,
+    packs: &mut PackWriter,
+    decision: Decision,
+    cursor: &mut Cursor,
+) -> Result<Staged> {
+    let Decision { writes, outcomes } = decision;
+    let WriteSet {
+        first_seq,
+        next_seq,
+        next_quarantine,
+        raws,
+        events,
+        quarantine: changes,
+    } = writes;
+    let corrupt = |reason: String| LedgerError::Corrupt {
+        what: "ingest".into(),
+        reason,
+    };
+    // The raw places of the entries leaving the quarantine, for the events they become.
+    let leaving: HashMap<u64, PackRef> = changes
+        .iter()
+        .filter_map(|change| match change {
+            QuarantineChange::Removed { id, record } => Some((*id, record.raw())),
+            _ => None,
+        })
+        .collect();
 
-    // 1. Raw blobs and events go to the pack, each event right after its raw bytes (they
-    // compress together), in one write committed below, before the log.
     let mut pack = packs.begin()?;
-    let mut write_raw = vec![false; items.len()];
-    for &i in &to_write {
-        write_raw[i] = true;
+    let mut raw_places: Vec<PackRef> = Vec::with_capacity(raws.len());
+    let mut raws = raws.into_iter().peekable();
+    let mut places = Vec::with_capacity(events.len());
+    let mut batch = sled::Batch::default();
+    let mut recent_keys: RecentKeys = HashMap::new();
+    for new in &events {
+        while let Some(raw) = raws.next_if(|raw| raw.item <= new.item) {
+            raw_places.push(pack.add(&raw.bytes, &raw.sha256)?);
+        }
+        let seq = new.event.seq;
+        let raw = match new.raw {
+            RawSource::New(index) => raw_places.get(index).copied(),
+            RawSource::Quarantined(id) => leaving.get(&id).copied(),
+        }
+        .ok_or_else(|| corrupt(format!("event {seq} has no place for its raw input")))?;
+        let stored = crate::event_record::event_record(&new.event, raw);
+        places.push(pack.add(&stored, &raw::sha256(&stored))?);
+        // The dedup key and the own time go with the ctid entry when there is one (see
+        // `SledTxn::events_with_key`), else into `dedup`.
+        match &new.event.ctid {
+            Some(ctid) => batch.insert(
+                log.by_ctid.key(&index_key(ctid, seq)),
+                by_ctid_value(&new.key, new.own_time),
+            ),
+            None => batch.insert(
+                log.dedup.key(&dedup_entry_key(&new.key, seq)),
+                encode_own_time(new.own_time),
+            ),
+        }
+        if let Some(domain) = &new.event.domain {
+            batch.insert(log.by_domain.key(&index_key(domain, seq)), &[]);
+        }
+        recent_keys
+            .entry(new.key)
+            .or_default()
+            .push((seq, new.own_time));
+    }
+    for raw in raws {
+        raw_places.push(pack.add(&raw.bytes, &raw.sha256)?);
     }
 
-    // 2. The log batch, committed by `commit`. Seqs and quarantine ids are assigned here from
-    // the cursor: only one process holds the log (sled's lock) and the ledger's writer mutex
-    // serialises writers inside it (a pipelined ingest holds it throughout), so nothing else
-    // can move the counters.
-    let mut next_seq = cursor.next_seq;
-    let first_seq = next_seq;
-    // Where the new events' stored forms are, in seq order (see `locators`).
-    let mut places = Vec::with_capacity(items.len());
-    let mut next_quarantine = cursor.next_quarantine;
-    let mut new_rejects = HashMap::new();
-    let mut batch = sled::Batch::default();
-    let mut seen: RecentKeys = HashMap::new();
-    let mut outcomes = Vec::with_capacity(items.len());
-    let mut reject_ids: Vec<Option<u64>> = vec![None; items.len()];
-    for (i, item) in items.iter().enumerate() {
-        if write_raw[i] {
-            refs[i] = Some(pack.add(&item.raw, &shas[i])?);
-        }
-        if refs[i].is_none()
-            && let Some(&j) = known_raw.get(&shas[i])
-        {
-            refs[i] = refs[j];
-        }
-        if let Prepared::Failed {
-            reason,
-            untrusted,
-            record,
-        } = &mut prepared[i]
-        {
-            let stored = match &kept[i] {
-                Kept::Stored(_, old) => Some(&**old),
-                _ => None,
-            };
-            let old = items[i].quarantined.as_ref().map(|(_, old)| old).or(stored);
-            match (old, &kept[i], refs[i]) {
-                // Still failing, or delivered again: rewrite the entry only when the reason
-                // changed.
-                (Some(old), _, _) => {
-                    let mut new = old.clone();
-                    new.reason = reason.clone();
-                    new.untrusted = *untrusted;
-                    if new != *old {
-                        *record = Some(new.to_bytes()?);
-                    }
-                }
-                (None, Kept::New, Some(raw)) => {
-                    let response = response_tuple(&items[i]);
-                    let new = QuarantineRecord::new(
-                        &items[i].origin,
-                        reason.clone(),
-                        shas[i],
-                        items[i].raw.len() as u64,
-                        raw,
-                        response.clone(),
-                        *untrusted,
-                    );
-                    *record = Some(new.to_bytes()?);
-                    // Its id is known once assigned below.
-                    new_rejects.insert((shas[i], response), (0, new));
-                }
-                // Not kept yet and no raw place, or the same as an earlier item of the batch.
-                (None, _, _) => {}
-            }
-        }
-        match &prepared[i] {
-            Prepared::Failed {
+    let mut recent_rejects = HashMap::new();
+    for change in changes {
+        match change {
+            QuarantineChange::New {
+                id,
+                origin,
                 reason,
                 untrusted,
-                record,
+                sha256,
+                size,
+                response,
+                raw,
             } => {
-                let id = match (&item.quarantined, &kept[i]) {
-                    (Some((id, _)), _) | (None, Kept::Stored(id, _)) => *id,
-                    (None, Kept::InBatch(j)) => {
-                        reject_ids[*j].ok_or_else(|| LedgerError::Corrupt {
-                            what: "ingest".into(),
-                            reason: "a repeated reject before its first".into(),
-                        })?
-                    }
-                    (None, Kept::New) => {
-                        next_quarantine += 1;
-                        if let Some(entry) = new_rejects.get_mut(&(shas[i], response_tuple(item))) {
-                            entry.0 = next_quarantine - 1;
-                        }
-                        next_quarantine - 1
-                    }
-                };
-                reject_ids[i] = Some(id);
-                if let Some(record) = record {
-                    batch.insert(log.quarantine.key(&id.to_be_bytes()), record.as_slice());
-                    if item.quarantined.is_none() && matches!(kept[i], Kept::New) {
-                        batch.insert(
-                            log.quarantine_by_sha
-                                .key(&quarantine::index_key(&shas[i], id)),
-                            &[],
-                        );
-                    }
-                }
-                let reason = if *untrusted {
-                    format!("untrusted sender: {reason}")
-                } else {
-                    reason.clone()
-                };
-                outcomes.push(Some(IngestOutcome::Rejected { id, reason }));
-            }
-            Prepared::Parsed {
-                key,
-                own_time,
-                stored,
-            } => {
-                if let Some((id, old)) = &item.quarantined {
-                    batch.remove(log.quarantine.key(&id.to_be_bytes()));
-                    batch.remove(
-                        log.quarantine_by_sha
-                            .key(&quarantine::index_key(&old.sha256, *id)),
-                    );
-                }
-                let existing = stored.or_else(|| recent_duplicate(&seen, key, *own_time));
-                if let Some(of) = existing {
-                    if let Some(event) = events[i].as_mut() {
-                        event.seq = 0;
-                    }
-                    outcomes.push(Some(IngestOutcome::Duplicate { of }));
-                    continue;
-                }
-                let seq = next_seq;
-                next_seq += 1;
-                let event = events[i].as_mut().expect("a parsed item has an event");
-                event.seq = seq;
-                let raw = refs[i].ok_or_else(|| LedgerError::Corrupt {
-                    what: "ingest".into(),
-                    reason: format!("event {seq} has no place for its raw input"),
+                let raw = raw_places.get(raw).copied().ok_or_else(|| {
+                    corrupt(format!(
+                        "quarantine entry {id} has no place for its raw input"
+                    ))
                 })?;
-                let stored = crate::event_record::event_record(event, raw);
-                places.push(pack.add(&stored, &raw::sha256(&stored))?);
-                // The dedup key and the own time go with the ctid entry when there is one (see
-                // `stored_duplicate`), else into `dedup`.
-                match &event.ctid {
-                    Some(ctid) => batch.insert(
-                        log.by_ctid.key(&index_key(ctid, seq)),
-                        by_ctid_value(key, *own_time),
-                    ),
-                    None => batch.insert(
-                        log.dedup.key(&dedup_entry_key(key, seq)),
-                        encode_own_time(*own_time),
-                    ),
-                }
-                if let Some(domain) = &event.domain {
-                    batch.insert(log.by_domain.key(&index_key(domain, seq)), &[]);
-                }
-                seen.entry(*key).or_default().push((seq, *own_time));
-                outcomes.push(Some(IngestOutcome::Appended {
-                    seq,
-                    kind: event.kind,
-                }));
+                let record =
+                    QuarantineRecord::new(&origin, reason, sha256, size, raw, response, untrusted);
+                batch.insert(
+                    log.quarantine.key(&id.to_be_bytes()),
+                    record.to_bytes()?.as_slice(),
+                );
+                batch.insert(
+                    log.quarantine_by_sha
+                        .key(&quarantine::index_key(&sha256, id)),
+                    &[],
+                );
+                recent_rejects.insert((sha256, record.response.clone()), (id, record));
+            }
+            QuarantineChange::Changed { id, record } => {
+                batch.insert(
+                    log.quarantine.key(&id.to_be_bytes()),
+                    record.to_bytes()?.as_slice(),
+                );
+            }
+            QuarantineChange::Removed { id, record } => {
+                batch.remove(log.quarantine.key(&id.to_be_bytes()));
+                batch.remove(
+                    log.quarantine_by_sha
+                        .key(&quarantine::index_key(&record.sha256, id)),
+                );
             }
         }
     }
@@ -800,24 +605,18 @@ pub(crate) fn stage(
         log.meta.key(META_QUARANTINE_INDEXED),
         &next_quarantine.to_be_bytes(),
     );
-    let mut appended: Vec<Event> = Vec::new();
-    for (event, outcome) in events.into_iter().zip(outcomes.iter()) {
-        if let (Some(event), Some(IngestOutcome::Appended { .. })) = (event, outcome) {
-            appended.push(event);
-        }
-    }
     pack.commit()?;
     *cursor = Cursor {
         next_seq,
         next_quarantine,
-        recent_keys: seen,
-        recent_rejects: new_rejects,
+        recent_keys,
+        recent_rejects,
     };
     Ok(Staged {
         batch,
         first_seq,
         places,
-        appended,
+        appended: events.into_iter().map(|new| new.event).collect(),
         outcomes,
     })
 }
@@ -861,13 +660,6 @@ pub(crate) fn commit(
         views::catch_up(log, views)?;
     }
     Ok(outcomes)
-}
-
-/// The `record_response` context of an item as its quarantine record keeps it.
-fn response_tuple(item: &Item) -> ResponseTuple {
-    item.response
-        .as_ref()
-        .map(|c| (c.ctid.clone(), c.command.clone(), c.domain.clone()))
 }
 
 /// Checks and normalises `record_response`'s arguments.

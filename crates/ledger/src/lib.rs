@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod codec;
+mod decide;
 mod error;
 mod event_record;
 mod ingest;

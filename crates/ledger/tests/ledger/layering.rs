@@ -57,12 +57,24 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     // The engine: the write path, the views, verify.
     (
+        "decide",
+        &[
+            "codec",
+            "error",
+            "trust",
+            "projections",
+            "options",
+            "outcome",
+        ],
+    ),
+    (
         "views",
         &["codec", "error", "test_hook", "projections", "options"],
     ),
     (
         "ingest",
         &[
+            "decide",
             "codec",
             "error",
             "test_hook",
@@ -77,6 +89,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "verify",
         &[
+            "decide",
             "codec",
             "error",
             "projections",
@@ -90,6 +103,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "ledger",
         &[
+            "decide",
             "codec",
             "error",
             "test_hook",
@@ -129,6 +143,8 @@ const KNOWN_UPWARD: &[(&str, &str)] = &[
     ("verify", "quarantine"),
     ("verify", "raw"),
     ("verify", "store"),
+    // A quarantine record still carries a pack reference (`quarantine` is sled's).
+    ("decide", "quarantine"),
     // Inside the sled backend: the log (`store`) and its parts import each other, and opening
     // migrates; the migration computes dedup keys with the engine's functions.
     ("locators", "store"),
