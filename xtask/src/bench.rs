@@ -33,6 +33,8 @@ const SEED: u64 = 42;
 /// One measured run of a command.
 struct Measured {
     wall: Duration,
+    /// User and system CPU time of the child: on a shared machine, steadier than `wall`.
+    cpu: Duration,
     peak_rss_kb: i64,
     status: i32,
     stdout: String,
@@ -78,8 +80,12 @@ fn measure(command: &mut Command) -> Result<Measured, String> {
         -1
     };
     let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
+    };
     Ok(Measured {
         wall,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
         peak_rss_kb: usage.ru_maxrss,
         status: code,
         stdout,
@@ -221,7 +227,8 @@ struct Figures {
     ingest: Measured,
     tenths: [Option<f64>; 10],
     disk: Disk,
-    open: Duration,
+    /// Median wall and CPU time of `stats`.
+    open: (Duration, Duration),
     show_ctid: Duration,
     show_domain: Duration,
     /// (time, rows) of `pending-transfers` now (every transfer still open).
@@ -400,18 +407,18 @@ fn measure_size(binary: &Path, work: &Path, n: u64, config: &Config) -> Result<F
         found
     };
     eprintln!("{n}: timing the queries");
-    let time = |args: &[&str]| -> Result<(Duration, String), String> {
-        let mut runs = Vec::new();
-        let mut stdout = String::new();
+    // The median wall and CPU time of a command.
+    let time = |args: &[&str]| -> Result<(Duration, Duration), String> {
+        let (mut walls, mut cpus) = (Vec::new(), Vec::new());
         for _ in 0..config.repeat.max(1) {
             let m = measure(&mut ledger(args))?;
             if m.status != 0 {
                 return Err(format!("{args:?} exited {}: {}", m.status, m.stderr.trim()));
             }
-            runs.push(m.wall);
-            stdout = m.stdout;
+            walls.push(m.wall);
+            cpus.push(m.cpu);
         }
-        Ok((median(runs), stdout))
+        Ok((median(walls), median(cpus)))
     };
     // The rows of a `--json pending-transfers` answer.
     let rows = |stdout: &str| -> usize {
@@ -422,7 +429,7 @@ fn measure_size(binary: &Path, work: &Path, n: u64, config: &Config) -> Result<F
     };
     let instant = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
     let (end, middle) = (instant(span.1), instant(span.0 + (span.1 - span.0) / 2));
-    let open = time(&["stats"])?.0;
+    let open = time(&["stats"])?;
     let show_ctid = time(&["show", "--ctid", &ctid])?.0;
     let show_domain = time(&["show", "--domain", &domain])?.0;
     let pending = |args: &[&str]| -> Result<(Duration, usize), String> {
@@ -535,6 +542,9 @@ fn print_tables(all: &[Figures], shape: Shape) {
             (_, b) => rate(b),
         },
     );
+    row("ingest CPU (user + system)", &|f| {
+        format!("{:.0} s", f.ingest.cpu.as_secs_f64())
+    });
     row("ingest peak RSS", &|f| mb(f.ingest.peak_rss_kb));
     row("disk / event", &|f| {
         format!("{} B", per_event(f, f.disk.total()))
@@ -548,7 +558,9 @@ fn print_tables(all: &[Figures], shape: Shape) {
             per_event(f, f.disk.other)
         )
     });
-    row("`stats` (the open)", &|f| ms(f.open));
+    row("`stats` (the open; its CPU)", &|f| {
+        format!("{} ({})", ms(f.open.0), ms(f.open.1))
+    });
     row("`show --ctid`", &|f| ms(f.show_ctid));
     row("`show --domain`", &|f| ms(f.show_domain));
     let pending =
@@ -569,6 +581,9 @@ fn print_tables(all: &[Figures], shape: Shape) {
             thousands((f.events as f64 / f.rebuild.wall.as_secs_f64() / 1000.0) as u64)
         )
     });
+    row("`rebuild` CPU (user + system)", &|f| {
+        format!("{:.1} s", f.rebuild.cpu.as_secs_f64())
+    });
     row("`rebuild` peak RSS", &|f| mb(f.rebuild.peak_rss_kb));
     row("`verify`", &|f| {
         format!(
@@ -580,6 +595,9 @@ fn print_tables(all: &[Figures], shape: Shape) {
                 " (NOT CLEAN)"
             }
         )
+    });
+    row("`verify` CPU (user + system)", &|f| {
+        format!("{:.1} s", f.verify.cpu.as_secs_f64())
     });
     row("`verify` peak RSS", &|f| mb(f.verify.peak_rss_kb));
     row("the whole size (corpus to verify)", &|f| {
