@@ -4,7 +4,15 @@
 //! auto-nacked, deletes; parent-notify duplicates, late deliveries and some bad input.
 //!
 //! Events are streamed through a small heap ordered by delivery time, so a million mails need
-//! only the few thousand that are "in flight" in memory.
+//! only the few thousand that are "in flight" in memory. Every lifecycle has a domain and
+//! order ids of its own, so nothing is kept per domain once its lifecycle's mails are out.
+//!
+//! How the corpus spans time is its [`Span`]: [`Span::Fixed`] is the shape every figure in
+//! `BENCHMARKS.md` before issue 15 was taken on (the same bytes for a seed and count as then);
+//! [`Span::Proportional`] is a reseller's mail (about a million notifications a year, so ten
+//! million span ten years with as many transfers open at any instant as one year has), where
+//! every transfer closes and only a lost closing mail (a thousandth by default) leaves one
+//! open.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -16,8 +24,55 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use clap::ValueEnum;
+
 use crate::Layout;
 use crate::mime::{self, Dress};
+
+/// How a corpus spans time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Span {
+    /// The same span whatever the count (lifecycle starts spread as if over two years at three
+    /// mails each; there are 1.59, so about 3.8 years of mail: ten million mails are ten times
+    /// as dense as one million), and 5 % of outgoing transfers never answered, so they pile up
+    /// with the count: the corpus of every `BENCHMARKS.md` figure before issue 15, byte for
+    /// byte.
+    Fixed,
+    /// About a year per million notifications, as a real reseller's mail: the rate of mail
+    /// and the transfers open at any instant do not grow with the count, and a corpus is the
+    /// beginning of every longer one of the same seed. Every transfer gets its closing mail
+    /// (an answer, an auto-ack or auto-nack), except the lost ones (`lost`).
+    Proportional,
+}
+
+/// The shape of a corpus beyond its seed and count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shape {
+    /// How the corpus spans time.
+    pub span: Span,
+    /// With [`Span::Proportional`]: the share of transfers' closing mails (incoming ACK or
+    /// NACK, outgoing answer, auto-ack or auto-nack) that are never delivered, leaving the
+    /// transfer open forever. Not used by [`Span::Fixed`].
+    pub lost: f64,
+}
+
+impl Shape {
+    /// The shape of the figures taken before issue 15.
+    pub const FIXED: Shape = Shape {
+        span: Span::Fixed,
+        lost: 0.0,
+    };
+}
+
+/// The share of closing mails lost by default with [`Span::Proportional`]: a thousandth.
+pub const DEFAULT_LOST: f64 = 0.001;
+
+/// Notifications per year with [`Span::Proportional`].
+const MAILS_PER_YEAR: f64 = 1_000_000.0;
+
+/// Mails per lifecycle with [`Span::Proportional`] (the mix of [`lifecycle`]: 1.56, and 2 %
+/// parent-notify duplicates), measured on seed 42 at 1M: 1.59.
+const MAILS_PER_LIFECYCLE: f64 = 1.59;
 
 /// One notification to deliver.
 struct Note {
@@ -66,6 +121,13 @@ pub struct Summary {
     bad: u64,
     lifecycles: u64,
     bytes: u64,
+    /// Closing mails left out (`Shape::lost`), counting only lifecycles that started.
+    lost: u64,
+    /// The most mails waiting in the heap at once: what the generator holds in memory.
+    peak_in_flight: usize,
+    /// When the first and the last mail were delivered.
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Display for Summary {
@@ -74,12 +136,35 @@ impl std::fmt::Display for Summary {
             f,
             "{} mails ({} duplicates, {} bad) from {} lifecycles, {} bytes",
             self.mails, self.duplicates, self.bad, self.lifecycles, self.bytes
+        )?;
+        if let (Some(first), Some(last)) = (self.first, self.last) {
+            write!(
+                f,
+                "; delivered {} to {} ({:.2} years)",
+                first.format("%Y-%m-%d"),
+                last.format("%Y-%m-%d"),
+                (last - first).num_seconds() as f64 / (365.25 * 86_400.0)
+            )?;
+        }
+        write!(
+            f,
+            "; {} closing mails lost; at most {} mails in flight",
+            self.lost, self.peak_in_flight
         )
     }
 }
 
-/// Writes `count` mails generated from `seed` to `out`.
-pub fn write(out: &Path, count: u64, seed: u64, layout: Layout) -> Result<Summary, String> {
+/// Writes `count` mails generated from `seed` in `shape` to `out`.
+pub fn write(
+    out: &Path,
+    count: u64,
+    seed: u64,
+    layout: Layout,
+    shape: Shape,
+) -> Result<Summary, String> {
+    if !(0.0..=1.0).contains(&shape.lost) {
+        return Err(format!("lost share {} is not within 0..=1", shape.lost));
+    }
     let mut sink = Sink::create(out, layout)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut heap: BinaryHeap<Reverse<InFlight>> = BinaryHeap::new();
@@ -89,8 +174,18 @@ pub fn write(out: &Path, count: u64, seed: u64, layout: Layout) -> Result<Summar
         .with_ymd_and_hms(2023, 1, 2, 8, 0, 0)
         .single()
         .ok_or("start time")?;
-    // About 3 mails per lifecycle; spread the lifecycles over about two years.
-    let step_ms = (2 * 365 * 86_400_000i64 / (count as i64 / 3).max(1)).max(1);
+    let (step_ms, closings) = match shape.span {
+        // "About 3 mails per lifecycle; spread the lifecycles over about two years": there are
+        // 1.59, so any count spans about 3.8 years. Kept as it was for the old figures.
+        Span::Fixed => (
+            (2 * 365 * 86_400_000i64 / (count as i64 / 3).max(1)).max(1),
+            Closings::SomeNeverAnswered,
+        ),
+        Span::Proportional => (
+            (365.25 * 86_400_000.0 * MAILS_PER_LIFECYCLE / MAILS_PER_YEAR) as i64,
+            Closings::Lost(shape.lost),
+        ),
+    };
     let mut clock = start;
     let mut id = 0u64;
     while summary.mails < count {
@@ -109,7 +204,7 @@ pub fn write(out: &Path, count: u64, seed: u64, layout: Layout) -> Result<Summar
         }
         id += 1;
         summary.lifecycles += 1;
-        for note in lifecycle(&mut rng, id, clock) {
+        for note in lifecycle(&mut rng, id, clock, closings, &mut summary.lost) {
             order += 1;
             let late = rng.random_bool(0.02);
             let delay = if late {
@@ -142,14 +237,45 @@ pub fn write(out: &Path, count: u64, seed: u64, layout: Layout) -> Result<Summar
                 duplicate: false,
             }));
         }
+        summary.peak_in_flight = summary.peak_in_flight.max(heap.len());
         clock += Duration::milliseconds(rng.random_range(step_ms / 2..=step_ms * 3 / 2).max(1));
     }
     sink.finish()?;
     Ok(summary)
 }
 
-/// The notes of one lifecycle starting at `t0`.
-fn lifecycle(rng: &mut ChaCha8Rng, id: u64, t0: DateTime<Utc>) -> Vec<Note> {
+/// Which transfers get no closing mail.
+#[derive(Clone, Copy)]
+enum Closings {
+    /// 5 % of outgoing transfers are never answered nor auto-answered ([`Span::Fixed`]).
+    SomeNeverAnswered,
+    /// Every transfer closes, but each closing mail is lost with this probability.
+    Lost(f64),
+}
+
+impl Closings {
+    /// Whether a closing mail is lost (one draw, only with [`Closings::Lost`], so the fixed
+    /// shape draws what it always drew).
+    fn lose(self, rng: &mut ChaCha8Rng, lost: &mut u64) -> bool {
+        match self {
+            Closings::SomeNeverAnswered => false,
+            Closings::Lost(p) => {
+                let gone = rng.random_bool(p);
+                *lost += u64::from(gone);
+                gone
+            }
+        }
+    }
+}
+
+/// The notes of one lifecycle starting at `t0`; closing mails lost are counted in `lost`.
+fn lifecycle(
+    rng: &mut ChaCha8Rng,
+    id: u64,
+    t0: DateTime<Utc>,
+    closings: Closings,
+    lost: &mut u64,
+) -> Vec<Note> {
     let german = rng.random_bool(0.2);
     let gtld = rng.random_bool(0.6);
     let tld = if gtld {
@@ -311,13 +437,13 @@ fn lifecycle(rng: &mut ChaCha8Rng, id: u64, t0: DateTime<Utc>) -> Vec<Note> {
                 None,
             ));
             let t1 = t0 + Duration::hours(rng.random_range(2..120));
-            if rng.random_bool(0.85) {
+            let close = if rng.random_bool(0.85) {
                 let extra: Vec<(&str, String)> = if rng.random_bool(0.2) {
                     vec![("notice", "MSG01050 [OwnerC has been imported]".into())]
                 } else {
                     vec![]
                 };
-                notes.push(text(
+                text(
                     t1,
                     "0104001",
                     "S0104001",
@@ -327,9 +453,9 @@ fn lifecycle(rng: &mut ChaCha8Rng, id: u64, t0: DateTime<Utc>) -> Vec<Note> {
                     tld,
                     &extra,
                     None,
-                ));
+                )
             } else {
-                notes.push(text(
+                text(
                     t1,
                     "0104001",
                     "E0104001",
@@ -342,11 +468,23 @@ fn lifecycle(rng: &mut ChaCha8Rng, id: u64, t0: DateTime<Utc>) -> Vec<Note> {
                         format!("{}", rng.random_range(10_000_000_000u64..99_999_999_999)),
                     )],
                     None,
-                ));
+                )
+            };
+            if !closings.lose(rng, lost) {
+                notes.push(close);
             }
         }
         // Outgoing transfer.
-        760..940 => transfer_out(rng, id, t0, &domain, &sld, tld, gtld, &mut notes),
+        760..940 => {
+            let place = Place {
+                id,
+                domain: &domain,
+                sld: &sld,
+                tld,
+                gtld,
+            };
+            transfer_out(rng, &place, t0, closings, lost, &mut notes);
+        }
         // Delete.
         _ => {
             notes.push(text(
@@ -365,17 +503,31 @@ fn lifecycle(rng: &mut ChaCha8Rng, id: u64, t0: DateTime<Utc>) -> Vec<Note> {
     notes
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The domain an outgoing transfer is about.
+struct Place<'a> {
+    /// The lifecycle's number (the transaction id is made of it).
+    id: u64,
+    domain: &'a str,
+    sld: &'a str,
+    tld: &'a str,
+    gtld: bool,
+}
+
 fn transfer_out(
     rng: &mut ChaCha8Rng,
-    id: u64,
+    place: &Place<'_>,
     t0: DateTime<Utc>,
-    domain: &str,
-    sld: &str,
-    tld: &str,
-    gtld: bool,
+    closings: Closings,
+    lost: &mut u64,
     notes: &mut Vec<Note>,
 ) {
+    let &Place {
+        id,
+        domain,
+        sld,
+        tld,
+        gtld,
+    } = place;
     let transaction = format!("{}", 1_200_000_000 + id);
     let naive = |t: DateTime<Utc>| {
         t.with_timezone(&chrono_tz::Europe::Berlin)
@@ -413,7 +565,15 @@ fn transfer_out(
         });
     }
     let close = rng.random_range(0..100);
-    if close < 40 {
+    let answered = match closings {
+        Closings::SomeNeverAnswered => close < 95,
+        Closings::Lost(_) => true,
+    };
+    if !answered {
+        // Nobody answered and no auto answer arrived (yet): the transfer stays pending.
+        return;
+    }
+    let note = if close < 40 {
         let ack = rng.random_bool(0.5);
         let at = t0 + Duration::hours(rng.random_range(1..100));
         let notice = if ack {
@@ -425,12 +585,12 @@ fn transfer_out(
             "<system>\nuser: reseller\ntask: 0106\nstatus: S0106 [Outgoing domain transfer has been answered\nsuccessfully.]\n{notice}kk_answer: {}\n</system>\n<reply>\nsld: {sld}\ntld: {tld}\n</reply>\n",
             if ack { "ACK" } else { "NACK" }
         );
-        notes.push(Note {
+        Note {
             at,
             subject: format!("Transfer-Out answered {domain}"),
             body: Body::Text(body),
-        });
-    } else if close < 95 {
+        }
+    } else {
         let (task, answer, text) = if gtld {
             ("1403008", "AUTOACK", "AUTO-ACK")
         } else {
@@ -441,13 +601,15 @@ fn transfer_out(
             naive(t0),
             naive(end)
         );
-        notes.push(Note {
+        Note {
             at: deadline + Duration::minutes(rng.random_range(1..20)),
             subject: format!("Transfer-Out {text} {domain}"),
             body: Body::Text(body),
-        });
+        }
+    };
+    if !closings.lose(rng, lost) {
+        notes.push(note);
     }
-    // Else: nobody answered and no auto answer arrived (yet): the transfer stays pending.
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -579,6 +741,8 @@ impl Sink {
         }
         summary.mails = n;
         summary.bytes += bytes.len() as u64;
+        summary.first.get_or_insert(item.deliver);
+        summary.last = Some(item.deliver);
         let io = |e: std::io::Error| format!("writing mail {n}: {e}");
         match self {
             Sink::Mbox(w) => {
@@ -628,4 +792,122 @@ impl Sink {
         }
         Ok(())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FNV-1a, 64 bits: a fingerprint of a corpus's bytes that does not change with the
+    /// toolchain.
+    fn fnv(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    fn mbox(name: &str, count: u64, seed: u64, shape: Shape) -> (Vec<u8>, Summary) {
+        let dir = std::env::temp_dir().join(format!("xtask-corpus-{}-{name}", std::process::id()));
+        let path = dir.join("c.mbox");
+        let summary = write(&path, count, seed, Layout::Mbox, shape).expect("corpus");
+        let bytes = fs::read(&path).expect("read back");
+        let _ = fs::remove_dir_all(&dir);
+        (bytes, summary)
+    }
+
+    fn proportional(lost: f64) -> Shape {
+        Shape {
+            span: Span::Proportional,
+            lost,
+        }
+    }
+
+    #[test]
+    fn the_fixed_span_writes_the_bytes_the_old_figures_were_taken_on() {
+        // The fingerprints of what the generator wrote before it had a span (commit 29fb0aa),
+        // for `--count 20000 --seed 42` and `--count 5000 --seed 7`.
+        let (bytes, _) = mbox("fixed-42", 20_000, 42, Shape::FIXED);
+        assert_eq!((bytes.len(), fnv(&bytes)), FIXED_20000_SEED_42);
+        let (bytes, _) = mbox("fixed-7", 5_000, 7, Shape::FIXED);
+        assert_eq!((bytes.len(), fnv(&bytes)), FIXED_5000_SEED_7);
+    }
+
+    #[test]
+    fn a_proportional_corpus_is_the_beginning_of_every_longer_one() {
+        let (short, _) = mbox("prefix-short", 3_000, 42, proportional(DEFAULT_LOST));
+        let (long, _) = mbox("prefix-long", 8_000, 42, proportional(DEFAULT_LOST));
+        assert!(long.len() > short.len());
+        assert!(
+            long.starts_with(&short),
+            "the 3,000 mails are not the first of the 8,000"
+        );
+        let (again, _) = mbox("prefix-again", 3_000, 42, proportional(DEFAULT_LOST));
+        assert_eq!(again, short, "the same seed and count gave other bytes");
+    }
+
+    #[test]
+    fn a_proportional_corpus_spans_a_year_per_million_mails() {
+        let years = |count: u64| {
+            let (_, s) = mbox(&format!("span-{count}"), count, 42, proportional(0.0));
+            s.first.zip(s.last).map_or(0.0, |(a, b)| {
+                (b - a).num_seconds() as f64 / (365.25 * 86_400.0)
+            })
+        };
+        // The first day delivers less (the mails of earlier lifecycles are not in flight yet),
+        // so the rate is read between two counts.
+        let (short, long) = (years(10_000), years(40_000));
+        let expected = 30_000.0 / MAILS_PER_YEAR;
+        assert!(
+            ((long - short) / expected - 1.0).abs() < 0.05,
+            "30,000 more mails span {:.4} more years, not about {expected}",
+            long - short
+        );
+    }
+
+    #[test]
+    fn the_fixed_span_does_not_grow_with_the_count() {
+        let days = |count| {
+            let (_, s) = mbox(&format!("fixed-days-{count}"), count, 42, Shape::FIXED);
+            s.first.zip(s.last).map_or(0, |(a, b)| (b - a).num_days())
+        };
+        // "Two years" of lifecycle starts at 3 mails each; there are 1.59: 3.8 years of mail.
+        for count in [10_000, 40_000] {
+            let d = days(count);
+            assert!((1_330..1_430).contains(&d), "{count} mails span {d} days");
+        }
+    }
+
+    #[test]
+    fn lost_closing_mails_are_the_share_asked_for() {
+        let (none, s0) = mbox("lost-0", 20_000, 42, proportional(0.0));
+        assert_eq!(s0.lost, 0);
+        let (some, s) = mbox("lost-tenth", 20_000, 42, proportional(0.1));
+        // About 0.29 transfers per lifecycle, one closing mail each: a tenth of them lost.
+        let closings = s.lifecycles as f64 * 0.29;
+        let share = s.lost as f64 / closings;
+        assert!(
+            (0.07..0.13).contains(&share),
+            "{} of ~{closings:.0} lost",
+            s.lost
+        );
+        // A lost mail is one fewer mail of its lifecycle, so the same count reaches further.
+        assert!(s.lifecycles > s0.lifecycles);
+        assert_ne!(none, some);
+    }
+
+    #[test]
+    fn in_flight_mail_does_not_grow_with_a_proportional_count() {
+        let (_, small) = mbox("flight-small", 20_000, 42, proportional(DEFAULT_LOST));
+        let (_, large) = mbox("flight-large", 80_000, 42, proportional(DEFAULT_LOST));
+        // Both windows of days hold the same rate of mail; the larger may meet a rarer burst.
+        assert!(
+            large.peak_in_flight < small.peak_in_flight * 13 / 10,
+            "{} in flight at 80k against {} at 20k",
+            large.peak_in_flight,
+            small.peak_in_flight
+        );
+    }
+
+    const FIXED_20000_SEED_42: (usize, u64) = (20_546_891, 0x482f_c2b9_0384_64ab);
+    const FIXED_5000_SEED_7: (usize, u64) = (5_107_016, 0x3c7a_aa20_58f8_3a5d);
 }

@@ -210,7 +210,13 @@ pub fn run(config: &Config) -> Result<(), String> {
     fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let corpus = work.join(format!("corpus-{}-{}.mbox", config.count, config.seed));
     if !corpus.exists() {
-        let summary = crate::corpus::write(&corpus, config.count, config.seed, Layout::Mbox)?;
+        let summary = crate::corpus::write(
+            &corpus,
+            config.count,
+            config.seed,
+            Layout::Mbox,
+            crate::corpus::Shape::FIXED,
+        )?;
         eprintln!("corpus: {summary}");
     }
     let corpus_arg = corpus.to_str().ok_or("corpus path is not UTF-8")?;

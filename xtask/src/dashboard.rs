@@ -178,7 +178,13 @@ pub fn page_bench(events: u64, requests: usize, work: Option<PathBuf>) -> Result
         let mbox = work.join(format!("corpus-{events}.mbox"));
         if !mbox.exists() {
             eprintln!("writing a corpus of {events} mails");
-            crate::corpus::write(&mbox, events, 42, crate::Layout::Mbox)?;
+            crate::corpus::write(
+                &mbox,
+                events,
+                42,
+                crate::Layout::Mbox,
+                crate::corpus::Shape::FIXED,
+            )?;
         }
         eprintln!("ingesting it");
         let status = Command::new(&binary)
