@@ -20,13 +20,25 @@ pub(crate) const OURS: &[&str] = &[
     "service",
 ];
 
-/// A connection string split in two.
-#[derive(Debug, Default, PartialEq, Eq)]
+/// A connection string split in two. Its `Debug` leaves `rest` out: it may hold a password.
+#[derive(Default, PartialEq, Eq)]
 pub(crate) struct Split {
     /// The string without our settings, for tokio-postgres.
     pub rest: String,
     /// Our settings, in order, values decoded.
     pub ours: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Split")
+            .field(
+                "rest",
+                &format_args!("<{} bytes, not shown>", self.rest.len()),
+            )
+            .field("ours", &self.ours)
+            .finish()
+    }
 }
 
 impl Split {

@@ -623,7 +623,8 @@ fn single_host(
     if let Some(user) = base.get_user() {
         config.user(user);
     }
-    if let Some(password) = base.get_password() {
+    // An empty password counts as none (as libpq), so the password file is still asked.
+    if let Some(password) = base.get_password().filter(|p| !p.is_empty()) {
         config.password(password);
     }
     if let Some(dbname) = base.get_dbname() {

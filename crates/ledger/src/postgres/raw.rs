@@ -38,6 +38,9 @@ impl CompressedRaw {
     }
 }
 
+/// The largest raw input a row may claim: a `bytea` holds at most 1 GiB.
+const MAX_RAW: usize = 1 << 30;
+
 /// Decompresses a stored raw input and checks it: its length must be `size` and its SHA-256
 /// `sha256`, else [`PgError::Corrupt`].
 pub(crate) fn decompress(sha256: &[u8], size: i64, zstd: &[u8]) -> PgResult<Vec<u8>> {
@@ -46,6 +49,14 @@ pub(crate) fn decompress(sha256: &[u8], size: i64, zstd: &[u8]) -> PgResult<Vec<
         what: what(),
         reason: format!("negative size {size}"),
     })?;
+    // The size reserves the output buffer: a damaged row must not make it reserve more than
+    // any input the ledger keeps.
+    if size > MAX_RAW {
+        return Err(PgError::Corrupt {
+            what: what(),
+            reason: format!("a size of {size} bytes, over the {MAX_RAW}-byte limit of a raw input"),
+        });
+    }
     let bytes = zstd::bulk::decompress(zstd, size).map_err(|e| PgError::Corrupt {
         what: what(),
         reason: format!("zstd: {e}"),

@@ -486,6 +486,42 @@ fn raw_inputs_round_trip_compressed_and_checked() {
     drop(db);
 }
 
+/// A statement that failed inside the transaction (and whose error the caller dropped)
+/// aborted it: the commit says so instead of returning what PostgreSQL's ROLLBACK answer
+/// would make look like a commit.
+#[test]
+fn a_transaction_aborted_by_a_failed_statement_is_never_reported_committed() {
+    let Some((_db, mut client)) = Db::migrated("aborted_transaction_not_committed") else {
+        return;
+    };
+    let raw = CompressedRaw::new(b"status: N0101\n");
+    let mut txn = WriteTxn::begin(&mut client).expect("begin");
+    assert_eq!(txn.insert_raw(std::slice::from_ref(&raw)).expect("raw"), 1);
+    // A reject whose raw input is not in `raw`: the foreign key fails the statement at the
+    // server, and nothing of the meta row has changed (the id is taken only on success).
+    let refused = txn.insert_rejects(&[NewReject {
+        id: txn.next_quarantine(),
+        raw_sha: [7; 32],
+        response: None,
+        record: b"no such raw input",
+    }]);
+    assert!(matches!(refused, Err(PgError::Query { .. })), "{refused:?}");
+    assert!(
+        txn.commit().is_err(),
+        "an aborted transaction reported committed"
+    );
+    assert_eq!(count(&mut client, "SELECT count(*) FROM raw"), 0);
+}
+
+#[test]
+fn a_damaged_size_is_corrupt_not_a_huge_allocation() {
+    let zstd = zstd::bulk::compress(b"x", 3).expect("compress");
+    assert!(matches!(
+        super::raw::decompress(&[0; 32], i64::MAX, &zstd),
+        Err(PgError::Corrupt { .. })
+    ));
+}
+
 #[test]
 fn a_reader_is_not_blocked_by_an_open_write_transaction() {
     let Some((db, mut writer)) = Db::migrated("a_reader_is_not_blocked") else {

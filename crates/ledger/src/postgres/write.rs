@@ -123,7 +123,8 @@ pub(crate) struct WriteTxn<'c> {
 impl<'c> WriteTxn<'c> {
     /// Begins a write transaction on `client` and takes the seq lock (waiting for a writer
     /// that holds it to commit or roll back). [`PgError::NoLedger`] when the schema is not
-    /// there; call `schema::require_current` once per connection first.
+    /// there (its row missing); a database without the tables at all gives the query error. Call
+    /// `schema::require_current` once per connection first.
     pub(crate) fn begin(client: &'c mut Client) -> PgResult<WriteTxn<'c>> {
         let mut txn = client
             .build_transaction()
@@ -483,6 +484,13 @@ impl<'c> WriteTxn<'c> {
                     ],
                 )
                 .map_err(query("writing ledger_meta"))?;
+        } else {
+            // A statement that failed earlier aborted the transaction, and PostgreSQL answers
+            // COMMIT on an aborted transaction with a ROLLBACK, not an error: with no meta
+            // change to fail on, ask once, so a swallowed failure is never reported committed.
+            self.txn
+                .batch_execute("SELECT 1")
+                .map_err(query("checking the transaction before commit"))?;
         }
         let head = self.next_seq - 1;
         if appended > 0 {

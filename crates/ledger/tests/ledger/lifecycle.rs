@@ -158,6 +158,12 @@ fn projections(ledger: &Ledger) -> String {
         .filter(|f| f.resolved_by.is_none())
         .count();
     assert_eq!(stats.failed_creates, open_failures as u64);
+    // The open-transfers count (kept by the fold, not by listing) is the listing's length: a
+    // systematic counting error would pass `verify`, which folds with the same code.
+    assert_eq!(
+        stats.pending_transfers,
+        ledger.pending_transfers(chrono::Utc::now()).unwrap().len() as u64
+    );
     out += &format!(
         "orders {} open failed creates {}\n",
         stats.orders, stats.failed_creates
