@@ -33,6 +33,7 @@ pub struct Options {
     /// the more often it runs (`store::open_db`); each run also syncs its database's file,
     /// which a process taking many small writes pays for (a long-running server, whose writes
     /// flush the log explicitly anyway). Writes flush before they report, whatever this is.
+    /// It is never off: below 1 ms it is 1 ms.
     pub background_flush: Duration,
 }
 
