@@ -168,6 +168,10 @@ enum Task {
         /// --ctid` through the socket (a read every ~100 ms each), and report their latency.
         #[arg(long)]
         reads: bool,
+        /// Serve a copy of this ledger instead of an empty one (a 1M-event ledger, to measure
+        /// reads and pushes at that size); the copy is removed after the run.
+        #[arg(long)]
+        ledger_from: Option<PathBuf>,
         /// Scratch directory (kept); default: a fresh one under the system's temp dir, removed
         /// afterwards.
         #[arg(long)]
@@ -247,6 +251,7 @@ fn main() -> ExitCode {
             servers,
             binary,
             reads,
+            ledger_from,
             work,
         } => std::time::Duration::try_from_secs_f64(seconds)
             .map_err(|e| format!("--seconds {seconds}: {e}"))
@@ -259,6 +264,7 @@ fn main() -> ExitCode {
                     servers,
                     binary,
                     reads,
+                    ledger_from,
                     work,
                 })
             }),

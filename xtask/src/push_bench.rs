@@ -42,6 +42,9 @@ pub struct Config {
     pub binary: Option<PathBuf>,
     /// Also read an order's history over HTTP and through the socket while the pushes run.
     pub reads: bool,
+    /// Serve a copy of this ledger (a 1M-event one, say) instead of an empty one, so reads
+    /// and pushes meet a ledger of that size; its events are counted before the run.
+    pub ledger_from: Option<PathBuf>,
     /// Scratch directory (ledgers, SQLite files, the script); default a fresh one under the
     /// system's temp dir, removed afterwards.
     pub work: Option<PathBuf>,
@@ -921,9 +924,17 @@ fn ledger_run(
     senders: usize,
     stop: Stop,
     with_reads: bool,
+    from: Option<&Path>,
 ) -> Result<Run, String> {
     let db = dir.join("ledger");
     remove_dir(&db)?;
+    let before = match from {
+        Some(from) => {
+            copy_ledger(from, &db)?;
+            event_count(binary, &db)?
+        }
+        None => 0,
+    };
     let token = token();
     let mut child = Command::new(binary)
         .env_remove("LEDGER_DB")
@@ -975,19 +986,11 @@ fn ledger_run(
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let out = Command::new(binary)
-        .env_remove("LEDGER_DB")
-        .arg("--db")
-        .arg(&db)
-        .args(["--json", "stats"])
-        .output()
-        .map_err(|e| format!("ledger stats: {e}"))?;
-    let stats: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("ledger --json stats: not JSON: {e}"))?;
-    let events = stats["events"].as_u64().ok_or("stats without events")?;
-    if events != load.ingested {
+    let events = event_count(binary, &db)?;
+    if events != before + load.ingested {
         return Err(format!(
-            "the ledger holds {events} events but {} pushes were acknowledged as ingested",
+            "the ledger holds {events} events but it held {before} and {} pushes were \
+             acknowledged as ingested",
             load.ingested
         ));
     }
@@ -997,6 +1000,40 @@ fn ledger_run(
         commits: Some(commits),
         reads,
     })
+}
+
+/// The events `ledger --json stats` counts in the ledger at `db`.
+fn event_count(binary: &Path, db: &Path) -> Result<u64, String> {
+    let out = Command::new(binary)
+        .env_remove("LEDGER_DB")
+        .arg("--db")
+        .arg(db)
+        .args(["--json", "stats"])
+        .output()
+        .map_err(|e| format!("ledger stats: {e}"))?;
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("ledger --json stats: not JSON: {e}"))?;
+    stats["events"]
+        .as_u64()
+        .ok_or_else(|| "stats without events".to_string())
+}
+
+/// Copies the ledger directory `from` to `to` (`cp -a`: packs, sled files, trust policy).
+fn copy_ledger(from: &Path, to: &Path) -> Result<(), String> {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .map_err(|e| format!("cp -a {}: {e}", from.display()))?;
+    if !status.success() {
+        return Err(format!(
+            "cp -a {} {} failed: {status}",
+            from.display(),
+            to.display()
+        ));
+    }
+    Ok(())
 }
 
 fn baseline_run(dir: &Path, senders: usize, stop: Stop) -> Result<Run, String> {
@@ -1152,8 +1189,15 @@ pub fn run(config: &Config) -> Result<(), String> {
     let mut baseline = Vec::new();
     for round in 1..=config.rounds {
         if config.servers != Servers::Baseline {
-            let run = ledger_run(&binary, &dir, config.senders, stop, config.reads)
-                .map_err(|e| format!("round {round}, ledger: {e}"))?;
+            let run = ledger_run(
+                &binary,
+                &dir,
+                config.senders,
+                stop,
+                config.reads,
+                config.ledger_from.as_deref(),
+            )
+            .map_err(|e| format!("round {round}, ledger: {e}"))?;
             println!("{}", describe("ledger", round, &run));
             ledger.push(run);
         }
