@@ -70,71 +70,16 @@ impl Dovecot {
         std::fs::write(r.join("passwd"), format!("{USER}:{{PLAIN}}{PASSWORD}\n")).expect("passwd");
         let (imap, imaps) = (free_port(), if tls { free_port() } else { 0 });
         let ssl = if tls {
-            run(
-                "openssl",
-                &[
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=ledger test CA",
-                    "-keyout",
-                    "ca.key",
-                    "-out",
-                    "ca.pem",
-                ],
+            // The CA the clients are given (`ca_file`) and a certificate for both names.
+            let files = ledger_pgtest::make_certificates(
                 r,
-            );
-            run(
-                "openssl",
-                &[
-                    "req",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-subj",
-                    "/CN=localhost",
-                    "-keyout",
-                    "key.pem",
-                    "-out",
-                    "server.csr",
-                ],
-                r,
-            );
-            std::fs::write(
-                r.join("server.ext"),
-                "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-                 extendedKeyUsage=serverAuth\n",
+                &["localhost".to_string(), "127.0.0.1".to_string()],
             )
-            .expect("ext");
-            run(
-                "openssl",
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    "server.csr",
-                    "-CA",
-                    "ca.pem",
-                    "-CAkey",
-                    "ca.key",
-                    "-CAcreateserial",
-                    "-days",
-                    "2",
-                    "-extfile",
-                    "server.ext",
-                    "-out",
-                    "cert.pem",
-                ],
-                r,
-            );
+            .expect("a CA and a server certificate (openssl)");
             format!(
-                "ssl = yes\nssl_cert = <{0}/cert.pem\nssl_key = <{0}/key.pem\n",
-                r.display()
+                "ssl = yes\nssl_cert = <{}\nssl_key = <{}\n",
+                files.cert.display(),
+                files.key.display()
             )
         } else {
             "ssl = no\n".to_string()
