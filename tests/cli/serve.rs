@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -39,6 +39,8 @@ impl Server {
         args: &[&str],
     ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ledger"))
+            .env_remove("LEDGER_DB")
+            .env_remove("LEDGER_AUTODNS_PASSWORD")
             .envs(env.iter().copied())
             .arg("--db")
             .arg(sandbox.db())
@@ -76,17 +78,65 @@ impl Server {
         }
     }
 
-    /// Sends SIGTERM and waits for the exit; returns the status and everything on stderr.
+    /// Everything the server wrote on stderr so far.
+    pub(crate) fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr lock").clone()
+    }
+
+    /// Waits (60 s at most) until stderr holds `needle`.
+    pub(crate) fn wait_stderr(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.stderr().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "serve never said {needle:?}:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `GET path` on the loopback listener, which must answer 200: the body.
+    pub(crate) fn get(&self, path: &str) -> String {
+        let reply = request(self.addr, "GET", path, &[], b"");
+        assert_eq!(
+            reply.status, 200,
+            "GET {path}: {}{}",
+            reply.head, reply.body
+        );
+        reply.body
+    }
+
+    /// The value of one metric line (`name{labels}`) in `/metrics`.
+    pub(crate) fn metric(&self, series: &str) -> f64 {
+        let text = self.get("/metrics");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    }
+
+    /// Sends SIGTERM and waits (60 s at most) for the exit; the status and all of stderr.
     pub(crate) fn stop(mut self) -> (ExitStatus, String) {
         let done = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill");
         assert!(done.success());
-        let status = self.child.wait().expect("waiting for serve");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for serve") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop within 60 s of SIGTERM:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
         std::thread::sleep(Duration::from_millis(50));
-        let stderr = self.stderr.lock().expect("stderr lock").clone();
-        (status, stderr)
+        (status, self.stderr())
     }
 }
 

@@ -2,149 +2,17 @@
 //! server (against the local AutoDNS server of `autodns.rs`), a Maildir delivery ingested while
 //! the server runs, and SIGTERM stopping the server with its workers joined.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::autodns::{AutoDns, PASSWORD, USER, fixture_messages, ids};
 use crate::harness::{Sandbox, fixture};
+use crate::serve::Server;
 
-/// A running `ledger serve` with fetchers.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Server {
-    /// Starts `ledger --db SANDBOX serve --listen 127.0.0.1:0 ARGS…` with `env` set and waits
-    /// for the address it prints.
-    fn start(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ledger"));
-        command
-            .env_remove("LEDGER_DB")
-            .env_remove("LEDGER_AUTODNS_PASSWORD")
-            .arg("--db")
-            .arg(sandbox.db())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("starting ledger serve");
-        let stderr = child.stderr.take().expect("stderr piped");
-        let seen = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        {
-            let seen = seen.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(rest) = line.strip_prefix("listening on http://") {
-                        let addr = rest.split_whitespace().next().unwrap_or_default();
-                        let _ = tx.send(addr.to_string());
-                    }
-                    let mut all = seen.lock().expect("stderr lock");
-                    all.push_str(&line);
-                    all.push('\n');
-                }
-            });
-        }
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "serve printed no address: {}",
-                    seen.lock().expect("stderr lock")
-                )
-            });
-        Server {
-            child,
-            addr: addr.parse().expect("an address"),
-            stderr: seen,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().expect("stderr lock").clone()
-    }
-
-    /// Waits (60 s at most) until stderr holds `needle`.
-    fn wait_stderr(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.stderr().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "serve never said {needle:?}:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// `GET path` on the loopback listener: the body.
-    fn get(&self, path: &str) -> String {
-        let mut stream = TcpStream::connect(self.addr).expect("connecting");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("timeout");
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .expect("writing");
-        let mut text = String::new();
-        stream.read_to_string(&mut text).expect("reading");
-        assert!(text.starts_with("HTTP/1.1 200"), "GET {path}: {text}");
-        text.split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_string())
-            .unwrap_or_default()
-    }
-
-    /// The value of one metric line (`name{labels}`) in `/metrics`.
-    fn metric(&self, series: &str) -> f64 {
-        let text = self.get("/metrics");
-        text.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .and_then(|value| value.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
-    }
-
-    /// Sends SIGTERM and waits (60 s at most) for the exit; the status and all of stderr.
-    fn stop(mut self) -> (ExitStatus, String) {
-        let done = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(done.success());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("waiting for serve") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not stop within 60 s of SIGTERM:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        std::thread::sleep(Duration::from_millis(50));
-        (status, self.stderr())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `ledger --db SANDBOX serve --listen 127.0.0.1:0 ARGS…` with `env` set and waits for
+/// the address it prints.
+fn start(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Server {
+    Server::start_with_env(sandbox, "127.0.0.1:0", env, args)
 }
 
 /// Waits (`limit` at most) until `done` holds; false when it never did.
@@ -200,7 +68,7 @@ fn serve_drains_the_autodns_queue_each_message_ingested_and_confirmed_once() {
     let mut args = poll_flags(&autodns, "1s");
     args.push("--autodns-password-file".into());
     args.push(password.display().to_string());
-    let server = Server::start(&sandbox, &strs(&args), &[]);
+    let server = start(&sandbox, &strs(&args), &[]);
     // The drain ends when the queue is found empty, and says what it did.
     server.wait_stderr("poll-autodns: 10 messages committed and confirmed (9 new, 0 duplicates, 1 rejected); 0 left");
     // Every message confirmed once, in order, each only after its commit: the events are
@@ -257,7 +125,7 @@ fn a_refused_login_stops_the_poll_worker_not_the_server() {
     let autodns = AutoDns::start(fixture_messages());
     let sandbox = Sandbox::new();
     let args = poll_flags(&autodns, "1s");
-    let server = Server::start(
+    let server = start(
         &sandbox,
         &strs(&args),
         &[("LEDGER_AUTODNS_PASSWORD", "wrong")],
@@ -360,7 +228,7 @@ fn a_maildir_delivery_is_ingested_while_serve_runs_and_moved_to_cur() {
     let other = std::fs::read(fixture("autodns/text/ref-1403-start-text.txt")).expect("a fixture");
     // Delivered while the server was down: read at start.
     deliver(&dir, "1000.M1P1.host", &other);
-    let server = Server::start(&sandbox, &["--maildir", &dir.display().to_string()], &[]);
+    let server = start(&sandbox, &["--maildir", &dir.display().to_string()], &[]);
     assert!(
         within(Duration::from_secs(10), || names(&dir.join("cur"))
             == ["1000.M1P1.host:2,S"]),
@@ -451,7 +319,7 @@ fn a_maildir_delivery_is_ingested_while_serve_runs_and_moved_to_cur() {
 
     // A restart reads only what new/ holds (one more copy: a duplicate), not cur/ again.
     deliver(&dir, "1004.M5P1.host", &mail);
-    let server = Server::start(&sandbox, &["--maildir", &dir.display().to_string()], &[]);
+    let server = start(&sandbox, &["--maildir", &dir.display().to_string()], &[]);
     assert!(
         within(Duration::from_secs(10), || names(&dir.join("new"))
             .is_empty()),
@@ -482,7 +350,7 @@ fn sigterm_stops_serve_with_its_workers_joined_while_a_poll_interval_sleeps() {
     let mut args = poll_flags(&autodns, "1h");
     args.push("--maildir".into());
     args.push(dir.display().to_string());
-    let server = Server::start(
+    let server = start(
         &sandbox,
         &strs(&args),
         &[("LEDGER_AUTODNS_PASSWORD", PASSWORD)],
@@ -531,7 +399,7 @@ fn a_write_that_cannot_be_kept_acknowledges_nothing_and_the_fetchers_catch_up() 
     let mut args = poll_flags(&autodns, "1s");
     args.push("--maildir".into());
     args.push(dir.display().to_string());
-    let server = Server::start(
+    let server = start(
         &sandbox,
         &strs(&args),
         &[("LEDGER_AUTODNS_PASSWORD", PASSWORD)],
