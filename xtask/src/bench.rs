@@ -293,9 +293,13 @@ pub fn run(config: &Config) -> Result<(), String> {
 }
 
 fn span_name(shape: Shape) -> String {
-    match shape.span {
+    let span = match shape.span {
         Span::Fixed => "fixed".into(),
         Span::Proportional => format!("proportional-lost{}", shape.lost),
+    };
+    match shape.domains {
+        Some(n) => format!("{span}-domains{n}"),
+        None => span,
     }
 }
 
@@ -508,9 +512,13 @@ fn rate(r: Option<f64>) -> String {
 /// Prints the figures, one row per figure and one column per size, then the ingest's rate
 /// tenth by tenth.
 fn print_tables(all: &[Figures], shape: Shape) {
-    let span = match shape.span {
-        Span::Fixed => "`--span fixed`".to_string(),
-        Span::Proportional => format!("`--span proportional --lost {}`", shape.lost),
+    let span = match (shape.span, shape.domains) {
+        (Span::Fixed, None) => "`--span fixed`".to_string(),
+        (Span::Fixed, Some(n)) => format!("`--span fixed --domains {n}`"),
+        (Span::Proportional, None) => format!("`--span proportional --lost {}`", shape.lost),
+        (Span::Proportional, Some(n)) => {
+            format!("`--span proportional --lost {} --domains {n}`", shape.lost)
+        }
     };
     println!("Corpus: seed {SEED}, {span}.\n");
     let header: Vec<String> = all.iter().map(|f| thousands(f.n)).collect();
@@ -660,6 +668,7 @@ mod tests {
         let shape = Shape {
             span: Span::Proportional,
             lost: crate::corpus::DEFAULT_LOST,
+            domains: None,
         };
         crate::corpus::write(&mbox, 3_000, 1, Layout::Mbox, shape).expect("corpus");
         let (first, last) = mbox_span(&mbox).expect("span");

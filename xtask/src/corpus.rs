@@ -54,6 +54,12 @@ pub struct Shape {
     /// NACK, outgoing answer, auto-ack or auto-nack) that are never delivered, leaving the
     /// transfer open forever. Not used by [`Span::Fixed`].
     pub lost: f64,
+    /// A pool of this many domains that the lifecycles take in turn (a reseller's half a
+    /// million domains see an order every year or two each), instead of a new domain for every
+    /// lifecycle (`None`: the bytes of every figure taken before). The lifecycle `id` takes slot
+    /// `(id - 1) % domains`, whose name (and TLD) is the same every time it comes round, so one
+    /// domain's lifecycles are `domains` lifecycles apart and never overlap in flight.
+    pub domains: Option<u64>,
 }
 
 impl Shape {
@@ -61,8 +67,13 @@ impl Shape {
     pub const FIXED: Shape = Shape {
         span: Span::Fixed,
         lost: 0.0,
+        domains: None,
     };
 }
+
+/// Mixed into a pool slot's number to seed the draw of its name (any constant: the names only
+/// have to be the same each time a slot comes round).
+const POOL_SEED: u64 = 0x646f_6d61_696e_706f;
 
 /// The share of closing mails lost by default with [`Span::Proportional`]: a thousandth.
 pub const DEFAULT_LOST: f64 = 0.001;
@@ -165,6 +176,9 @@ pub fn write(
     if !(0.0..=1.0).contains(&shape.lost) {
         return Err(format!("lost share {} is not within 0..=1", shape.lost));
     }
+    if shape.domains == Some(0) {
+        return Err("a pool of 0 domains: give at least 1 (or leave --domains out)".into());
+    }
     let mut sink = Sink::create(out, layout)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut heap: BinaryHeap<Reverse<InFlight>> = BinaryHeap::new();
@@ -204,7 +218,14 @@ pub fn write(
         }
         id += 1;
         summary.lifecycles += 1;
-        for note in lifecycle(&mut rng, id, clock, closings, &mut summary.lost) {
+        for note in lifecycle(
+            &mut rng,
+            id,
+            clock,
+            closings,
+            shape.domains,
+            &mut summary.lost,
+        ) {
             order += 1;
             let late = rng.random_bool(0.02);
             let delay = if late {
@@ -268,27 +289,50 @@ impl Closings {
     }
 }
 
-/// The notes of one lifecycle starting at `t0`; closing mails lost are counted in `lost`.
+/// The generic TLDs the corpus uses; the others are countries' (`de`, `at`, `eu`, `nl`, `ch`).
+const GTLDS: [&str; 4] = ["com", "net", "org", "info"];
+
+/// A domain's second-level label and TLD, drawn from `rng`, numbered `n`.
+fn domain_name(rng: &mut ChaCha8Rng, n: u64) -> (String, &'static str) {
+    let gtld = rng.random_bool(0.6);
+    let tld = if gtld {
+        GTLDS[rng.random_range(0..4)]
+    } else {
+        ["de", "at", "eu", "nl", "ch"][rng.random_range(0..5)]
+    };
+    let sld = if rng.random_bool(0.03) {
+        format!("müller-{}{n}", mime::word(rng))
+    } else {
+        format!("{}{n}", mime::word(rng))
+    };
+    (sld, tld)
+}
+
+/// The notes of one lifecycle starting at `t0`, on its own domain or on slot
+/// `(id - 1) % pool` of a pool of domains ([`Shape::domains`]); closing mails lost are counted
+/// in `lost`.
 fn lifecycle(
     rng: &mut ChaCha8Rng,
     id: u64,
     t0: DateTime<Utc>,
     closings: Closings,
+    pool: Option<u64>,
     lost: &mut u64,
 ) -> Vec<Note> {
     let german = rng.random_bool(0.2);
-    let gtld = rng.random_bool(0.6);
-    let tld = if gtld {
-        ["com", "net", "org", "info"][rng.random_range(0..4)]
-    } else {
-        ["de", "at", "eu", "nl", "ch"][rng.random_range(0..5)]
-    };
-    let sld = if rng.random_bool(0.03) {
-        format!("müller-{}{id}", mime::word(rng))
-    } else {
-        format!("{}{id}", mime::word(rng))
+    // The draws of a domain of its own are made either way, so everything else a lifecycle
+    // draws is the same with a pool as without.
+    let own = domain_name(rng, id);
+    let (sld, tld) = match pool {
+        None => own,
+        Some(size) => {
+            let slot = (id - 1) % size + 1;
+            domain_name(&mut ChaCha8Rng::seed_from_u64(slot ^ POOL_SEED), slot)
+        }
     };
     let domain = format!("{sld}.{tld}");
+    // A generic TLD (its outgoing transfers are auto-acked) or a country's (auto-nacked).
+    let gtld = GTLDS.contains(&tld);
     let ctid = format!("c{id:07}{:04x}", rng.random::<u16>());
     let mins = |n: i64| Duration::minutes(n);
     let mut notes = Vec::new();
@@ -817,6 +861,7 @@ mod tests {
 
     fn proportional(lost: f64) -> Shape {
         Shape {
+            domains: None,
             span: Span::Proportional,
             lost,
         }
@@ -875,6 +920,45 @@ mod tests {
             let d = days(count);
             assert!((1_330..1_430).contains(&d), "{count} mails span {d} days");
         }
+    }
+
+    /// The domains an mbox's plain `Subject:` lines end with (`Transfer-Out example.com`,
+    /// `S0104 example.org`; the bodies are encoded, and so are subjects with an umlaut).
+    fn domains_named(mbox: &[u8]) -> std::collections::BTreeSet<String> {
+        String::from_utf8_lossy(mbox)
+            .lines()
+            .filter_map(|line| line.strip_prefix("Subject: "))
+            .filter_map(|subject| subject.split_whitespace().last())
+            .filter(|word| word.contains('.') && !word.starts_with("=?"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_pool_of_domains_is_taken_in_turn_and_changes_nothing_else() {
+        let (own, _) = mbox("own", 6_000, 7, proportional(0.001));
+        let pooled_shape = Shape {
+            domains: Some(50),
+            ..proportional(0.001)
+        };
+        let (pooled, _) = mbox("pooled", 6_000, 7, pooled_shape);
+        let (again, _) = mbox("again", 6_000, 7, pooled_shape);
+        assert_eq!(pooled, again, "a pool corpus is deterministic too");
+        let (own_names, pooled_names) = (domains_named(&own), domains_named(&pooled));
+        assert!(
+            own_names.len() > 500,
+            "{} domains of their own",
+            own_names.len()
+        );
+        assert!(
+            (40..=50).contains(&pooled_names.len()),
+            "a pool of 50 named {} domains: {pooled_names:?}",
+            pooled_names.len()
+        );
+        // The same mails, lines and times: only the domains' names (and so the lengths) differ.
+        let count = |m: &[u8]| String::from_utf8_lossy(m).matches("\nFrom ").count();
+        assert!(count(&own) > 5_000);
+        assert_eq!(count(&own), count(&pooled));
     }
 
     #[test]

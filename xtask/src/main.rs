@@ -96,6 +96,11 @@ enum Task {
         /// leaving those transfers open forever.
         #[arg(long, default_value_t = corpus::DEFAULT_LOST)]
         lost: f64,
+        /// A pool of this many domains the lifecycles take in turn (a large reseller holds
+        /// about half a million), instead of a new domain for every lifecycle (the default, and
+        /// the corpus of every figure taken before).
+        #[arg(long)]
+        domains: Option<u64>,
     },
     /// Run the end-to-end benchmark of the release binary and print the table.
     Bench {
@@ -114,6 +119,9 @@ enum Task {
         /// With `--span proportional`: the share of closing mails lost (as for `corpus`).
         #[arg(long, default_value_t = corpus::DEFAULT_LOST)]
         lost: f64,
+        /// A pool of this many domains (as for `corpus`).
+        #[arg(long)]
+        domains: Option<u64>,
     },
     /// Kill `ledger ingest` at random moments and check nothing reported committed is lost.
     Crash {
@@ -215,19 +223,35 @@ fn main() -> ExitCode {
             out,
             span,
             lost,
-        } => corpus::write(&out, count, seed, format, corpus::Shape { span, lost })
-            .map(|summary| eprintln!("{summary}")),
+            domains,
+        } => corpus::write(
+            &out,
+            count,
+            seed,
+            format,
+            corpus::Shape {
+                span,
+                lost,
+                domains,
+            },
+        )
+        .map(|summary| eprintln!("{summary}")),
         Task::Bench {
             sizes,
             work,
             repeat,
             span,
             lost,
+            domains,
         } => bench::run(&bench::Config {
             sizes,
             work,
             repeat,
-            shape: corpus::Shape { span, lost },
+            shape: corpus::Shape {
+                span,
+                lost,
+                domains,
+            },
         }),
         Task::Crash {
             kills,
