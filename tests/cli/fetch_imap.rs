@@ -518,6 +518,41 @@ fn a_kill_between_commit_and_mark_then_a_rerun_marks_it_and_ingests_each_notific
     assert_eq!(messages(&dovecot.maildir(None)).len(), 25);
     assert!(messages(&dovecot.maildir(Some("Processed"))).is_empty());
 
+    // A run that marks nothing (`--after none`) reads on but leaves the seven listed for a
+    // run that marks (it used to drop them, so they were never moved).
+    let none = fetch(
+        &sandbox,
+        &dovecot,
+        &url,
+        &["--ca-file", ca.as_str(), "--after", "none"],
+    )
+    .run();
+    assert!(
+        none.stderr()
+            .contains("7 messages committed by an earlier run are still unmarked"),
+        "{}",
+        none.stderr()
+    );
+    let read_on = none.success().json();
+    let items = read_on["items"].as_array().expect("items");
+    assert_eq!(items.len(), 18, "not one of the seven again: {read_on:#}");
+    assert_eq!(items[0]["uid"], 8);
+    assert_eq!(read_on["marked"], 0, "{read_on:#}");
+    let state: Value = serde_json::from_slice(
+        &std::fs::read(sandbox.db().join("imap-state.json")).expect("the state file"),
+    )
+    .expect("JSON");
+    let mailbox = &state["mailboxes"][format!("{USER}@localhost:{}/INBOX", dovecot.imap)];
+    assert_eq!(mailbox["last_uid"], 25, "{state:#}");
+    assert_eq!(
+        mailbox["unmarked"],
+        json!([1, 2, 3, 4, 5, 6, 7]),
+        "{state:#}"
+    );
+    assert!(messages(&dovecot.maildir(Some("Processed"))).is_empty());
+
+    // A marking run now moves the seven; the eighteen the `none` run read stay where they
+    // are (that run was asked not to mark them), and nothing is read twice.
     let run = fetch(&sandbox, &dovecot, &url, &args).run();
     let stderr = run.stderr();
     let done = run.success().json();
@@ -526,13 +561,11 @@ fn a_kill_between_commit_and_mark_then_a_rerun_marks_it_and_ingests_each_notific
         "{stderr}"
     );
     assert_eq!(done["marked_from_before"], 7, "{done:#}");
-    assert_eq!(done["marked"], 18, "{done:#}");
-    let items = done["items"].as_array().expect("items");
-    assert_eq!(items.len(), 18, "not one of the seven again: {done:#}");
-    assert_eq!(items[0]["uid"], 8);
-    // Every message moved once, every notification in the ledger once.
-    assert!(messages(&dovecot.maildir(None)).is_empty());
-    assert_eq!(messages(&dovecot.maildir(Some("Processed"))).len(), 25);
+    assert_eq!(done["marked"], 0, "{done:#}");
+    assert_eq!(done["items"].as_array().map(Vec::len), Some(0), "{done:#}");
+    assert_eq!(messages(&dovecot.maildir(None)).len(), 18);
+    assert_eq!(messages(&dovecot.maildir(Some("Processed"))).len(), 7);
+    // Every notification in the ledger once.
     assert_eq!(facts(&sandbox), ingested_facts());
     sandbox.ledger().arg("verify").run().success();
 }

@@ -182,18 +182,25 @@ pub async fn fetch_async<E>(
     state.set(&key, mine.clone())?;
 
     // What an earlier run committed but did not mark (it was killed, or the mark failed).
+    // With `--after none` nothing is marked, and they stay listed for a run that marks.
+    let marks = *request.after != After::None;
     let mut marked_from_before = 0;
-    if !mine.unmarked.is_empty() {
+    if !mine.unmarked.is_empty() && !marks {
+        report(Report::Note(&format!(
+            "{} messages committed by an earlier run are still unmarked; they stay listed \
+             for a run with --after seen or move:FOLDER",
+            mine.unmarked.len()
+        )));
+    }
+    if !mine.unmarked.is_empty() && marks {
         let pending = std::mem::take(&mut mine.unmarked);
         server.mark(&mut session, request.after, &pending).await?;
-        if *request.after != After::None {
-            marked_from_before = pending.len() as u64;
-            report(Report::Note(&format!(
-                "{} messages committed by an earlier run are marked now ({})",
-                pending.len(),
-                request.after
-            )));
-        }
+        marked_from_before = pending.len() as u64;
+        report(Report::Note(&format!(
+            "{} messages committed by an earlier run are marked now ({})",
+            pending.len(),
+            request.after
+        )));
         state.set(&key, mine.clone())?;
     }
 
@@ -272,7 +279,8 @@ pub async fn fetch_async<E>(
             };
             if let Err(error) = commit(&message) {
                 // What was committed before it is marked, as far as the server lets it.
-                if !mine.unmarked.is_empty()
+                if marks
+                    && !mine.unmarked.is_empty()
                     && server
                         .mark(&mut session, request.after, &mine.unmarked)
                         .await
@@ -284,7 +292,7 @@ pub async fn fetch_async<E>(
                 return Err(Stopped::Commit { uid, error });
             }
             mine.last_uid = uid;
-            if *request.after != After::None {
+            if marks {
                 mine.unmarked.push(uid);
             }
             state.set(&key, mine.clone())?;
@@ -295,7 +303,7 @@ pub async fn fetch_async<E>(
                 total,
             });
         }
-        if !mine.unmarked.is_empty() {
+        if marks && !mine.unmarked.is_empty() {
             server
                 .mark(&mut session, request.after, &mine.unmarked)
                 .await?;
