@@ -9,13 +9,7 @@ use serde_json::Value;
 /// An instant for people: UTC, and the same instant in the source zone.
 /// `2010-05-22 00:43:53 UTC (02:43:53 CEST)`; the local date is repeated when it differs.
 pub fn human_time(t: DateTime<Utc>, tz: Tz) -> String {
-    let local = t.with_timezone(&tz);
-    let local_text = if local.date_naive() == t.date_naive() {
-        local.format("%H:%M:%S %Z").to_string()
-    } else {
-        local.format("%Y-%m-%d %H:%M:%S %Z").to_string()
-    };
-    format!("{} UTC ({local_text})", t.format("%Y-%m-%d %H:%M:%S"))
+    ledger_documents::values::human_time(t, tz)
 }
 
 /// One line per rejected item of an `ingest --json`-shaped list: `rejected PATH: REASON (kept

@@ -17,15 +17,9 @@ pub(crate) struct When {
 
 impl When {
     pub(crate) fn new(t: DateTime<Utc>, tz: Tz) -> When {
-        let local = t.with_timezone(&tz);
-        let local_text = if local.date_naive() == t.date_naive() {
-            local.format("%H:%M:%S %Z").to_string()
-        } else {
-            local.format("%Y-%m-%d %H:%M:%S %Z").to_string()
-        };
         When {
-            utc: t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            local: local_text,
+            utc: ledger_documents::values::utc_text(t),
+            local: ledger_documents::values::local_text(t, tz),
             iso: t.to_rfc3339_opts(SecondsFormat::Secs, true),
         }
     }

@@ -47,6 +47,40 @@ impl ValueError {
     }
 }
 
+/// An instant in UTC as people read it: `2010-05-22 00:43:53 UTC`.
+pub fn utc_text(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// The same instant in zone `tz`, with its abbreviation, and with the date only when it is
+/// not the UTC date: `02:43:53 CEST`, or `2010-05-22 01:00:00 CEST` just after midnight.
+pub fn local_text(t: DateTime<Utc>, tz: Tz) -> String {
+    let local = t.with_timezone(&tz);
+    if local.date_naive() == t.date_naive() {
+        local.format("%H:%M:%S %Z").to_string()
+    } else {
+        local.format("%Y-%m-%d %H:%M:%S %Z").to_string()
+    }
+}
+
+/// An instant for people, as the CLI and the dashboard show it: UTC, then the zone's time.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use ledger_documents::values::human_time;
+///
+/// let t = Utc.with_ymd_and_hms(2010, 5, 22, 0, 43, 53).unwrap();
+/// assert_eq!(human_time(t, chrono_tz::Europe::Berlin), "2010-05-22 00:43:53 UTC (02:43:53 CEST)");
+/// let t = Utc.with_ymd_and_hms(2010, 5, 21, 23, 0, 0).unwrap();
+/// assert_eq!(
+///     human_time(t, chrono_tz::Europe::Berlin),
+///     "2010-05-21 23:00:00 UTC (2010-05-22 01:00:00 CEST)"
+/// );
+/// ```
+pub fn human_time(t: DateTime<Utc>, tz: Tz) -> String {
+    format!("{} ({})", utc_text(t), local_text(t, tz))
+}
+
 /// Reads a duration as people write it: `90m`, `48h`, `2d`, `1h 30m`.
 ///
 /// ```
