@@ -45,7 +45,6 @@ use super::table::{Index, KeySet, Table};
 use super::transfer_index::{self, Span};
 use super::{ProjectionId, Reads};
 use crate::codec::{micros, time};
-
 use crate::{DefaultAction, PendingTransfer, Result};
 
 /// The per-domain history tree.
@@ -243,7 +242,7 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) {
         .records
         .entry(domain.as_bytes())
         .get_or_insert_with(TransferRecord::default);
-    let spans_before = record.span_keys(domain);
+    let spans_before = record.pending_spans();
     let mut latest = stamp.at;
     match event.kind {
         EventKind::TransferOutStarted => {
@@ -271,12 +270,22 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) {
         _ => return,
     }
     let open = record.open_at(None);
-    let spans_after = record.span_keys(domain);
-    for key in spans_before.difference(&spans_after) {
-        tables.spans.remove(key.clone());
-    }
-    for key in spans_after.difference(&spans_before) {
-        tables.spans.add(key.clone());
+    let spans_after = record.pending_spans();
+    // A span's keys follow from it and the domain: only the spans that changed change keys.
+    if spans_before != spans_after {
+        let mut keys = Vec::new();
+        for span in spans_before.iter().filter(|s| !spans_after.contains(s)) {
+            transfer_index::span_keys(*span, domain, &mut keys);
+        }
+        for key in keys.drain(..) {
+            tables.spans.remove(key);
+        }
+        for span in spans_after.iter().filter(|s| !spans_before.contains(s)) {
+            transfer_index::span_keys(*span, domain, &mut keys);
+        }
+        for key in keys {
+            tables.spans.add(key);
+        }
     }
     let slot = tables.open.entry(domain.as_bytes());
     if *slot != open {
@@ -331,15 +340,6 @@ impl TransferRecord {
             }
         }
         spans
-    }
-
-    /// The [`transfer_index::SPANS_TREE`] keys of this record's spans.
-    fn span_keys(&self, domain: &str) -> std::collections::BTreeSet<Vec<u8>> {
-        let mut keys = Vec::new();
-        for span in self.pending_spans() {
-            transfer_index::span_keys(span, domain, &mut keys);
-        }
-        keys.into_iter().collect()
     }
 
     /// The transfer open at `at` (µs; `None`: as of every known fact), if any.
@@ -556,7 +556,10 @@ mod tests {
             reminders: Vec::new(),
             closes: vec![close(56 * year, 2)],
         };
-        let keys = record.span_keys("a.example");
+        let mut keys = Vec::new();
+        for span in record.pending_spans() {
+            transfer_index::span_keys(span, "a.example", &mut keys);
+        }
         assert!(keys.len() <= 2 * (transfer_index::MAX_LEVEL as usize + 1));
         assert!(keys.len() > 1, "{keys:?}");
         assert!(record.open_at(Some(0)).is_some());
