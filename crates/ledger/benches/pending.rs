@@ -71,6 +71,14 @@ fn main() {
             }),
         ),
         (
+            "--at END --due-within 48h, the first 100 (first_pending_transfers_due)",
+            Box::new(|| {
+                ledger
+                    .first_pending_transfers_due(end, end + window, 100)
+                    .expect("pending")
+            }),
+        ),
+        (
             "--at MIDDLE",
             Box::new(|| ledger.pending_transfers(middle).expect("pending")),
         ),

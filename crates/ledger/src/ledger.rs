@@ -873,12 +873,28 @@ impl Ledger {
         at: DateTime<Utc>,
         by: DateTime<Utc>,
     ) -> Result<Vec<PendingTransfer>> {
+        self.first_pending_transfers_due(at, by, usize::MAX)
+    }
+
+    /// The first `limit` transfers of [`Ledger::pending_transfers_due`]'s list (the earliest
+    /// deadlines, then the unknown ones), at a cost proportional to `limit` for an `at` at or
+    /// after every known transfer fact: the deadline index is in the list's order. A screen
+    /// that shows the next few deadlines pays for those, not for every transfer left open by a
+    /// lost closing mail (each overdue, so each in the list). For an earlier `at`, the whole
+    /// list is made and cut.
+    pub fn first_pending_transfers_due(
+        &self,
+        at: DateTime<Utc>,
+        by: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingTransfer>> {
         use crate::projections::transfer_index as index;
         let at_micros = micros(at);
         let by_micros = micros(by);
         if !self.open_set_answers(at_micros)? {
             let mut pending = self.pending_transfers(at)?;
             pending.retain(|t| t.deadline_at.is_none_or(|d| micros(d) <= by_micros));
+            pending.truncate(limit);
             return Ok(pending);
         }
         let deadlines = self.views.tree(index::DEADLINE_TREE);
@@ -892,7 +908,7 @@ impl Ledger {
             });
         let unknown = deadlines.scan_prefix(index::UNKNOWN_PREFIX);
         let mut pending = Vec::new();
-        for entry in known.chain(unknown) {
+        for entry in known.chain(unknown).take(limit) {
             let (key, value) = entry.map_err(storage("reading a view"))?;
             let Some(domain) = index::deadline_domain(&key) else {
                 continue;
@@ -1867,10 +1883,10 @@ mod tests {
     }
 
     /// The deadline index and the interval index answer exactly what a scan of every
-    /// domain's history answers: `pending_transfers` and `pending_transfers_due` (windows
-    /// from an hour in the past to a century) at instants after every fact (the deadline
-    /// index) and at every fact's time, a microsecond either side and random past instants
-    /// (the interval index). A missing index entry is a missing row here.
+    /// domain's history answers: `pending_transfers`, `pending_transfers_due` (windows from
+    /// an hour in the past to a century) and its first few rows, at instants after every fact
+    /// (the deadline index) and at every fact's time, a microsecond either side and random
+    /// past instants (the interval index). A missing index entry is a missing row here.
     #[test]
     fn the_indexed_pending_transfers_equal_a_scan_of_every_record() {
         for seed in 1..=3u8 {
@@ -1910,6 +1926,12 @@ mod tests {
                         scanned(&records, at, Some(by)),
                         "seed {seed} at {at} due by {by}"
                     );
+                    for limit in [0, 1, 7] {
+                        let first = ledger
+                            .first_pending_transfers_due(at, by, limit)
+                            .expect("first due");
+                        assert_eq!(first, due[..limit.min(due.len())], "seed {seed} at {at}");
+                    }
                     unknown_seen |= due.iter().any(|t| t.deadline_at.is_none());
                     overdue_seen |= due.iter().any(|t| t.overdue(at));
                 }
