@@ -42,19 +42,28 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
             }
             holder.get_json(&target)?
         }
-        None => json::transfers(&ctx.open_views()?.pending_transfers(at)?, at),
+        None => {
+            let ledger = ctx.open_views()?;
+            // With --due-within, the library reads only the transfers due by then (its
+            // deadline index), the same list the filter below keeps.
+            let list = match due_within {
+                Some(window) => ledger.pending_transfers_due(at, due_by_time(at, window))?,
+                None => ledger.pending_transfers(at)?,
+            };
+            json::transfers(&list, at)
+        }
     };
     // `json::due_by` on a document: a deadline at or before `by`, or none known.
     let due_by = |t: &Value, by: DateTime<Utc>| doc_time(&t["deadline_at"]).is_none_or(|d| d <= by);
     let transfers: Vec<&Value> = items(&all)
         .iter()
-        .filter(|t| due_within.is_none_or(|window| due_by(t, at + window)))
+        .filter(|t| due_within.is_none_or(|window| due_by(t, due_by_time(at, window))))
         .collect();
     let due: Vec<&Value> = match fail_within {
         Some(window) => transfers
             .iter()
             .copied()
-            .filter(|t| due_by(t, at + window))
+            .filter(|t| due_by(t, due_by_time(at, window)))
             .collect(),
         None => Vec::new(),
     };
@@ -111,6 +120,12 @@ pub fn run(ctx: &Context, args: &PendingTransfersArgs) -> CliResult {
         return Ok(EXIT_DUE);
     }
     Ok(EXIT_OK)
+}
+
+/// `at + window`, or the last instant there is when that is beyond it.
+fn due_by_time(at: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
+    at.checked_add_signed(window)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// The notes of a pending transfer document for people: OVERDUE or DEADLINE UNKNOWN, then what its

@@ -780,55 +780,22 @@ impl Ledger {
     /// last), then domain.
     ///
     /// For an `at` at or after every known transfer fact (the everyday "now") this reads only
-    /// the open transfers; for an earlier `at` it also reads the history of the domains with a
-    /// transfer pending in `at`'s week, and of those with a pending span over two years (kept
-    /// apart: such a span is not indexed week by week). A domain's history keeps its latest 16
-    /// starts, reminders and closes.
+    /// the open transfers; for an earlier `at` it reads the interval index of the pending spans
+    /// (`transfer_spans`): the transfers open since `at` or before, and the spans that overlap
+    /// `at`'s day (a prefix scan a level of the index, 28 in all), each span that contains `at`
+    /// answered from its domain's history. A domain's history keeps its latest 16 starts,
+    /// reminders and closes.
     pub fn pending_transfers(&self, at: DateTime<Utc>) -> Result<Vec<PendingTransfer>> {
         let at_micros = micros(at);
-        let open_tree = self.views.tree(transfers::OPEN_TREE);
         let mut pending = Vec::new();
         if self.open_set_answers(at_micros)? {
-            for entry in open_tree.iter() {
+            for entry in self.views.tree(transfers::OPEN_TREE).iter() {
                 let (key, value) = entry.map_err(storage("reading a view"))?;
                 let open = decode::<transfers::OpenTransfer>(&value, transfers::OPEN_TREE.name())?;
                 pending.push(open.pending(&String::from_utf8_lossy(&key))?);
             }
         } else {
-            // The candidates: the open set's domains whose open start is at or before `at`
-            // (a later open start leaves the earlier ones in the weeks below), the domains
-            // with an ended transfer pending in `at`'s week, and those with a span too long to
-            // index by week. Each is answered from its history.
-            let mut candidates = std::collections::BTreeSet::new();
-            for entry in open_tree.iter() {
-                let (key, value) = entry.map_err(storage("reading a view"))?;
-                let open = decode::<transfers::OpenTransfer>(&value, transfers::OPEN_TREE.name())?;
-                if open.started_at() <= at_micros {
-                    candidates.insert(key.to_vec());
-                }
-            }
-            let by_week = self.views.tree(transfers::BY_WEEK_TREE);
-            for prefix in [
-                transfers::week_prefix(at_micros),
-                transfers::long_spans_prefix(),
-            ] {
-                for entry in by_week.scan_prefix(&prefix) {
-                    let (key, _) = entry.map_err(storage("reading a view"))?;
-                    if let Some(domain) = transfers::week_domain(&key) {
-                        candidates.insert(domain.to_vec());
-                    }
-                }
-            }
-            for domain in candidates {
-                let Some(record) =
-                    self.view_record::<transfers::TransferRecord>(transfers::TREE, &domain)?
-                else {
-                    continue;
-                };
-                if let Some(open) = record.open_at(Some(at_micros)) {
-                    pending.push(open.pending(&String::from_utf8_lossy(&domain))?);
-                }
-            }
+            pending = self.pending_in_the_past(at_micros)?;
         }
         pending.sort_by(|a, b| {
             (a.deadline_at.is_none(), a.deadline_at, &a.domain).cmp(&(
@@ -837,6 +804,118 @@ impl Ledger {
                 &b.domain,
             ))
         });
+        Ok(pending)
+    }
+
+    /// The transfers pending at `at_micros`, from the interval index (see
+    /// [`Ledger::pending_transfers`]), in no order.
+    fn pending_in_the_past(&self, at_micros: i64) -> Result<Vec<PendingTransfer>> {
+        use crate::projections::transfer_index as index;
+        let spans = self.views.tree(index::SPANS_TREE);
+        // A domain's spans are disjoint: each domain is found once.
+        let mut candidates = Vec::new();
+        for level in 0..=index::MAX_LEVEL {
+            for entry in spans.scan_prefix(&index::level_prefix(level, at_micros)) {
+                let (key, _) = entry.map_err(storage("reading a view"))?;
+                if let Some(domain) = index::span_domain_at(&key, at_micros) {
+                    candidates.push(domain.to_vec());
+                }
+            }
+        }
+        let end = index::open_end(at_micros);
+        for entry in spans.range(index::OPEN_START, end.as_deref()) {
+            let (key, _) = entry.map_err(storage("reading a view"))?;
+            if end.as_deref().is_some_and(|end| key.as_ref() >= end) {
+                break;
+            }
+            if let Some(domain) = index::span_domain_at(&key, at_micros) {
+                candidates.push(domain.to_vec());
+            }
+        }
+        // In key order, the histories' reads walk the tree once instead of jumping about.
+        candidates.sort_unstable();
+        let mut pending = Vec::with_capacity(candidates.len());
+        for domain in candidates {
+            // Read between two writes, a span may have ended since: its history says.
+            let Some(record) =
+                self.view_record::<transfers::TransferRecord>(transfers::TREE, &domain)?
+            else {
+                continue;
+            };
+            if let Some(open) = record.open_at(Some(at_micros)) {
+                pending.push(open.pending(&String::from_utf8_lossy(&domain))?);
+            }
+        }
+        Ok(pending)
+    }
+
+    /// The outgoing transfers pending at `at` that are due by `by`: a deadline at or before
+    /// `by` (overdue ones included) or none known (a reseller must act on a transfer whose
+    /// deadline nobody can tell). The same list as [`Ledger::pending_transfers`] filtered by
+    /// that rule, in the same order, at a cost proportional to its length: for an `at` at or
+    /// after every known transfer fact (the everyday `pending-transfers --due-within 48h`) it
+    /// reads the open transfers by deadline (`transfers_by_deadline`) up to `by`, then those
+    /// with no known deadline; for an earlier `at`, the transfers pending then (as
+    /// [`Ledger::pending_transfers`]), filtered.
+    ///
+    /// ```
+    /// # use chrono::{Duration, Utc};
+    /// # use ledger::{Ledger, Options};
+    /// # let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::open(Options::new(dir.path().join("ledger")))?;
+    /// let now = Utc::now();
+    /// let due = ledger.pending_transfers_due(now, now + Duration::hours(48))?;
+    /// assert_eq!(due, ledger.pending_transfers(now)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn pending_transfers_due(
+        &self,
+        at: DateTime<Utc>,
+        by: DateTime<Utc>,
+    ) -> Result<Vec<PendingTransfer>> {
+        self.first_pending_transfers_due(at, by, usize::MAX)
+    }
+
+    /// The first `limit` transfers of [`Ledger::pending_transfers_due`]'s list (the earliest
+    /// deadlines, then the unknown ones), at a cost proportional to `limit` for an `at` at or
+    /// after every known transfer fact: the deadline index is in the list's order. A screen
+    /// that shows the next few deadlines pays for those, not for every transfer left open by a
+    /// lost closing mail (each overdue, so each in the list). For an earlier `at`, the whole
+    /// list is made and cut.
+    pub fn first_pending_transfers_due(
+        &self,
+        at: DateTime<Utc>,
+        by: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingTransfer>> {
+        use crate::projections::transfer_index as index;
+        let at_micros = micros(at);
+        let by_micros = micros(by);
+        if !self.open_set_answers(at_micros)? {
+            let mut pending = self.pending_transfers(at)?;
+            pending.retain(|t| t.deadline_at.is_none_or(|d| micros(d) <= by_micros));
+            pending.truncate(limit);
+            return Ok(pending);
+        }
+        let deadlines = self.views.tree(index::DEADLINE_TREE);
+        let end = index::due_end(by_micros);
+        let known = deadlines
+            .range(index::DUE_START, Some(&end))
+            .take_while(|entry| {
+                entry
+                    .as_ref()
+                    .map_or(true, |(key, _)| key.as_ref() < &end[..])
+            });
+        let unknown = deadlines.scan_prefix(index::UNKNOWN_PREFIX);
+        let mut pending = Vec::new();
+        for entry in known.chain(unknown).take(limit) {
+            let (key, value) = entry.map_err(storage("reading a view"))?;
+            let Some(domain) = index::deadline_domain(&key) else {
+                continue;
+            };
+            let open = decode::<transfers::OpenTransfer>(&value, index::DEADLINE_TREE.name())?;
+            pending.push(open.pending(&String::from_utf8_lossy(domain))?);
+        }
         Ok(pending)
     }
 
@@ -1664,5 +1743,234 @@ mod tests {
             matches!(outcome, IngestOutcome::Appended { seq: 3, .. }),
             "{outcome:?}"
         );
+    }
+
+    /// The answers of a scan of every domain's history, as the queries were answered before
+    /// the indexes (issue 15): the transfers pending at `at` (each record's `open_at`), due by
+    /// `by` when given, sorted as listed.
+    fn scanned(
+        records: &[(sled::IVec, transfers::TransferRecord)],
+        at: DateTime<Utc>,
+        by: Option<DateTime<Utc>>,
+    ) -> Vec<PendingTransfer> {
+        let mut want: Vec<PendingTransfer> = records
+            .iter()
+            .filter_map(|(domain, record)| {
+                let open = record.open_at(Some(micros(at)))?;
+                Some(open.pending(&String::from_utf8_lossy(domain)))
+            })
+            .collect::<Result<_>>()
+            .expect("the records' answers");
+        if let Some(by) = by {
+            want.retain(|t| t.deadline_at.is_none_or(|d| d <= by));
+        }
+        want.sort_by(|a, b| {
+            (a.deadline_at.is_none(), a.deadline_at, &a.domain).cmp(&(
+                b.deadline_at.is_none(),
+                b.deadline_at,
+                &b.domain,
+            ))
+        });
+        want
+    }
+
+    /// A generated ledger with many open transfers: 160 domains over three years of Berlin
+    /// time (two DST changes a year), starts with an AUTO-ACK, an AUTO-NACK, only a `kk_end`
+    /// or no deadline at all, deadlines in DST gaps and overlaps, starts without `kk_start`
+    /// and undated ones (no `Date`), reminders, AUTO-ACKs, AUTO-NACKs and ACK answers (departures),
+    /// several starts per domain. Drawn by a seeded generator, so a failure names its seed.
+    fn many_open_transfers(seed: u8) -> (tempfile::TempDir, Ledger, Vec<DateTime<Utc>>) {
+        use chrono::TimeZone;
+        use proptest::prelude::RngExt;
+        use proptest::test_runner::{RngAlgorithm, TestRng};
+        let berlin = |t: DateTime<Utc>| {
+            t.with_timezone(&chrono_tz::Europe::Berlin)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        let mut rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]);
+        let mut below = |n: u64| rng.random_range(0..n);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ledger = Ledger::open(Options::new(dir.path().join("ledger"))).expect("open");
+        let base = Utc
+            .with_ymd_and_hms(2022, 1, 1, 0, 0, 0)
+            .single()
+            .expect("an instant");
+        let minutes = 3 * 365 * 24 * 60;
+        // Naive Berlin times in a gap (never on the wall clock) and an overlap (twice).
+        let dst = ["2023-03-26 02:30:00", "2023-10-29 02:30:00"];
+        let mut times = Vec::new();
+        let mut items = Vec::new();
+        for n in 0..900 {
+            let domain = format!("d{}.example", below(160));
+            let sent = base + chrono::Duration::minutes(below(minutes) as i64);
+            times.push(sent);
+            let mut dated = true;
+            let body = match below(12) {
+                0 | 1 => format!(
+                    "<system>\nuser: ExampleUser\ntask: 1403008\nstatus: S1403008 [AUTO-ACK \
+                     was processed.]\nsuccess_value: domain: {domain}\nlast_transaction: t{n}\n\
+                     kk_answer: AUTOACK\n</system>\n"
+                ),
+                2 => format!(
+                    "<system>\nuser: ExampleUser\ntask: 1403005\nstatus: S1403005 [AUTO-NACK \
+                     was processed.]\nsuccess_value: domain: {domain}\ntransaction: t{n}\n\
+                     kk_answer: NACK\n</system>\n"
+                ),
+                3 => format!(
+                    "<system>\nuser: ExampleUser\ntask: 1403006\nstatus: S1403006 [Reminder! \
+                     Outgoing transfer was started.]\nsuccess_value: domain: {domain}\n\
+                     transaction: t{n}\n</system>\n"
+                ),
+                4 => format!(
+                    "<system>\nuser: ExampleUser\ntask: 0106\nstatus: S0106 [Outgoing domain \
+                     transfer has been answered successfully.]\nkk_answer: ACK\n</system>\n\
+                     <reply>\nsld: {}\ntld: example\n</reply>\n",
+                    domain.trim_end_matches(".example")
+                ),
+                _ => {
+                    let start = sent - chrono::Duration::minutes(below(600) as i64);
+                    let deadline = berlin(start + chrono::Duration::days(5));
+                    let deadline = match below(8) {
+                        0 => dst[below(2) as usize].to_string(),
+                        _ => deadline,
+                    };
+                    let timetable = match below(5) {
+                        0 => format!("kk_autoack: {deadline}\nkk_end: {deadline}\n"),
+                        1 => format!("kk_autonack: {deadline}\nkk_end: {deadline}\n"),
+                        2 => format!("kk_end: {deadline}\n"),
+                        3 => String::new(),
+                        _ => format!("kk_reminder: {}\nkk_autoack: {deadline}\n", berlin(start)),
+                    };
+                    let kk_start = match below(6) {
+                        0 => String::new(),
+                        1 => {
+                            dated = false;
+                            String::new()
+                        }
+                        _ => format!("kk_start: {}\n", berlin(start)),
+                    };
+                    format!(
+                        "<system>\nuser: ExampleUser\ntask: 1403\nstatus: S1403 [Outgoing \
+                         domain transfer has been started successfully.]\n\
+                         success_value: domain: {domain}\ntransaction: t{n}\n</system>\n\
+                         <reply>\n{kk_start}{timetable}</reply>\n"
+                    )
+                }
+            };
+            let date = if dated {
+                format!("Date: {}\n", sent.format("%a, %d %b %Y %H:%M:%S +0000"))
+            } else {
+                String::new()
+            };
+            let raw = format!(
+                "From: robot@autodns.example\n{date}Message-ID: <{seed}-{n}@autodns.example>\n\n{body}"
+            );
+            items.push((raw.into_bytes(), Origin::new(format!("{n}.eml"))));
+        }
+        for (n, outcome) in ledger
+            .ingest_batch(items)
+            .expect("ingest")
+            .iter()
+            .enumerate()
+        {
+            assert!(
+                matches!(outcome, IngestOutcome::Appended { .. }),
+                "seed {seed}, mail {n}: {outcome:?}"
+            );
+        }
+        (dir, ledger, times)
+    }
+
+    /// The deadline index and the interval index answer exactly what a scan of every
+    /// domain's history answers: `pending_transfers`, `pending_transfers_due` (windows from
+    /// an hour in the past to a century) and its first few rows, at instants after every fact
+    /// (the deadline index) and at every fact's time, a microsecond either side and random
+    /// past instants (the interval index). A missing index entry is a missing row here.
+    #[test]
+    fn the_indexed_pending_transfers_equal_a_scan_of_every_record() {
+        for seed in 1..=3u8 {
+            let (_dir, ledger, times) = many_open_transfers(seed);
+            let records = ledger
+                .view_records::<transfers::TransferRecord>(transfers::TREE)
+                .expect("the records");
+            let open_now = ledger.pending_transfers(Utc::now()).expect("pending").len();
+            assert!(open_now >= 40, "seed {seed}: only {open_now} open");
+            let mut instants: Vec<DateTime<Utc>> = times
+                .iter()
+                .flat_map(|t| [-1, 0, 1].map(|d| *t + chrono::Duration::microseconds(d)))
+                .step_by(3)
+                .collect();
+            let first = *times.iter().min().expect("a fact");
+            let last = *times.iter().max().expect("a fact");
+            instants.extend((0..40).map(|i| first + (last - first) * i / 40));
+            // After every fact: the open set and the deadline index answer.
+            instants.extend([
+                last + chrono::Duration::days(1),
+                Utc::now(),
+                DateTime::<Utc>::MAX_UTC,
+            ]);
+            let windows = [-1, 0, 1, 48, 24 * 30, 24 * 365 * 100].map(chrono::Duration::hours);
+            let mut unknown_seen = false;
+            let mut overdue_seen = false;
+            for at in instants {
+                let all = ledger.pending_transfers(at).expect("pending");
+                assert_eq!(all, scanned(&records, at, None), "seed {seed} at {at}");
+                for window in windows {
+                    let by = at
+                        .checked_add_signed(window)
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                    let due = ledger.pending_transfers_due(at, by).expect("due");
+                    assert_eq!(
+                        due,
+                        scanned(&records, at, Some(by)),
+                        "seed {seed} at {at} due by {by}"
+                    );
+                    for limit in [0, 1, 7] {
+                        let first = ledger
+                            .first_pending_transfers_due(at, by, limit)
+                            .expect("first due");
+                        assert_eq!(first, due[..limit.min(due.len())], "seed {seed} at {at}");
+                    }
+                    unknown_seen |= due.iter().any(|t| t.deadline_at.is_none());
+                    overdue_seen |= due.iter().any(|t| t.overdue(at));
+                }
+            }
+            assert!(
+                unknown_seen && overdue_seen,
+                "seed {seed}: the cases are drawn"
+            );
+            let report = ledger.verify().expect("verify");
+            assert!(report.is_clean(), "seed {seed}: {:?}", report.problems);
+        }
+    }
+
+    /// An index entry missing from the stored views (a fold that forgot it, a lost write) is
+    /// a difference `verify` names, and a row the indexed answer lacks.
+    #[test]
+    fn an_index_entry_missing_is_found_by_verify() {
+        let (_dir, ledger, _) = many_open_transfers(7);
+        for tree in [
+            crate::projections::transfer_index::DEADLINE_TREE,
+            crate::projections::transfer_index::SPANS_TREE,
+        ] {
+            let space = ledger.views.tree(tree);
+            let (key, value) = space
+                .iter()
+                .next()
+                .expect("an entry")
+                .expect("the entry reads");
+            space.remove(&key).expect("remove");
+            let report = ledger.verify().expect("verify");
+            assert!(
+                report.problems.iter().any(|p| p.contains(tree.name())),
+                "{}: {:?}",
+                tree.name(),
+                report.problems
+            );
+            space.insert(&key, &value).expect("put back");
+            let report = ledger.verify().expect("verify");
+            assert!(report.is_clean(), "{:?}", report.problems);
+        }
     }
 }

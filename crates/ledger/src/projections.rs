@@ -17,6 +17,7 @@ pub(crate) mod kinds;
 pub(crate) mod orders;
 mod stamp;
 pub(crate) mod table;
+pub(crate) mod transfer_index;
 pub(crate) mod transfers;
 
 use chrono::{DateTime, Utc};
@@ -25,7 +26,7 @@ use ledger_parser::Status;
 use serde::Serialize;
 
 use crate::Result;
-use table::{Base, Changes, KeySet, Loadable, Table};
+use table::{Base, Changes, Index, KeySet, Loadable, Table};
 
 /// What a record keyed by [`entity_key`] is about.
 #[derive(Debug, Clone, Copy)]
@@ -274,7 +275,8 @@ pub(crate) enum ProjectionId {
     KindCounts = 6,
     /// Domain → [`transfers::OpenTransfer`].
     TransfersOpen = 7,
-    /// Week ++ domain → empty.
+    /// Retired in views version 8 (it was week ++ domain → empty): nothing is written to it,
+    /// and a rebuild removes what an older build left. Its id is never reused.
     TransfersByWeek = 8,
     /// `latest` → µs.
     TransfersLatest = 9,
@@ -282,10 +284,14 @@ pub(crate) enum ProjectionId {
     Counts = 10,
     /// State tag ++ ctid → empty.
     OrdersByState = 11,
+    /// The open transfers by deadline → [`transfers::OpenTransfer`] ([`transfer_index`]).
+    TransfersByDeadline = 12,
+    /// The pending spans of transfers, as an interval index → empty ([`transfer_index`]).
+    TransferSpans = 13,
 }
 
 /// How many projection trees there are.
-pub(crate) const TREE_COUNT: usize = 12;
+pub(crate) const TREE_COUNT: usize = 14;
 
 impl ProjectionId {
     /// Every projection tree, by id.
@@ -302,6 +308,8 @@ impl ProjectionId {
         ProjectionId::TransfersLatest,
         ProjectionId::Counts,
         ProjectionId::OrdersByState,
+        ProjectionId::TransfersByDeadline,
+        ProjectionId::TransferSpans,
     ];
 
     /// The pinned id: the tree's key prefix in the sled views.
@@ -329,6 +337,8 @@ impl ProjectionId {
             ProjectionId::TransfersLatest => "transfers_latest",
             ProjectionId::Counts => "counts",
             ProjectionId::OrdersByState => "orders_by_state",
+            ProjectionId::TransfersByDeadline => "transfers_by_deadline",
+            ProjectionId::TransferSpans => "transfer_spans",
         }
     }
 }
@@ -383,10 +393,13 @@ pub(crate) struct Working {
     pub(crate) imports: Table<inventory::ImportRecord>,
     pub(crate) kinds: Table<u64>,
     pub(crate) open_transfers: Table<transfers::OpenTransfer>,
-    pub(crate) transfer_weeks: KeySet,
+    /// The retired week index: always empty.
+    pub(crate) retired_weeks: KeySet,
     pub(crate) latest_transfer_fact: Table<i64>,
     pub(crate) counts: Table<u64>,
     pub(crate) order_states: KeySet,
+    pub(crate) transfer_deadlines: Index<transfers::OpenTransfer>,
+    pub(crate) transfer_spans: KeySet,
 }
 
 impl Working {
@@ -411,10 +424,12 @@ impl Working {
             imports: Table::new(ProjectionId::OwnerCImports, base),
             kinds: Table::new(ProjectionId::KindCounts, base),
             open_transfers: Table::new(ProjectionId::TransfersOpen, base),
-            transfer_weeks: KeySet::new(ProjectionId::TransfersByWeek, base),
+            retired_weeks: KeySet::new(ProjectionId::TransfersByWeek, base),
             latest_transfer_fact: Table::new(ProjectionId::TransfersLatest, base),
             counts: Table::new(ProjectionId::Counts, base),
             order_states: KeySet::new(ProjectionId::OrdersByState, base),
+            transfer_deadlines: Index::new(ProjectionId::TransfersByDeadline, base),
+            transfer_spans: KeySet::new(ProjectionId::TransferSpans, base),
         }
     }
 
@@ -471,10 +486,12 @@ impl Working {
             ProjectionId::OwnerCImports => &mut self.imports,
             ProjectionId::KindCounts => &mut self.kinds,
             ProjectionId::TransfersOpen => &mut self.open_transfers,
-            ProjectionId::TransfersByWeek => &mut self.transfer_weeks,
+            ProjectionId::TransfersByWeek => &mut self.retired_weeks,
             ProjectionId::TransfersLatest => &mut self.latest_transfer_fact,
             ProjectionId::Counts => &mut self.counts,
             ProjectionId::OrdersByState => &mut self.order_states,
+            ProjectionId::TransfersByDeadline => &mut self.transfer_deadlines,
+            ProjectionId::TransferSpans => &mut self.transfer_spans,
         }
     }
 
@@ -484,7 +501,8 @@ impl Working {
             transfers::TransferTables {
                 records: &mut self.transfers,
                 open: &mut self.open_transfers,
-                by_week: &mut self.transfer_weeks,
+                by_deadline: &mut self.transfer_deadlines,
+                spans: &mut self.transfer_spans,
                 latest: &mut self.latest_transfer_fact,
                 counts: &mut self.counts,
             },
@@ -516,10 +534,12 @@ impl Working {
             imports,
             kinds,
             open_transfers,
-            transfer_weeks,
+            retired_weeks,
             latest_transfer_fact,
             counts,
             order_states,
+            transfer_deadlines,
+            transfer_spans,
         } = self;
         // After a rebuild's fold, encoding and sorting the two largest working sets (one
         // record per ctid) on a second thread saves a good part of what is left; an ingest
@@ -545,13 +565,18 @@ impl Working {
             (ProjectionId::OwnerCImports, imports.into_encoded()?),
             (ProjectionId::KindCounts, kinds.into_encoded()?),
             (ProjectionId::TransfersOpen, open_transfers.into_encoded()?),
-            (ProjectionId::TransfersByWeek, transfer_weeks.into_encoded()),
+            (ProjectionId::TransfersByWeek, retired_weeks.into_encoded()),
             (
                 ProjectionId::TransfersLatest,
                 latest_transfer_fact.into_encoded()?,
             ),
             (ProjectionId::Counts, counts.into_encoded()?),
             (ProjectionId::OrdersByState, order_states.into_encoded()),
+            (
+                ProjectionId::TransfersByDeadline,
+                transfer_deadlines.into_encoded()?,
+            ),
+            (ProjectionId::TransferSpans, transfer_spans.into_encoded()),
         ])
     }
 }
@@ -581,6 +606,8 @@ mod tests {
             (9, "transfers_latest"),
             (10, "counts"),
             (11, "orders_by_state"),
+            (12, "transfers_by_deadline"),
+            (13, "transfer_spans"),
         ];
         let actual: Vec<(u8, &str)> = ProjectionId::ALL
             .iter()

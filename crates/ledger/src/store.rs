@@ -44,7 +44,9 @@ pub(crate) const VIEWS_VERSION_KEY: &[u8] = b"version";
 /// 5: transfer records keep DST flags, undated starts and which closes are departures.
 /// 6: the orders of each state (`orders_by_state`) and a count per state.
 /// 7: the open transfers counted in `counts` (`open_transfers`), read by `stats`.
-pub(crate) const VIEWS_VERSION: u32 = 7;
+/// 8: the open transfers by deadline and the pending spans as an interval index
+///    (`transfers_by_deadline`, `transfer_spans`); the week index (`transfers_by_week`) retired.
+pub(crate) const VIEWS_VERSION: u32 = 8;
 
 /// A sled error while `operation`.
 pub(crate) fn storage(operation: &'static str) -> impl FnOnce(sled::Error) -> LedgerError {

@@ -306,9 +306,7 @@ fn show_key(tree: ProjectionId, key: &[u8]) -> String {
     {
         return format!("seq {seq}");
     }
-    if tree == crate::projections::transfers::BY_WEEK_TREE
-        && let Some(described) = crate::projections::transfers::describe_week_key(key)
-    {
+    if let Some(described) = crate::projections::transfer_index::describe(tree, key) {
         return described;
     }
     String::from_utf8_lossy(key).replace('\0', ":")

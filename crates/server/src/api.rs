@@ -11,7 +11,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use ledger::{Ledger, OrderState};
 use ledger_documents::{json, values};
 use serde_json::Value;
@@ -164,18 +164,22 @@ pub(crate) async fn pending_transfers(Query(params): Params, reader: Authorized)
                 }
                 None => Utc::now(),
             };
-            let mut transfers = ledger.pending_transfers(at)?;
-            if let Some(text) = params.get("due_within") {
-                let window = values::parse_duration(text)
-                    .ok()
-                    .and_then(|d| chrono::Duration::from_std(d).ok())
-                    .ok_or_else(|| {
-                        ApiError::bad_request(format!(
-                            "due_within={text:?} is not a duration: write it like 90m, 48h or 2d"
-                        ))
-                    })?;
-                transfers.retain(|t| json::due_by(t, at + window));
-            }
+            let transfers = match params.get("due_within") {
+                Some(text) => {
+                    let window = values::parse_duration(text)
+                        .ok()
+                        .and_then(|d| chrono::Duration::from_std(d).ok())
+                        .ok_or_else(|| {
+                            ApiError::bad_request(format!(
+                                "due_within={text:?} is not a duration: write it like 90m, 48h or 2d"
+                            ))
+                        })?;
+                    // `json::due_by` at `at + window`, read from the deadline index.
+                    let by = at.checked_add_signed(window).unwrap_or(DateTime::<Utc>::MAX_UTC);
+                    ledger.pending_transfers_due(at, by)?
+                }
+                None => ledger.pending_transfers(at)?,
+            };
             Ok(json::transfers(&transfers, at))
         })
         .await

@@ -60,6 +60,11 @@ fn samples() -> Vec<Sample> {
         sample(ProjectionId::TransfersLatest, -1_717_027_200_000_000i64),
         sample(ProjectionId::Counts, 250u64),
         sample(ProjectionId::OrdersByState, ()),
+        sample(
+            ProjectionId::TransfersByDeadline,
+            transfers::samples::open_transfer(),
+        ),
+        sample(ProjectionId::TransferSpans, ()),
     ];
     let ids: Vec<ProjectionId> = samples.iter().map(|s| s.id).collect();
     assert_eq!(ids, ProjectionId::ALL, "one sample per tree");
@@ -91,7 +96,11 @@ fn every_projection_record_encodes_as_its_golden_bytes() {
 /// The bare-key trees (indexes) store empty values.
 #[test]
 fn index_trees_store_empty_values() {
-    for id in [ProjectionId::TransfersByWeek, ProjectionId::OrdersByState] {
+    for id in [
+        ProjectionId::TransfersByWeek,
+        ProjectionId::OrdersByState,
+        ProjectionId::TransferSpans,
+    ] {
         let sample = samples()
             .into_iter()
             .find(|s| s.id == id)

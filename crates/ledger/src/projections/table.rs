@@ -1,5 +1,6 @@
 //! The in-memory working sets of the projection trees while events are folded: [`Table`] (a
-//! record per entity) and [`KeySet`] (an index of bare keys).
+//! record per entity), [`KeySet`] (an index of bare keys) and [`Index`] (an index whose
+//! entries carry a record).
 //!
 //! They know no store. Before a fold over stored views, the engine loads every record the
 //! fold will read ([`Loadable`]; see
@@ -243,6 +244,74 @@ impl Loadable for KeySet {
     }
 }
 
+/// The working set of an index tree whose entries carry a record (a covering index: a
+/// question reads the records in the index's order, with no lookup per entry). As with a
+/// [`KeySet`], the fold never reads it and knows from its own records what is stored: it
+/// removes the entry its records implied before and puts the one they imply now, so nothing
+/// is loaded. A key removed and put back is written again (its record may have changed).
+pub(crate) struct Index<R> {
+    id: ProjectionId,
+    base: Base,
+    /// Per key: whether it was stored before this working set, and its record now.
+    entries: FxHashMap<Vec<u8>, (bool, Option<R>)>,
+}
+
+impl<R: Record> Index<R> {
+    /// An empty working set of the tree `id` over `base`.
+    pub(crate) fn new(id: ProjectionId, base: Base) -> Self {
+        Index {
+            id,
+            base,
+            entries: FxHashMap::default(),
+        }
+    }
+
+    /// Puts `record` under `key`, which the fold's records did not imply before (unless this
+    /// working set removed it first).
+    pub(crate) fn put(&mut self, key: Vec<u8>, record: R) {
+        self.entries.entry(key).or_insert((false, None)).1 = Some(record);
+    }
+
+    /// Removes `key`, which the fold's records implied before (so it is stored over stored
+    /// views, unless this working set changed it already).
+    pub(crate) fn remove(&mut self, key: Vec<u8>) {
+        let stored = self.base == Base::Stored;
+        self.entries.entry(key).or_insert((stored, None)).1 = None;
+    }
+
+    /// Every changed entry, encoded and sorted by key: `None` removes the key.
+    pub(crate) fn into_encoded(self) -> Result<Changes> {
+        let mut out = Vec::with_capacity(self.entries.len());
+        for (key, (stored, record)) in self.entries {
+            match record {
+                Some(record) => out.push((key, Some(encode(&record, self.id.name())?))),
+                None if stored => out.push((key, None)),
+                None => {}
+            }
+        }
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+}
+
+impl<R: Record> Loadable for Index<R> {
+    fn holds(&self, key: &[u8]) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    fn load_absent(&mut self, key: &[u8]) {
+        if !self.entries.contains_key(key) {
+            self.entries.insert(key.to_vec(), (false, None));
+        }
+    }
+
+    fn load_stored(&mut self, key: &[u8], bytes: &[u8]) -> Result<()> {
+        let record = decode::<R>(bytes, self.id.name())?;
+        self.entries.insert(key.to_vec(), (true, Some(record)));
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +374,28 @@ mod tests {
         fresh.remove(b"pA".to_vec());
         fresh.add(b"sA".to_vec());
         assert_eq!(fresh.into_encoded(), [(b"sA".to_vec(), Some(Vec::new()))]);
+    }
+
+    /// Over stored views, an index entry removed is removed, one put is written, one removed
+    /// and put back is written again (its record may differ), and one put and removed again
+    /// is not written.
+    #[test]
+    fn an_index_writes_what_the_fold_put_and_removes_what_it_removed() {
+        let mut index: Index<u64> = Index::new(ProjectionId::TransfersByDeadline, Base::Stored);
+        index.remove(b"old".to_vec());
+        index.put(b"new".to_vec(), 1);
+        index.remove(b"same".to_vec());
+        index.put(b"same".to_vec(), 2);
+        index.put(b"brief".to_vec(), 3);
+        index.remove(b"brief".to_vec());
+        let stored = |n: u64| encode(&n, "index").expect("encodes");
+        assert_eq!(
+            index.into_encoded().expect("encodes"),
+            [
+                (b"new".to_vec(), Some(stored(1))),
+                (b"old".to_vec(), None),
+                (b"same".to_vec(), Some(stored(2))),
+            ]
+        );
     }
 }

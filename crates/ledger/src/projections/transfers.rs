@@ -15,7 +15,7 @@
 //! their times, so a domain is never both departed and pending (a transfer out of a domain
 //! that left needs a domain that came back, and nothing undated can show that).
 //!
-//! Four trees keep this, each a function of the *set* of events (arrival order does not
+//! Five trees keep this, each a function of the *set* of events (arrival order does not
 //! matter):
 //!
 //! * [`TREE`]: domain → [`TransferRecord`], a bounded history: the latest [`HISTORY`] starts
@@ -24,19 +24,25 @@
 //! * [`OPEN_TREE`]: domain → [`OpenTransfer`], the domains whose latest start is not closed
 //!   (the answer for any `at` at or after every known fact), counted in `counts` so `stats`
 //!   need not walk it;
-//! * [`BY_WEEK_TREE`]: week (order-preserving, 8 bytes BE) ++ domain → empty, for every week
-//!   in which a transfer of the domain was pending and is known to have stopped pending (a
-//!   close, or a later start, ended it: see [`TransferRecord::pending_weeks`]), so the
-//!   candidates for a past `at` are one prefix scan plus the open set;
+//! * [`transfer_index::DEADLINE_TREE`]: the open transfers by deadline (unknown deadlines
+//!   apart), each with its [`OpenTransfer`], so "due within" is one range scan of what it
+//!   answers;
+//! * [`transfer_index::SPANS_TREE`]: every span in which a transfer of the domain was pending
+//!   (see [`TransferRecord::pending_spans`]), as an interval index: the candidates for a past
+//!   `at` are the spans that contain it, plus the few that overlap its day;
 //! * [`LATEST_TREE`]: `latest` → the latest time any transfer fact mentions (µs): an `at` at or
 //!   after it is answered from [`OPEN_TREE`] alone.
+//!
+//! The week index of earlier views (`transfers_by_week`, id 8) is retired: a past question
+//! read every open transfer and every span over two years with it.
 
 use ledger_event::{Event, EventKind, TransferAnswer};
 use ledger_parser::DstFlag;
 
 use super::counts;
 use super::stamp::Stamp;
-use super::table::{KeySet, Table};
+use super::table::{Index, KeySet, Table};
+use super::transfer_index::{self, Span};
 use super::{ProjectionId, Reads};
 use crate::codec::{micros, time};
 use crate::{DefaultAction, PendingTransfer, Result};
@@ -45,17 +51,6 @@ use crate::{DefaultAction, PendingTransfer, Result};
 pub(crate) const TREE: ProjectionId = ProjectionId::Transfers;
 /// The open transfers (latest start not closed).
 pub(crate) const OPEN_TREE: ProjectionId = ProjectionId::TransfersOpen;
-/// The domains by the weeks their ended transfers were pending in.
-pub(crate) const BY_WEEK_TREE: ProjectionId = ProjectionId::TransfersByWeek;
-/// A week, in µs: the bucket of [`BY_WEEK_TREE`].
-const WEEK: i64 = 7 * 86_400 * 1_000_000;
-/// A span over more weeks than this (a start dated in year 1 by a garbled `kk_start`, say) is
-/// not written week by week: its domain goes in the [`LONG_SPANS`] bucket, which every past
-/// question reads.
-const MAX_SPAN_WEEKS: i64 = 104;
-/// The bucket of the domains with a span over [`MAX_SPAN_WEEKS`] (no real week: those are
-/// within ±300,000 years of 1970).
-const LONG_SPANS: i64 = i64::MAX;
 /// The latest time any transfer fact mentions.
 pub(crate) const LATEST_TREE: ProjectionId = ProjectionId::TransfersLatest;
 /// The only key of [`LATEST_TREE`].
@@ -169,11 +164,6 @@ pub(crate) struct OpenTransfer {
 }
 
 impl OpenTransfer {
-    /// When it started (µs).
-    pub(crate) fn started_at(&self) -> i64 {
-        self.started_at
-    }
-
     /// The public shape.
     pub(crate) fn pending(&self, domain: &str) -> Result<PendingTransfer> {
         let t = |m: Option<i64>| m.map(|m| time(m, "open transfer")).transpose();
@@ -198,60 +188,14 @@ impl OpenTransfer {
     }
 }
 
-/// The working sets of the four trees, and the counts (the open transfers are counted there).
+/// The working sets of the five trees, and the counts (the open transfers are counted there).
 pub(crate) struct TransferTables<'a> {
     pub(crate) records: &'a mut Table<TransferRecord>,
     pub(crate) open: &'a mut Table<OpenTransfer>,
-    pub(crate) by_week: &'a mut KeySet,
+    pub(crate) by_deadline: &'a mut Index<OpenTransfer>,
+    pub(crate) spans: &'a mut KeySet,
     pub(crate) latest: &'a mut Table<i64>,
     pub(crate) counts: &'a mut Table<u64>,
-}
-
-/// A time as an order-preserving big-endian key part.
-fn time_key(at: i64) -> [u8; 8] {
-    ((at as u64) ^ (1 << 63)).to_be_bytes()
-}
-
-/// The time a [`time_key`] stands for.
-fn key_time(key: [u8; 8]) -> i64 {
-    (u64::from_be_bytes(key) ^ (1 << 63)) as i64
-}
-
-/// The [`BY_WEEK_TREE`] key of a domain pending in `week`.
-fn week_key(week: i64, domain: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(8 + domain.len());
-    key.extend_from_slice(&time_key(week));
-    key.extend_from_slice(domain.as_bytes());
-    key
-}
-
-/// The [`BY_WEEK_TREE`] prefix of the week holding `at` (µs).
-pub(crate) fn week_prefix(at: i64) -> [u8; 8] {
-    time_key(at.div_euclid(WEEK))
-}
-
-/// The [`BY_WEEK_TREE`] prefix of the domains whose spans are too long to write week by week:
-/// candidates for every past instant.
-pub(crate) fn long_spans_prefix() -> [u8; 8] {
-    time_key(LONG_SPANS)
-}
-
-/// Splits a [`BY_WEEK_TREE`] key into its domain.
-pub(crate) fn week_domain(key: &[u8]) -> Option<&[u8]> {
-    key.get(8..)
-}
-
-/// A [`BY_WEEK_TREE`] key as a person reads it: `week from 2024-05-30:example.com` (weeks
-/// count from 1970-01-01, UTC), or `long spans:example.com`; `None` when it is not such a key.
-pub(crate) fn describe_week_key(key: &[u8]) -> Option<String> {
-    let (week, domain) = key.split_first_chunk::<8>()?;
-    let week = key_time(*week);
-    let domain = String::from_utf8_lossy(domain);
-    if week == LONG_SPANS {
-        return Some(format!("long spans:{domain}"));
-    }
-    let start = chrono::DateTime::from_timestamp_micros(week.checked_mul(WEEK)?)?;
-    Some(format!("week from {}:{domain}", start.format("%Y-%m-%d")))
 }
 
 /// Inserts `item` into a sorted, bounded history (keeps the latest [`HISTORY`]).
@@ -276,8 +220,8 @@ fn transfer_domain(event: &Event) -> Option<&str> {
 }
 
 /// The records [`apply`] reads: the domain's history and open transfer, `latest`, and the
-/// open-transfers count. [`BY_WEEK_TREE`] is only written: which week keys are stored follows
-/// from the history.
+/// open-transfers count. The indexes ([`transfer_index`]) are only written: which of their
+/// keys are stored follows from the history and the open transfer.
 pub(crate) fn reads(event: &Event, reads: &mut Reads) {
     let Some(domain) = transfer_domain(event) else {
         return;
@@ -298,7 +242,7 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) {
         .records
         .entry(domain.as_bytes())
         .get_or_insert_with(TransferRecord::default);
-    let weeks_before = record.pending_weeks();
+    let spans_before = record.pending_spans();
     let mut latest = stamp.at;
     match event.kind {
         EventKind::TransferOutStarted => {
@@ -326,14 +270,34 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) {
         _ => return,
     }
     let open = record.open_at(None);
-    let weeks_after = record.pending_weeks();
-    for week in weeks_before.difference(&weeks_after) {
-        tables.by_week.remove(week_key(*week, domain));
-    }
-    for week in weeks_after.difference(&weeks_before) {
-        tables.by_week.add(week_key(*week, domain));
+    let spans_after = record.pending_spans();
+    // A span's keys follow from it and the domain: only the spans that changed change keys.
+    if spans_before != spans_after {
+        let mut keys = Vec::new();
+        for span in spans_before.iter().filter(|s| !spans_after.contains(s)) {
+            transfer_index::span_keys(*span, domain, &mut keys);
+        }
+        for key in keys.drain(..) {
+            tables.spans.remove(key);
+        }
+        for span in spans_after.iter().filter(|s| !spans_before.contains(s)) {
+            transfer_index::span_keys(*span, domain, &mut keys);
+        }
+        for key in keys {
+            tables.spans.add(key);
+        }
     }
     let slot = tables.open.entry(domain.as_bytes());
+    if *slot != open {
+        if let Some(before) = slot.as_ref() {
+            let key = transfer_index::deadline_key(before.deadline_at, domain);
+            tables.by_deadline.remove(key);
+        }
+        if let Some(after) = open.as_ref() {
+            let key = transfer_index::deadline_key(after.deadline_at, domain);
+            tables.by_deadline.put(key, after.clone());
+        }
+    }
     let was_open = slot.is_some();
     let is_open = open.is_some();
     *slot = open;
@@ -345,15 +309,14 @@ pub(crate) fn apply(tables: TransferTables<'_>, event: &Event) {
 }
 
 impl TransferRecord {
-    /// Every week in which a start of this record was pending and then stopped pending (or
-    /// [`LONG_SPANS`] for a span over [`MAX_SPAN_WEEKS`] weeks, instead of its weeks). A
-    /// start is the one [`TransferRecord::open_at`] picks from its start time until the next
-    /// start's, and pending until the first close at or after its start time: pending over
-    /// `[start, min(first close, next start))`. A start pending to this day is in the open set
-    /// instead. So whenever `open_at(Some(at))` answers, the domain is in the open set with a
-    /// start at or before `at`, in `at`'s week here, or in [`LONG_SPANS`].
-    pub(crate) fn pending_weeks(&self) -> std::collections::BTreeSet<i64> {
-        let mut weeks = std::collections::BTreeSet::new();
+    /// Every span in which a start of this record was pending. A start is the one
+    /// [`TransferRecord::open_at`] picks from its start time until the next start's, and
+    /// pending until the first close that ends it (at or after its start time, or any
+    /// departure for an undated start): pending over `[start, min(first close, next start))`,
+    /// or from its start on (`until` `None`) when neither came: the open transfer. So
+    /// `open_at(Some(at))` answers exactly when `at` lies in one of these spans.
+    pub(crate) fn pending_spans(&self) -> Vec<Span> {
+        let mut spans = Vec::new();
         for (i, start) in self.starts.iter().enumerate() {
             let from = start.started();
             if start.undated && self.closes.iter().any(|c| c.departs && c.stamp.at < from) {
@@ -368,20 +331,15 @@ impl TransferRecord {
                 .min();
             let next = self.starts.get(i + 1).map(StartFact::started);
             let until = match (closed, next) {
-                (Some(c), Some(n)) => c.min(n),
-                (Some(end), None) | (None, Some(end)) => end,
-                (None, None) => continue,
+                (Some(c), Some(n)) => Some(c.min(n)),
+                (Some(end), None) | (None, Some(end)) => Some(end),
+                (None, None) => None,
             };
-            if until > from {
-                let (first, last) = (from.div_euclid(WEEK), (until - 1).div_euclid(WEEK));
-                if last - first >= MAX_SPAN_WEEKS {
-                    weeks.insert(LONG_SPANS);
-                } else {
-                    weeks.extend(first..=last);
-                }
+            if until.is_none_or(|until| until > from) {
+                spans.push(Span { from, until });
             }
         }
-        weeks
+        spans
     }
 
     /// The transfer open at `at` (µs; `None`: as of every known fact), if any.
@@ -496,16 +454,8 @@ pub(crate) mod samples {
 mod tests {
     use super::*;
 
-    #[test]
-    fn week_keys_sort_by_time_including_before_1970() {
-        let early = week_key(-1, "b.example");
-        let later = week_key(0, "a.example");
-        assert!(early < later);
-        assert!(early.starts_with(&week_prefix(-1)));
-        assert!(later.starts_with(&week_prefix(WEEK - 1)));
-        assert!(!later.starts_with(&week_prefix(WEEK)));
-        assert_eq!(week_domain(&later), Some(&b"a.example"[..]));
-    }
+    /// A day in µs.
+    const DAY: i64 = 86_400 * 1_000_000;
 
     fn start(started: i64, seq: u64) -> StartFact {
         StartFact {
@@ -528,12 +478,12 @@ mod tests {
         }
     }
 
-    /// A start closed two weeks later is pending in three weeks; a start superseded by a later
-    /// start (never closed) is pending until that start; the last start, never closed, is in
-    /// the open set and in no week; a close at the very start time leaves nothing pending.
+    /// A start closed 15 days later is pending over those days; a start superseded by a later
+    /// start (never closed) is pending until that start; a close at the very start time leaves
+    /// nothing pending; the last start, never closed, is pending from its start on.
     #[test]
-    fn pending_weeks_cover_each_start_until_its_close_or_the_next_start() {
-        let day = WEEK / 7;
+    fn pending_spans_cover_each_start_until_its_close_or_the_next_start() {
+        let day = DAY;
         let record = TransferRecord {
             starts: vec![
                 start(0, 1),
@@ -544,18 +494,22 @@ mod tests {
             reminders: Vec::new(),
             closes: vec![close(15 * day, 2), close(45 * day, 6)],
         };
-        let weeks: Vec<i64> = record.pending_weeks().into_iter().collect();
-        // [0, 15 d) → weeks 0..=2; [30 d, 45 d) → weeks 4..=6; [45 d, 45 d) → none;
-        // [60 d, ∞) → open.
-        assert_eq!(weeks, [0, 1, 2, 4, 5, 6]);
-        // Every instant `open_at` answers for lies in the open set or in its week.
-        for at in (0..80 * day).step_by(day as usize / 2) {
-            if let Some(open) = record.open_at(Some(at)) {
-                let in_open_set = record
-                    .open_at(None)
-                    .is_some_and(|o| o.seq == open.seq && o.started_at <= at);
-                assert!(in_open_set || weeks.contains(&at.div_euclid(WEEK)), "{at}");
-            }
+        let spans = record.pending_spans();
+        let span = |from: i64, until: Option<i64>| Span { from, until };
+        assert_eq!(
+            spans,
+            [
+                span(0, Some(15 * day)),
+                span(30 * day, Some(45 * day)),
+                span(60 * day, None)
+            ]
+        );
+        // `open_at` answers exactly at the instants inside a span.
+        for at in (-day..80 * day).step_by(day as usize / 2) {
+            let inside = spans
+                .iter()
+                .any(|s| s.from <= at && s.until.is_none_or(|u| at < u));
+            assert_eq!(record.open_at(Some(at)).is_some(), inside, "{at}");
         }
     }
 
@@ -564,7 +518,7 @@ mod tests {
     /// at the same time is not ended by the earlier departure.
     #[test]
     fn an_undated_start_is_ended_by_any_departure_and_only_by_later_other_closes() {
-        let day = WEEK / 7;
+        let day = DAY;
         let undated = StartFact {
             undated: true,
             kk_start: None,
@@ -580,7 +534,7 @@ mod tests {
             closes: vec![close],
         };
         let left = record(undated.clone(), departure);
-        assert!(left.pending_weeks().is_empty());
+        assert!(left.pending_spans().is_empty());
         assert!((0..40).all(|d| left.open_at(Some(d * day)).is_none()));
         assert!(left.open_at(None).is_none());
 
@@ -592,41 +546,23 @@ mod tests {
         assert!(dated.open_at(None).is_some());
     }
 
+    /// A span of two thousand years (a garbled `kk_start` in year 1) has a few keys, not one
+    /// per week or day.
     #[test]
-    fn span_over_two_years_is_one_long_spans_key_not_one_per_week() {
-        let year = 52 * WEEK;
-        // A garbled `kk_start` in year 1, then a close in 2026.
+    fn a_span_over_centuries_has_a_few_keys() {
+        let year = 365 * DAY;
         let record = TransferRecord {
             starts: vec![start(-1969 * year, 1)],
             reminders: Vec::new(),
             closes: vec![close(56 * year, 2)],
         };
-        let weeks: Vec<i64> = record.pending_weeks().into_iter().collect();
-        assert_eq!(weeks, [LONG_SPANS]);
-        assert!(record.open_at(Some(0)).is_some());
-        assert!(week_key(LONG_SPANS, "a.example").starts_with(&long_spans_prefix()));
-    }
-
-    /// `verify` names a week key by its week's first day, or as a long span.
-    #[test]
-    fn week_keys_read_as_their_week() {
-        // 2024-05-30 00:00 UTC is a Thursday: weeks count from Thursday 1970-01-01.
-        let thursday = 1_717_027_200 * 1_000_000;
-        for at in [thursday, thursday + WEEK - 1] {
-            assert_eq!(
-                describe_week_key(&week_key(at.div_euclid(WEEK), "a.example")).as_deref(),
-                Some("week from 2024-05-30:a.example")
-            );
+        let mut keys = Vec::new();
+        for span in record.pending_spans() {
+            transfer_index::span_keys(span, "a.example", &mut keys);
         }
-        assert_eq!(
-            describe_week_key(&week_key(-1, "b.example")).as_deref(),
-            Some("week from 1969-12-25:b.example")
-        );
-        assert_eq!(
-            describe_week_key(&week_key(LONG_SPANS, "a.example")).as_deref(),
-            Some("long spans:a.example")
-        );
-        assert_eq!(describe_week_key(b"short"), None);
+        assert!(keys.len() <= 2 * (transfer_index::MAX_LEVEL as usize + 1));
+        assert!(keys.len() > 1, "{keys:?}");
+        assert!(record.open_at(Some(0)).is_some());
     }
 
     #[test]
