@@ -284,6 +284,13 @@ pub(crate) enum ProjectionId {
     OrdersByState = 11,
 }
 
+/// The shape of the projection records this build writes; views of another shape are rebuilt
+/// from the log on open (they are derived data). Every store keeps it beside its views.
+/// 5: transfer records keep DST flags, undated starts and which closes are departures.
+/// 6: the orders of each state (`orders_by_state`) and a count per state.
+/// 7: the open transfers counted in `counts` (`open_transfers`), read by `stats`.
+pub(crate) const VIEWS_VERSION: u32 = 7;
+
 /// How many projection trees there are.
 pub(crate) const TREE_COUNT: usize = 12;
 

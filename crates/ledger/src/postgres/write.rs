@@ -23,6 +23,7 @@ use rustc_hash::FxHashMap;
 use super::error::{PgError, PgResult, query};
 use super::meta::{COLUMNS, Meta, int8};
 use super::raw::CompressedRaw;
+use super::read::StoredReject;
 
 /// The channel a commit that appended events notifies, with the new head seq as payload
 /// (`LISTEN ledger_events`; delivered only once the transaction committed).
@@ -226,6 +227,61 @@ impl<'c> WriteTxn<'c> {
             ))
         })
         .transpose()
+    }
+
+    /// The own time of event `seq` as its row keeps it (the outer `None`: no such event).
+    pub(crate) fn own_time(&mut self, seq: u64) -> PgResult<Option<Option<DateTime<Utc>>>> {
+        let seq = int8(seq, "seq")?;
+        let row = self
+            .txn
+            .query_opt("SELECT own_time FROM events WHERE seq = $1", &[&seq])
+            .map_err(query("reading an event's own time"))?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    /// Every quarantine entry whose raw input has one of these SHA-256s (one query for the
+    /// whole set), in id order: the engine picks the entry of each (bytes, response context)
+    /// from their records.
+    pub(crate) fn rejects_with_raw(&mut self, shas: &[[u8; 32]]) -> PgResult<Vec<StoredReject>> {
+        if shas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let shas: Vec<&[u8]> = shas.iter().map(|sha| sha.as_slice()).collect();
+        let rows = self
+            .txn
+            .query(
+                "SELECT id, raw_sha, record FROM quarantine WHERE raw_sha = ANY($1) ORDER BY id",
+                &[&shas],
+            )
+            .map_err(query("looking up rejected inputs"))?;
+        rows.iter()
+            .map(|row| {
+                let id = super::meta::from_int8(row.get(0), "quarantine.id")?;
+                let sha: &[u8] = row.get(1);
+                Ok(StoredReject {
+                    id,
+                    raw_sha: sha.try_into().map_err(|_| PgError::Corrupt {
+                        what: format!("the raw_sha of quarantine entry {id}"),
+                        reason: format!("{} bytes, not 32", sha.len()),
+                    })?,
+                    record: row.get(2),
+                })
+            })
+            .collect()
+    }
+
+    /// The records of `projection` under `keys` (one query), as this transaction sees them
+    /// (its own writes included), as (key, record) in key order; keys without one are left
+    /// out.
+    pub(crate) fn view_records(
+        &mut self,
+        projection: u16,
+        keys: &[&[u8]],
+    ) -> PgResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        super::read::view_records(&mut self.txn, projection, keys)
     }
 
     /// Inserts raw inputs not already kept (`ON CONFLICT DO NOTHING`: identical bytes are
