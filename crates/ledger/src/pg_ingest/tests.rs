@@ -605,6 +605,86 @@ fn two_writers_over_overlapping_input_keep_each_notification_once_gap_free_and_f
     assert_records_equal(&pg_views(&mut client), &fresh_fold(&events), "two writers");
 }
 
+/// A reject released (the trust policy refused its sender; a person vouches for it) leaves the
+/// quarantine and becomes an event whose raw input is the one kept with the reject, as in
+/// sled; a copy delivered again from the refused sender is judged as sled judges it.
+#[test]
+fn a_released_reject_leaves_the_quarantine_as_in_sled() {
+    let Some((_db, mut client)) = Db::migrated("a_released_reject_leaves_the_quarantine") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut options = Options::new(dir.path().join("ledger"));
+    options.trust =
+        Some(crate::TrustPolicy::parse("sender robot@autodns.example\n").expect("a trust policy"));
+    let sled = Ledger::open(options.clone()).expect("the sled ledger opens");
+    let trusted = mail("Tue, 13 Jan 2026 09:02:41 +0000", "trusted-1");
+    let (bytes, origin) = mail("Tue, 13 Jan 2026 09:03:41 +0000", "spoofed-1");
+    let text = String::from_utf8(bytes).expect("text");
+    let spoofed = (
+        text.replace("robot@autodns.example>", "robot@evil.example>")
+            .into_bytes(),
+        origin,
+    );
+    let batch = vec![trusted, spoofed.clone()];
+    let expected = sled.ingest_batch(batch.clone()).expect("sled ingests");
+    let now = recorded_time(&sled, &expected);
+    let got = write_batch(&mut client, prepare(&options, items(&batch), false), now)
+        .expect("PostgreSQL ingests");
+    assert_eq!(got, expected);
+    let IngestOutcome::Rejected { id, .. } = got[1] else {
+        panic!("the spoofed sender is refused: {:?}", got[1]);
+    };
+
+    let expected = sled.release(id).expect("sled releases");
+    let stored = read::rejects_in(&mut client, id..id + 1)
+        .expect("reads")
+        .pop()
+        .expect("the entry");
+    let record = QuarantineRecord::from_bytes(&stored.record, id).expect("decodes");
+    let raw = read::raw_by_sha(&mut client, &record.sha256)
+        .expect("reads")
+        .expect("kept");
+    assert_eq!(raw, spoofed.0);
+    let item = Item {
+        raw,
+        origin: Origin::new(record.origin.clone()),
+        response: None,
+        quarantined: Some((id, record)),
+        trusted: true,
+    };
+    let now = recorded_time(&sled, std::slice::from_ref(&expected));
+    let got = write_batch(&mut client, prepare(&options, vec![item], false), now)
+        .expect("PostgreSQL releases");
+    assert_eq!(got, [expected]);
+    assert!(matches!(got[0], IngestOutcome::Appended { seq: 2, .. }));
+    assert!(pg_quarantine(&mut client).is_empty());
+    assert!(sled.quarantine().expect("sled's quarantine").is_empty());
+    let events = pg_events(&mut client);
+    assert_eq!(
+        events,
+        sled.export(1)
+            .collect::<crate::Result<Vec<_>>>()
+            .expect("sled's log")
+    );
+    assert_eq!(
+        read::raw_of_event(&mut client, 2).expect("reads"),
+        Some(spoofed.0.clone())
+    );
+    // Delivered again, still from the refused sender.
+    let again = vec![spoofed];
+    let expected = sled.ingest_batch(again.clone()).expect("sled ingests");
+    let got = write_batch(
+        &mut client,
+        prepare(&options, items(&again), false),
+        Utc::now(),
+    )
+    .expect("PostgreSQL ingests");
+    assert_eq!(got, expected);
+    drop(sled);
+    assert_records_equal(&pg_views(&mut client), &sled_views(&options), "released");
+}
+
 /// A failure inside the transaction (here: a stored projection record that does not decode)
 /// leaves nothing of the batch: no event, raw input, quarantine entry or record, the counters
 /// as they were.
