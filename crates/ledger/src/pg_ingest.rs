@@ -4,18 +4,19 @@
 //! database and stores what the engine decided.
 //!
 //! Per batch of up to [`ingest::BATCH`] items:
-//! 1. **prepare** (hash, parse, trust check, dedup key, classify), before the transaction and on
-//!    another thread in [`ingest_stream`], one batch ahead of the writes;
+//! 1. **prepare** (hash, parse, trust check, dedup key, classify; and the raw inputs
+//!    compressed), before the transaction and on another thread in [`ingest_stream`], one
+//!    batch ahead of the writes;
 //! 2. [`pg::WriteTxn::begin`]: a transaction with the seq lock (the one `ledger_meta`
 //!    row, `FOR UPDATE`), so what the lookups answer holds until the commit;
 //! 3. **decide** over the transaction ([`decide::WriteTxn`]: one `= ANY($1)` query for the
 //!    batch's dedup keys, one for its rejects' raw inputs);
-//! 4. the write set, each kind of row in one statement: the raw inputs (zstd), the events,
+//! 4. the write set, each kind of row in one statement: the raw inputs, the events,
 //!    the new quarantine entries, the rewritten ones (rare: one statement each), the removed
 //!    ones;
-//! 5. the fold: [`Working::load`] through the transaction ([`Loader`]: one query per tree and
-//!    round), [`Working::apply`] in memory, the changed records in one upsert and one delete,
-//!    and the checkpoint;
+//! 5. the fold: [`Working::load`] through the transaction ([`Loader`]: one query per round,
+//!    every tree at once), [`Working::apply`] in memory, the changed records in one upsert
+//!    and one delete, and the checkpoint;
 //! 6. COMMIT. Only once it returned are the outcomes handed back: an error anywhere before
 //!    means nothing of the batch is committed (the transaction is rolled back).
 //!
@@ -39,7 +40,7 @@ use crate::decide::{
 use crate::ingest;
 use crate::postgres as pg;
 use crate::postgres::{CompressedRaw, PgError};
-use crate::projections::{Found, Loader, ProjectionId, VIEWS_VERSION, Working};
+use crate::projections::{Found, FoundIn, Loader, ProjectionId, VIEWS_VERSION, Working};
 use crate::quarantine::QuarantineRecord;
 use crate::raw::PackRef;
 use crate::{IngestOutcome, LedgerError, Options, Result};
@@ -135,7 +136,8 @@ impl decide::WriteTxn for Engine<'_, '_> {
     }
 }
 
-/// The `views` table as the working set's loader: one `key = ANY($2)` query per tree asked.
+/// The `views` table as the working set's loader: one query per round of a batch, every tree's
+/// keys at once ([`Loader::read_trees`]), or one per tree asked alone.
 impl Loader for Engine<'_, '_> {
     fn read(&mut self, tree: ProjectionId, keys: &[Vec<u8>], found: &mut Found<'_>) -> Result<()> {
         let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
@@ -148,6 +150,55 @@ impl Loader for Engine<'_, '_> {
         }
         Ok(())
     }
+
+    fn read_trees(
+        &mut self,
+        asks: &[(ProjectionId, Vec<Vec<u8>>)],
+        found: &mut FoundIn<'_>,
+    ) -> Result<()> {
+        let (mut trees, mut keys) = (Vec::new(), Vec::new());
+        for (tree, tree_keys) in asks {
+            for key in tree_keys {
+                trees.push(u16::from(tree.id()));
+                keys.push(key.as_slice());
+            }
+        }
+        let records = self.txn.view_records_of(&trees, &keys).map_err(from_pg)?;
+        for (id, key, record) in records {
+            let tree = ProjectionId::ALL
+                .into_iter()
+                .find(|tree| u16::from(tree.id()) == id)
+                .ok_or_else(|| LedgerError::Corrupt {
+                    what: "views".into(),
+                    reason: format!("a record of projection {id}, which this build does not know"),
+                })?;
+            found(tree, &key, &record)?;
+        }
+        Ok(())
+    }
+}
+
+/// A batch prepared for PostgreSQL: the engine's prepared batch ([`ingest::prepare`]), and the
+/// raw inputs it may keep already compressed, so zstd runs before the transaction (on the
+/// preparing thread of [`ingest_stream`]), not under the seq lock.
+pub(crate) struct Prepared {
+    batch: PreparedBatch,
+    compressed: HashMap<[u8; 32], CompressedRaw>,
+}
+
+/// Prepares a batch for [`write_batch`]: [`ingest::prepare`] (on this thread), then every
+/// distinct raw input not already kept in the quarantine compressed.
+pub(crate) fn prepare_batch(options: &Options, items: Vec<Item>) -> Prepared {
+    let batch = ingest::prepare(options, items, false);
+    let mut compressed = HashMap::with_capacity(batch.items.len());
+    for (item, sha) in batch.items.iter().zip(&batch.shas) {
+        if item.quarantined.is_none() {
+            compressed
+                .entry(*sha)
+                .or_insert_with(|| CompressedRaw::with_sha(*sha, &item.raw));
+        }
+    }
+    Prepared { batch, compressed }
 }
 
 /// Refuses to fold into views that are not at the log's head in this build's shape (both are
@@ -187,24 +238,30 @@ fn check_views(txn: &mut pg::WriteTxn<'_>) -> Result<()> {
 /// is committed.
 pub(crate) fn write_batch(
     client: &mut ::postgres::Client,
-    batch: PreparedBatch,
+    prepared: Prepared,
     now: DateTime<Utc>,
 ) -> Result<Vec<IngestOutcome>> {
+    let Prepared { batch, compressed } = prepared;
     if batch.items.is_empty() {
         return Ok(Vec::new());
     }
     let mut txn = pg::WriteTxn::begin(client).map_err(from_pg)?;
     check_views(&mut txn)?;
     let decision = decide::decide(&mut Engine { txn: &mut txn }, batch, now)?;
-    let appended = store(&mut txn, decision.writes)?;
+    let appended = store(&mut txn, decision.writes, compressed)?;
     fold(&mut txn, &appended)?;
     txn.commit().map_err(from_pg)?;
     Ok(decision.outcomes.into_iter().flatten().collect())
 }
 
 /// Stores a write set in the transaction: raw inputs, events, quarantine changes, each kind
-/// in one statement (a rewritten entry in one each). Returns the appended events.
-fn store(txn: &mut pg::WriteTxn<'_>, writes: WriteSet) -> Result<Vec<Event>> {
+/// in one statement (a rewritten entry in one each); a raw input is taken from `compressed`
+/// (else compressed here). Returns the appended events.
+fn store(
+    txn: &mut pg::WriteTxn<'_>,
+    writes: WriteSet,
+    mut compressed: HashMap<[u8; 32], CompressedRaw>,
+) -> Result<Vec<Event>> {
     let WriteSet {
         first_seq,
         next_seq,
@@ -225,7 +282,11 @@ fn store(txn: &mut pg::WriteTxn<'_>, writes: WriteSet) -> Result<Vec<Event>> {
     }
     let compressed: Vec<CompressedRaw> = raws
         .iter()
-        .map(|raw| CompressedRaw::with_sha(raw.sha256, &raw.bytes))
+        .map(|raw| {
+            compressed
+                .remove(&raw.sha256)
+                .unwrap_or_else(|| CompressedRaw::with_sha(raw.sha256, &raw.bytes))
+        })
         .collect();
     txn.insert_raw(&compressed).map_err(from_pg)?;
 
@@ -376,12 +437,11 @@ where
 {
     let mut items = items.into_iter();
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<PreparedBatch>(1);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Prepared>(1);
         let preparer = scope.spawn(move || {
             loop {
                 let batch: Vec<Item> = items.by_ref().take(ingest::BATCH).collect();
-                if batch.is_empty() || sender.send(ingest::prepare(options, batch, false)).is_err()
-                {
+                if batch.is_empty() || sender.send(prepare_batch(options, batch)).is_err() {
                     return;
                 }
             }

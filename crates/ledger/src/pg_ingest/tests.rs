@@ -17,7 +17,7 @@ use ledger_pgconn::{Environment, Settings};
 use ledger_pgtest::Cluster;
 use postgres::Client;
 
-use super::{ingest_stream, write_batch};
+use super::{ingest_stream, prepare_batch, write_batch};
 use crate::decide::Item;
 use crate::ingest::{event_dedup_key, prepare, response_context};
 use crate::postgres::{read, read_meta, schema};
@@ -340,7 +340,7 @@ fn postgres_ingests_what_sled_does_with_the_same_outcomes_events_quarantine_and_
     for (n, batch) in batches.iter().enumerate() {
         let expected = sled.ingest_batch(batch.clone()).expect("sled ingests");
         let now = recorded_time(&sled, &expected);
-        let got = write_batch(&mut client, prepare(&options, items(batch), false), now)
+        let got = write_batch(&mut client, prepare_batch(&options, items(batch)), now)
             .expect("PostgreSQL ingests");
         assert_eq!(got.len(), batch.len());
         for (i, (pg, sled)) in got.iter().zip(&expected).enumerate() {
@@ -411,7 +411,7 @@ fn postgres_ingests_what_sled_does_with_the_same_outcomes_events_quarantine_and_
         };
         let now = recorded_time(&sled, std::slice::from_ref(&expected));
         let got =
-            write_batch(&mut client, prepare(&options, vec![item], false), now).expect("records");
+            write_batch(&mut client, prepare_batch(&options, vec![item]), now).expect("records");
         assert_eq!(got, [expected]);
     }
     eprintln!(
@@ -509,7 +509,7 @@ fn two_writers_over_overlapping_input_keep_each_notification_once_gap_free_and_f
                     input
                         .into_iter()
                         .map(|batch| {
-                            let prepared = prepare(options, items(&batch), false);
+                            let prepared = prepare_batch(options, items(&batch));
                             let outcomes = write_batch(&mut client, prepared, Utc::now())
                                 .expect("a writer's batch commits");
                             (batch, outcomes)
@@ -629,7 +629,7 @@ fn a_released_reject_leaves_the_quarantine_as_in_sled() {
     let batch = vec![trusted, spoofed.clone()];
     let expected = sled.ingest_batch(batch.clone()).expect("sled ingests");
     let now = recorded_time(&sled, &expected);
-    let got = write_batch(&mut client, prepare(&options, items(&batch), false), now)
+    let got = write_batch(&mut client, prepare_batch(&options, items(&batch)), now)
         .expect("PostgreSQL ingests");
     assert_eq!(got, expected);
     let IngestOutcome::Rejected { id, .. } = got[1] else {
@@ -654,7 +654,7 @@ fn a_released_reject_leaves_the_quarantine_as_in_sled() {
         trusted: true,
     };
     let now = recorded_time(&sled, std::slice::from_ref(&expected));
-    let got = write_batch(&mut client, prepare(&options, vec![item], false), now)
+    let got = write_batch(&mut client, prepare_batch(&options, vec![item]), now)
         .expect("PostgreSQL releases");
     assert_eq!(got, [expected]);
     assert!(matches!(got[0], IngestOutcome::Appended { seq: 2, .. }));
@@ -676,7 +676,7 @@ fn a_released_reject_leaves_the_quarantine_as_in_sled() {
     let expected = sled.ingest_batch(again.clone()).expect("sled ingests");
     let got = write_batch(
         &mut client,
-        prepare(&options, items(&again), false),
+        prepare_batch(&options, items(&again)),
         Utc::now(),
     )
     .expect("PostgreSQL ingests");
@@ -697,7 +697,7 @@ fn a_batch_that_fails_in_its_fold_leaves_nothing() {
     let mails = corpus_mails(20);
     write_batch(
         &mut client,
-        prepare(&options, items(&mails[..10]), false),
+        prepare_batch(&options, items(&mails[..10])),
         Utc::now(),
     )
     .expect("first batch");
@@ -724,7 +724,7 @@ fn a_batch_that_fails_in_its_fold_leaves_nothing() {
     batch.push(garbage("not a notification\n"));
     let error = write_batch(
         &mut client,
-        prepare(&options, items(&batch), false),
+        prepare_batch(&options, items(&batch)),
         Utc::now(),
     )
     .expect_err("the damaged record fails the load");

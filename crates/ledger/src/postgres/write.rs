@@ -98,6 +98,9 @@ pub(crate) struct ViewChange<'a> {
     pub(crate) record: Option<&'a [u8]>,
 }
 
+/// A stored projection record: its projection's pinned id, its key and its bytes.
+pub(crate) type ViewRecord = (u16, Vec<u8>, Vec<u8>);
+
 /// What a commit wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Committed {
@@ -282,6 +285,52 @@ impl<'c> WriteTxn<'c> {
             return Ok(Vec::new());
         }
         super::read::view_records(&mut self.txn, projection, keys)
+    }
+
+    /// The records under each (projection, key) pair asked, `projections[i]` with `keys[i]`
+    /// (one query for all of them, whatever the projections), as (projection, key, record)
+    /// in no order; pairs without one are left out.
+    pub(crate) fn view_records_of(
+        &mut self,
+        projections: &[u16],
+        keys: &[&[u8]],
+    ) -> PgResult<Vec<ViewRecord>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        if projections.len() != keys.len() {
+            return Err(PgError::Invalid(format!(
+                "{} projections for {} keys",
+                projections.len(),
+                keys.len()
+            )));
+        }
+        let ids = projections
+            .iter()
+            .map(|id| {
+                i16::try_from(*id)
+                    .map_err(|_| PgError::Invalid(format!("projection id {id} is past smallint")))
+            })
+            .collect::<PgResult<Vec<i16>>>()?;
+        let rows = self
+            .txn
+            .query(
+                "SELECT v.projection, v.key, v.record \
+                 FROM UNNEST($1::smallint[], $2::bytea[]) AS k(projection, key) \
+                 JOIN views v ON v.projection = k.projection AND v.key = k.key",
+                &[&ids, &keys],
+            )
+            .map_err(query("reading projection records"))?;
+        rows.iter()
+            .map(|row| {
+                let id: i16 = row.get(0);
+                let id = u16::try_from(id).map_err(|_| PgError::Corrupt {
+                    what: "views.projection".into(),
+                    reason: format!("negative: {id}"),
+                })?;
+                Ok((id, row.get(1), row.get(2)))
+            })
+            .collect()
     }
 
     /// Inserts raw inputs not already kept (`ON CONFLICT DO NOTHING`: identical bytes are
