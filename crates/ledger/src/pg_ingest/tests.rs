@@ -736,8 +736,9 @@ fn a_batch_that_fails_in_its_fold_leaves_nothing() {
 /// `cargo test --release -p ledger --lib pg_ingest::tests::ingest_throughput -- --ignored
 /// --nocapture`, with `LEDGER_PG_CORPUS` (a `cargo xtask corpus --format files` directory,
 /// else the bench corpus), `LEDGER_PG_BENCH_EVENTS` (100,000) and `LEDGER_PG_BENCH_FSYNC`
-/// (`on,off`): the whole write path (files read and prepared on a second thread, decide,
-/// store, fold, commit per batch of 1,000) into a throwaway cluster, per fsync setting.
+/// (`on,off`; `sled` runs the same input into a sled ledger, read as lazily): the whole write
+/// path (files read and prepared on a second thread, decide, store, fold, commit per batch of
+/// 1,000) into a throwaway cluster, per fsync setting.
 #[test]
 #[ignore = "a measurement: run it by hand, see BENCHMARKS.md"]
 fn ingest_throughput() {
@@ -751,7 +752,41 @@ fn ingest_throughput() {
         Some(_) => Vec::new(),
         None => corpus::corpus(n),
     };
+    let input = || -> Box<dyn Iterator<Item = (Vec<u8>, Origin)> + Send> {
+        match &files {
+            Some((dir, paths)) => {
+                let (dir, paths) = (dir.clone(), paths.clone());
+                Box::new(paths.into_iter().map(move |path| read_item(&dir, &path)))
+            }
+            None => Box::new(generated.clone().into_iter()),
+        }
+    };
     for fsync in fsyncs.split(',') {
+        if fsync == "sled" {
+            // The same input into a sled ledger, for the figures beside (as `ledger ingest`
+            // writes: batches of 1,000, pipelined).
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let sled = Ledger::open(Options::new(dir.path().join("ledger"))).expect("opens");
+            let mut mails = input();
+            let batches = std::iter::from_fn(move || {
+                let batch: Vec<_> = mails.by_ref().take(1_000).collect();
+                (!batch.is_empty()).then_some((batch, ()))
+            });
+            let started = std::time::Instant::now();
+            sled.ingest_stream(batches, |(), _| ControlFlow::Continue(()))
+                .expect("sled ingests");
+            sled.flush().expect("flushes");
+            let elapsed = started.elapsed().as_secs_f64();
+            let stats = sled.stats().expect("stats");
+            println!(
+                "sled: {n} items ({} events) in {elapsed:.2} s: {:.0} notifications/s; {} B per \
+                 event on disk",
+                stats.events,
+                n as f64 / elapsed,
+                stats.disk_bytes / stats.events.max(1)
+            );
+            continue;
+        }
         let Some((db, mut client)) = Db::migrated("ingest_throughput") else {
             return;
         };
@@ -767,14 +802,7 @@ fn ingest_throughput() {
             .expect("show")
             .get(0);
         assert_eq!(shown, fsync);
-        let input: Box<dyn Iterator<Item = (Vec<u8>, Origin)> + Send> = match &files {
-            Some((dir, paths)) => {
-                let (dir, paths) = (dir.clone(), paths.clone());
-                Box::new(paths.into_iter().map(move |path| read_item(&dir, &path)))
-            }
-            None => Box::new(generated.clone().into_iter()),
-        };
-        let items = input.map(|(raw, origin)| Item {
+        let items = input().map(|(raw, origin)| Item {
             raw,
             origin,
             response: None,
