@@ -151,7 +151,9 @@ impl From<LedgerError> for CliError {
                 CliError::environment(message)
                     .hint("a part of that path is a file where a directory should be")
             }
-            LedgerError::Io { .. } | LedgerError::Storage { .. } => CliError::environment(message),
+            LedgerError::Io { .. } | LedgerError::Storage { .. } | LedgerError::Database { .. } => {
+                CliError::environment(message)
+            }
             LedgerError::StoredEvent { .. } | LedgerError::Corrupt { .. } => CliError {
                 kind: ErrorKind::Corrupt,
                 message,

@@ -50,6 +50,16 @@ pub enum LedgerError {
         #[source]
         source: sled::Error,
     },
+    /// PostgreSQL (or the connection to it) reported an error. A write that failed so is not
+    /// committed: its transaction is rolled back, by the ledger or by the server.
+    #[error("PostgreSQL error while {operation}: {source}")]
+    Database {
+        /// What was being done.
+        operation: &'static str,
+        /// The client's error (a server error carries its SQLSTATE).
+        #[source]
+        source: postgres::Error,
+    },
     /// A stored event could not be read (unknown version, corrupt record).
     #[error("stored event {seq}: {source}")]
     StoredEvent {

@@ -290,6 +290,15 @@ pub(crate) enum ProjectionId {
     TransferSpans = 13,
 }
 
+/// The shape of the projection records this build writes; views of another shape are rebuilt
+/// from the log on open (they are derived data). Every store keeps it beside its views.
+/// 5: transfer records keep DST flags, undated starts and which closes are departures.
+/// 6: the orders of each state (`orders_by_state`) and a count per state.
+/// 7: the open transfers counted in `counts` (`open_transfers`), read by `stats`.
+/// 8: the open transfers by deadline and the pending spans as an interval index
+///    (`transfers_by_deadline`, `transfer_spans`); the week index (`transfers_by_week`) retired.
+pub(crate) const VIEWS_VERSION: u32 = 8;
+
 /// How many projection trees there are.
 pub(crate) const TREE_COUNT: usize = 14;
 
@@ -351,10 +360,28 @@ pub(crate) trait Loader {
     /// `tree` holds; keys it does not hold are left out. An error of `found` (a record that
     /// does not decode) is returned as it is.
     fn read(&mut self, tree: ProjectionId, keys: &[Vec<u8>], found: &mut Found<'_>) -> Result<()>;
+
+    /// Hands `found` the stored bytes of the keys asked of each tree (each tree once, its keys
+    /// sorted and distinct), with the tree. A store that can answer every tree in one request
+    /// does so (PostgreSQL: one query for a round of a batch); by default, one
+    /// [`Loader::read`] per tree, in the order asked.
+    fn read_trees(
+        &mut self,
+        asks: &[(ProjectionId, Vec<Vec<u8>>)],
+        found: &mut FoundIn<'_>,
+    ) -> Result<()> {
+        for (tree, keys) in asks {
+            self.read(*tree, keys, &mut |key, bytes| found(*tree, key, bytes))?;
+        }
+        Ok(())
+    }
 }
 
 /// What a [`Loader`] hands each stored record to: its key, and its bytes as stored.
 pub(crate) type Found<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
+
+/// What [`Loader::read_trees`] hands each stored record to: its tree, key and stored bytes.
+pub(crate) type FoundIn<'a> = dyn FnMut(ProjectionId, &[u8], &[u8]) -> Result<()> + 'a;
 
 /// The keys the folds of a batch will read, per tree: what [`Working::load`] asks a
 /// [`Loader`] for. Each projection says what an event reads (`reads` in its module):
@@ -434,7 +461,8 @@ impl Working {
     }
 
     /// Loads, through `loader`, every stored record the folds of `events` read that the
-    /// working set does not hold yet: one read per key, a tree's keys at once, in two rounds
+    /// working set does not hold yet: one read per key, every tree's keys at once
+    /// ([`Loader::read_trees`]), in two rounds
     /// (the keys the events name, then the failures the loaded create marks list). A stored
     /// record that does not decode is an error naming its tree; after it, the working set
     /// must not be folded.
@@ -460,6 +488,7 @@ impl Working {
         if reads.is_empty() {
             return Ok(());
         }
+        let mut asks = Vec::new();
         for (id, keys) in ProjectionId::ALL.into_iter().zip(reads.keys) {
             let table = self.table(id);
             let mut keys: Vec<Vec<u8>> = keys.into_iter().filter(|k| !table.holds(k)).collect();
@@ -470,9 +499,14 @@ impl Working {
             for key in &keys {
                 table.load_absent(key);
             }
-            loader.read(id, &keys, &mut |key, bytes| table.load_stored(key, bytes))?;
+            asks.push((id, keys));
         }
-        Ok(())
+        if asks.is_empty() {
+            return Ok(());
+        }
+        loader.read_trees(&asks, &mut |id, key, bytes| {
+            self.table(id).load_stored(key, bytes)
+        })
     }
 
     /// The tree `id`'s working set, to load records into.

@@ -39,14 +39,8 @@ pub(crate) const META_QUARANTINE_INDEXED: &[u8] = b"quarantine_indexed";
 pub(crate) const VIEWS_CHECKPOINT: &[u8] = b"checkpoint";
 pub(crate) const VIEWS_DIRTY: &[u8] = b"dirty";
 pub(crate) const VIEWS_VERSION_KEY: &[u8] = b"version";
-/// The shape of the projection records this build writes; views of another shape are rebuilt
-/// from the log on open (they are derived data).
-/// 5: transfer records keep DST flags, undated starts and which closes are departures.
-/// 6: the orders of each state (`orders_by_state`) and a count per state.
-/// 7: the open transfers counted in `counts` (`open_transfers`), read by `stats`.
-/// 8: the open transfers by deadline and the pending spans as an interval index
-///    (`transfers_by_deadline`, `transfer_spans`); the week index (`transfers_by_week`) retired.
-pub(crate) const VIEWS_VERSION: u32 = 8;
+/// The shape of the projection records this build writes (the model's: every store keeps it).
+pub(crate) use crate::projections::VIEWS_VERSION;
 
 /// A sled error while `operation`.
 pub(crate) fn storage(operation: &'static str) -> impl FnOnce(sled::Error) -> LedgerError {

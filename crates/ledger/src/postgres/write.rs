@@ -23,6 +23,7 @@ use rustc_hash::FxHashMap;
 use super::error::{PgError, PgResult, query};
 use super::meta::{COLUMNS, Meta, int8};
 use super::raw::CompressedRaw;
+use super::read::StoredReject;
 
 /// The channel a commit that appended events notifies, with the new head seq as payload
 /// (`LISTEN ledger_events`; delivered only once the transaction committed).
@@ -96,6 +97,9 @@ pub(crate) struct ViewChange<'a> {
     /// The new record, or `None` to remove it.
     pub(crate) record: Option<&'a [u8]>,
 }
+
+/// A stored projection record: its projection's pinned id, its key and its bytes.
+pub(crate) type ViewRecord = (u16, Vec<u8>, Vec<u8>);
 
 /// What a commit wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,6 +230,107 @@ impl<'c> WriteTxn<'c> {
             ))
         })
         .transpose()
+    }
+
+    /// The own time of event `seq` as its row keeps it (the outer `None`: no such event).
+    pub(crate) fn own_time(&mut self, seq: u64) -> PgResult<Option<Option<DateTime<Utc>>>> {
+        let seq = int8(seq, "seq")?;
+        let row = self
+            .txn
+            .query_opt("SELECT own_time FROM events WHERE seq = $1", &[&seq])
+            .map_err(query("reading an event's own time"))?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    /// Every quarantine entry whose raw input has one of these SHA-256s (one query for the
+    /// whole set), in id order: the engine picks the entry of each (bytes, response context)
+    /// from their records.
+    pub(crate) fn rejects_with_raw(&mut self, shas: &[[u8; 32]]) -> PgResult<Vec<StoredReject>> {
+        if shas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let shas: Vec<&[u8]> = shas.iter().map(|sha| sha.as_slice()).collect();
+        let rows = self
+            .txn
+            .query(
+                "SELECT id, raw_sha, record FROM quarantine WHERE raw_sha = ANY($1) ORDER BY id",
+                &[&shas],
+            )
+            .map_err(query("looking up rejected inputs"))?;
+        rows.iter()
+            .map(|row| {
+                let id = super::meta::from_int8(row.get(0), "quarantine.id")?;
+                let sha: &[u8] = row.get(1);
+                Ok(StoredReject {
+                    id,
+                    raw_sha: sha.try_into().map_err(|_| PgError::Corrupt {
+                        what: format!("the raw_sha of quarantine entry {id}"),
+                        reason: format!("{} bytes, not 32", sha.len()),
+                    })?,
+                    record: row.get(2),
+                })
+            })
+            .collect()
+    }
+
+    /// The records of `projection` under `keys` (one query), as this transaction sees them
+    /// (its own writes included), as (key, record) in key order; keys without one are left
+    /// out.
+    pub(crate) fn view_records(
+        &mut self,
+        projection: u16,
+        keys: &[&[u8]],
+    ) -> PgResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        super::read::view_records(&mut self.txn, projection, keys)
+    }
+
+    /// The records under each (projection, key) pair asked, `projections[i]` with `keys[i]`
+    /// (one query for all of them, whatever the projections), as (projection, key, record)
+    /// in no order; pairs without one are left out.
+    pub(crate) fn view_records_of(
+        &mut self,
+        projections: &[u16],
+        keys: &[&[u8]],
+    ) -> PgResult<Vec<ViewRecord>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        if projections.len() != keys.len() {
+            return Err(PgError::Invalid(format!(
+                "{} projections for {} keys",
+                projections.len(),
+                keys.len()
+            )));
+        }
+        let ids = projections
+            .iter()
+            .map(|id| {
+                i16::try_from(*id)
+                    .map_err(|_| PgError::Invalid(format!("projection id {id} is past smallint")))
+            })
+            .collect::<PgResult<Vec<i16>>>()?;
+        let rows = self
+            .txn
+            .query(
+                "SELECT v.projection, v.key, v.record \
+                 FROM UNNEST($1::smallint[], $2::bytea[]) AS k(projection, key) \
+                 JOIN views v ON v.projection = k.projection AND v.key = k.key",
+                &[&ids, &keys],
+            )
+            .map_err(query("reading projection records"))?;
+        rows.iter()
+            .map(|row| {
+                let id: i16 = row.get(0);
+                let id = u16::try_from(id).map_err(|_| PgError::Corrupt {
+                    what: "views.projection".into(),
+                    reason: format!("negative: {id}"),
+                })?;
+                Ok((id, row.get(1), row.get(2)))
+            })
+            .collect()
     }
 
     /// Inserts raw inputs not already kept (`ON CONFLICT DO NOTHING`: identical bytes are

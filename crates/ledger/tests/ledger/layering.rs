@@ -4,8 +4,8 @@
 //! other (`crate::module`, or a name the crate root re-exports from it) fails this test, unless
 //! it is one of the [`KNOWN_UPWARD`] imports that the seam has not cut yet. That list only
 //! shrinks: an entry that no longer occurs fails the test too, so whoever removes an upward
-//! import also strikes it here. Unit-test modules (`#[cfg(test)] mod tests`) may import
-//! anything and are not read.
+//! import also strikes it here. Unit-test modules (`#[cfg(test)] mod tests`, inline or in a
+//! `tests.rs` file of their own) may import anything and are not read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -97,6 +97,24 @@ const LAYERS: &[(&str, &[&str])] = &[
             "outcome",
             "ingest",
             "views",
+        ],
+    ),
+    // The engine over PostgreSQL: ingest's steps in one PostgreSQL transaction per batch,
+    // until the storage trait makes the engine generic. It wires the PostgreSQL backend to the
+    // engine, so it sits above both (and takes sled's quarantine record and its `PackRef`,
+    // which the seam has not cut from the engine yet).
+    (
+        "pg_ingest",
+        &[
+            "decide",
+            "error",
+            "projections",
+            "options",
+            "outcome",
+            "raw",
+            "quarantine",
+            "postgres",
+            "ingest",
         ],
     ),
     // The API other tools embed: wires a backend to the engine.
@@ -277,6 +295,9 @@ fn imports() -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     for file in files {
         let relative = file.strip_prefix(&src).expect("under src");
+        if relative.file_name().is_some_and(|name| name == "tests.rs") {
+            continue;
+        }
         let module = module_of(relative);
         // A module that imports nothing of the crate is still placed.
         out.insert((module.clone(), module.clone()));
