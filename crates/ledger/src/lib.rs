@@ -55,6 +55,7 @@ mod postgres;
 mod projections;
 mod quarantine;
 mod raw;
+mod spill;
 mod store;
 mod test_hook;
 mod trust;

@@ -196,6 +196,11 @@ impl KeySet {
             .now = false;
     }
 
+    /// How many keys the working set holds.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
     /// Every changed key, sorted: `Some(empty)` adds it, `None` removes it.
     pub(crate) fn into_encoded(self) -> Changes {
         let mut out: Changes = self
