@@ -543,3 +543,136 @@ fn fmix(mut h: u64) -> u64 {
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^ (h >> 33)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Changes of one tree (`Counts`), the others empty.
+    fn changes(entries: &[(&str, Option<&str>)]) -> [(ProjectionId, Changes); TREE_COUNT] {
+        ProjectionId::ALL.map(|id| {
+            let changes = if id == ProjectionId::Counts {
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec())))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (id, changes)
+        })
+    }
+
+    /// What the runs hand a working set for `keys`.
+    fn loaded(runs: &mut Runs, keys: &[&str]) -> Vec<(String, String)> {
+        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
+        let mut out = Vec::new();
+        runs.read(ProjectionId::Counts, &keys, &mut |k, v| {
+            out.push((
+                String::from_utf8_lossy(k).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            ));
+            Ok(())
+        })
+        .expect("reads");
+        out
+    }
+
+    /// Every record of the merge of `runs`, with `last` newest.
+    fn merged(runs: Runs, last: &[(&str, Option<&str>)]) -> Vec<(String, String)> {
+        let mut merged = runs
+            .merged(Some(Source::Memory(Memory::new(changes(last)))))
+            .expect("merges");
+        let mut out = Vec::new();
+        for id in ProjectionId::ALL {
+            while let Some((k, v)) = merged.next_in(id).expect("reads") {
+                assert_eq!(id, ProjectionId::Counts);
+                out.push((
+                    String::from_utf8_lossy(&k).into_owned(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                ));
+            }
+        }
+        out
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The newest run that knows a key answers for it, a removal hides what older runs hold,
+    /// and merging the runs into one (at [`MAX_RUNS`]) changes none of it.
+    #[test]
+    fn the_newest_run_wins_and_a_removal_hides_older_records() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut runs = Runs::new(&dir.path().join("fold")).expect("made");
+        runs.spill(changes(&[
+            ("a", Some("1")),
+            ("b", Some("1")),
+            ("c", Some("1")),
+        ]))
+        .expect("spills");
+        runs.spill(changes(&[("b", Some("2")), ("c", None)]))
+            .expect("spills");
+        let want = pairs(&[("a", "1"), ("b", "2")]);
+        assert_eq!(loaded(&mut runs, &["a", "b", "c", "d"]), want);
+        // Up to MAX_RUNS runs, then one: the answers stay.
+        for i in 0..MAX_RUNS - 2 {
+            let key = format!("x{i}");
+            runs.spill(changes(&[(key.as_str(), Some("3"))]))
+                .expect("spills");
+        }
+        assert_eq!(runs.runs.len(), 1, "merged into one");
+        assert_eq!(loaded(&mut runs, &["a", "b", "c", "d"]), want);
+        assert_eq!(
+            merged(runs, &[("a", None), ("d", Some("4"))]),
+            pairs(&[
+                ("b", "2"),
+                ("d", "4"),
+                ("x0", "3"),
+                ("x1", "3"),
+                ("x2", "3"),
+                ("x3", "3"),
+                ("x4", "3"),
+                ("x5", "3"),
+            ])
+        );
+        assert!(!dir.path().join("fold").exists(), "removed with the merge");
+    }
+
+    /// A run of many blocks finds every key it holds, and none it does not (beyond what its
+    /// Bloom filter lets through, which the block read then turns away).
+    #[test]
+    fn a_run_of_many_blocks_finds_each_key() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut runs = Runs::new(&dir.path().join("fold")).expect("made");
+        let keys: Vec<String> = (0..20_000).map(|i| format!("key-{i:06}")).collect();
+        let value = "v".repeat(40);
+        let entries: Vec<(&str, Option<&str>)> = keys
+            .iter()
+            .map(|k| (k.as_str(), Some(value.as_str())))
+            .collect();
+        runs.spill(changes(&entries)).expect("spills");
+        assert!(
+            runs.runs[0].index.len() > 40,
+            "{}",
+            runs.runs[0].index.len()
+        );
+        let asked: Vec<&str> = keys.iter().map(String::as_str).step_by(7).collect();
+        assert_eq!(loaded(&mut runs, &asked).len(), asked.len());
+        let absent: Vec<String> = (0..20_000).map(|i| format!("key-{i:06}x")).collect();
+        let absent: Vec<&str> = absent.iter().map(String::as_str).collect();
+        assert!(loaded(&mut runs, &absent).is_empty());
+        let hash = |k: &String| Bloom::hash(ProjectionId::Counts.id(), k.as_bytes());
+        let passed = (0..20_000)
+            .map(|i| format!("other-{i}"))
+            .filter(|k| runs.runs[0].bloom.may_hold(hash(k)))
+            .count();
+        assert!(
+            passed < 400,
+            "{passed} of 20,000 absent keys passed the filter"
+        );
+    }
+}
