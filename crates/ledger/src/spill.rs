@@ -38,11 +38,14 @@ const MAX_STEP: usize = 4_096;
 /// One entry of a run: the tree's id, the key, the record (`None`: removed).
 type Entry = (u8, Vec<u8>, Option<Vec<u8>>);
 
-fn io(operation: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError {
-    let path = path.to_path_buf();
+/// An I/O error on `path` (the path is copied only when there is one).
+fn io<'a>(
+    operation: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> LedgerError + 'a {
     move |source| LedgerError::Io {
         operation,
-        path,
+        path: path.to_path_buf(),
         source,
     }
 }
