@@ -59,6 +59,7 @@ mod pg_ingest;
 mod projections;
 mod quarantine;
 mod raw;
+mod spill;
 mod store;
 mod test_hook;
 mod trust;

@@ -35,6 +35,12 @@ pub struct Options {
     /// flush the log explicitly anyway). Writes flush before they report, whatever this is.
     /// It is never off: below 1 ms it is 1 ms.
     pub background_flush: Duration,
+    /// How much memory the fold of `rebuild` and `verify` may hold, in bytes, about (default
+    /// 128 MiB): past it, the records folded so far are spilled to sorted runs in
+    /// `PATH/fold/` and read back from there when a later event needs one, so either command
+    /// runs in bounded memory whatever the size of the log (`ARCHITECTURE.md`). sled's caches
+    /// and the reading threads come on top.
+    pub fold_memory: usize,
 }
 
 impl Options {
@@ -48,6 +54,7 @@ impl Options {
             max_input_size: ledger_parser::DEFAULT_MAX_SIZE,
             trust: None,
             background_flush: Duration::from_millis(20),
+            fold_memory: 128 * 1024 * 1024,
         }
     }
 }

@@ -555,6 +555,25 @@ impl Working {
         kinds::apply(&mut self.kinds, event);
     }
 
+    /// How many records (and index keys) the working set holds, in every tree: what a fold
+    /// in bounded memory measures it by (`spill.rs`).
+    pub(crate) fn records(&self) -> usize {
+        self.transfers.len()
+            + self.orders.len()
+            + self.failures.len()
+            + self.marks.len()
+            + self.departures.len()
+            + self.imports.len()
+            + self.kinds.len()
+            + self.open_transfers.len()
+            + self.retired_weeks.len()
+            + self.latest_transfer_fact.len()
+            + self.counts.len()
+            + self.order_states.len()
+            + self.transfer_deadlines.len()
+            + self.transfer_spans.len()
+    }
+
     /// Every changed record, encoded and sorted by key, per tree in [`ProjectionId::ALL`]
     /// order: what a store writes (a record as it was stored, or absent and still absent, is
     /// left out).

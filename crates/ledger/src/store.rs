@@ -573,6 +573,10 @@ pub(crate) struct Views {
     /// The projections' key spaces, by [`ProjectionId::index`] (prefix: [`ProjectionId::id`]).
     pub(crate) trees: [Space; TREE_COUNT],
     pub(crate) meta: Space,
+    /// Where `rebuild` and `verify` spill their fold (`PATH/fold/`, see `spill.rs`).
+    pub(crate) fold_dir: PathBuf,
+    /// The memory their fold may hold ([`Options::fold_memory`]).
+    pub(crate) fold_memory: usize,
     /// True while this process has set the dirty marker (see [`Views::mark_dirty`]).
     marked: std::sync::atomic::AtomicBool,
 }
@@ -604,6 +608,8 @@ impl Views {
             tree,
             trees,
             meta,
+            fold_dir: options.path.join("fold"),
+            fold_memory: options.fold_memory,
             marked: std::sync::atomic::AtomicBool::new(false),
         })
     }

@@ -1,7 +1,6 @@
 //! `verify`: every difference between what is stored and a fresh fold of the log, one line each.
 
-use std::collections::BTreeMap;
-
+use ledger_event::Event;
 use serde::Serialize;
 
 use crate::Result;
@@ -11,10 +10,15 @@ use crate::ingest::{
     EntryTime, decode_own_time, dedup_entry_key, event_dedup_key, split_by_ctid_value,
     split_dedup_entry,
 };
-use crate::projections::{ProjectionId, Working};
+use crate::projections::ProjectionId;
 use crate::quarantine::{self, QuarantineRecord};
 use crate::raw;
+use crate::spill::Fold;
 use crate::store::{Log, META_NEXT_QUARANTINE, META_QUARANTINE_INDEXED, Views, storage};
+use crate::views::Difference;
+
+/// Events folded at once.
+const FOLD_CHUNK: usize = 256;
 
 /// What [`crate::Ledger::verify`] found: every difference between the stored indexes and projections
 /// and a fresh fold of the log.
@@ -38,13 +42,18 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
     let problems = &mut report.problems;
     let head = log.next_seq()? - 1;
-    let mut fresh = Working::fresh();
+    // The fresh fold, in bounded memory (spilled as a rebuild's is), fed in chunks.
+    let mut fresh = Fold::new(&views.fold_dir, views.fold_memory)?;
+    let mut chunk: Vec<Event> = Vec::with_capacity(FOLD_CHUNK);
     let mut expected_seq = 1u64;
     let mut packs = log.event_reader()?;
-    // What each event's index entries must say (hashes of its ctid and domain; `None`: the
-    // event does not decode, already reported), by seq, so the index entries are checked
-    // without reading every event a second time.
-    let mut named: Vec<(u64, Option<[u64; 2]>)> = Vec::new();
+    // How many entries each index must hold (one per decoded event with a ctid / a domain),
+    // and whether one of them was missing: with none missing and no more entries than that,
+    // every entry is one an event asked for, so the index walk below need not know which
+    // event has which name (nothing is kept per event). Otherwise it reads the event of each
+    // entry again.
+    let mut expected_entries = [0u64; 2];
+    let mut entry_missing = [false; 2];
 
     // Every event: decodes, is in sequence, is in its indexes and its dedup key, and its raw
     // bytes read back whole.
@@ -68,17 +77,11 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
             Ok(loaded) => loaded,
             Err(e) => {
                 problems.push(format!("event {seq}: does not decode: {e}"));
-                named.push((seq, None));
                 continue;
             }
         };
-        named.push((
-            seq,
-            Some([
-                name_hash(event.ctid.as_deref()),
-                name_hash(event.domain.as_deref()),
-            ]),
-        ));
+        expected_entries[0] += u64::from(event.ctid.is_some());
+        expected_entries[1] += u64::from(event.domain.is_some());
         if event.seq != seq {
             problems.push(format!(
                 "event {seq}: stored under seq {seq} but says seq {}",
@@ -107,7 +110,10 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
                     Ok(_) => {}
                     Err(e) => problems.push(format!("event {seq}: {e}")),
                 },
-                None => problems.push(format!("event {seq}: missing from by_ctid under {ctid:?}")),
+                None => {
+                    entry_missing[0] = true;
+                    problems.push(format!("event {seq}: missing from by_ctid under {ctid:?}"));
+                }
             }
         }
         if let Some(domain) = &event.domain
@@ -116,6 +122,7 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
                 .contains_key(index_key(domain, seq))
                 .map_err(storage("reading by_domain"))?
         {
+            entry_missing[1] = true;
             problems.push(format!(
                 "event {seq}: missing from by_domain under {domain:?}"
             ));
@@ -154,8 +161,14 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
             )),
             Err(e) => problems.push(format!("event {seq}: its raw bytes cannot be read: {e}")),
         }
-        fresh.apply(&event);
+        chunk.push(event);
+        if chunk.len() == FOLD_CHUNK {
+            fresh.fold(&chunk)?;
+            chunk.clear();
+        }
     }
+    fresh.fold(&chunk)?;
+    drop(chunk);
     if expected_seq - 1 != head {
         problems.push(format!(
             "meta: next seq says head {head}, the log ends at {}",
@@ -163,8 +176,26 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
         ));
     }
 
-    // Every index entry points at an event with that ctid / domain.
-    for (name, tree) in [("by_ctid", &log.by_ctid), ("by_domain", &log.by_domain)] {
+    // Every index entry points at an event with that ctid / domain: without a missing entry,
+    // a count says so (every expected entry is there, and there are no more); otherwise each
+    // entry's event is read again.
+    for (which, (name, tree)) in [("by_ctid", &log.by_ctid), ("by_domain", &log.by_domain)]
+        .into_iter()
+        .enumerate()
+    {
+        let (mut entries, mut malformed) = (0u64, Vec::new());
+        for entry in tree.iter() {
+            let (key, _) = entry.map_err(storage("reading an index"))?;
+            if split_index_key(&key).is_none() {
+                malformed.push(format!("{name}: malformed key {key:?}"));
+                continue;
+            }
+            entries += 1;
+        }
+        if entries == expected_entries[which] && !entry_missing[which] {
+            problems.append(&mut malformed);
+            continue;
+        }
         for entry in tree.iter() {
             let (key, _) = entry.map_err(storage("reading an index"))?;
             let Some((prefix, seq)) = split_index_key(&key) else {
@@ -172,22 +203,16 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
                 continue;
             };
             let prefix = String::from_utf8_lossy(prefix);
-            let which = usize::from(name == "by_domain");
-            let expected = match named.binary_search_by_key(&seq, |(seq, _)| *seq) {
-                Ok(i) => named[i].1,
-                Err(_) => {
-                    problems.push(format!("{name}[{prefix:?}]: points at missing event {seq}"));
-                    continue;
-                }
+            let Some(place) = crate::locators::locate(log, seq)? else {
+                problems.push(format!("{name}[{prefix:?}]: points at missing event {seq}"));
+                continue;
             };
             // An event that does not decode was reported above.
-            let Some(expected) = expected else { continue };
-            if expected[which] != name_hash(Some(&prefix)) {
-                // Rare: read the event again to say what it has.
-                let event = crate::locators::locate(log, seq)?
-                    .map(|place| load_event(place, seq, &mut packs))
-                    .transpose()?;
-                let actual = event.and_then(|e| if which == 0 { e.ctid } else { e.domain });
+            let Ok(event) = load_event(place, seq, &mut packs) else {
+                continue;
+            };
+            let actual = if which == 0 { event.ctid } else { event.domain };
+            if actual.as_deref() != Some(prefix.as_ref()) {
                 problems.push(format!(
                     "{name}[{prefix:?}]: points at event {seq}, which has {actual:?}"
                 ));
@@ -270,32 +295,30 @@ pub(crate) fn verify(log: &Log, views: &Views) -> Result<VerifyReport> {
     if views.is_outdated()? {
         problems.push("views: written by a build with other projection records".into());
     }
-    for (id, expected) in fresh.into_changes()? {
-        let (name, tree) = (id.name(), views.tree(id));
-        let mut expected: BTreeMap<Vec<u8>, Vec<u8>> = expected
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect();
-        for entry in tree.iter() {
-            let (key, stored) = entry.map_err(storage("reading a view"))?;
-            match expected.remove(key.as_ref()) {
-                Some(want) if want == stored.as_ref() => {}
-                Some(_) => problems.push(format!(
+    // Each tree's stored records against the fold's, both walked in key order.
+    let mut fresh = fresh.finish()?;
+    for id in ProjectionId::ALL {
+        let name = id.name();
+        let mut missing = Vec::new();
+        crate::views::diff(views.tree(id), id, &mut fresh, |difference| {
+            match difference {
+                Difference::Differs(key, _) => problems.push(format!(
                     "{name}[{}]: stored record differs from a fresh fold",
                     show_key(id, &key)
                 )),
-                None => problems.push(format!(
+                Difference::Extra(key) => problems.push(format!(
                     "{name}[{}]: stored record has no counterpart in a fresh fold",
                     show_key(id, &key)
                 )),
+                // Reported after the tree's stored records, as they always were.
+                Difference::Missing(key, _) => missing.push(format!(
+                    "{name}[{}]: missing (a fresh fold has it)",
+                    show_key(id, &key)
+                )),
             }
-        }
-        for key in expected.keys() {
-            problems.push(format!(
-                "{name}[{}]: missing (a fresh fold has it)",
-                show_key(id, key)
-            ));
-        }
+            Ok(())
+        })?;
+        problems.append(&mut missing);
     }
     Ok(report)
 }
@@ -310,13 +333,4 @@ fn show_key(tree: ProjectionId, key: &[u8]) -> String {
         return described;
     }
     String::from_utf8_lossy(key).replace('\0', ":")
-}
-
-/// A 64-bit hash of an event's ctid or domain (`None` hashes as itself), to compare index
-/// entries with.
-fn name_hash(name: Option<&str>) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    name.hash(&mut hasher);
-    hasher.finish()
 }

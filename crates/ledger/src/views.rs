@@ -8,8 +8,11 @@ use serde::Serialize;
 
 use crate::Result;
 use crate::event_record::{decode_stored, load_event, load_stored};
-use crate::projections::Working;
-use crate::store::{Log, VIEWS_CHECKPOINT, VIEWS_VERSION, VIEWS_VERSION_KEY, Views, storage};
+use crate::projections::{ProjectionId, Working};
+use crate::spill::{Fold, Merged};
+use crate::store::{
+    Log, Space, VIEWS_CHECKPOINT, VIEWS_VERSION, VIEWS_VERSION_KEY, Views, storage,
+};
 
 /// What [`crate::Ledger::rebuild`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -18,6 +21,9 @@ pub struct RebuildReport {
     pub events: u64,
     /// How long it took.
     pub elapsed_ms: u64,
+    /// How many times the fold outgrew its memory ([`crate::Options::fold_memory`]) and was
+    /// spilled to disk.
+    pub spills: u64,
 }
 
 /// Events folded per views batch while catching up.
@@ -160,10 +166,11 @@ pub(crate) fn settle(log: &Log, views: &Views) -> Result<()> {
     }
 }
 
-/// Re-folds every event of the log in memory (events are decoded on a second thread while
-/// this one folds), then makes the stored views equal to the fold, writing only the records
-/// that differ, in big batches. The checkpoint is removed first, so a rebuild cut short is
-/// redone on next open.
+/// Re-folds every event of the log (events are decoded on a second thread while this one
+/// folds) in bounded memory (a [`Fold`]: what outgrows [`Views::fold_memory`] is spilled to
+/// sorted runs and read back when needed), then makes the stored views equal to the fold,
+/// writing only the records that differ, in big batches. The checkpoint is removed first, so a
+/// rebuild cut short is redone on next open.
 pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
     let started = Instant::now();
     let head = log.next_seq()? - 1;
@@ -172,7 +179,7 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
         .remove(VIEWS_CHECKPOINT)
         .map_err(storage("clearing the checkpoint"))?;
     views.mark_dirty(head)?;
-    let mut working = Working::fresh();
+    let mut fold = Fold::new(&views.fold_dir, views.fold_memory)?;
     let mut events = 0u64;
     // The second thread reads the stored forms (log order, packs, decompression); this one
     // decodes, folds and drops the events, except the chunks the second thread decodes when
@@ -182,73 +189,38 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
         let mut packs = log.event_reader()?;
         let reader = scope.spawn(move || read_log(log, head, &mut packs, &sender));
         for chunk in receiver {
-            match chunk? {
-                Chunk::Stored(stored) => {
-                    for (seq, stored) in stored {
-                        working.apply(&decode_stored(&stored, seq)?);
-                        events += 1;
-                    }
-                }
-                Chunk::Decoded(decoded) => {
-                    for event in decoded {
-                        working.apply(&event);
-                        events += 1;
-                    }
-                }
-            }
+            let decoded = match chunk? {
+                Chunk::Stored(stored) => stored
+                    .iter()
+                    .map(|(seq, stored)| decode_stored(stored, *seq))
+                    .collect::<Result<Vec<_>>>()?,
+                Chunk::Decoded(decoded) => decoded,
+            };
+            events += decoded.len() as u64;
+            fold.fold(&decoded)?;
         }
         reader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Ok(())
     })?;
+    let spills = fold.spills();
+    let mut fresh = fold.finish()?;
 
     // Only what differs from the fresh fold is written: a merge of the stored records (read in
-    // key order as the merge goes, never all held at once) with the fold's (sorted by key).
+    // key order as the merge goes) with the fold's (its runs merged in key order): neither is
+    // ever held whole.
     let mut batch = sled::Batch::default();
     let mut in_batch = 0;
-    for (id, changes) in working.into_changes()? {
+    for id in ProjectionId::ALL {
         let space = views.tree(id);
-        let mut fresh = changes
-            .into_iter()
-            .filter_map(|(key, value)| value.map(|v| (key, v)))
-            .peekable();
-        // The stored records, read as the merge goes (writes below only touch keys at or
-        // before the one read last, which sled's iterator has passed).
-        let mut stored = space.iter();
-        let mut next_stored = || stored.next().transpose().map_err(storage("reading a view"));
-        let mut current = next_stored()?;
-        loop {
-            let order = match (&current, fresh.peek()) {
-                (None, None) => break,
-                (Some((key, _)), Some((want, _))) => key.as_ref().cmp(want.as_slice()),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-            };
-            match order {
-                std::cmp::Ordering::Less => {
-                    if let Some((key, _)) = current.take() {
-                        batch.remove(space.key(&key));
-                        in_batch += 1;
-                    }
-                    current = next_stored()?;
-                }
-                std::cmp::Ordering::Greater => {
-                    if let Some((key, value)) = fresh.next() {
-                        batch.insert(space.key(&key), value);
-                        in_batch += 1;
-                    }
-                }
-                std::cmp::Ordering::Equal => {
-                    if let (Some((_, old)), Some((key, value))) = (current.take(), fresh.next())
-                        && old.as_ref() != value.as_slice()
-                    {
-                        batch.insert(space.key(&key), value);
-                        in_batch += 1;
-                    }
-                    current = next_stored()?;
-                }
+        diff(space, id, &mut fresh, |change| {
+            match change {
+                Difference::Differs(key, value) => batch.insert(space.key(&key), value),
+                Difference::Missing(key, value) => batch.insert(space.key(&key), value),
+                Difference::Extra(key) => batch.remove(space.key(&key)),
             }
+            in_batch += 1;
             if in_batch >= WRITE_CHUNK {
                 views
                     .tree
@@ -256,7 +228,8 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
                     .map_err(storage("writing a view"))?;
                 in_batch = 0;
             }
-        }
+            Ok(())
+        })?;
     }
     batch.insert(views.meta.key(VIEWS_CHECKPOINT), &head.to_be_bytes());
     batch.insert(
@@ -271,5 +244,62 @@ pub(crate) fn rebuild(log: &Log, views: &Views) -> Result<RebuildReport> {
     Ok(RebuildReport {
         events,
         elapsed_ms: started.elapsed().as_millis() as u64,
+        spills,
     })
+}
+
+/// How a stored projection record differs from a fresh fold's.
+pub(crate) enum Difference {
+    /// Both have the key, with other bytes (the fold's given).
+    Differs(sled::IVec, Vec<u8>),
+    /// Only the stored views have the key.
+    Extra(sled::IVec),
+    /// Only the fold has the key (its bytes given).
+    Missing(Vec<u8>, Vec<u8>),
+}
+
+/// Walks the stored records of `tree` and the fold's (`fresh`, at that tree) side by side in
+/// key order, handing `found` each difference in key order. `found` may write the tree: only
+/// at or before the key read last, which sled's iterator has passed.
+pub(crate) fn diff(
+    space: &Space,
+    tree: ProjectionId,
+    fresh: &mut Merged,
+    mut found: impl FnMut(Difference) -> Result<()>,
+) -> Result<()> {
+    let mut stored = space.iter();
+    let mut next_stored = || stored.next().transpose().map_err(storage("reading a view"));
+    let mut current = next_stored()?;
+    let mut want = fresh.next_in(tree)?;
+    loop {
+        let order = match (&current, &want) {
+            (None, None) => return Ok(()),
+            (Some((key, _)), Some((wanted, _))) => key.as_ref().cmp(wanted.as_slice()),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                if let Some((key, _)) = current.take() {
+                    found(Difference::Extra(key))?;
+                }
+                current = next_stored()?;
+            }
+            std::cmp::Ordering::Greater => {
+                if let Some((key, value)) = want.take() {
+                    found(Difference::Missing(key, value))?;
+                }
+                want = fresh.next_in(tree)?;
+            }
+            std::cmp::Ordering::Equal => {
+                if let (Some((key, old)), Some((_, value))) = (current.take(), want.take())
+                    && old.as_ref() != value.as_slice()
+                {
+                    found(Difference::Differs(key, value))?;
+                }
+                current = next_stored()?;
+                want = fresh.next_in(tree)?;
+            }
+        }
+    }
 }

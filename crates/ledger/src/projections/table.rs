@@ -197,6 +197,11 @@ impl KeySet {
             .now = false;
     }
 
+    /// How many keys the working set holds.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
     /// Every changed key, sorted: `Some(empty)` adds it, `None` removes it.
     pub(crate) fn into_encoded(self) -> Changes {
         let mut out: Changes = self
@@ -264,6 +269,11 @@ impl<R: Record> Index<R> {
             base,
             entries: FxHashMap::default(),
         }
+    }
+
+    /// How many entries it holds (changed or not): what a fold in bounded memory counts.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
     }
 
     /// Puts `record` under `key`, which the fold's records did not imply before (unless this

@@ -67,9 +67,18 @@ const LAYERS: &[(&str, &[&str])] = &[
             "outcome",
         ],
     ),
+    // The fold of rebuild and verify in bounded memory: its runs are its own files.
+    ("spill", &["codec", "error", "projections"]),
     (
         "views",
-        &["codec", "error", "test_hook", "projections", "options"],
+        &[
+            "codec",
+            "error",
+            "test_hook",
+            "projections",
+            "options",
+            "spill",
+        ],
     ),
     (
         "ingest",
@@ -97,6 +106,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "outcome",
             "ingest",
             "views",
+            "spill",
         ],
     ),
     // The engine over PostgreSQL: ingest's steps in one PostgreSQL transaction per batch,
