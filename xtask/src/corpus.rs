@@ -58,7 +58,9 @@ pub struct Shape {
     /// million domains see an order every year or two each), instead of a new domain for every
     /// lifecycle (`None`: the bytes of every figure taken before). The lifecycle `id` takes slot
     /// `(id - 1) % domains`, whose name (and TLD) is the same every time it comes round, so one
-    /// domain's lifecycles are `domains` lifecycles apart and never overlap in flight.
+    /// domain's lifecycles start `domains` lifecycles apart; with a small pool they may still
+    /// overlap (a late delivery, a transfer whose closing mail was lost stays open), as a real
+    /// domain's orders sometimes do.
     pub domains: Option<u64>,
 }
 

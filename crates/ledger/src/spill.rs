@@ -8,7 +8,8 @@
 //! in memory, a block index (the first key of every [`BLOCK`] bytes, and where it is) and a
 //! Bloom filter of its keys (about [`BLOOM_BITS`] bits a key): a key no run holds, the common
 //! case, costs one cache line per run; a key one holds, one read of a block. When there are
-//! [`MAX_RUNS`], they are merged into one (removals dropped: nothing older is left). The files
+//! [`MAX_RUNS`], they are merged into one (removals kept: harmless, as nothing older is left,
+//! and dropped only when the result is merged for the last time). The files
 //! live in a directory of their own, emptied when a fold starts and removed when it ends.
 
 use std::fs::File;
@@ -32,7 +33,7 @@ const MAX_RUNS: usize = 8;
 /// table around them), to turn a byte budget into a number of records. Measured on the
 /// proportional 1M corpus (`BENCHMARKS.md`).
 pub(crate) const BYTES_PER_RECORD: usize = 300;
-/// The fewest events folded between two looks at the budget.
+/// The most events folded between two looks at the budget.
 const MAX_STEP: usize = 4_096;
 
 /// One entry of a run: the tree's id, the key, the record (`None`: removed).

@@ -1,6 +1,7 @@
 //! The key layouts of the two indexes that make the pending-transfers questions cost what they
-//! answer (issue 15), and how a question reads them. Both are bare-key trees the transfers fold
-//! only writes ([`super::transfers::apply`]): it knows from a domain's record which keys are
+//! answer (issue 15), and how a question reads them. `transfer_spans` is a bare-key tree,
+//! `transfers_by_deadline` a covering index (each entry holds its open transfer); the transfers
+//! fold only writes them ([`super::transfers::apply`]): it knows from a domain's record which keys are
 //! stored.
 //!
 //! * [`DEADLINE_TREE`], the open transfers by deadline: `0 ++ deadline ++ domain` (the
