@@ -290,6 +290,12 @@ impl Ledger {
         };
         {
             let _writer = ledger.writer();
+            // Runs a fold killed midway left behind (they can be gigabytes). Every fold runs
+            // under the writer lock, and sled's lock keeps other processes out, so none is in
+            // use. Best effort: the next fold empties the directory anyway.
+            if ledger.views.fold_dir.exists() {
+                let _ = std::fs::remove_dir_all(&ledger.views.fold_dir);
+            }
             let log = ledger.log()?;
             crate::views::catch_up(log, &ledger.views)?;
         }

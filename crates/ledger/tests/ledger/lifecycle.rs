@@ -661,3 +661,23 @@ fn stats_counts_follow_failures_and_their_resolution() {
     assert_eq!(counts(), (2, 1));
     assert!(ledger.verify().unwrap().is_clean());
 }
+
+/// Runs a fold killed midway left in `PATH/fold/` are removed when the ledger is next opened
+/// for writing (they can be gigabytes), and the ledger is unharmed.
+#[test]
+fn runs_left_by_a_killed_fold_are_removed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    let answers = {
+        let ledger = Ledger::open(ledger::Options::new(&path)).unwrap();
+        ingest_in(&ledger, &lifecycle());
+        projections(&ledger)
+    };
+    let left = path.join("fold");
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::write(left.join("run-000000"), vec![7u8; 64 * 1024]).unwrap();
+    let ledger = Ledger::open(ledger::Options::new(&path)).unwrap();
+    assert!(!left.exists(), "the runs left behind are still there");
+    assert_eq!(projections(&ledger), answers);
+    assert!(ledger.verify().unwrap().is_clean());
+}
