@@ -21,7 +21,7 @@ pub(crate) mod schema;
 mod write;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub(crate) use error::{PgError, PgResult};
 pub(crate) use meta::{Meta, read_meta};

@@ -13,14 +13,12 @@ use std::sync::Barrier;
 
 use chrono::{DateTime, Utc};
 use ledger_event::{Event, Origin};
-use ledger_pgconn::{Environment, Settings};
-use ledger_pgtest::Cluster;
 use postgres::Client;
 
 use super::{ingest_stream, prepare_batch, write_batch};
 use crate::decide::Item;
 use crate::ingest::{event_dedup_key, prepare, response_context};
-use crate::postgres::{read, read_meta, schema};
+use crate::postgres::{read, read_meta};
 use crate::projections::{ProjectionId, VIEWS_VERSION, Working};
 use crate::quarantine::QuarantineRecord;
 use crate::store::Views;
@@ -34,39 +32,7 @@ mod corpus;
 /// Items to ingest, as `Ledger::ingest_batch` takes them.
 type Batch = Vec<(Vec<u8>, Origin)>;
 
-const ROLE: &str = "ledger";
-const DATABASE: &str = "ledger";
-
-/// A cluster with a non-superuser role owning the ledger's database.
-struct Db {
-    cluster: Cluster,
-}
-
-impl Db {
-    /// A started cluster with the schema migrated, and a connection to it.
-    fn migrated(test: &str) -> Option<(Db, Client)> {
-        let cluster = Cluster::start_or_skip(&ledger_pgtest::Options::default(), test)?;
-        cluster.create_role(ROLE, None).expect("role");
-        cluster.create_database(DATABASE, ROLE).expect("database");
-        let db = Db { cluster };
-        let mut client = db.connect();
-        schema::migrate(&mut client).expect("migrate");
-        Some((db, client))
-    }
-
-    /// A connection as the ledger's role, through ledger-pgconn.
-    fn connect(&self) -> Client {
-        let conninfo = format!(
-            "host={} port={} user={ROLE} dbname={DATABASE} sslmode=disable",
-            self.cluster.host(),
-            self.cluster.port()
-        );
-        Settings::parse(&conninfo, &Environment::empty().with_os_user(ROLE))
-            .expect("settings")
-            .connect_blocking()
-            .expect("connect")
-    }
-}
+use crate::postgres::tests::{DATABASE, Db};
 
 /// Every file under `dir`, sorted by path.
 fn files(dir: &Path) -> Vec<PathBuf> {

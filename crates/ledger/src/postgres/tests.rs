@@ -25,14 +25,17 @@ use super::{
 #[path = "../../benches/support/corpus.rs"]
 mod corpus;
 
-const ROLE: &str = "ledger";
-const DATABASE: &str = "ledger";
+/// The ledger's role in a test cluster.
+pub(crate) const ROLE: &str = "ledger";
+/// The ledger's database in a test cluster.
+pub(crate) const DATABASE: &str = "ledger";
 /// The projection id the harness keeps a record per order in.
 const ORDERS: u16 = 1;
 
-/// A cluster with a non-superuser role owning the ledger's database.
-struct Db {
-    cluster: Cluster,
+/// A cluster with a non-superuser role owning the ledger's database (the engine's tests in
+/// `pg_ingest` use it too).
+pub(crate) struct Db {
+    pub(crate) cluster: Cluster,
 }
 
 impl Db {
@@ -44,7 +47,7 @@ impl Db {
     }
 
     /// A started cluster with the schema migrated, and a connection to it.
-    fn migrated(test: &str) -> Option<(Db, Client)> {
+    pub(crate) fn migrated(test: &str) -> Option<(Db, Client)> {
         let db = Db::start(test)?;
         let mut client = db.connect();
         migrate(&mut client).expect("migrate");
@@ -52,7 +55,7 @@ impl Db {
     }
 
     /// A connection as the ledger's role, through ledger-pgconn.
-    fn connect(&self) -> Client {
+    pub(crate) fn connect(&self) -> Client {
         let conninfo = format!(
             "host={} port={} user={ROLE} dbname={DATABASE} sslmode=disable",
             self.cluster.host(),
